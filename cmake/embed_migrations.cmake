@@ -1,0 +1,11 @@
+# Embeds migrations/*.sql into the binary so `alertcenter migrate` needs no
+# files at run time. Each file becomes a NUL-terminated byte array.
+file(GLOB AC_MIGRATION_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/migrations/*.sql)
+list(SORT AC_MIGRATION_FILES)
+set(AC_MIGRATIONS_C ${CMAKE_BINARY_DIR}/migrations_gen.c)
+add_custom_command(
+    OUTPUT ${AC_MIGRATIONS_C}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${AC_MIGRATIONS_C} "-DFILES=${AC_MIGRATION_FILES}"
+            -P ${CMAKE_SOURCE_DIR}/cmake/gen_migrations.cmake
+    DEPENDS ${AC_MIGRATION_FILES} ${CMAKE_SOURCE_DIR}/cmake/gen_migrations.cmake
+    COMMENT "Embedding SQL migrations")

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The ingest side's contract with the server: decoded events go into a sink
+ * the server installs (the pipeline). Every source - HTTP formats now, Kafka
+ * and Kubernetes adapters later - ends in ac_sink_submit, so nothing after
+ * normalization knows where an event came from except through its source.
+ */
+#ifndef AC_INGEST_INGEST_H
+#define AC_INGEST_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema/event.h"
+#include "server/core/err.h"
+
+/* A growable array of events; owns them. */
+struct ac_event_vec {
+    struct ac_event *items;
+    size_t n;
+    size_t cap;
+};
+
+/* Returns a zeroed slot at the end (caller storage inside the vector). */
+struct ac_event *ac_event_vec_push(struct ac_event_vec *v);
+/* Drops the last slot (after a failed parse into it). */
+void ac_event_vec_pop(struct ac_event_vec *v);
+/* Releases every event and the array. */
+void ac_event_vec_deinit(struct ac_event_vec *v);
+
+/* What became of one submitted event. */
+struct ac_ingest_result {
+    int64_t event_id;
+    int64_t alert_id; /* 0 = no alert (a resolve with nothing open) */
+    bool duplicate;   /* the idempotency key was seen before */
+};
+
+struct ac_sink {
+    /*
+     * Store a batch atomically and durably, then fill results[0..n).
+     * evs: borrowed; normalized in place (fingerprint, defaults).
+     * Returns: AC_OK; AC_EAGAIN when overloaded or shutting down; AC_EDB when
+     * the database is unreachable. On error nothing of the batch is stored.
+     * Blocks the caller until the outcome is known. Thread-safe.
+     */
+    int (*submit)(void *ctx, struct ac_event_vec *evs, struct ac_ingest_result *results);
+    void *ctx;
+};
+
+#endif

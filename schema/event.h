@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The unified event model (DESIGN §3): the C type every source is normalized
+ * into, its parser/validator and its serializer. event.schema.json beside
+ * this file is the normative JSON Schema; this module enforces the same
+ * rules and reports every problem with its JSON path.
+ */
+#ifndef AC_SCHEMA_EVENT_H
+#define AC_SCHEMA_EVENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Length limits of DESIGN §3, in characters (Unicode code points). */
+#define AC_EVENT_ID_MAX        128
+#define AC_EVENT_TYPE_MAX      128
+#define AC_EVENT_TITLE_MAX     512
+#define AC_EVENT_MESSAGE_MAX   16384
+#define AC_EVENT_STRING_MAX    256
+#define AC_EVENT_LABELS_MAX    64
+#define AC_EVENT_LABEL_KEY_MAX 128
+#define AC_EVENT_LABEL_VAL_MAX 1024
+#define AC_EVENT_CONTEXT_MAX   65536 /* bytes of compact JSON */
+#define AC_EVENT_DEPTH_MAX     32    /* nesting levels, the event object being 1 */
+
+/* Levels compare numerically: a lower value is more severe. */
+enum ac_level { AC_LEVEL_UNSET = 0, AC_LEVEL_P1 = 1, AC_LEVEL_P2, AC_LEVEL_P3, AC_LEVEL_P4 };
+enum ac_trace { AC_TRACE_UNSET = 0, AC_TRACE_CONTROL, AC_TRACE_DATA, AC_TRACE_RUNTIME };
+enum ac_category {
+    AC_CATEGORY_UNSET = 0,
+    AC_CATEGORY_RUNTIME,
+    AC_CATEGORY_CHANGE,
+    AC_CATEGORY_SYSTEM,
+    AC_CATEGORY_CLOUD_PRODUCT
+};
+enum ac_status { AC_STATUS_FIRING = 0, AC_STATUS_RESOLVED };
+
+/* Names are the JSON spellings ("P1", "control", "cloud_product", "firing").
+ * _name returns NULL for UNSET; _parse returns false for unknown names. */
+const char *ac_level_name(enum ac_level v);
+bool ac_level_parse(const char *s, enum ac_level *out);
+const char *ac_trace_name(enum ac_trace v);
+bool ac_trace_parse(const char *s, enum ac_trace *out);
+const char *ac_category_name(enum ac_category v);
+bool ac_category_parse(const char *s, enum ac_category *out);
+const char *ac_status_name(enum ac_status v);
+bool ac_status_parse(const char *s, enum ac_status *out);
+
+struct ac_resource {
+    char *kind;
+    char *namespace_;
+    char *name;
+    char *uid;
+};
+
+/* All strings are owned (freed by ac_event_deinit); NULL means absent. */
+struct ac_event {
+    char *id; /* client idempotency key */
+    char *source;
+    char *type;
+    enum ac_trace trace;
+    enum ac_category category;
+    enum ac_level level;
+    enum ac_status status;
+    char *title;
+    char *message;
+    int64_t occurred_at; /* µs since epoch; 0 = absent */
+    char *region;
+    char *cluster;
+    char *namespace_;
+    char *app_id;
+    char *user_id;
+    int gc_level; /* 1..7; 0 = absent */
+    char *instance;
+    bool has_resource;
+    struct ac_resource resource;
+    json_t *labels;  /* ref: object of string -> string, or NULL */
+    json_t *context; /* ref: object, or NULL */
+
+    /* Server-assigned. */
+    int64_t received_at; /* µs */
+    char fingerprint[33];
+};
+
+/*
+ * Parse and validate one event.
+ * obj:    borrowed; any JSON value (non-objects are an error).
+ * ev:     caller storage, zeroed by this function; on AC_OK it holds the
+ *         event and must be released with ac_event_deinit; on error it is
+ *         left empty.
+ * index:  position in a batch, or -1 for a single event; recorded in errors.
+ * errors: borrowed JSON array; every problem is appended as
+ *         {"index": i, "path": "$.labels.x", "message": "..."}.
+ * Returns: true if valid; false with at least one entry appended.
+ */
+bool ac_event_from_json(const json_t *obj, struct ac_event *ev, long index, json_t *errors);
+
+/* Fills what the event did not carry: level P4, trace runtime,
+ * occurred_at = received_at. Type-config defaults are applied before this. */
+void ac_event_apply_defaults(struct ac_event *ev);
+
+/*
+ * Serialize to the normalized JSON document (fields of DESIGN §3 only; absent
+ * fields omitted). Returns: new reference.
+ */
+json_t *ac_event_to_json(const struct ac_event *ev);
+
+/* Releases everything the event owns; safe on a zeroed or released event. */
+void ac_event_deinit(struct ac_event *ev);
+
+/* Appends {"index"?, "path", "message"} to errors. */
+void ac_event_error(json_t *errors, long index, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Number of Unicode code points in a valid UTF-8 string. */
+size_t ac_utf8_len(const char *s);
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POST /v1/events: decode the native format, run the pipeline, answer per event. */
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/native.h"
+#include "schema/timefmt.h"
+#include "server/api.h"
+#include "server/core/mem.h"
+#include "server/server.h"
+
+static json_t *ing_result_json(const struct ac_event *ev, const struct ac_ingest_result *res,
+                               size_t index)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "index", json_integer((json_int_t)index));
+    json_object_set_new(o, "event_id", json_sprintf("%lld", (long long)res->event_id));
+    json_object_set_new(o, "alert_id", res->alert_id
+                                           ? json_sprintf("%lld", (long long)res->alert_id)
+                                           : json_null());
+    json_object_set_new(o, "fingerprint", json_string(ev->fingerprint));
+    json_object_set_new(o, "duplicate", json_boolean(res->duplicate));
+    return o;
+}
+
+void ac_api_ingest_events(struct ac_http_req *r)
+{
+    const char *ct = ac_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    enum ac_native_format fmt = (ct && strncasecmp(ct, "application/x-ndjson", 20) == 0)
+                                    ? AC_NATIVE_NDJSON
+                                    : AC_NATIVE_JSON;
+    struct ac_event_vec evs;
+    struct ac_ingest_result *results = NULL;
+    json_t *details = NULL, *items, *body;
+    size_t dups = 0;
+    int rc;
+
+    rc = ac_native_decode(r->body, r->body_len, fmt, (size_t)r->srv->cfg.max_batch_events,
+                          ac_time_now_us(), &evs, &details);
+    if (rc == AC_ETOOBIG) {
+        ac_http_reply_error(r, 413, "too_many_events", "too many events in one request; "
+                            "nothing was stored", details);
+        return;
+    }
+    if (rc != AC_OK) {
+        ac_http_reply_error(r, 400, "invalid_event",
+                            "the request is not valid; nothing was stored", details);
+        return;
+    }
+    results = ac_xcalloc(evs.n, sizeof(*results));
+    rc = r->srv->sink.submit(r->srv->sink.ctx, &evs, results);
+    if (rc != AC_OK) {
+        ac_http_reply_error(r, 503, "unavailable",
+                            rc == AC_EAGAIN ? "the server is overloaded or stopping; retry"
+                                            : "the database is unavailable; retry",
+                            NULL);
+        ac_http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        goto cleanup;
+    }
+    items = json_array();
+    for (size_t i = 0; i < evs.n; i++) {
+        dups += results[i].duplicate;
+        json_array_append_new(items, ing_result_json(&evs.items[i], &results[i], i));
+    }
+    body = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)(evs.n - dups), "duplicates",
+                     (json_int_t)dups, "items", items);
+    ac_http_reply_json(r, 200, body);
+cleanup:
+    free(results);
+    ac_event_vec_deinit(&evs);
+}

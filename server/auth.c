@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Token table: SHA-256 digests, scopes, constant-time comparison. */
+#include "server/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/log.h"
+#include "server/core/mem.h"
+
+#define AUTH_MIN_TOKEN 16
+
+struct auth_token {
+    char *name;
+    unsigned char digest[32];
+    unsigned scopes;
+};
+
+struct ac_auth {
+    struct auth_token *tokens;
+    size_t n;
+};
+
+static const struct {
+    const char *name;
+    enum ac_scope scope;
+} auth_scopes[] = {
+    {"ingest", AC_SCOPE_INGEST},
+    {"read", AC_SCOPE_READ},
+    {"operate", AC_SCOPE_OPERATE},
+    {"admin", AC_SCOPE_ADMIN},
+};
+
+enum ac_scope ac_scope_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof(auth_scopes) / sizeof(auth_scopes[0]); i++) {
+        if (strcmp(s, auth_scopes[i].name) == 0) {
+            return auth_scopes[i].scope;
+        }
+    }
+    return 0;
+}
+
+const char *ac_scope_name(enum ac_scope s)
+{
+    for (size_t i = 0; i < sizeof(auth_scopes) / sizeof(auth_scopes[0]); i++) {
+        if (auth_scopes[i].scope == s) {
+            return auth_scopes[i].name;
+        }
+    }
+    return "?";
+}
+
+static void auth_digest(const char *token, size_t len, unsigned char *out)
+{
+    unsigned int n = 0;
+
+    EVP_Digest(token, len, out, &n, EVP_sha256(), NULL);
+}
+
+static void auth_add(struct ac_auth *a, const char *name, const unsigned char *digest,
+                     unsigned scopes)
+{
+    a->tokens = ac_xrealloc(a->tokens, (a->n + 1) * sizeof(*a->tokens));
+    a->tokens[a->n].name = ac_xstrdup(name);
+    memcpy(a->tokens[a->n].digest, digest, 32);
+    a->tokens[a->n].scopes = scopes;
+    a->n++;
+}
+
+static bool auth_add_secret(struct ac_auth *a, const char *name, const char *secret,
+                            unsigned scopes)
+{
+    unsigned char d[32];
+    size_t len = strlen(secret);
+
+    while (len > 0 && (secret[len - 1] == '\n' || secret[len - 1] == '\r')) {
+        len--; /* files usually end with a newline */
+    }
+    if (len < AUTH_MIN_TOKEN) {
+        ac_log(AC_LOG_ERROR, "auth", "token %s is shorter than %d characters", name,
+               AUTH_MIN_TOKEN);
+        return false;
+    }
+    auth_digest(secret, len, d);
+    auth_add(a, name, d, scopes);
+    return true;
+}
+
+static char *auth_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[4096];
+    size_t n;
+
+    if (!f) {
+        return NULL;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    (void)fclose(f);
+    buf[n] = '\0';
+    return ac_xstrdup(buf);
+}
+
+static bool auth_hex(const char *s, unsigned char *out)
+{
+    if (strlen(s) != 64) {
+        return false;
+    }
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1) {
+            return false;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return true;
+}
+
+static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
+{
+    const char *name = json_string_value(json_object_get(t, "name"));
+    json_t *scopes = json_object_get(t, "scopes"), *s;
+    const char *env = json_string_value(json_object_get(t, "token_env"));
+    const char *file = json_string_value(json_object_get(t, "token_file"));
+    const char *hex = json_string_value(json_object_get(t, "token_sha256"));
+    unsigned mask = 0;
+    unsigned char d[32];
+    size_t i;
+    const char *k;
+    json_t *v;
+    bool ok = false;
+
+    json_object_foreach((json_t *)t, k, v) {
+        if (strcmp(k, "name") && strcmp(k, "scopes") && strcmp(k, "token_env") &&
+            strcmp(k, "token_file") && strcmp(k, "token_sha256")) {
+            ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: unknown key %s", idx, k);
+            return false;
+        }
+    }
+    if (!name || !json_is_array(scopes) || json_array_size(scopes) == 0) {
+        ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: needs a name and a list of scopes", idx);
+        return false;
+    }
+    json_array_foreach(scopes, i, s) {
+        enum ac_scope sc = json_is_string(s) ? ac_scope_parse(json_string_value(s)) : 0;
+        if (!sc) {
+            ac_log(AC_LOG_ERROR, "auth",
+                   "auth.tokens[%zu]: unknown scope (ingest, read, operate, admin)", idx);
+            return false;
+        }
+        mask |= sc;
+    }
+    if (!!env + !!file + !!hex != 1) {
+        ac_log(AC_LOG_ERROR, "auth",
+               "auth.tokens[%zu]: give exactly one of token_env, token_file, token_sha256", idx);
+        return false;
+    }
+    if (env) {
+        const char *val = getenv(env);
+        if (!val) {
+            ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: environment variable %s is not set",
+                   idx, env);
+            return false;
+        }
+        return auth_add_secret(a, name, val, mask);
+    }
+    if (file) {
+        char *val = auth_read_file(file);
+        if (!val) {
+            ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: cannot read %s", idx, file);
+            return false;
+        }
+        ok = auth_add_secret(a, name, val, mask);
+        OPENSSL_cleanse(val, strlen(val));
+        free(val);
+        return ok;
+    }
+    if (!auth_hex(hex, d)) {
+        ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: token_sha256 must be 64 hex digits",
+               idx);
+        return false;
+    }
+    auth_add(a, name, d, mask);
+    return true;
+}
+
+struct ac_auth *ac_auth_create(const json_t *tokens)
+{
+    static const struct {
+        const char *env;
+        const char *name;
+        unsigned scopes;
+    } envs[] = {
+        {"AC_ADMIN_TOKEN", "admin", AC_SCOPE_ALL},
+        {"AC_INGEST_TOKEN", "ingest", AC_SCOPE_INGEST},
+        {"AC_READ_TOKEN", "read", AC_SCOPE_READ},
+        {"AC_OPERATE_TOKEN", "operate", AC_SCOPE_READ | AC_SCOPE_OPERATE},
+    };
+    struct ac_auth *a = ac_xcalloc(1, sizeof(*a));
+    bool ok = true;
+    size_t i;
+    json_t *t;
+
+    for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+        const char *v = getenv(envs[i].env);
+        if (v && *v && !auth_add_secret(a, envs[i].name, v, envs[i].scopes)) {
+            ok = false;
+        }
+    }
+    if (tokens && !json_is_array(tokens)) {
+        ac_log(AC_LOG_ERROR, "auth", "auth.tokens must be an array");
+        ok = false;
+    }
+    json_array_foreach(tokens, i, t) {
+        if (!json_is_object(t) || !auth_add_entry(a, i, t)) {
+            ok = false;
+        }
+    }
+    if (!ok) {
+        ac_auth_destroy(a);
+        return NULL;
+    }
+    return a;
+}
+
+void ac_auth_destroy(struct ac_auth *a)
+{
+    if (!a) {
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->tokens[i].name);
+    }
+    OPENSSL_cleanse(a->tokens, a->n * sizeof(*a->tokens));
+    free(a->tokens);
+    free(a);
+}
+
+size_t ac_auth_count(const struct ac_auth *a)
+{
+    return a->n;
+}
+
+enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header,
+                                   enum ac_scope need, const char **principal)
+{
+    unsigned char d[32];
+    const struct auth_token *found = NULL;
+
+    *principal = NULL;
+    if (!header || strncasecmp(header, "Bearer ", 7) != 0) {
+        return AC_AUTH_MISSING;
+    }
+    header += 7;
+    while (*header == ' ') {
+        header++;
+    }
+    auth_digest(header, strlen(header), d);
+    /* Compare against every token so the time does not depend on which matched. */
+    for (size_t i = 0; i < a->n; i++) {
+        if (CRYPTO_memcmp(d, a->tokens[i].digest, sizeof(d)) == 0) {
+            found = &a->tokens[i];
+        }
+    }
+    if (!found) {
+        return AC_AUTH_INVALID;
+    }
+    *principal = found->name;
+    /* admin is the superuser scope: it satisfies every requirement. */
+    return (found->scopes & ((unsigned)need | AC_SCOPE_ADMIN)) ? AC_AUTH_OK : AC_AUTH_FORBIDDEN;
+}

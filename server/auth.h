@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Bearer tokens with scopes (DESIGN §8). Tokens come from the environment
+ * (AC_ADMIN_TOKEN and friends), from files, or as SHA-256 digests in the
+ * config; only digests are kept in memory and compared in constant time.
+ * Token values are never logged.
+ */
+#ifndef AC_SERVER_AUTH_H
+#define AC_SERVER_AUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum ac_scope {
+    AC_SCOPE_INGEST = 1 << 0,
+    AC_SCOPE_READ = 1 << 1,
+    AC_SCOPE_OPERATE = 1 << 2,
+    AC_SCOPE_ADMIN = 1 << 3,
+};
+#define AC_SCOPE_ALL (AC_SCOPE_INGEST | AC_SCOPE_READ | AC_SCOPE_OPERATE | AC_SCOPE_ADMIN)
+
+struct ac_auth;
+
+/*
+ * Build the token table from auth.tokens (borrowed, may be NULL) and the
+ * AC_ADMIN_TOKEN / AC_INGEST_TOKEN / AC_READ_TOKEN / AC_OPERATE_TOKEN
+ * environment variables. Returns new table, or NULL with every problem
+ * logged (unknown scope, missing or short secret, unreadable file).
+ */
+struct ac_auth *ac_auth_create(const json_t *tokens);
+void ac_auth_destroy(struct ac_auth *a);
+
+/* Number of configured tokens. */
+size_t ac_auth_count(const struct ac_auth *a);
+
+enum ac_auth_verdict { AC_AUTH_OK, AC_AUTH_MISSING, AC_AUTH_INVALID, AC_AUTH_FORBIDDEN };
+
+/*
+ * Check an Authorization header value (borrowed, may be NULL) for a scope.
+ * principal: set to the token's name (borrowed from a) when known.
+ */
+enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header,
+                                   enum ac_scope need, const char **principal);
+
+/* "ingest" -> AC_SCOPE_INGEST; 0 if unknown. */
+enum ac_scope ac_scope_parse(const char *s);
+const char *ac_scope_name(enum ac_scope s);
+
+#endif

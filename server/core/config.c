@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Table-driven configuration. A table lists every accepted key with its type,
+ * default, environment override and bounds; loading walks the JSON file and
+ * rejects any key the table does not name, so a typo stops start-up instead
+ * of being silently ignored.
+ */
+#include "server/core/config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/log.h"
+#include "server/core/mem.h"
+
+#define CFO(f) offsetof(struct ac_config, f)
+
+const struct ac_cfg_entry ac_config_table[] = {
+    {AC_CFG_STR, "listen", "127.0.0.1:8080", CFO(listen), "AC_LISTEN",
+     "HTTP listen address host:port ([::1]:8080 for IPv6)", 0, 0},
+    {AC_CFG_DSN, "postgres.dsn",
+     "host=127.0.0.1 port=5432 dbname=alertcenter user=alertcenter connect_timeout=5",
+     CFO(pg_dsn), "AC_PG_DSN", "libpq connection string or URI", 0, 0},
+    {AC_CFG_INT, "postgres.pool_size", "4", CFO(pg_pool_size), NULL,
+     "connections for API reads (the writer has its own)", 1, 64},
+    {AC_CFG_URL, "redis.url", "redis://127.0.0.1:6379/0", CFO(redis_url), "AC_REDIS_URL",
+     "redis://[:password@]host:port[/db]", 0, 0},
+    {AC_CFG_INT, "redis.timeout_ms", "1000", CFO(redis_timeout_ms), NULL,
+     "connect and command timeout", 10, 60000},
+    {AC_CFG_INT, "limits.max_body_bytes", "1048576", CFO(max_body_bytes), NULL,
+     "largest accepted request body; larger gets 413", 1024, 64 * 1024 * 1024},
+    {AC_CFG_INT, "limits.max_batch_events", "10000", CFO(max_batch_events), NULL,
+     "most events in one request; more gets 413", 1, 1000000},
+    {AC_CFG_INT, "limits.max_connections", "1024", CFO(max_connections), NULL,
+     "concurrent HTTP connections (one thread each)", 4, 65536},
+    {AC_CFG_INT, "limits.connection_timeout_s", "60", CFO(connection_timeout_s), NULL,
+     "idle keep-alive connections are closed after this", 1, 3600},
+    {AC_CFG_INT, "ingest.queue_events", "200000", CFO(writer_queue_events), NULL,
+     "events waiting for the database before ingest answers 503", 100, 10000000},
+    {AC_CFG_INT, "ingest.group_commit_max_events", "2000", CFO(group_commit_max_events), NULL,
+     "most events in one shared transaction (group commit)", 1, 100000},
+    {AC_CFG_INT, "shutdown_grace_s", "15", CFO(shutdown_grace_s), NULL,
+     "how long SIGTERM waits for in-flight requests", 0, 600},
+    {AC_CFG_STR, "log.level", "info", CFO(log_level), "AC_LOG_LEVEL", "debug|info|warn|error",
+     0, 0},
+    {AC_CFG_JSON, "auth.tokens", NULL, CFO(auth_tokens), NULL,
+     "bearer tokens: [{name, scopes, token_env|token_file|token_sha256}]", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
+static int cfg_set_text(const struct ac_cfg_entry *e, void *base, const char *text,
+                        const char *origin, json_t *errors)
+{
+    char *end = NULL;
+    long v;
+
+    switch (e->type) {
+        case AC_CFG_STR:
+        case AC_CFG_SECRET:
+        case AC_CFG_DSN:
+        case AC_CFG_URL: {
+            char **slot = (char **)((char *)base + e->offset);
+            free(*slot);
+            *slot = ac_xstrdup(text);
+            return AC_OK;
+        }
+        case AC_CFG_INT:
+            errno = 0;
+            v = strtol(text, &end, 10);
+            if (errno || end == text || *end != '\0' || v < e->min || v > e->max) {
+                json_array_append_new(errors,
+                                      json_sprintf("%s (%s): must be an integer from %ld to %ld",
+                                                   e->key, origin, e->min, e->max));
+                return AC_EINVAL;
+            }
+            *(long *)((char *)base + e->offset) = v;
+            return AC_OK;
+        case AC_CFG_JSON: {
+            json_error_t jerr;
+            json_t **slot = (json_t **)((char *)base + e->offset);
+            json_t *j = json_loads(text, 0, &jerr);
+            if (!j) {
+                json_array_append_new(errors, json_sprintf("%s (%s): invalid JSON: %s", e->key,
+                                                           origin, jerr.text));
+                return AC_EINVAL;
+            }
+            json_decref(*slot);
+            *slot = j;
+            return AC_OK;
+        }
+        case AC_CFG_END:
+            break;
+    }
+    return AC_EINVAL;
+}
+
+static int cfg_set_json(const struct ac_cfg_entry *e, void *base, const json_t *v,
+                        json_t *errors)
+{
+    char num[32];
+
+    if (e->type == AC_CFG_JSON) {
+        json_t **slot = (json_t **)((char *)base + e->offset);
+        json_decref(*slot);
+        *slot = json_deep_copy(v);
+        return AC_OK;
+    }
+    if (e->type == AC_CFG_INT) {
+        if (!json_is_integer(v)) {
+            json_array_append_new(errors, json_sprintf("%s: must be an integer", e->key));
+            return AC_EINVAL;
+        }
+        (void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return cfg_set_text(e, base, num, "file", errors);
+    }
+    if (!json_is_string(v)) {
+        json_array_append_new(errors, json_sprintf("%s: must be a string", e->key));
+        return AC_EINVAL;
+    }
+    return cfg_set_text(e, base, json_string_value(v), "file", errors);
+}
+
+/* Walks a JSON object, matching dotted paths against the table. */
+static int cfg_walk(const struct ac_cfg_entry *table, void *base, const json_t *obj,
+                    const char *prefix, json_t *errors)
+{
+    const char *k;
+    json_t *v;
+    int rc = AC_OK;
+
+    json_object_foreach((json_t *)obj, k, v) {
+        char *path = prefix ? ac_xasprintf("%s.%s", prefix, k) : ac_xstrdup(k);
+        const struct ac_cfg_entry *e;
+        size_t plen = strlen(path);
+        bool section = false;
+
+        for (e = table; e->type != AC_CFG_END; e++) {
+            if (strcmp(e->key, path) == 0) {
+                break;
+            }
+            if (strncmp(e->key, path, plen) == 0 && e->key[plen] == '.') {
+                section = true;
+            }
+        }
+        if (e->type != AC_CFG_END) {
+            if (cfg_set_json(e, base, v, errors) != AC_OK) {
+                rc = AC_EINVAL;
+            }
+        }
+        else if (section && json_is_object(v)) {
+            if (cfg_walk(table, base, v, path, errors) != AC_OK) {
+                rc = AC_EINVAL;
+            }
+        }
+        else {
+            json_array_append_new(errors, json_sprintf("%s: unknown key", path));
+            rc = AC_EINVAL;
+        }
+        free(path);
+    }
+    return rc;
+}
+
+int ac_cfg_load(const struct ac_cfg_entry *table, void *base, const json_t *root, json_t *errors)
+{
+    int rc = AC_OK;
+    const char *env;
+
+    for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
+        if (e->def && cfg_set_text(e, base, e->def, "default", errors) != AC_OK) {
+            rc = AC_EINVAL;
+        }
+    }
+    if (root) {
+        if (!json_is_object(root)) {
+            json_array_append_new(errors, json_string("the configuration must be a JSON object"));
+            return AC_EINVAL;
+        }
+        if (cfg_walk(table, base, root, NULL, errors) != AC_OK) {
+            rc = AC_EINVAL;
+        }
+    }
+    for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
+        if (e->env && (env = getenv(e->env)) != NULL && *env != '\0') {
+            if (cfg_set_text(e, base, env, e->env, errors) != AC_OK) {
+                rc = AC_EINVAL;
+            }
+        }
+    }
+    return rc;
+}
+
+void ac_cfg_free(const struct ac_cfg_entry *table, void *base)
+{
+    for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
+        if (e->type == AC_CFG_JSON) {
+            json_t **slot = (json_t **)((char *)base + e->offset);
+            json_decref(*slot);
+            *slot = NULL;
+        }
+        else if (e->type != AC_CFG_INT) {
+            char **slot = (char **)((char *)base + e->offset);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
+
+char *ac_cfg_mask_dsn(const char *dsn)
+{
+    PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+    struct ac_buf b = {0};
+    bool has_password = false;
+
+    if (!opts) {
+        return ac_xstrdup("(unparsable)");
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val && strcmp(o->keyword, "password") == 0) {
+            has_password = true;
+        }
+    }
+    if (!has_password) {
+        PQconninfoFree(opts);
+        return ac_xstrdup(dsn);
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val) {
+            ac_buf_printf(&b, "%s%s=%s", b.len ? " " : "", o->keyword,
+                          strcmp(o->keyword, "password") == 0 ? "***" : o->val);
+        }
+    }
+    PQconninfoFree(opts);
+    return ac_buf_steal(&b);
+}
+
+char *ac_cfg_mask_url(const char *url)
+{
+    CURLU *u = curl_url();
+    char *pw = NULL, *out = NULL, *res;
+
+    if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return ac_xstrdup("(unparsable)");
+    }
+    if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK && pw) {
+        (void)curl_url_set(u, CURLUPART_PASSWORD, "***", 0);
+    }
+    curl_free(pw);
+    if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return ac_xstrdup("(unparsable)");
+    }
+    res = ac_xstrdup(out);
+    curl_free(out);
+    curl_url_cleanup(u);
+    return res;
+}
+
+static void cfg_dump_set(json_t *root, const char *key, json_t *v)
+{
+    const char *dot = strchr(key, '.');
+    char *sect;
+    json_t *sub;
+
+    if (!dot) {
+        json_object_set_new(root, key, v);
+        return;
+    }
+    sect = ac_xstrndup(key, (size_t)(dot - key));
+    sub = json_object_get(root, sect);
+    if (!sub) {
+        sub = json_object();
+        json_object_set_new(root, sect, sub);
+    }
+    cfg_dump_set(sub, dot + 1, v);
+    free(sect);
+}
+
+json_t *ac_cfg_dump(const struct ac_cfg_entry *table, const void *base)
+{
+    json_t *root = json_object();
+
+    for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
+        const void *slot = (const char *)base + e->offset;
+        const char *s = e->type == AC_CFG_INT || e->type == AC_CFG_JSON
+                            ? NULL
+                            : *(char *const *)slot;
+        json_t *v = json_null();
+        char *masked;
+
+        switch (e->type) {
+            case AC_CFG_INT:
+                json_decref(v);
+                v = json_integer(*(const long *)slot);
+                break;
+            case AC_CFG_JSON:
+                if (*(json_t *const *)slot) {
+                    json_decref(v);
+                    v = json_deep_copy(*(json_t *const *)slot);
+                }
+                break;
+            case AC_CFG_SECRET:
+                if (s) {
+                    json_decref(v);
+                    v = json_string("***");
+                }
+                break;
+            case AC_CFG_DSN:
+            case AC_CFG_URL:
+                if (s) {
+                    masked = e->type == AC_CFG_DSN ? ac_cfg_mask_dsn(s) : ac_cfg_mask_url(s);
+                    json_decref(v);
+                    v = json_string(masked);
+                    free(masked);
+                }
+                break;
+            default:
+                if (s) {
+                    json_decref(v);
+                    v = json_string(s);
+                }
+                break;
+        }
+        cfg_dump_set(root, e->key, v);
+    }
+    return root;
+}
+
+int ac_config_load(struct ac_config *cfg, const char *path)
+{
+    json_t *root = NULL, *errors = json_array(), *e;
+    json_error_t jerr;
+    size_t i;
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    if (path) {
+        root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+            ac_log(AC_LOG_ERROR, "config", "cannot load %s: %s (line %d, column %d)", path,
+                   jerr.text, jerr.line, jerr.column);
+            json_decref(errors);
+            return AC_EINVAL;
+        }
+    }
+    rc = ac_cfg_load(ac_config_table, cfg, root, errors);
+    json_array_foreach(errors, i, e) {
+        ac_log(AC_LOG_ERROR, "config", "%s%s%s", path ? path : "", path ? ": " : "",
+               json_string_value(e));
+    }
+    json_decref(errors);
+    json_decref(root);
+    if (rc != AC_OK) {
+        ac_config_deinit(cfg);
+    }
+    return rc;
+}
+
+void ac_config_deinit(struct ac_config *cfg)
+{
+    ac_cfg_free(ac_config_table, cfg);
+}

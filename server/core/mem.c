@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Aborting allocation wrappers and a small growable buffer. */
+#include "server/core/mem.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void mem_oom(size_t n)
+{
+    (void)fprintf(stderr, "out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *ac_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (!p) {
+        mem_oom(n);
+    }
+    return p;
+}
+
+void *ac_xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+    if (!p) {
+        mem_oom(nmemb * size);
+    }
+    return p;
+}
+
+void *ac_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+
+    if (!q) {
+        mem_oom(n);
+    }
+    return q;
+}
+
+char *ac_xstrdup(const char *s)
+{
+    return ac_xstrndup(s, strlen(s));
+}
+
+char *ac_xstrndup(const char *s, size_t n)
+{
+    char *d = ac_xmalloc(n + 1);
+
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *ac_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        mem_oom(0);
+    }
+    return s;
+}
+
+static void *mem_json_malloc(size_t n)
+{
+    return ac_xmalloc(n);
+}
+
+void ac_mem_init(void)
+{
+    json_set_alloc_funcs(mem_json_malloc, free);
+}
+
+static void buf_reserve(struct ac_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+
+    if (need <= b->cap) {
+        return;
+    }
+    b->cap = b->cap ? b->cap : 256;
+    while (b->cap < need) {
+        b->cap *= 2;
+    }
+    b->data = ac_xrealloc(b->data, b->cap);
+}
+
+void ac_buf_append(struct ac_buf *b, const void *p, size_t n)
+{
+    buf_reserve(b, n);
+    if (n) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void ac_buf_appends(struct ac_buf *b, const char *s)
+{
+    ac_buf_append(b, s, strlen(s));
+}
+
+void ac_buf_printf(struct ac_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *ac_buf_steal(struct ac_buf *b)
+{
+    char *d = b->data;
+
+    if (!d) {
+        d = ac_xstrdup("");
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+void ac_buf_deinit(struct ac_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

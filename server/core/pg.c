@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Connections, error classification and the read pool. */
+#include "server/core/pg.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/core/log.h"
+#include "server/core/mem.h"
+
+static void pg_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    ac_log(AC_LOG_DEBUG, "pg", "notice: %s", msg);
+}
+
+PGconn *ac_pg_connect(const char *dsn)
+{
+    static const char *const keys[] = {"dbname", "options", "application_name", NULL};
+    const char *vals[] = {dsn, "-c synchronous_commit=on -c TimeZone=UTC", "alertcenter", NULL};
+    PGconn *conn;
+
+    /* expand_dbname=1: the dsn may be a full conninfo string or a URI. */
+    conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        ac_log(AC_LOG_ERROR, "pg", "connect failed: %s",
+               conn ? PQerrorMessage(conn) : "out of memory");
+        PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor(conn, pg_notice, NULL);
+    return conn;
+}
+
+int ac_pg_exec(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    int rc = AC_OK;
+    ExecStatusType st = PQresultStatus(res);
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        ac_log(AC_LOG_ERROR, "pg", "statement failed: %s", PQerrorMessage(conn));
+        rc = AC_EDB;
+    }
+    PQclear(res);
+    return rc;
+}
+
+bool ac_pg_is_conn_error(PGconn *conn, const PGresult *res)
+{
+    const char *state;
+
+    if (PQstatus(conn) != CONNECTION_OK || !res) {
+        return true;
+    }
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    /* Class 08: connection exception; 57P01..57P03: admin shutdown, crash, cannot connect. */
+    return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0);
+}
+
+const char *ac_pg_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    return s ? s : "";
+}
+
+struct ac_pg_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char *dsn;
+    PGconn **idle; /* connected, not in use */
+    int nidle;
+    int size;
+    int out; /* handed out */
+};
+
+struct ac_pg_pool *ac_pg_pool_create(const char *dsn, int size)
+{
+    struct ac_pg_pool *p = ac_xcalloc(1, sizeof(*p));
+
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    p->dsn = ac_xstrdup(dsn);
+    p->size = size;
+    p->idle = ac_xcalloc((size_t)size, sizeof(PGconn *));
+    return p;
+}
+
+void ac_pg_pool_destroy(struct ac_pg_pool *p)
+{
+    if (!p) {
+        return;
+    }
+    for (int i = 0; i < p->nidle; i++) {
+        PQfinish(p->idle[i]);
+    }
+    free(p->idle);
+    free(p->dsn);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+PGconn *ac_pg_pool_acquire(struct ac_pg_pool *p, int timeout_ms)
+{
+    struct timespec deadline;
+    PGconn *conn = NULL;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->lock);
+    while (p->nidle == 0 && p->out >= p->size) {
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&p->lock);
+            ac_log(AC_LOG_WARN, "pg", "pool exhausted size=%d", p->size);
+            return NULL;
+        }
+    }
+    if (p->nidle > 0) {
+        conn = p->idle[--p->nidle];
+    }
+    p->out++;
+    pthread_mutex_unlock(&p->lock);
+
+    /* Connect outside the lock: it may take the whole connect_timeout. */
+    if (conn && PQstatus(conn) != CONNECTION_OK) {
+        PQreset(conn);
+        if (PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+    }
+    if (!conn) {
+        conn = ac_pg_connect(p->dsn);
+    }
+    if (!conn) {
+        pthread_mutex_lock(&p->lock);
+        p->out--;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return conn;
+}
+
+void ac_pg_pool_release(struct ac_pg_pool *p, PGconn *conn)
+{
+    if (conn && (PQstatus(conn) != CONNECTION_OK ||
+                 PQtransactionStatus(conn) != PQTRANS_IDLE)) {
+        PQfinish(conn);
+        conn = NULL;
+    }
+    pthread_mutex_lock(&p->lock);
+    if (conn) {
+        p->idle[p->nidle++] = conn;
+    }
+    p->out--;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * PostgreSQL helpers over libpq: connecting, classifying errors, and a small
+ * pool of connections for API reads. A PGconn is used by one thread at a
+ * time: the pool hands a connection out exclusively and takes it back.
+ */
+#ifndef AC_SERVER_CORE_PG_H
+#define AC_SERVER_CORE_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "server/core/err.h"
+
+/* Connects with synchronous_commit on and UTC time zone. Returns new
+ * connection or NULL (logged). */
+PGconn *ac_pg_connect(const char *dsn);
+
+/* Runs static SQL (no user data, may hold several statements).
+ * Returns AC_OK or AC_EDB (logged with PQerrorMessage). */
+AC_MUST_CHECK int ac_pg_exec(PGconn *conn, const char *sql);
+
+/* True if a failed result means the connection is gone (retry elsewhere),
+ * false for an error in the statement itself. res may be NULL. */
+bool ac_pg_is_conn_error(PGconn *conn, const PGresult *res);
+
+/* SQLSTATE of a failed result, or "" . */
+const char *ac_pg_sqlstate(const PGresult *res);
+
+struct ac_pg_pool;
+
+/* Returns new pool of at most size connections, opened lazily. */
+struct ac_pg_pool *ac_pg_pool_create(const char *dsn, int size);
+void ac_pg_pool_destroy(struct ac_pg_pool *pool);
+
+/*
+ * Take a healthy connection, waiting up to timeout_ms for a free one and
+ * reconnecting a broken one. Returns borrowed-until-release connection, or
+ * NULL when the database cannot be reached (logged).
+ */
+PGconn *ac_pg_pool_acquire(struct ac_pg_pool *pool, int timeout_ms);
+/* Give a connection back; broken ones are closed and reopened later. */
+void ac_pg_pool_release(struct ac_pg_pool *pool, PGconn *conn);
+
+#endif

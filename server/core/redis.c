@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Redis URL parsing (with libcurl's URL API) and connection set-up. */
+#include "server/core/redis.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/mem.h"
+
+static char *rd_part(CURLU *u, CURLUPart part)
+{
+    char *v = NULL, *copy = NULL;
+
+    if (curl_url_get(u, part, &v, CURLU_URLDECODE) == CURLUE_OK && v && *v) {
+        copy = ac_xstrdup(v);
+    }
+    curl_free(v);
+    return copy;
+}
+
+int ac_redis_parse_url(const char *url, struct ac_redis_target *t)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *port = NULL, *path = NULL, *end = NULL;
+    int rc = AC_EINVAL;
+
+    memset(t, 0, sizeof(*t));
+    if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        goto cleanup;
+    }
+    scheme = rd_part(u, CURLUPART_SCHEME);
+    if (!scheme || strcmp(scheme, "redis") != 0) {
+        goto cleanup;
+    }
+    t->host = rd_part(u, CURLUPART_HOST);
+    t->username = rd_part(u, CURLUPART_USER);
+    t->password = rd_part(u, CURLUPART_PASSWORD);
+    port = rd_part(u, CURLUPART_PORT);
+    path = rd_part(u, CURLUPART_PATH);
+    if (!t->host) {
+        goto cleanup;
+    }
+    /* libcurl keeps IPv6 brackets in the host; hiredis wants them off. */
+    if (t->host[0] == '[') {
+        size_t n = strlen(t->host);
+        memmove(t->host, t->host + 1, n - 2);
+        t->host[n - 2] = '\0';
+    }
+    t->port = 6379;
+    if (port) {
+        long p = strtol(port, &end, 10);
+        if (*end != '\0' || p < 1 || p > 65535) {
+            goto cleanup;
+        }
+        t->port = (int)p;
+    }
+    if (path && strcmp(path, "/") != 0) {
+        long db = strtol(path + 1, &end, 10);
+        if (*end != '\0' || db < 0 || db > 15) {
+            goto cleanup;
+        }
+        t->db = (int)db;
+    }
+    rc = AC_OK;
+cleanup:
+    free(scheme);
+    free(port);
+    free(path);
+    curl_url_cleanup(u);
+    if (rc != AC_OK) {
+        ac_redis_target_deinit(t);
+    }
+    return rc;
+}
+
+void ac_redis_target_deinit(struct ac_redis_target *t)
+{
+    free(t->host);
+    free(t->username);
+    free(t->password);
+    memset(t, 0, sizeof(*t));
+}
+
+static int rd_expect_ok(redisContext *c, redisReply *r, char *err, size_t errlen)
+{
+    int rc = AC_OK;
+
+    if (!r) {
+        (void)snprintf(err, errlen, "%s", c->errstr);
+        return AC_EKV;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        (void)snprintf(err, errlen, "%s", r->str);
+        rc = AC_EKV;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+redisContext *ac_redis_connect(const struct ac_redis_target *t, int timeout_ms, char *err,
+                               size_t errlen)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(t->host, t->port, tv);
+    redisReply *r;
+
+    if (!c || c->err) {
+        (void)snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        (void)snprintf(err, errlen, "cannot set timeout");
+        redisFree(c);
+        return NULL;
+    }
+    if (t->password) {
+        r = t->username ? redisCommand(c, "AUTH %s %s", t->username, t->password)
+                        : redisCommand(c, "AUTH %s", t->password);
+        if (rd_expect_ok(c, r, err, errlen) != AC_OK) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+    if (t->db) {
+        r = redisCommand(c, "SELECT %d", t->db);
+        if (rd_expect_ok(c, r, err, errlen) != AC_OK) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+int ac_redis_ping(redisContext *c, char *err, size_t errlen)
+{
+    return rd_expect_ok(c, redisCommand(c, "PING"), err, errlen);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Redis client helpers over hiredis 0.14: URL parsing and connecting. A
+ * redisContext belongs to one thread; a NULL reply means the connection is
+ * broken and must be reopened.
+ */
+#ifndef AC_SERVER_CORE_REDIS_H
+#define AC_SERVER_CORE_REDIS_H
+
+#include <hiredis/hiredis.h>
+
+#include "server/core/err.h"
+
+struct ac_redis_target {
+    char *host;
+    int port;
+    char *username; /* Redis 6 ACL user, or NULL */
+    char *password; /* or NULL */
+    int db;
+};
+
+/* Parses redis://[[user]:password@]host[:port][/db]. Returns AC_OK or AC_EINVAL. */
+AC_MUST_CHECK int ac_redis_parse_url(const char *url, struct ac_redis_target *t);
+void ac_redis_target_deinit(struct ac_redis_target *t);
+
+/* Connects, authenticates and selects the db. Returns new context or NULL,
+ * with the reason in err (a static or library string, never a secret). */
+redisContext *ac_redis_connect(const struct ac_redis_target *t, int timeout_ms,
+                               char *err, size_t errlen);
+
+/* PING. Returns AC_OK or AC_EKV. */
+AC_MUST_CHECK int ac_redis_ping(redisContext *c, char *err, size_t errlen);
+
+#endif

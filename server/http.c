@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libmicrohttpd glue: per-request state, body accumulation with a hard
+ * limit, routing, authentication and graceful draining.
+ *
+ * A request is answered early (before its body is read) when the route is
+ * unknown, the token is missing or lacks the scope, the declared
+ * Content-Length is over the limit, or the content type is not accepted;
+ * MHD then closes the connection instead of reading the body. A chunked body
+ * that grows past the limit is read and discarded, then answered with 413.
+ */
+#include "server/http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/api.h"
+#include "server/core/log.h"
+#include "server/core/mem.h"
+#include "server/server.h"
+
+#define HTTP_JSON "application/json"
+
+struct http_route {
+    const char *method;
+    const char *path; /* a trailing "*" matches one non-empty segment */
+    ac_http_handler fn;
+    unsigned scope; /* 0 = public */
+    bool body;      /* accepts a request body */
+};
+
+static const struct http_route http_routes[] = {
+    {"GET", "/healthz", ac_api_healthz, 0, false},
+    {"GET", "/readyz", ac_api_readyz, 0, false},
+    {"POST", "/v1/events", ac_api_ingest_events, AC_SCOPE_INGEST, true},
+    {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
+    {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
+    {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
+    {NULL, NULL, NULL, 0, false},
+};
+
+struct ac_http {
+    struct ac_server *srv;
+    struct MHD_Daemon *d;
+    int inflight; /* atomic */
+};
+
+struct http_state {
+    const struct http_route *route;
+    char *arg;
+    struct ac_buf body;
+    bool too_big;
+    bool counted;
+};
+
+void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body, size_t len,
+                        const char *content_type)
+{
+    if (r->resp) {
+        MHD_destroy_response(r->resp);
+    }
+    r->resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    AC_ASSERT(r->resp != NULL);
+    (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    r->status = status;
+}
+
+void ac_http_reply_json(struct ac_http_req *r, unsigned status, json_t *body)
+{
+    struct ac_buf b = {0};
+    char *s = json_dumps(body, JSON_COMPACT);
+
+    ac_buf_appends(&b, s);
+    ac_buf_append(&b, "\n", 1);
+    free(s);
+    json_decref(body);
+    ac_http_reply_text(r, status, b.data, b.len, HTTP_JSON);
+}
+
+void ac_http_reply_error(struct ac_http_req *r, unsigned status, const char *code,
+                         const char *message, json_t *details)
+{
+    json_t *e = json_pack("{s:s, s:s, s:o}", "code", code, "message", message, "details",
+                          details ? details : json_array());
+
+    ac_http_reply_json(r, status, json_pack("{s:o}", "error", e));
+}
+
+void ac_http_add_header(struct ac_http_req *r, const char *name, const char *value)
+{
+    if (r->resp) {
+        (void)MHD_add_response_header(r->resp, name, value);
+    }
+}
+
+const char *ac_http_header(const struct ac_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *ac_http_arg(const struct ac_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct http_arg_scan {
+    const char *const *allowed;
+    const char *unknown;
+};
+
+static enum MHD_Result http_arg_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct http_arg_scan *s = cls;
+
+    (void)kind;
+    (void)value;
+    for (const char *const *a = s->allowed; *a; a++) {
+        if (strcmp(*a, key) == 0) {
+            return MHD_YES;
+        }
+    }
+    s->unknown = key;
+    return MHD_NO;
+}
+
+const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *allowed)
+{
+    struct http_arg_scan s = {allowed, NULL};
+
+    (void)MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, http_arg_iter, &s);
+    return s.unknown;
+}
+
+/* Finds the route; *path_known tells 404 from 405. */
+static const struct http_route *http_match(const char *method, const char *url, char **arg,
+                                           bool *path_known)
+{
+    *path_known = false;
+    *arg = NULL;
+    for (const struct http_route *rt = http_routes; rt->method; rt++) {
+        size_t n = strlen(rt->path);
+        bool match;
+
+        if (rt->path[n - 1] == '*') {
+            const char *seg = url + n - 1;
+            match = strncmp(url, rt->path, n - 1) == 0 && *seg && !strchr(seg, '/');
+        }
+        else {
+            match = strcmp(url, rt->path) == 0;
+        }
+        if (!match) {
+            continue;
+        }
+        *path_known = true;
+        if (strcmp(method, rt->method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
+            if (rt->path[n - 1] == '*') {
+                *arg = ac_xstrdup(url + n - 1);
+            }
+            return rt;
+        }
+    }
+    return NULL;
+}
+
+static bool http_content_type_ok(const char *ct)
+{
+    size_t n;
+
+    if (!ct) {
+        return true; /* treated as JSON */
+    }
+    n = strcspn(ct, ";");
+    while (n > 0 && ct[n - 1] == ' ') {
+        n--;
+    }
+    return (n == strlen(HTTP_JSON) && strncasecmp(ct, HTTP_JSON, n) == 0) ||
+           (n == strlen("application/x-ndjson") && strncasecmp(ct, "application/x-ndjson", n) == 0);
+}
+
+static enum MHD_Result http_queue(struct ac_http_req *r)
+{
+    enum MHD_Result ret;
+
+    if (!r->resp) {
+        ac_http_reply_error(r, 500, "internal", "the handler produced no response", NULL);
+    }
+    if (r->status == 401) {
+        (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    }
+    if (r->srv->stopping) {
+        (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    ret = MHD_queue_response(r->conn, r->status, r->resp);
+    MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    return ret;
+}
+
+/* Checks that can answer before the body is read. Returns true if answered. */
+static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_state *st,
+                       bool path_known)
+{
+    const char *cl;
+    enum ac_auth_verdict v;
+
+    if (h->srv->stopping) {
+        ac_http_reply_error(r, 503, "unavailable", "the server is shutting down", NULL);
+        return true;
+    }
+    if (!st->route) {
+        if (path_known) {
+            ac_http_reply_error(r, 405, "method_not_allowed", "method not allowed here", NULL);
+        }
+        else {
+            ac_http_reply_error(r, 404, "not_found", "no such endpoint", NULL);
+        }
+        return true;
+    }
+    if (st->route->scope) {
+        v = ac_auth_check(h->srv->auth, ac_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+                          st->route->scope, &r->principal);
+        if (v == AC_AUTH_MISSING || v == AC_AUTH_INVALID) {
+            ac_http_reply_error(r, 401, "unauthorized",
+                                v == AC_AUTH_MISSING ? "a bearer token is required"
+                                                     : "the bearer token is not valid",
+                                NULL);
+            return true;
+        }
+        if (v == AC_AUTH_FORBIDDEN) {
+            char *msg = ac_xasprintf("this token lacks the scope %s",
+                                     ac_scope_name(st->route->scope));
+            ac_http_reply_error(r, 403, "forbidden", msg, NULL);
+            free(msg);
+            return true;
+        }
+    }
+    cl = ac_http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoll(cl, NULL, 10) > h->srv->cfg.max_body_bytes) {
+        st->too_big = true;
+    }
+    if (st->too_big) {
+        ac_http_reply_error(r, 413, "payload_too_large", "the request body is over the limit",
+                            NULL);
+        return true;
+    }
+    if (st->route->body &&
+        !http_content_type_ok(ac_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        ac_http_reply_error(r, 415, "unsupported_media_type",
+                            "use application/json or application/x-ndjson", NULL);
+        return true;
+    }
+    return false;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct ac_http *h = cls;
+    struct http_state *st = *con_cls;
+    struct ac_http_req r = {.srv = h->srv, .conn = c, .method = method, .url = url};
+    bool path_known;
+
+    (void)version;
+    if (!st) {
+        st = ac_xcalloc(1, sizeof(*st));
+        *con_cls = st;
+        st->counted = true;
+        __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
+        st->route = http_match(method, url, &st->arg, &path_known);
+        if (http_early(h, &r, st, path_known)) {
+            return http_queue(&r);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!st->too_big && st->body.len + *upload_size > (size_t)h->srv->cfg.max_body_bytes) {
+            st->too_big = true;
+            ac_buf_deinit(&st->body);
+        }
+        if (!st->too_big) {
+            ac_buf_append(&st->body, upload, *upload_size);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (st->too_big) {
+        ac_http_reply_error(&r, 413, "payload_too_large", "the request body is over the limit",
+                            NULL);
+        return http_queue(&r);
+    }
+    if (!st->body.data) {
+        ac_buf_append(&st->body, "", 0);
+    }
+    r.body = st->body.data;
+    r.body_len = st->body.len;
+    r.path_arg = st->arg;
+    if (st->route->scope) {
+        (void)ac_auth_check(h->srv->auth, ac_http_header(&r, MHD_HTTP_HEADER_AUTHORIZATION),
+                            st->route->scope, &r.principal);
+    }
+    st->route->fn(&r);
+    return http_queue(&r);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct ac_http *h = cls;
+    struct http_state *st = *con_cls;
+
+    (void)c;
+    (void)toe;
+    if (!st) {
+        return;
+    }
+    if (st->counted) {
+        __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
+    }
+    ac_buf_deinit(&st->body);
+    free(st->arg);
+    free(st);
+    *con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const char *fm,
+                                                               va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    (void)vsnprintf(msg, sizeof(msg), fm, ap);
+    n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n') {
+        msg[--n] = '\0';
+    }
+    ac_log(AC_LOG_WARN, "http", "%s", msg);
+}
+
+/* Splits "host:port" / "[v6]:port" and resolves it numerically. */
+static bool http_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *colon, *port;
+    struct addrinfo hints = {0}, *ai = NULL;
+    size_t hl;
+
+    if (listen[0] == '[') {
+        const char *rb = strchr(listen, ']');
+        if (!rb || rb[1] != ':') {
+            return false;
+        }
+        hl = (size_t)(rb - listen - 1);
+        if (hl >= sizeof(host)) {
+            return false;
+        }
+        memcpy(host, listen + 1, hl);
+        port = rb + 2;
+    }
+    else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof(host)) {
+            return false;
+        }
+        hl = (size_t)(colon - listen);
+        memcpy(host, listen, hl);
+        port = colon + 1;
+    }
+    host[hl] = '\0';
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(hl ? host : NULL, port, &hints, &ai) != 0 || !ai) {
+        return false;
+    }
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return true;
+}
+
+struct ac_http *ac_http_start(struct ac_server *srv)
+{
+    struct ac_http *h = ac_xcalloc(1, sizeof(*h));
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+    h->srv = srv;
+    if (!http_parse_listen(srv->cfg.listen, &ss, &sslen)) {
+        ac_log(AC_LOG_ERROR, "http", "invalid listen address %s (want host:port)",
+               srv->cfg.listen);
+        free(h);
+        return NULL;
+    }
+    if (ss.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
+    if (!h->d) {
+        ac_log(AC_LOG_ERROR, "http", "cannot listen on %s", srv->cfg.listen);
+        free(h);
+        return NULL;
+    }
+    ac_log(AC_LOG_INFO, "http", "listening addr=%s", srv->cfg.listen);
+    return h;
+}
+
+void ac_http_stop(struct ac_http *h, long grace_s)
+{
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    long waited_ms = 0;
+    int left;
+
+    if (!h) {
+        return;
+    }
+    /* Stop accepting; requests already received finish (the writer still runs). */
+    (void)MHD_quiesce_daemon(h->d);
+    while ((left = __atomic_load_n(&h->inflight, __ATOMIC_SEQ_CST)) > 0 &&
+           waited_ms < grace_s * 1000) {
+        nanosleep(&tick, NULL);
+        waited_ms += 20;
+    }
+    if (left > 0) {
+        ac_log(AC_LOG_WARN, "http", "grace period over with %d requests in flight", left);
+    }
+    MHD_stop_daemon(h->d);
+    free(h);
+}

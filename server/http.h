@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP server (libmicrohttpd, one thread per connection so request work
+ * such as JSON parsing spreads over every core while threads wait for the
+ * group commit). Routing, bearer-token scopes, bounded bodies, and the one
+ * JSON error shape of DESIGN §3 live here; handlers live in api_*.c.
+ */
+#ifndef AC_SERVER_HTTP_H
+#define AC_SERVER_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "server/core/err.h"
+
+struct ac_server;
+struct MHD_Connection;
+struct MHD_Response;
+
+/* What a handler sees of one request. */
+struct ac_http_req {
+    struct ac_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const char *body; /* NUL-terminated copy of the body (may be empty) */
+    size_t body_len;
+    const char *principal; /* authenticated token name, or NULL */
+    const char *path_arg;  /* the {id} of routes that have one */
+    struct MHD_Response *resp;
+    unsigned status;
+};
+
+typedef void (*ac_http_handler)(struct ac_http_req *r);
+
+struct ac_http;
+
+/* Binds and starts serving. Returns new server or NULL (logged). */
+struct ac_http *ac_http_start(struct ac_server *srv);
+/* Stops accepting, waits up to grace_s for in-flight requests, stops. */
+void ac_http_stop(struct ac_http *h, long grace_s);
+
+/* Responses. Each sets r->resp/r->status; the last call wins. */
+void ac_http_reply_json(struct ac_http_req *r, unsigned status, json_t *body /* stolen */);
+void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body /* stolen */,
+                        size_t len, const char *content_type);
+/* {"error": {"code", "message", "details": [...]}}; details stolen, may be NULL. */
+void ac_http_reply_error(struct ac_http_req *r, unsigned status, const char *code,
+                         const char *message, json_t *details);
+
+/* Adds a header to the response already set (copies both strings). */
+void ac_http_add_header(struct ac_http_req *r, const char *name, const char *value);
+
+/* A request header or query argument (borrowed), or NULL. */
+const char *ac_http_header(const struct ac_http_req *r, const char *name);
+const char *ac_http_arg(const struct ac_http_req *r, const char *name);
+/* Name of the first query argument not in allowed (NULL-terminated), or NULL. */
+const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *allowed);
+
+#endif

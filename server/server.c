@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The subcommands serve, migrate and check-config: start-up order, signal
+ * handling and shutdown (stop ingest, drain, join, close).
+ */
+#include "server/server.h"
+
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/core/log.h"
+#include "server/core/mem.h"
+#include "server/core/migrate.h"
+#include "server/core/redis.h"
+#include "server/health.h"
+#include "server/http.h"
+
+#define SRV_START_RETRY_S 30
+
+volatile sig_atomic_t ac_stop_signal;
+
+static void srv_on_signal(int sig)
+{
+    (void)sig;
+    ac_stop_signal = 1;
+}
+
+static void srv_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = srv_on_signal;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void srv_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static int srv_load_config(struct ac_config *cfg, const char *path)
+{
+    enum ac_log_level lvl;
+
+    if (ac_config_load(cfg, path) != AC_OK) {
+        return AC_EINVAL;
+    }
+    if (!ac_log_level_parse(cfg->log_level, &lvl)) {
+        ac_log(AC_LOG_ERROR, "config", "log.level: unknown level %s", cfg->log_level);
+        ac_config_deinit(cfg);
+        return AC_EINVAL;
+    }
+    ac_log_set_level(lvl);
+    return AC_OK;
+}
+
+/* Connects (retrying while the database starts) and applies migrations. */
+static int srv_migrate(const struct ac_config *cfg, int retry_s)
+{
+    PGconn *conn = NULL;
+    int applied = 0, rc;
+
+    for (int waited = 0;; waited++) {
+        conn = ac_pg_connect(cfg->pg_dsn);
+        if (conn || waited >= retry_s || ac_stop_signal) {
+            break;
+        }
+        srv_sleep_ms(1000);
+    }
+    if (!conn) {
+        ac_log(AC_LOG_ERROR, "migrate", "PostgreSQL is unreachable");
+        return AC_EDB;
+    }
+    rc = ac_migrate_run(conn, &applied);
+    PQfinish(conn);
+    if (rc == AC_OK) {
+        ac_log(AC_LOG_INFO, "migrate", "schema up to date applied=%d", applied);
+    }
+    return rc;
+}
+
+int ac_cmd_migrate(const char *config_path)
+{
+    struct ac_config cfg;
+    int rc;
+
+    if (srv_load_config(&cfg, config_path) != AC_OK) {
+        return 2;
+    }
+    rc = srv_migrate(&cfg, 0);
+    ac_config_deinit(&cfg);
+    return rc == AC_OK ? 0 : 1;
+}
+
+int ac_cmd_check_config(const char *config_path)
+{
+    struct ac_config cfg;
+    struct ac_auth *auth = NULL;
+    struct ac_redis_target rt;
+    PQconninfoOption *pq;
+    char *err = NULL;
+    bool ok = true;
+    json_t *dump;
+    char *s;
+
+    if (srv_load_config(&cfg, config_path) != AC_OK) {
+        return 2;
+    }
+    auth = ac_auth_create(cfg.auth_tokens);
+    if (!auth) {
+        ok = false;
+    }
+    if (ac_redis_parse_url(cfg.redis_url, &rt) != AC_OK) {
+        ac_log(AC_LOG_ERROR, "config", "redis.url: not a redis:// URL");
+        ok = false;
+    }
+    ac_redis_target_deinit(&rt);
+    pq = PQconninfoParse(cfg.pg_dsn, &err);
+    if (!pq) {
+        ac_log(AC_LOG_ERROR, "config", "postgres.dsn: %s", err ? err : "cannot parse");
+        ok = false;
+    }
+    PQconninfoFree(pq);
+    PQfreemem(err);
+    dump = ac_cfg_dump(ac_config_table, &cfg);
+    json_object_set_new(dump, "auth_token_count",
+                        json_integer(auth ? (json_int_t)ac_auth_count(auth) : 0));
+    s = json_dumps(dump, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", s);
+    free(s);
+    json_decref(dump);
+    ac_auth_destroy(auth);
+    ac_config_deinit(&cfg);
+    if (!ok) {
+        ac_log(AC_LOG_ERROR, "config", "configuration is not valid");
+    }
+    return ok ? 0 : 2;
+}
+
+int ac_cmd_serve(const char *config_path)
+{
+    struct ac_server srv;
+    int code = 1;
+
+    memset(&srv, 0, sizeof(srv));
+    srv_signals();
+    if (srv_load_config(&srv.cfg, config_path) != AC_OK) {
+        return 2;
+    }
+    srv.auth = ac_auth_create(srv.cfg.auth_tokens);
+    if (!srv.auth) {
+        ac_config_deinit(&srv.cfg);
+        return 2;
+    }
+    if (ac_auth_count(srv.auth) == 0) {
+        ac_log(AC_LOG_WARN, "auth", "no tokens configured: every API endpoint answers 401 "
+               "(set AC_ADMIN_TOKEN)");
+    }
+    if (srv_migrate(&srv.cfg, SRV_START_RETRY_S) != AC_OK) {
+        goto cleanup;
+    }
+    srv.pool = ac_pg_pool_create(srv.cfg.pg_dsn, (int)srv.cfg.pg_pool_size);
+    srv.health = ac_health_create(&srv.cfg, srv.pool);
+    if (!srv.health) {
+        goto cleanup;
+    }
+    srv.writer = ac_writer_create(srv.cfg.pg_dsn, srv.cfg.writer_queue_events,
+                                  srv.cfg.group_commit_max_events);
+    if (ac_writer_start(srv.writer) != AC_OK) {
+        goto cleanup;
+    }
+    srv.sink.submit = ac_pipeline_submit;
+    srv.sink.ctx = &srv;
+    srv.http = ac_http_start(&srv);
+    if (!srv.http) {
+        goto cleanup;
+    }
+    ac_log(AC_LOG_INFO, "server", "serving version=%s pid=%d", AC_VERSION, (int)getpid());
+    while (!ac_stop_signal) {
+        srv_sleep_ms(100);
+    }
+    ac_log(AC_LOG_INFO, "server", "stopping: draining in-flight requests");
+    srv.stopping = true;
+    ac_http_stop(srv.http, srv.cfg.shutdown_grace_s);
+    srv.http = NULL;
+    code = 0;
+cleanup:
+    srv.stopping = true;
+    ac_http_stop(srv.http, 0);
+    ac_writer_destroy(srv.writer);
+    if (code == 0) {
+        struct ac_writer_stats st = {0};
+        ac_log(AC_LOG_INFO, "server", "stopped");
+        (void)st;
+    }
+    ac_health_destroy(srv.health);
+    ac_pg_pool_destroy(srv.pool);
+    ac_auth_destroy(srv.auth);
+    ac_config_deinit(&srv.cfg);
+    return code;
+}

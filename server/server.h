@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The composition root: the one global object of the process, passed
+ * explicitly (as Fluent Bit passes struct flb_config). Each field notes which
+ * thread writes it.
+ */
+#ifndef AC_SERVER_SERVER_H
+#define AC_SERVER_SERVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "ingest/ingest.h"
+#include "server/auth.h"
+#include "server/core/config.h"
+#include "server/core/pg.h"
+#include "server/writer.h"
+
+struct ac_http;
+struct ac_health;
+
+struct ac_server {
+    struct ac_config cfg;         /* main, before start; immutable after */
+    struct ac_auth *auth;         /* main, before start */
+    struct ac_pg_pool *pool;      /* main; connections checked out by request threads */
+    struct ac_writer *writer;     /* main; its thread owns its connection */
+    struct ac_health *health;     /* main */
+    struct ac_http *http;         /* main */
+    struct ac_sink sink;          /* main: the pipeline entry for every source */
+    volatile bool stopping;       /* main, read by request threads */
+};
+
+/* Set by the signal handler; the one other global (STYLE §2). */
+extern volatile sig_atomic_t ac_stop_signal;
+
+/* The subcommands; each returns the process exit code. */
+int ac_cmd_serve(const char *config_path);
+int ac_cmd_migrate(const char *config_path);
+int ac_cmd_check_config(const char *config_path);
+
+/*
+ * The pipeline (normalize -> persist for now; filter, dedup, enrich and
+ * escalate plug in between). Implements ac_sink for every source.
+ */
+int ac_pipeline_submit(void *srv, struct ac_event_vec *evs, struct ac_ingest_result *results);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The persist stage: durable, group-committed writes of accepted events.
+ *
+ * Request threads hand whole batches to one writer thread that owns a
+ * PostgreSQL connection. The writer takes every batch waiting (up to a size
+ * bound), stores them in ONE transaction with libpq pipeline mode (one
+ * network round trip per few hundred events, one fsync per group), then wakes
+ * each submitter with its own results. A request's batch is never split
+ * across transactions, so it is stored whole or not at all.
+ */
+#ifndef AC_SERVER_WRITER_H
+#define AC_SERVER_WRITER_H
+
+#include <stdbool.h>
+
+#include "ingest/ingest.h"
+#include "server/core/err.h"
+
+struct ac_writer;
+
+/*
+ * dsn: borrowed (copied). queue_events: most events waiting before submit
+ * answers AC_EAGAIN. group_max: most events in one transaction.
+ * Returns new writer (not started).
+ */
+struct ac_writer *ac_writer_create(const char *dsn, long queue_events, long group_max);
+/* Starts the thread; connects lazily. Returns AC_OK or AC_EIO. */
+AC_MUST_CHECK int ac_writer_start(struct ac_writer *w);
+/* Refuses new batches, finishes the queued ones, joins. Idempotent. */
+void ac_writer_stop(struct ac_writer *w);
+void ac_writer_destroy(struct ac_writer *w);
+
+/*
+ * Store evs (borrowed; already normalized: defaults and fingerprint set) and
+ * fill results[0..evs->n). Blocks until committed or failed.
+ * Returns: AC_OK; AC_EAGAIN (queue full or stopping); AC_EDB (database
+ * unreachable or rejected the batch; nothing of it stored, except that a
+ * connection lost during COMMIT leaves the outcome unknown, as with any
+ * database client).
+ */
+AC_MUST_CHECK int ac_writer_submit(struct ac_writer *w, struct ac_event_vec *evs,
+                                   struct ac_ingest_result *results);
+
+/* Counters for logs and metrics (relaxed reads). */
+struct ac_writer_stats {
+    unsigned long long groups;
+    unsigned long long events;
+    unsigned long long failures;
+};
+void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out);
+
+#endif
