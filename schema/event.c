@@ -144,7 +144,8 @@ static const struct {
     {"uid", offsetof(struct ac_resource, uid)},
 };
 
-/* Depth of a JSON value (scalars 1); stops counting past limit. */
+/* Nesting depth: containers count one level each, scalars none. Stops
+ * descending past limit (the answer is then already over it). */
 static int ev_depth(const json_t *v, int limit)
 {
     int max = 0, d;
@@ -152,6 +153,9 @@ static int ev_depth(const json_t *v, int limit)
     const char *k;
     json_t *c;
 
+    if (!json_is_object(v) && !json_is_array(v)) {
+        return 0;
+    }
     if (limit <= 0) {
         return 1;
     }
@@ -159,22 +163,13 @@ static int ev_depth(const json_t *v, int limit)
         json_object_foreach((json_t *)v, k, c) {
             d = ev_depth(c, limit - 1);
             max = d > max ? d : max;
-            if (max >= limit) {
-                break;
-            }
-        }
-    }
-    else if (json_is_array(v)) {
-        json_array_foreach(v, i, c) {
-            d = ev_depth(c, limit - 1);
-            max = d > max ? d : max;
-            if (max >= limit) {
-                break;
-            }
         }
     }
     else {
-        return 1;
+        json_array_foreach(v, i, c) {
+            d = ev_depth(c, limit - 1);
+            max = d > max ? d : max;
+        }
     }
     return max + 1;
 }

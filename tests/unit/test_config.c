@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the configuration tables, env overrides, masking and Redis URLs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/core/config.h"
+#include "server/core/redis.h"
+
+static void clear_env(void)
+{
+    unsetenv("AC_LISTEN");
+    unsetenv("AC_PG_DSN");
+    unsetenv("AC_REDIS_URL");
+    unsetenv("AC_LOG_LEVEL");
+}
+
+static int load_text(struct ac_config *cfg, const char *text, json_t **errors)
+{
+    json_error_t jerr;
+    json_t *root = text ? json_loads(text, 0, &jerr) : NULL;
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    *errors = json_array();
+    rc = ac_cfg_load(ac_config_table, cfg, root, *errors);
+    json_decref(root);
+    return rc;
+}
+
+static void test_config_defaults(void **state)
+{
+    struct ac_config cfg;
+    json_t *errs;
+
+    (void)state;
+    clear_env();
+    assert_int_equal(load_text(&cfg, NULL, &errs), AC_OK);
+    assert_string_equal(cfg.listen, "127.0.0.1:8080");
+    assert_int_equal(cfg.max_body_bytes, 1048576);
+    assert_non_null(strstr(cfg.pg_dsn, "dbname=alertcenter"));
+    assert_string_equal(cfg.redis_url, "redis://127.0.0.1:6379/0");
+    assert_null(cfg.auth_tokens);
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+}
+
+static void test_config_file_and_env(void **state)
+{
+    struct ac_config cfg;
+    json_t *errs;
+
+    (void)state;
+    clear_env();
+    setenv("AC_LISTEN", "[::1]:9000", 1);
+    assert_int_equal(load_text(&cfg,
+                               "{\"listen\":\"0.0.0.0:1\",\"limits\":{\"max_body_bytes\":2048},"
+                               "\"auth\":{\"tokens\":[{\"name\":\"x\"}]}}",
+                               &errs),
+                     AC_OK);
+    assert_string_equal(cfg.listen, "[::1]:9000"); /* environment wins over the file */
+    assert_int_equal(cfg.max_body_bytes, 2048);
+    assert_true(json_is_array(cfg.auth_tokens));
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+    clear_env();
+}
+
+static void test_config_unknown_key(void **state)
+{
+    struct ac_config cfg;
+    json_t *errs;
+
+    (void)state;
+    clear_env();
+    assert_int_equal(load_text(&cfg, "{\"postgres\":{\"dns\":\"x\"},\"lissen\":\"y\"}", &errs),
+                     AC_EINVAL);
+    assert_int_equal(json_array_size(errs), 2);
+    assert_non_null(strstr(json_string_value(json_array_get(errs, 0)), "postgres.dns"));
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+}
+
+static void test_config_bad_values(void **state)
+{
+    struct ac_config cfg;
+    json_t *errs;
+
+    (void)state;
+    clear_env();
+    assert_int_equal(load_text(&cfg, "{\"limits\":{\"max_body_bytes\":1}}", &errs), AC_EINVAL);
+    assert_non_null(strstr(json_string_value(json_array_get(errs, 0)), "from 1024"));
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+    assert_int_equal(load_text(&cfg, "{\"listen\":5}", &errs), AC_EINVAL);
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+    assert_int_equal(load_text(&cfg, "[1]", &errs), AC_EINVAL);
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+}
+
+static void test_config_file_load(void **state)
+{
+    char path[] = "/tmp/ac_cfg_XXXXXX";
+    int fd = mkstemp(path);
+    struct ac_config cfg;
+    FILE *f;
+
+    (void)state;
+    clear_env();
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("{\"log\":{\"level\":\"debug\"},\"postgres\":{\"pool_size\":9}}", f);
+    fclose(f);
+    assert_int_equal(ac_config_load(&cfg, path), AC_OK);
+    assert_string_equal(cfg.log_level, "debug");
+    assert_int_equal(cfg.pg_pool_size, 9);
+    ac_config_deinit(&cfg);
+    assert_int_equal(ac_config_load(&cfg, "/nonexistent/alertcenter.json"), AC_EINVAL);
+    unlink(path);
+}
+
+static void test_config_secrets_masked(void **state)
+{
+    struct ac_config cfg;
+    json_t *errs, *dump;
+    char *s;
+
+    (void)state;
+    clear_env();
+    setenv("AC_PG_DSN", "postgresql://ac:s3cretpw@db:5432/ac", 1);
+    setenv("AC_REDIS_URL", "redis://:r3dispw@cache:6380/2", 1);
+    assert_int_equal(load_text(&cfg, NULL, &errs), AC_OK);
+    dump = ac_cfg_dump(ac_config_table, &cfg);
+    s = json_dumps(dump, 0);
+    assert_null(strstr(s, "s3cretpw"));
+    assert_null(strstr(s, "r3dispw"));
+    assert_non_null(strstr(s, "password=***"));
+    assert_non_null(strstr(s, "cache:6380"));
+    free(s);
+    json_decref(dump);
+    json_decref(errs);
+    ac_config_deinit(&cfg);
+    clear_env();
+    s = ac_cfg_mask_dsn("host=x dbname=y");
+    assert_string_equal(s, "host=x dbname=y");
+    free(s);
+}
+
+static void test_config_redis_url(void **state)
+{
+    struct ac_redis_target t;
+
+    (void)state;
+    assert_int_equal(ac_redis_parse_url("redis://127.0.0.1:6380/3", &t), AC_OK);
+    assert_string_equal(t.host, "127.0.0.1");
+    assert_int_equal(t.port, 6380);
+    assert_int_equal(t.db, 3);
+    assert_null(t.password);
+    ac_redis_target_deinit(&t);
+    assert_int_equal(ac_redis_parse_url("redis://user:p%40ss@[::1]", &t), AC_OK);
+    assert_string_equal(t.host, "::1");
+    assert_int_equal(t.port, 6379);
+    assert_string_equal(t.username, "user");
+    assert_string_equal(t.password, "p@ss");
+    ac_redis_target_deinit(&t);
+    assert_int_equal(ac_redis_parse_url("http://x", &t), AC_EINVAL);
+    assert_int_equal(ac_redis_parse_url("redis://x/99", &t), AC_EINVAL);
+    assert_int_equal(ac_redis_parse_url("not a url", &t), AC_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_file_and_env),
+        cmocka_unit_test(test_config_unknown_key),
+        cmocka_unit_test(test_config_bad_values),
+        cmocka_unit_test(test_config_file_load),
+        cmocka_unit_test(test_config_secrets_masked),
+        cmocka_unit_test(test_config_redis_url),
+    };
+
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
