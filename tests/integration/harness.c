@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The integration-test harness; see harness.h. */
+#include "tests/integration/harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char it_db[64];
+
+static int it_env_int(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (!v || !*v) {
+        fprintf(stderr, "%s is not set: run the integration tests through scripts/test.sh\n",
+                name);
+        exit(1);
+    }
+    return atoi(v);
+}
+
+int it_pg_port(void)
+{
+    return it_env_int("AC_TEST_PG_PORT");
+}
+
+int it_redis_port(void)
+{
+    return it_env_int("AC_TEST_REDIS_PORT");
+}
+
+void it_dsn_for_port(int port, char *out, size_t len)
+{
+    snprintf(out, len, "host=127.0.0.1 port=%d dbname=%s user=alertcenter connect_timeout=2", port,
+             it_db);
+}
+
+static PGconn *it_connect(const char *db)
+{
+    char dsn[256];
+    PGconn *c;
+
+    snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%d dbname=%s user=postgres", it_pg_port(), db);
+    c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to the test PostgreSQL: %s", PQerrorMessage(c));
+        exit(1);
+    }
+    return c;
+}
+
+static void it_admin_exec(const char *sql)
+{
+    PGconn *c = it_connect("postgres");
+    PGresult *r = PQexec(c, sql);
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(r);
+    PQfinish(c);
+}
+
+void it_init(const char *suite)
+{
+    char sql[256];
+
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(it_db, sizeof(it_db), "it_%s_%d", suite, (int)getpid());
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER alertcenter", it_db);
+    it_admin_exec(sql);
+}
+
+void it_fini(void)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", it_db);
+    it_admin_exec(sql);
+    curl_global_cleanup();
+}
+
+int it_free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static size_t it_write_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct it_resp *r = ud;
+    size_t old = r->body ? strlen(r->body) : 0;
+
+    r->body = realloc(r->body, old + size * n + 1);
+    memcpy(r->body + old, p, size * n);
+    r->body[old + size * n] = '\0';
+    return size * n;
+}
+
+struct it_upload {
+    const char *p;
+    size_t left;
+};
+
+static size_t it_read_cb(char *buf, size_t size, size_t n, void *ud)
+{
+    struct it_upload *u = ud;
+    size_t k = size * n < u->left ? size * n : u->left;
+
+    k = k > 16384 ? 16384 : k;
+    memcpy(buf, u->p, k);
+    u->p += k;
+    u->left -= k;
+    return k;
+}
+
+static int it_http_impl(const struct it_server *s, const char *method, const char *path,
+                        const char *token, const char *ctype, const char *body, size_t len,
+                        bool chunked, struct it_resp *out)
+{
+    struct it_upload up = {body, len};
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[512], auth[256], ct[128];
+    CURLcode rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, it_write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    if (ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+        h = curl_slist_append(h, ct);
+    }
+    h = curl_slist_append(h, "Expect:");
+    if (body && chunked) {
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, it_read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    }
+    else if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        if (out->body) {
+            out->json = json_loads(out->body, 0, NULL);
+        }
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+int it_http(const struct it_server *s, const char *method, const char *path, const char *token,
+            const char *ctype, const char *body, size_t len, struct it_resp *out)
+{
+    return it_http_impl(s, method, path, token, ctype, body, len, false, out);
+}
+
+int it_http_chunked(const struct it_server *s, const char *path, const char *token,
+                    const char *ctype, const char *body, size_t len, struct it_resp *out)
+{
+    return it_http_impl(s, "POST", path, token, ctype, body, len, true, out);
+}
+
+void it_resp_free(struct it_resp *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+json_t *it_post_events(const struct it_server *s, const char *body, long expect_status)
+{
+    struct it_resp r;
+    json_t *j;
+
+    assert_int_equal(it_http(s, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", body,
+                             strlen(body), &r),
+                     0);
+    if (r.status != expect_status) {
+        fail_msg("POST /v1/events: status %ld, expected %ld: %s", r.status, expect_status,
+                 r.body ? r.body : "");
+    }
+    j = json_incref(r.json);
+    it_resp_free(&r);
+    return j;
+}
+
+json_t *it_get(const struct it_server *s, const char *path)
+{
+    struct it_resp r;
+    json_t *j;
+
+    assert_int_equal(it_http(s, "GET", path, IT_ADMIN_TOKEN, NULL, NULL, 0, &r), 0);
+    if (r.status != 200) {
+        fail_msg("GET %s: status %ld: %s", path, r.status, r.body ? r.body : "");
+    }
+    assert_non_null(r.json);
+    j = json_incref(r.json);
+    it_resp_free(&r);
+    return j;
+}
+
+long long it_sql_ll(const char *sql)
+{
+    PGconn *c = it_connect(it_db);
+    PGresult *r = PQexec(c, sql);
+    long long v;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    }
+    v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms)
+{
+    struct timespec tick = {0, 20 * 1000 * 1000};
+
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (cond(arg)) {
+            return true;
+        }
+        nanosleep(&tick, NULL);
+    }
+    return cond(arg);
+}
+
+struct it_health_arg {
+    struct it_server *s;
+};
+
+static bool it_is_up(void *arg)
+{
+    struct it_server *s = arg;
+    struct it_resp r;
+    bool up = it_http(s, "GET", "/healthz", NULL, NULL, NULL, 0, &r) == 0 && r.status == 200;
+
+    it_resp_free(&r);
+    return up;
+}
+
+static bool it_exited(struct it_server *s)
+{
+    int st;
+
+    return waitpid(s->pid, &st, WNOHANG) == s->pid;
+}
+
+void it_server_start(struct it_server *s, const char *const *env)
+{
+    const char *bin = getenv("AC_TEST_BINARY");
+    char listen[64], dsn[256], redis[128];
+    pid_t pid;
+
+    assert_non_null(bin);
+    s->port = it_free_port();
+    snprintf(s->log, sizeof(s->log), "/tmp/%s_%d.log", it_db, s->port);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
+    it_dsn_for_port(it_pg_port(), dsn, sizeof(dsn));
+    snprintf(redis, sizeof(redis), "redis://127.0.0.1:%d/0", it_redis_port());
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("AC_LISTEN", listen, 1);
+        setenv("AC_PG_DSN", dsn, 1);
+        setenv("AC_REDIS_URL", redis, 1);
+        setenv("AC_ADMIN_TOKEN", IT_ADMIN_TOKEN, 1);
+        setenv("AC_INGEST_TOKEN", IT_INGEST_TOKEN, 1);
+        setenv("AC_READ_TOKEN", IT_READ_TOKEN, 1);
+        for (; env && *env; env++) {
+            putenv((char *)*env);
+        }
+        execl(bin, "alertcenter", "serve", (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 1500; i++) {
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        if (it_is_up(s)) {
+            return;
+        }
+        if (it_exited(s)) {
+            fail_msg("the server exited during start-up; see %s", s->log);
+        }
+        nanosleep(&tick, NULL);
+    }
+    fail_msg("the server did not come up; see %s", s->log);
+}
+
+int it_server_stop(struct it_server *s)
+{
+    int st = 0;
+
+    kill(s->pid, SIGTERM);
+    if (waitpid(s->pid, &st, 0) != s->pid) {
+        return -1;
+    }
+    s->pid = 0;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "server exit status %d; log %s\n",
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1, s->log);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void it_server_kill(struct it_server *s)
+{
+    int st;
+
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &st, 0);
+    s->pid = 0;
+}
+
+/* --- TCP proxy ---------------------------------------------------------- */
+
+struct it_proxy {
+    int lfd;
+    int port;
+    int target;
+    volatile int down;
+    volatile int stop;
+    int active; /* relays running */
+    pthread_t accept_thread;
+    pthread_mutex_t lock;
+};
+
+struct it_relay {
+    struct it_proxy *p;
+    int a, b;
+};
+
+static void *it_relay_main(void *arg)
+{
+    struct it_relay *r = arg;
+    struct it_proxy *p = r->p;
+    char buf[65536];
+
+    for (;;) {
+        struct pollfd fds[2] = {{r->a, POLLIN, 0}, {r->b, POLLIN, 0}};
+        int n = poll(fds, 2, 50);
+
+        if (p->down || p->stop) {
+            break;
+        }
+        if (n <= 0) {
+            continue;
+        }
+        if (fds[0].revents) {
+            ssize_t k = read(r->a, buf, sizeof(buf));
+            if (k <= 0 || write(r->b, buf, (size_t)k) != k) {
+                break;
+            }
+        }
+        if (fds[1].revents) {
+            ssize_t k = read(r->b, buf, sizeof(buf));
+            if (k <= 0 || write(r->a, buf, (size_t)k) != k) {
+                break;
+            }
+        }
+    }
+    close(r->a);
+    close(r->b);
+    pthread_mutex_lock(&p->lock);
+    p->active--;
+    pthread_mutex_unlock(&p->lock);
+    free(r);
+    return NULL;
+}
+
+static void *it_accept_main(void *arg)
+{
+    struct it_proxy *p = arg;
+
+    while (!p->stop) {
+        struct pollfd pf = {p->lfd, POLLIN, 0};
+        int c, t;
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct it_relay *r;
+        pthread_t th;
+
+        if (poll(&pf, 1, 50) <= 0) {
+            continue;
+        }
+        c = accept(p->lfd, NULL, NULL);
+        if (c < 0) {
+            continue;
+        }
+        if (p->down) {
+            close(c);
+            continue;
+        }
+        a.sin_port = htons((uint16_t)p->target);
+        t = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(t, (struct sockaddr *)&a, sizeof(a)) != 0) {
+            close(c);
+            close(t);
+            continue;
+        }
+        r = malloc(sizeof(*r));
+        r->p = p;
+        r->a = c;
+        r->b = t;
+        pthread_mutex_lock(&p->lock);
+        p->active++;
+        pthread_mutex_unlock(&p->lock);
+        pthread_create(&th, NULL, it_relay_main, r);
+        pthread_detach(th);
+    }
+    return NULL;
+}
+
+struct it_proxy *it_proxy_start(int target_port)
+{
+    struct it_proxy *p = calloc(1, sizeof(*p));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int one = 1;
+
+    p->target = target_port;
+    pthread_mutex_init(&p->lock, NULL);
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(p->lfd, 64), 0);
+    getsockname(p->lfd, (struct sockaddr *)&a, &len);
+    p->port = ntohs(a.sin_port);
+    pthread_create(&p->accept_thread, NULL, it_accept_main, p);
+    return p;
+}
+
+int it_proxy_port(const struct it_proxy *p)
+{
+    return p->port;
+}
+
+void it_proxy_set_down(struct it_proxy *p, bool down)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+
+    p->down = down;
+    /* Wait until every relay has noticed and closed its sockets. */
+    for (int i = 0; down && i < 500; i++) {
+        int active;
+        pthread_mutex_lock(&p->lock);
+        active = p->active;
+        pthread_mutex_unlock(&p->lock);
+        if (active == 0) {
+            break;
+        }
+        nanosleep(&tick, NULL);
+    }
+}
+
+void it_proxy_stop(struct it_proxy *p)
+{
+    p->stop = 1;
+    pthread_join(p->accept_thread, NULL);
+    it_proxy_set_down(p, true);
+    close(p->lfd);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration-test harness: a fresh database per suite on the PostgreSQL
+ * that scripts/test.sh started (AC_TEST_PG_PORT), the Redis it started
+ * (AC_TEST_REDIS_PORT), the real server binary (AC_TEST_BINARY) started as a
+ * child process on a free loopback port, an HTTP client (libcurl), and a TCP
+ * proxy that can cut the server off from PostgreSQL.
+ */
+#ifndef AC_TESTS_HARNESS_H
+#define AC_TESTS_HARNESS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define IT_ADMIN_TOKEN  "it-admin-token-0123456789"
+#define IT_INGEST_TOKEN "it-ingest-token-0123456789"
+#define IT_READ_TOKEN   "it-read-token-0123456789"
+
+/* Creates the suite's database; call once from main before the tests. */
+void it_init(const char *suite);
+/* Drops it. */
+void it_fini(void);
+
+int it_free_port(void);
+int it_pg_port(void);
+int it_redis_port(void);
+/* DSN of the suite database (through a port of the caller's choosing). */
+void it_dsn_for_port(int port, char *out, size_t len);
+
+struct it_server {
+    pid_t pid;
+    int port;
+    char log[256];
+};
+
+/* Starts `alertcenter serve` with the suite's database and the given extra
+ * "KEY=VALUE" environment entries (NULL-terminated, may be NULL; they win).
+ * Waits for /healthz. Fails the test on error. */
+void it_server_start(struct it_server *s, const char *const *env);
+/* SIGTERM and wait; returns the exit status (-1 if killed by a signal). */
+int it_server_stop(struct it_server *s);
+/* SIGKILL and wait. */
+void it_server_kill(struct it_server *s);
+
+struct it_resp {
+    long status;
+    char *body;
+    json_t *json; /* parsed body, or NULL */
+};
+
+/* One HTTP request. token and ctype may be NULL; body may be NULL.
+ * Returns 0, or -1 on a transport error (connection refused/reset). */
+int it_http(const struct it_server *s, const char *method, const char *path, const char *token,
+            const char *ctype, const char *body, size_t len, struct it_resp *out);
+/* The same as a chunked POST (no Content-Length). */
+int it_http_chunked(const struct it_server *s, const char *path, const char *token,
+                    const char *ctype, const char *body, size_t len, struct it_resp *out);
+void it_resp_free(struct it_resp *r);
+
+/* POSTs a JSON body to /v1/events as admin and asserts the status. */
+json_t *it_post_events(const struct it_server *s, const char *body, long expect_status);
+/* GETs a path as admin, asserts 200, returns the parsed body (new). */
+json_t *it_get(const struct it_server *s, const char *path);
+
+/* A scalar query on the suite database (asserts success). */
+long long it_sql_ll(const char *sql);
+
+/* Polls cond every 20 ms until true or timeout; returns the last result. */
+bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
+
+/* A TCP proxy on a free loopback port to target_port. */
+struct it_proxy;
+struct it_proxy *it_proxy_start(int target_port);
+int it_proxy_port(const struct it_proxy *p);
+/* down: drop every open connection and refuse new ones; up: forward again. */
+void it_proxy_set_down(struct it_proxy *p, bool down);
+void it_proxy_stop(struct it_proxy *p);
+
+#endif
