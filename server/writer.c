@@ -22,8 +22,9 @@
  *
  * Failures: a deadlock or serialization failure retries the group; a data
  * error re-runs each job alone so one bad request cannot fail its
- * neighbours; a lost connection before COMMIT was sent reconnects and
- * retries once (nothing can have committed); after that the jobs fail with
+ * neighbours; a lost connection before COMMIT was sent, or one where the
+ * server reported an error first, reconnects and retries once (nothing can
+ * have committed); after that the jobs fail with
  * AC_EDB (HTTP 503) and reconnects back off up to WR_BACKOFF_MAX_US.
  */
 #include "server/writer.h"
@@ -259,13 +260,17 @@ struct wr_reader {
     struct wr_job *job; /* next event result goes here */
     size_t idx;
     enum wr_outcome outcome;
-    bool failed; /* a statement failed; the rest are aborted */
+    bool failed;       /* a statement failed; the rest are aborted */
+    bool server_error; /* the server itself reported an error (has a SQLSTATE) */
 };
 
 static void wr_note_error(struct wr_reader *r, PGresult *res)
 {
     const char *state = ac_pg_sqlstate(res);
 
+    if (*state) {
+        r->server_error = true;
+    }
     if (r->failed) {
         return;
     }
@@ -411,7 +416,10 @@ conn_lost:
     free(keys);
     ac_log(AC_LOG_WARN, "writer", "connection lost: %s", PQerrorMessage(w->conn));
     wr_disconnect(w);
-    return commit_sent ? WR_CONN_UNSURE : WR_CONN;
+    /* An error the server reported before COMMIT (e.g. 57P01 on a terminated
+     * backend) proves the COMMIT never ran; only a silent loss after sending
+     * it leaves the outcome unknown. */
+    return commit_sent && !r.server_error ? WR_CONN_UNSURE : WR_CONN;
 }
 
 static void wr_finish(struct wr_job *first, size_t njobs, int rc)

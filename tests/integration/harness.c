@@ -242,6 +242,48 @@ json_t *it_get(const struct it_server *s, const char *path)
     return j;
 }
 
+const char *it_db_name(void)
+{
+    return it_db;
+}
+
+bool it_sql_ok(const char *sql)
+{
+    PGconn *c = it_connect(it_db);
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+int it_run(const char *cmdline, char **out)
+{
+    char *full = NULL, buf[4096];
+    FILE *f;
+    size_t n, total = 0;
+    int st;
+
+    assert_true(asprintf(&full, "%s 2>&1", cmdline) > 0);
+    f = popen(full, "r");
+    assert_non_null(f);
+    if (out) {
+        *out = calloc(1, 1);
+    }
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (out) {
+            *out = realloc(*out, total + n + 1);
+            memcpy(*out + total, buf, n);
+            total += n;
+            (*out)[total] = '\0';
+        }
+    }
+    st = pclose(f);
+    free(full);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 long long it_sql_ll(const char *sql)
 {
     PGconn *c = it_connect(it_db);

@@ -65,6 +65,14 @@ json_t *it_post_events(const struct it_server *s, const char *body, long expect_
 /* GETs a path as admin, asserts 200, returns the parsed body (new). */
 json_t *it_get(const struct it_server *s, const char *path);
 
+/* The suite database's name. */
+const char *it_db_name(void);
+/* Runs SQL on the suite database as the superuser; true if it succeeded. */
+bool it_sql_ok(const char *sql);
+/* Runs a shell command line; returns its exit status, output (stdout and
+ * stderr) in *out (new, free()) when out is not NULL. */
+int it_run(const char *cmdline, char **out);
+
 /* A scalar query on the suite database (asserts success). */
 long long it_sql_ll(const char *sql);
 

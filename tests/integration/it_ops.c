@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration tests of operations: restart with data kept, SIGTERM draining
+ * in-flight requests with every acknowledged event stored, PostgreSQL loss
+ * (503 meanwhile, recovery after), readiness, the CLI subcommands, and the
+ * schema's guarantees (migrations recorded once, audit log append-only).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+static long long count_type(const char *type)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE type = '%s'", type);
+    return it_sql_ll(sql);
+}
+
+static void test_ops_restart_keeps_data(void **state)
+{
+    struct it_server s;
+    const char *ev = "{\"source\":\"probe\",\"type\":\"ItRestart\",\"title\":\"t\"}";
+    char path[64];
+    json_t *r, *alert;
+
+    (void)state;
+    it_server_start(&s, NULL);
+    json_decref(it_post_events(&s, ev, 200));
+    json_decref(it_post_events(&s, ev, 200));
+    r = it_post_events(&s, ev, 200);
+    snprintf(path, sizeof(path), "/v1/alerts/%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(r, "items"), 0),
+                                               "alert_id")));
+    json_decref(r);
+    assert_int_equal(it_server_stop(&s), 0);
+
+    it_server_start(&s, NULL);
+    alert = it_get(&s, path);
+    assert_int_equal(json_integer_value(json_object_get(alert, "count")), 3);
+    json_decref(alert);
+    /* the open alert survives the restart and keeps folding */
+    json_decref(it_post_events(&s, ev, 200));
+    alert = it_get(&s, path);
+    assert_int_equal(json_integer_value(json_object_get(alert, "count")), 4);
+    json_decref(alert);
+    assert_int_equal(it_server_stop(&s), 0);
+    /* migrations ran on each start but were applied once */
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM schema_migrations"),
+                     it_sql_ll("SELECT count(*) FROM schema_migrations WHERE name LIKE '0%'"));
+    assert_true(it_sql_ll("SELECT count(*) FROM schema_migrations") >= 1);
+}
+
+struct drain_arg {
+    struct it_server *s;
+    long acked;   /* events answered 200 */
+    long refused; /* 503 or transport errors */
+};
+
+static void *drain_main(void *p)
+{
+    struct drain_arg *a = p;
+    const char *batch = "[{\"source\":\"probe\",\"type\":\"ItDrain\",\"title\":\"a\"},"
+                        "{\"source\":\"probe\",\"type\":\"ItDrain\",\"title\":\"b\"}]";
+
+    for (int i = 0; i < 2000; i++) {
+        struct it_resp r;
+        int rc = it_http(a->s, "POST", "/v1/events", IT_INGEST_TOKEN, "application/json", batch,
+                         strlen(batch), &r);
+        if (rc == 0 && r.status == 200) {
+            a->acked += 2;
+        }
+        else {
+            a->refused++;
+            it_resp_free(&r);
+            break;
+        }
+        it_resp_free(&r);
+    }
+    return NULL;
+}
+
+static bool drain_started(void *arg)
+{
+    (void)arg;
+    return count_type("ItDrain") >= 100;
+}
+
+static void test_ops_sigterm_drains(void **state)
+{
+    struct it_server s;
+    pthread_t th[8];
+    struct drain_arg args[8];
+    long acked = 0;
+
+    (void)state;
+    it_server_start(&s, NULL);
+    for (int i = 0; i < 8; i++) {
+        args[i] = (struct drain_arg){&s, 0, 0};
+        pthread_create(&th[i], NULL, drain_main, &args[i]);
+    }
+    assert_true(it_wait_until(drain_started, NULL, 30000));
+    assert_int_equal(it_server_stop(&s), 0); /* SIGTERM with requests in flight */
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        acked += args[i].acked;
+    }
+    /* every acknowledged event is stored, and nothing else */
+    assert_true(acked >= 100);
+    assert_int_equal(count_type("ItDrain"), acked);
+}
+
+struct outage {
+    struct it_server *s;
+};
+
+static bool post_ok(void *arg)
+{
+    struct it_server *s = arg;
+    const char *ev = "{\"source\":\"probe\",\"type\":\"ItOutage\",\"title\":\"back\"}";
+    struct it_resp r;
+    bool ok = it_http(s, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", ev,
+                      strlen(ev), &r) == 0 &&
+              r.status == 200;
+
+    it_resp_free(&r);
+    return ok;
+}
+
+static void test_ops_postgres_outage(void **state)
+{
+    struct it_proxy *px = it_proxy_start(it_pg_port());
+    char dsn[256], env_dsn[300];
+    const char *env[2];
+    const char *ev = "{\"source\":\"probe\",\"type\":\"ItOutage\",\"title\":\"t\"}";
+    struct it_server s;
+    struct it_resp r;
+    json_t *checks;
+
+    (void)state;
+    it_dsn_for_port(it_proxy_port(px), dsn, sizeof(dsn));
+    snprintf(env_dsn, sizeof(env_dsn), "AC_PG_DSN=%s", dsn);
+    env[0] = env_dsn;
+    env[1] = NULL;
+    it_server_start(&s, env);
+    json_decref(it_post_events(&s, ev, 200));
+
+    it_proxy_set_down(px, true);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(it_http(&s, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", ev,
+                                 strlen(ev), &r),
+                         0);
+        assert_int_equal(r.status, 503);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
+            "unavailable");
+        it_resp_free(&r);
+    }
+    assert_int_equal(it_http(&s, "GET", "/v1/events?type=ItOutage", IT_ADMIN_TOKEN, NULL, NULL, 0,
+                             &r),
+                     0);
+    assert_int_equal(r.status, 503);
+    it_resp_free(&r);
+    assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    checks = json_object_get(r.json, "checks");
+    assert_false(json_boolean_value(json_object_get(json_object_get(checks, "postgres"), "ok")));
+    assert_true(json_boolean_value(json_object_get(json_object_get(checks, "redis"), "ok")));
+    it_resp_free(&r);
+    assert_int_equal(it_http(&s, "GET", "/healthz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200); /* the process is fine */
+    it_resp_free(&r);
+
+    it_proxy_set_down(px, false);
+    assert_true(it_wait_until(post_ok, &s, 20000));
+    assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    /* the first event and the ones after recovery; none of the refused ones */
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItOutage' AND doc->>'title' = 't'"), 1);
+    assert_int_equal(it_server_stop(&s), 0);
+    it_proxy_stop(px);
+}
+
+static void test_ops_backend_killed_reconnects(void **state)
+{
+    struct it_server s;
+    const char *ev = "{\"source\":\"probe\",\"type\":\"ItKilled\",\"title\":\"t\"}";
+    char sql[256];
+
+    (void)state;
+    it_server_start(&s, NULL);
+    json_decref(it_post_events(&s, ev, 200));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '%s' "
+             "AND application_name = 'alertcenter'",
+             it_db_name());
+    assert_true(it_sql_ll(sql) >= 1);
+    /* the writer notices before COMMIT was sent, reconnects and retries */
+    json_decref(it_post_events(&s, ev, 200));
+    assert_int_equal(count_type("ItKilled"), 2);
+    assert_int_equal(it_server_stop(&s), 0);
+}
+
+static void test_ops_readyz_redis_down(void **state)
+{
+    struct it_server s;
+    char redis[80];
+    const char *env[2] = {redis, NULL};
+    struct it_resp r;
+    json_t *checks;
+
+    (void)state;
+    snprintf(redis, sizeof(redis), "AC_REDIS_URL=redis://127.0.0.1:%d/0", it_free_port());
+    it_server_start(&s, env);
+    assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    checks = json_object_get(r.json, "checks");
+    assert_true(json_boolean_value(json_object_get(json_object_get(checks, "postgres"), "ok")));
+    assert_false(json_boolean_value(json_object_get(json_object_get(checks, "redis"), "ok")));
+    assert_non_null(json_object_get(json_object_get(checks, "redis"), "error"));
+    it_resp_free(&r);
+    assert_int_equal(it_server_stop(&s), 0);
+
+    it_server_start(&s, NULL);
+    assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    assert_int_equal(it_server_stop(&s), 0);
+}
+
+static void test_ops_cli(void **state)
+{
+    const char *bin = getenv("AC_TEST_BINARY");
+    char cmd[1024], dsn[256], path[] = "/tmp/ac_it_cfg_XXXXXX";
+    char *out = NULL;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "%s version", bin);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "alertcenter "));
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s --help", bin);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "check-config"));
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s serve --help", bin);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "usage: alertcenter serve"));
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s frobnicate", bin);
+    assert_int_equal(it_run(cmd, NULL), 2);
+
+    /* migrate on an up-to-date database applies nothing and succeeds */
+    it_dsn_for_port(it_pg_port(), dsn, sizeof(dsn));
+    snprintf(cmd, sizeof(cmd), "AC_PG_DSN='%s' %s migrate", dsn, bin);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "applied=0"));
+    free(out);
+
+    /* check-config masks secrets and rejects unknown keys */
+    fd = mkstemp(path);
+    f = fdopen(fd, "w");
+    fputs("{\"listen\":\"127.0.0.1:9999\",\"postgres\":{\"dsn\":\"postgresql://u:hunter2pw@db/x\"}}",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "env -u AC_PG_DSN AC_REDIS_URL=redis://:r3dis-secret@h:1/0 %s "
+                               "check-config -c %s", bin, path);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "127.0.0.1:9999"));
+    assert_null(strstr(out, "hunter2pw"));
+    assert_null(strstr(out, "r3dis-secret"));
+    free(out);
+    f = fopen(path, "w");
+    fputs("{\"listen\":\"127.0.0.1:9999\",\"limits\":{\"max_body\":5}}", f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s check-config -c %s", bin, path);
+    assert_int_equal(it_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "limits.max_body: unknown key"));
+    free(out);
+    /* serve refuses to start on an invalid configuration */
+    snprintf(cmd, sizeof(cmd), "%s serve -c %s", bin, path);
+    assert_int_equal(it_run(cmd, NULL), 2);
+    unlink(path);
+}
+
+static void test_ops_audit_log_append_only(void **state)
+{
+    (void)state;
+    assert_true(it_sql_ok("INSERT INTO audit_log (actor, action) VALUES ('test', 'probe')"));
+    assert_false(it_sql_ok("UPDATE audit_log SET actor = 'someone else'"));
+    assert_false(it_sql_ok("DELETE FROM audit_log"));
+    assert_false(it_sql_ok("TRUNCATE audit_log"));
+    assert_true(it_sql_ll("SELECT count(*) FROM audit_log WHERE actor = 'test'") == 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ops_restart_keeps_data),
+        cmocka_unit_test(test_ops_sigterm_drains),
+        cmocka_unit_test(test_ops_postgres_outage),
+        cmocka_unit_test(test_ops_backend_killed_reconnects),
+        cmocka_unit_test(test_ops_readyz_redis_down),
+        cmocka_unit_test(test_ops_cli),
+        cmocka_unit_test(test_ops_audit_log_append_only),
+    };
+    int rc;
+
+    it_init("ops");
+    rc = cmocka_run_group_tests_name("integration_ops", tests, NULL, NULL);
+    it_fini();
+    return rc;
+}
