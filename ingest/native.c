@@ -65,10 +65,9 @@ static void nt_item(const json_t *v, long index, int64_t received_at, struct ac_
 static int nt_too_many(json_t **details, size_t max_events)
 {
     *details = json_array();
-    json_array_append_new(*details,
-                          json_pack("{s:s, s:o}", "path", "$", "message",
-                                    json_sprintf("more than %zu events in one request",
-                                                 max_events)));
+    json_array_append_new(
+        *details, json_pack("{s:s, s:o}", "path", "$", "message",
+                            json_sprintf("more than %zu events in one request", max_events)));
     return AC_ETOOBIG;
 }
 
@@ -92,7 +91,8 @@ static int nt_decode_json(const char *body, size_t len, size_t max_events, int64
             json_decref(root);
             return AC_ETOOBIG;
         }
-        json_array_foreach(root, i, item) {
+        json_array_foreach(root, i, item)
+        {
             nt_item(item, (long)i, received_at, out, details);
         }
     }
@@ -113,8 +113,8 @@ static bool nt_blank(const char *p, size_t n)
     return true;
 }
 
-static int nt_decode_ndjson(const char *body, size_t len, size_t max_events,
-                            int64_t received_at, struct ac_event_vec *out, json_t *details)
+static int nt_decode_ndjson(const char *body, size_t len, size_t max_events, int64_t received_at,
+                            struct ac_event_vec *out, json_t *details)
 {
     const char *p = body, *end = body + len, *nl;
     long line = 0, index = 0;
@@ -162,9 +162,8 @@ int ac_native_decode(const char *body, size_t len, enum ac_native_format fmt, si
         *details = errs;
         return AC_EINVAL;
     }
-    rc = fmt == AC_NATIVE_NDJSON
-             ? nt_decode_ndjson(body, len, max_events, received_at, out, errs)
-             : nt_decode_json(body, len, max_events, received_at, out, errs);
+    rc = fmt == AC_NATIVE_NDJSON ? nt_decode_ndjson(body, len, max_events, received_at, out, errs)
+                                 : nt_decode_json(body, len, max_events, received_at, out, errs);
     if (rc == AC_ETOOBIG) {
         json_decref(errs);
         ac_event_vec_deinit(out);

@@ -24,7 +24,7 @@ enum ac_native_format { AC_NATIVE_JSON, AC_NATIVE_NDJSON };
  * Returns: AC_OK, AC_EINVAL or AC_ETOOBIG.
  */
 AC_MUST_CHECK int ac_native_decode(const char *body, size_t len, enum ac_native_format fmt,
-                                   size_t max_events, int64_t received_at,
-                                   struct ac_event_vec *out, json_t **details);
+                                   size_t max_events, int64_t received_at, struct ac_event_vec *out,
+                                   json_t **details);
 
 #endif

@@ -19,8 +19,7 @@
 
 static const char *const level_names[] = {NULL, "P1", "P2", "P3", "P4"};
 static const char *const trace_names[] = {NULL, "control", "data", "runtime"};
-static const char *const category_names[] = {NULL, "runtime", "change", "system",
-                                             "cloud_product"};
+static const char *const category_names[] = {NULL, "runtime", "change", "system", "cloud_product"};
 static const char *const status_names[] = {"firing", "resolved"};
 
 static bool ev_enum_parse(const char *const *names, int n, const char *s, int *out)
@@ -96,14 +95,25 @@ void ac_event_error(json_t *errors, long index, const char *path, const char *fm
     json_array_append_new(errors, e);
 }
 
-enum ev_kind { EV_STR, EV_LEVEL, EV_TRACE, EV_CATEGORY, EV_STATUS, EV_SPEC, EV_TIME, EV_GC,
-               EV_RESOURCE, EV_LABELS, EV_CONTEXT };
+enum ev_kind {
+    EV_STR,
+    EV_LEVEL,
+    EV_TRACE,
+    EV_CATEGORY,
+    EV_STATUS,
+    EV_SPEC,
+    EV_TIME,
+    EV_GC,
+    EV_RESOURCE,
+    EV_LABELS,
+    EV_CONTEXT
+};
 
 struct ev_field {
     const char *name;
     enum ev_kind kind;
-    size_t max;      /* characters, for EV_STR */
-    size_t offset;   /* into struct ac_event */
+    size_t max;    /* characters, for EV_STR */
+    size_t offset; /* into struct ac_event */
     bool required;
 };
 
@@ -160,13 +170,15 @@ static int ev_depth(const json_t *v, int limit)
         return 1;
     }
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, c) {
+        json_object_foreach((json_t *)v, k, c)
+        {
             d = ev_depth(c, limit - 1);
             max = d > max ? d : max;
         }
     }
     else {
-        json_array_foreach(v, i, c) {
+        json_array_foreach(v, i, c)
+        {
             d = ev_depth(c, limit - 1);
             max = d > max ? d : max;
         }
@@ -205,7 +217,8 @@ static void ev_parse_resource(const json_t *v, struct ac_event *ev, long index, 
         return;
     }
     ev->has_resource = true;
-    json_object_foreach((json_t *)v, k, c) {
+    json_object_foreach((json_t *)v, k, c)
+    {
         known = false;
         (void)snprintf(path, sizeof(path), "$.resource.%.128s", k);
         for (size_t i = 0; i < sizeof(ev_resource_fields) / sizeof(ev_resource_fields[0]); i++) {
@@ -234,11 +247,12 @@ static void ev_parse_labels(const json_t *v, struct ac_event *ev, long index, js
         return;
     }
     if (json_object_size(v) > AC_EVENT_LABELS_MAX) {
-        ac_event_error(errors, index, "$.labels", "more than %d labels (%zu)",
-                       AC_EVENT_LABELS_MAX, json_object_size(v));
+        ac_event_error(errors, index, "$.labels", "more than %d labels (%zu)", AC_EVENT_LABELS_MAX,
+                       json_object_size(v));
         ok = false;
     }
-    json_object_foreach((json_t *)v, k, c) {
+    json_object_foreach((json_t *)v, k, c)
+    {
         (void)snprintf(path, sizeof(path), "$.labels.%.128s", k);
         n = ac_utf8_len(k);
         if (n == 0 || n > AC_EVENT_LABEL_KEY_MAX) {
@@ -384,7 +398,8 @@ bool ac_event_from_json(const json_t *obj, struct ac_event *ev, long index, json
         ac_event_error(errors, index, "$", "nesting deeper than %d levels", AC_EVENT_DEPTH_MAX);
         return false;
     }
-    json_object_foreach((json_t *)obj, k, v) {
+    json_object_foreach((json_t *)obj, k, v)
+    {
         for (f = ev_fields; f->name; f++) {
             if (strcmp(f->name, k) == 0) {
                 break;
@@ -479,10 +494,21 @@ json_t *ac_event_to_json(const struct ac_event *ev)
 
 void ac_event_deinit(struct ac_event *ev)
 {
-    char **strs[] = {&ev->id, &ev->source, &ev->type, &ev->title, &ev->message,
-                     &ev->region, &ev->cluster, &ev->namespace_, &ev->app_id, &ev->user_id,
-                     &ev->instance, &ev->resource.kind, &ev->resource.namespace_,
-                     &ev->resource.name, &ev->resource.uid};
+    char **strs[] = {&ev->id,
+                     &ev->source,
+                     &ev->type,
+                     &ev->title,
+                     &ev->message,
+                     &ev->region,
+                     &ev->cluster,
+                     &ev->namespace_,
+                     &ev->app_id,
+                     &ev->user_id,
+                     &ev->instance,
+                     &ev->resource.kind,
+                     &ev->resource.namespace_,
+                     &ev->resource.name,
+                     &ev->resource.uid};
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);

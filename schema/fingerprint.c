@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FP_TAG    "ac-fp-v1"
+#define FP_TAG      "ac-fp-v1"
 #define FP_DIMS_MAX 128
 
 static const char *const fp_default_names[] = {
     "region", "cluster", "namespace", "app_id", "resource.kind", "resource.name", "instance",
 };
 
-const struct ac_fp_dims ac_fp_default_dims = {
-    fp_default_names, sizeof(fp_default_names) / sizeof(fp_default_names[0])};
+const struct ac_fp_dims ac_fp_default_dims = {fp_default_names, sizeof(fp_default_names) /
+                                                                    sizeof(fp_default_names[0])};
 
 /* Returns the event's value of a dimension (borrowed), or NULL if absent.
  * *known is set false for names that are not dimensions. */
@@ -45,8 +45,7 @@ static const char *fp_value(const struct ac_event *ev, const char *name, bool *k
         }
     }
     if (strncmp(name, "labels.", 7) == 0 && name[7] != '\0') {
-        return (ev && ev->labels) ? json_string_value(json_object_get(ev->labels, name + 7))
-                                  : NULL;
+        return (ev && ev->labels) ? json_string_value(json_object_get(ev->labels, name + 7)) : NULL;
     }
     *known = false;
     return NULL;

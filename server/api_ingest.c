@@ -17,9 +17,9 @@ static json_t *ing_result_json(const struct ac_event *ev, const struct ac_ingest
 
     json_object_set_new(o, "index", json_integer((json_int_t)index));
     json_object_set_new(o, "event_id", json_sprintf("%lld", (long long)res->event_id));
-    json_object_set_new(o, "alert_id", res->alert_id
-                                           ? json_sprintf("%lld", (long long)res->alert_id)
-                                           : json_null());
+    json_object_set_new(o, "alert_id",
+                        res->alert_id ? json_sprintf("%lld", (long long)res->alert_id)
+                                      : json_null());
     json_object_set_new(o, "fingerprint", json_string(ev->fingerprint));
     json_object_set_new(o, "duplicate", json_boolean(res->duplicate));
     return o;
@@ -40,13 +40,15 @@ void ac_api_ingest_events(struct ac_http_req *r)
     rc = ac_native_decode(r->body, r->body_len, fmt, (size_t)r->srv->cfg.max_batch_events,
                           ac_time_now_us(), &evs, &details);
     if (rc == AC_ETOOBIG) {
-        ac_http_reply_error(r, 413, "too_many_events", "too many events in one request; "
-                            "nothing was stored", details);
+        ac_http_reply_error(r, 413, "too_many_events",
+                            "too many events in one request; "
+                            "nothing was stored",
+                            details);
         return;
     }
     if (rc != AC_OK) {
-        ac_http_reply_error(r, 400, "invalid_event",
-                            "the request is not valid; nothing was stored", details);
+        ac_http_reply_error(r, 400, "invalid_event", "the request is not valid; nothing was stored",
+                            details);
         return;
     }
     results = ac_xcalloc(evs.n, sizeof(*results));

@@ -39,9 +39,9 @@ struct qr_list {
 };
 
 static const struct qr_filter qr_event_filters[] = {
-    {"type", Q_TEXT},      {"source", Q_TEXT},  {"level", Q_LEVEL},     {"status", Q_EV_STATUS},
-    {"app_id", Q_TEXT},    {"user_id", Q_TEXT}, {"region", Q_TEXT},     {"since", Q_TIME},
-    {"until", Q_TIME},     {"alert_id", Q_ID},  {"fingerprint", Q_TEXT}, {NULL, Q_TEXT},
+    {"type", Q_TEXT},   {"source", Q_TEXT},  {"level", Q_LEVEL},      {"status", Q_EV_STATUS},
+    {"app_id", Q_TEXT}, {"user_id", Q_TEXT}, {"region", Q_TEXT},      {"since", Q_TIME},
+    {"until", Q_TIME},  {"alert_id", Q_ID},  {"fingerprint", Q_TEXT}, {NULL, Q_TEXT},
 };
 
 static const struct qr_list qr_events = {
@@ -59,8 +59,8 @@ static const struct qr_list qr_events = {
 };
 
 static const struct qr_filter qr_alert_filters[] = {
-    {"type", Q_TEXT},   {"source", Q_TEXT},  {"level", Q_LEVEL},  {"status", Q_AL_STATUS},
-    {"app_id", Q_TEXT}, {"user_id", Q_TEXT}, {"region", Q_TEXT},  {"since", Q_TIME},
+    {"type", Q_TEXT},   {"source", Q_TEXT},      {"level", Q_LEVEL}, {"status", Q_AL_STATUS},
+    {"app_id", Q_TEXT}, {"user_id", Q_TEXT},     {"region", Q_TEXT}, {"since", Q_TIME},
     {"until", Q_TIME},  {"fingerprint", Q_TEXT}, {NULL, Q_TEXT},
 };
 
@@ -82,9 +82,9 @@ static const struct qr_list qr_alerts = {
 };
 
 #define SQL_ALERT_GET                                                                              \
-    "SELECT (ac_alert_json(a) || jsonb_build_object('timeline', (SELECT coalesce(jsonb_agg("      \
-    "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "           \
-    "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "  \
+    "SELECT (ac_alert_json(a) || jsonb_build_object('timeline', (SELECT coalesce(jsonb_agg("       \
+    "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "            \
+    "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "   \
     "'alert' AND l.target_id = a.id::text)))::text FROM alerts a WHERE a.id = $1::bigint"
 
 /* A positive decimal id of at most 18 digits. */
@@ -164,8 +164,8 @@ static void qr_bad(struct ac_http_req *r, const char *param, const char *msg)
 }
 
 /* Validates one filter value into text for PostgreSQL (owned by store). */
-static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const char *v,
-                     char *store, size_t store_len)
+static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const char *v, char *store,
+                     size_t store_len)
 {
     int64_t us;
     enum ac_level lv;

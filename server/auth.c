@@ -134,7 +134,8 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
     json_t *v;
     bool ok = false;
 
-    json_object_foreach((json_t *)t, k, v) {
+    json_object_foreach((json_t *)t, k, v)
+    {
         if (strcmp(k, "name") && strcmp(k, "scopes") && strcmp(k, "token_env") &&
             strcmp(k, "token_file") && strcmp(k, "token_sha256")) {
             ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: unknown key %s", idx, k);
@@ -145,7 +146,8 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
         ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: needs a name and a list of scopes", idx);
         return false;
     }
-    json_array_foreach(scopes, i, s) {
+    json_array_foreach(scopes, i, s)
+    {
         enum ac_scope sc = json_is_string(s) ? ac_scope_parse(json_string_value(s)) : 0;
         if (!sc) {
             ac_log(AC_LOG_ERROR, "auth",
@@ -180,8 +182,7 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
         return ok;
     }
     if (!auth_hex(hex, d)) {
-        ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: token_sha256 must be 64 hex digits",
-               idx);
+        ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: token_sha256 must be 64 hex digits", idx);
         return false;
     }
     auth_add(a, name, d, mask);
@@ -215,7 +216,8 @@ struct ac_auth *ac_auth_create(const json_t *tokens)
         ac_log(AC_LOG_ERROR, "auth", "auth.tokens must be an array");
         ok = false;
     }
-    json_array_foreach(tokens, i, t) {
+    json_array_foreach(tokens, i, t)
+    {
         if (!json_is_object(t) || !auth_add_entry(a, i, t)) {
             ok = false;
         }
@@ -245,8 +247,8 @@ size_t ac_auth_count(const struct ac_auth *a)
     return a->n;
 }
 
-enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header,
-                                   enum ac_scope need, const char **principal)
+enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, enum ac_scope need,
+                                   const char **principal)
 {
     unsigned char d[32];
     const struct auth_token *found = NULL;

@@ -39,8 +39,8 @@ enum ac_auth_verdict { AC_AUTH_OK, AC_AUTH_MISSING, AC_AUTH_INVALID, AC_AUTH_FOR
  * Check an Authorization header value (borrowed, may be NULL) for a scope.
  * principal: set to the token's name (borrowed from a) when known.
  */
-enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header,
-                                   enum ac_scope need, const char **principal);
+enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, enum ac_scope need,
+                                   const char **principal);
 
 /* "ingest" -> AC_SCOPE_INGEST; 0 if unknown. */
 enum ac_scope ac_scope_parse(const char *s);

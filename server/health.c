@@ -83,8 +83,7 @@ static void health_check_redis(struct ac_health *h)
 {
     h->redis_ok = false;
     if (!h->redis) {
-        h->redis = ac_redis_connect(&h->target, h->timeout_ms, h->redis_err,
-                                    sizeof(h->redis_err));
+        h->redis = ac_redis_connect(&h->target, h->timeout_ms, h->redis_err, sizeof(h->redis_err));
         if (!h->redis) {
             return;
         }
@@ -130,7 +129,7 @@ void ac_api_readyz(struct ac_http_req *r)
     json_t *checks = NULL;
     bool ok = ac_health_ready(r->srv->health, &checks);
 
-    ac_http_reply_json(r, ok ? 200 : 503,
-                       json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks",
-                                 checks));
+    ac_http_reply_json(
+        r, ok ? 200 : 503,
+        json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks", checks));
 }

@@ -234,8 +234,8 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
             return true;
         }
         if (v == AC_AUTH_FORBIDDEN) {
-            char *msg = ac_xasprintf("this token lacks the scope %s",
-                                     ac_scope_name(st->route->scope));
+            char *msg =
+                ac_xasprintf("this token lacks the scope %s", ac_scope_name(st->route->scope));
             ac_http_reply_error(r, 403, "forbidden", msg, NULL);
             free(msg);
             return true;
@@ -250,8 +250,7 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
                             NULL);
         return true;
     }
-    if (st->route->body &&
-        !http_content_type_ok(ac_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+    if (st->route->body && !http_content_type_ok(ac_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         ac_http_reply_error(r, 415, "unsupported_media_type",
                             "use application/json or application/x-ndjson", NULL);
         return true;
@@ -260,8 +259,8 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload, size_t *upload_size, void **con_cls)
+                                   const char *method, const char *version, const char *upload,
+                                   size_t *upload_size, void **con_cls)
 {
     struct ac_http *h = cls;
     struct http_state *st = *con_cls;
@@ -392,26 +391,24 @@ struct ac_http *ac_http_start(struct ac_server *srv)
     struct ac_http *h = ac_xcalloc(1, sizeof(*h));
     struct sockaddr_storage ss;
     socklen_t sslen;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
 
     h->srv = srv;
     if (!http_parse_listen(srv->cfg.listen, &ss, &sslen)) {
-        ac_log(AC_LOG_ERROR, "http", "invalid listen address %s (want host:port)",
-               srv->cfg.listen);
+        ac_log(AC_LOG_ERROR, "http", "invalid listen address %s (want host:port)", srv->cfg.listen);
         free(h);
         return NULL;
     }
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_END);
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+                            http_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!h->d) {
         ac_log(AC_LOG_ERROR, "http", "cannot listen on %s", srv->cfg.listen);
         free(h);

@@ -164,7 +164,8 @@ int ac_cmd_serve(const char *config_path)
         return 2;
     }
     if (ac_auth_count(srv.auth) == 0) {
-        ac_log(AC_LOG_WARN, "auth", "no tokens configured: every API endpoint answers 401 "
+        ac_log(AC_LOG_WARN, "auth",
+               "no tokens configured: every API endpoint answers 401 "
                "(set AC_ADMIN_TOKEN)");
     }
     if (srv_migrate(&srv.cfg, SRV_START_RETRY_S) != AC_OK) {

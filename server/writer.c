@@ -131,8 +131,8 @@ static int wr_connect(struct ac_writer *w)
         !wr_prepare(w->conn, "ac_lock", SQL_LOCK) || PQenterPipelineMode(w->conn) != 1) {
         wr_disconnect(w);
         w->next_connect_us = now + w->backoff_us;
-        w->backoff_us = w->backoff_us * 2 > WR_BACKOFF_MAX_US ? WR_BACKOFF_MAX_US
-                                                              : w->backoff_us * 2;
+        w->backoff_us =
+            w->backoff_us * 2 > WR_BACKOFF_MAX_US ? WR_BACKOFF_MAX_US : w->backoff_us * 2;
         return AC_EDB;
     }
     w->backoff_us = WR_BACKOFF_MIN_US;

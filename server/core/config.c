@@ -22,8 +22,8 @@ const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_STR, "listen", "127.0.0.1:8080", CFO(listen), "AC_LISTEN",
      "HTTP listen address host:port ([::1]:8080 for IPv6)", 0, 0},
     {AC_CFG_DSN, "postgres.dsn",
-     "host=127.0.0.1 port=5432 dbname=alertcenter user=alertcenter connect_timeout=5",
-     CFO(pg_dsn), "AC_PG_DSN", "libpq connection string or URI", 0, 0},
+     "host=127.0.0.1 port=5432 dbname=alertcenter user=alertcenter connect_timeout=5", CFO(pg_dsn),
+     "AC_PG_DSN", "libpq connection string or URI", 0, 0},
     {AC_CFG_INT, "postgres.pool_size", "4", CFO(pg_pool_size), NULL,
      "connections for API reads (the writer has its own)", 1, 64},
     {AC_CFG_URL, "redis.url", "redis://127.0.0.1:6379/0", CFO(redis_url), "AC_REDIS_URL",
@@ -44,8 +44,8 @@ const struct ac_cfg_entry ac_config_table[] = {
      "most events in one shared transaction (group commit)", 1, 100000},
     {AC_CFG_INT, "shutdown_grace_s", "15", CFO(shutdown_grace_s), NULL,
      "how long SIGTERM waits for in-flight requests", 0, 600},
-    {AC_CFG_STR, "log.level", "info", CFO(log_level), "AC_LOG_LEVEL", "debug|info|warn|error",
-     0, 0},
+    {AC_CFG_STR, "log.level", "info", CFO(log_level), "AC_LOG_LEVEL", "debug|info|warn|error", 0,
+     0},
     {AC_CFG_JSON, "auth.tokens", NULL, CFO(auth_tokens), NULL,
      "bearer tokens: [{name, scopes, token_env|token_file|token_sha256}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
@@ -83,8 +83,8 @@ static int cfg_set_text(const struct ac_cfg_entry *e, void *base, const char *te
             json_t **slot = (json_t **)((char *)base + e->offset);
             json_t *j = json_loads(text, 0, &jerr);
             if (!j) {
-                json_array_append_new(errors, json_sprintf("%s (%s): invalid JSON: %s", e->key,
-                                                           origin, jerr.text));
+                json_array_append_new(
+                    errors, json_sprintf("%s (%s): invalid JSON: %s", e->key, origin, jerr.text));
                 return AC_EINVAL;
             }
             json_decref(*slot);
@@ -97,8 +97,7 @@ static int cfg_set_text(const struct ac_cfg_entry *e, void *base, const char *te
     return AC_EINVAL;
 }
 
-static int cfg_set_json(const struct ac_cfg_entry *e, void *base, const json_t *v,
-                        json_t *errors)
+static int cfg_set_json(const struct ac_cfg_entry *e, void *base, const json_t *v, json_t *errors)
 {
     char num[32];
 
@@ -131,7 +130,8 @@ static int cfg_walk(const struct ac_cfg_entry *table, void *base, const json_t *
     json_t *v;
     int rc = AC_OK;
 
-    json_object_foreach((json_t *)obj, k, v) {
+    json_object_foreach((json_t *)obj, k, v)
+    {
         char *path = prefix ? ac_xasprintf("%s.%s", prefix, k) : ac_xstrdup(k);
         const struct ac_cfg_entry *e;
         size_t plen = strlen(path);
@@ -286,9 +286,8 @@ json_t *ac_cfg_dump(const struct ac_cfg_entry *table, const void *base)
 
     for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
         const void *slot = (const char *)base + e->offset;
-        const char *s = e->type == AC_CFG_INT || e->type == AC_CFG_JSON
-                            ? NULL
-                            : *(char *const *)slot;
+        const char *s =
+            e->type == AC_CFG_INT || e->type == AC_CFG_JSON ? NULL : *(char *const *)slot;
         json_t *v = json_null();
         char *masked;
 
@@ -348,7 +347,8 @@ int ac_config_load(struct ac_config *cfg, const char *path)
         }
     }
     rc = ac_cfg_load(ac_config_table, cfg, root, errors);
-    json_array_foreach(errors, i, e) {
+    json_array_foreach(errors, i, e)
+    {
         ac_log(AC_LOG_ERROR, "config", "%s%s%s", path ? path : "", path ? ": " : "",
                json_string_value(e));
     }

@@ -39,8 +39,7 @@ static int mg_state(PGconn *conn, const struct ac_migration *m, const char *sum)
     int rc;
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "migrate", "cannot read schema_migrations: %s",
-               PQerrorMessage(conn));
+        ac_log(AC_LOG_ERROR, "migrate", "cannot read schema_migrations: %s", PQerrorMessage(conn));
         rc = AC_EDB;
     }
     else if (PQntuples(res) == 0) {

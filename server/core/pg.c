@@ -153,8 +153,7 @@ PGconn *ac_pg_pool_acquire(struct ac_pg_pool *p, int timeout_ms)
 
 void ac_pg_pool_release(struct ac_pg_pool *p, PGconn *conn)
 {
-    if (conn && (PQstatus(conn) != CONNECTION_OK ||
-                 PQtransactionStatus(conn) != PQTRANS_IDLE)) {
+    if (conn && (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)) {
         PQfinish(conn);
         conn = NULL;
     }

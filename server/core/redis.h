@@ -25,8 +25,8 @@ void ac_redis_target_deinit(struct ac_redis_target *t);
 
 /* Connects, authenticates and selects the db. Returns new context or NULL,
  * with the reason in err (a static or library string, never a secret). */
-redisContext *ac_redis_connect(const struct ac_redis_target *t, int timeout_ms,
-                               char *err, size_t errlen);
+redisContext *ac_redis_connect(const struct ac_redis_target *t, int timeout_ms, char *err,
+                               size_t errlen);
 
 /* PING. Returns AC_OK or AC_EKV. */
 AC_MUST_CHECK int ac_redis_ping(redisContext *c, char *err, size_t errlen);

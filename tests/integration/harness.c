@@ -3,17 +3,21 @@
 #include "tests/integration/harness.h"
 
 #include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +33,7 @@ static int it_env_int(const char *name)
     const char *v = getenv(name);
 
     if (!v || !*v) {
-        fprintf(stderr, "%s is not set: run the integration tests through scripts/test.sh\n",
-                name);
+        fprintf(stderr, "%s is not set: run the integration tests through scripts/test.sh\n", name);
         exit(1);
     }
     return atoi(v);
@@ -387,8 +390,8 @@ int it_server_stop(struct it_server *s)
     }
     s->pid = 0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(stderr, "server exit status %d; log %s\n",
-                WIFEXITED(st) ? WEXITSTATUS(st) : -1, s->log);
+        fprintf(stderr, "server exit status %d; log %s\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                s->log);
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -465,8 +468,7 @@ static void *it_accept_main(void *arg)
     while (!p->stop) {
         struct pollfd pf = {p->lfd, POLLIN, 0};
         int c, t;
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         struct it_relay *r;
         pthread_t th;
 

@@ -3,12 +3,15 @@
  * Integration tests of POST /v1/events on the real server, PostgreSQL and
  * Redis: formats, atomic batches, limits, idempotency, folding, group commit.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
+
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +45,8 @@ static long long count_where(const char *table, const char *type)
 
 static const char *item_str(json_t *resp, size_t i, const char *key)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(resp, "items"), i), key));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(resp, "items"), i), key));
 }
 
 static void test_ingest_single_object(void **state)
@@ -92,10 +96,11 @@ static void test_ingest_array_and_ndjson(void **state)
 
 static void test_ingest_atomic_batch(void **state)
 {
-    const char *arr = "[{\"source\":\"probe\",\"type\":\"ItAtomic\",\"title\":\"ok\"},"
-                      "{\"source\":\"probe\",\"type\":\"ItAtomic\",\"title\":\"\",\"level\":\"P9\"},"
-                      "{\"source\":\"probe\",\"type\":\"ItAtomic\",\"title\":\"ok\"},"
-                      "{\"type\":\"ItAtomic\",\"title\":\"no source\"}]";
+    const char *arr =
+        "[{\"source\":\"probe\",\"type\":\"ItAtomic\",\"title\":\"ok\"},"
+        "{\"source\":\"probe\",\"type\":\"ItAtomic\",\"title\":\"\",\"level\":\"P9\"},"
+        "{\"source\":\"probe\",\"type\":\"ItAtomic\",\"title\":\"ok\"},"
+        "{\"type\":\"ItAtomic\",\"title\":\"no source\"}]";
     json_t *r, *details;
     size_t i;
     json_t *d;
@@ -106,7 +111,8 @@ static void test_ingest_atomic_batch(void **state)
     details = json_object_get(json_object_get(r, "error"), "details");
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
                         "invalid_event");
-    json_array_foreach(details, i, d) {
+    json_array_foreach(details, i, d)
+    {
         long long idx = json_integer_value(json_object_get(d, "index"));
         saw1 |= idx == 1;
         saw3 |= idx == 3;
@@ -126,12 +132,12 @@ static void test_ingest_bad_bodies(void **state)
     const char bad_utf8[] = "{\"source\":\"probe\",\"type\":\"ItBad\",\"title\":\"\xff\"}";
 
     (void)state;
-    assert_int_equal(it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "text/plain", ev,
-                             strlen(ev), &r),
-                     0);
+    assert_int_equal(
+        it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "text/plain", ev, strlen(ev), &r), 0);
     assert_int_equal(r.status, 415);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
-                        "unsupported_media_type");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
+        "unsupported_media_type");
     it_resp_free(&r);
 
     assert_int_equal(it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json",
@@ -147,9 +153,8 @@ static void test_ingest_bad_bodies(void **state)
     assert_int_equal(r.status, 400);
     it_resp_free(&r);
 
-    assert_int_equal(it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", "",
-                             0, &r),
-                     0);
+    assert_int_equal(
+        it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", "", 0, &r), 0);
     assert_int_equal(r.status, 400);
     it_resp_free(&r);
     assert_int_equal(count_where("events", "ItBad"), 0);
@@ -163,8 +168,9 @@ static char *big_body(size_t *len)
 
     n += (size_t)sprintf(b, "[");
     while (n < 2 * 1024 * 1024) {
-        n += (size_t)sprintf(b + n, "%s{\"source\":\"probe\",\"type\":\"ItBig\",\"title\":\"t\","
-                                    "\"message\":\"%0900d\"}",
+        n += (size_t)sprintf(b + n,
+                             "%s{\"source\":\"probe\",\"type\":\"ItBig\",\"title\":\"t\","
+                             "\"message\":\"%0900d\"}",
                              n > 1 ? "," : "", 0);
     }
     n += (size_t)sprintf(b + n, "]");
@@ -180,26 +186,25 @@ static void test_ingest_body_limit(void **state)
 
     (void)state;
     assert_true(len > 2 * 1024 * 1024);
-    assert_int_equal(it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", b,
-                             len, &r),
-                     0);
+    assert_int_equal(
+        it_http(&srv, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", b, len, &r), 0);
     assert_int_equal(r.status, 413);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
-                        "payload_too_large");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
+        "payload_too_large");
     it_resp_free(&r);
     /* without a Content-Length the limit holds while reading */
-    assert_int_equal(it_http_chunked(&srv, "/v1/events", IT_ADMIN_TOKEN, "application/json", b,
-                                     len, &r),
-                     0);
+    assert_int_equal(
+        it_http_chunked(&srv, "/v1/events", IT_ADMIN_TOKEN, "application/json", b, len, &r), 0);
     assert_int_equal(r.status, 413);
     it_resp_free(&r);
     free(b);
     assert_int_equal(count_where("events", "ItBig"), 0);
     /* a chunked body under the limit is fine */
     b = "{\"source\":\"probe\",\"type\":\"ItBig\",\"title\":\"small\"}";
-    assert_int_equal(it_http_chunked(&srv, "/v1/events", IT_ADMIN_TOKEN, "application/json", b,
-                                     strlen(b), &r),
-                     0);
+    assert_int_equal(
+        it_http_chunked(&srv, "/v1/events", IT_ADMIN_TOKEN, "application/json", b, strlen(b), &r),
+        0);
     assert_int_equal(r.status, 200);
     it_resp_free(&r);
     assert_int_equal(count_where("events", "ItBig"), 1);
@@ -215,10 +220,10 @@ static void test_ingest_idempotent_repeat(void **state)
     (void)state;
     a = it_post_events(&srv, ev, 200);
     b = it_post_events(&srv, ev, 200);
-    assert_false(json_boolean_value(json_object_get(json_array_get(json_object_get(a, "items"), 0),
-                                                    "duplicate")));
-    assert_true(json_boolean_value(json_object_get(json_array_get(json_object_get(b, "items"), 0),
-                                                   "duplicate")));
+    assert_false(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(a, "items"), 0), "duplicate")));
+    assert_true(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(b, "items"), 0), "duplicate")));
     assert_string_equal(item_str(a, 0, "event_id"), item_str(b, 0, "event_id"));
     assert_string_equal(item_str(a, 0, "alert_id"), item_str(b, 0, "alert_id"));
     assert_int_equal(json_integer_value(json_object_get(b, "accepted")), 0);
@@ -235,9 +240,10 @@ static void test_ingest_idempotent_repeat(void **state)
 
 static void test_ingest_fold_resolve_reopen(void **state)
 {
-    const char *fire = "{\"source\":\"probe\",\"type\":\"ItFold\",\"title\":\"t\",\"app_id\":\"a1\"}";
-    const char *fire_p2 =
-        "{\"source\":\"probe\",\"type\":\"ItFold\",\"title\":\"t\",\"app_id\":\"a1\",\"level\":\"P2\"}";
+    const char *fire =
+        "{\"source\":\"probe\",\"type\":\"ItFold\",\"title\":\"t\",\"app_id\":\"a1\"}";
+    const char *fire_p2 = "{\"source\":\"probe\",\"type\":\"ItFold\",\"title\":\"t\",\"app_id\":"
+                          "\"a1\",\"level\":\"P2\"}";
     const char *resolve = "{\"source\":\"probe\",\"type\":\"ItFold\",\"title\":\"t\",\"app_id\":"
                           "\"a1\",\"status\":\"resolved\"}";
     char path[64], first_alert[32];
@@ -283,8 +289,8 @@ static void test_ingest_fold_resolve_reopen(void **state)
     /* a resolve with nothing open is stored without an alert */
     json_decref(it_post_events(&srv, resolve, 200));
     r = it_post_events(&srv, resolve, 200);
-    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(r, "items"), 0),
-                                             "alert_id")));
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(r, "items"), 0), "alert_id")));
     json_decref(r);
     assert_int_equal(count_where("events", "ItFold"), 7);
 }
@@ -300,8 +306,8 @@ static void *conc_main(void *arg)
 
     for (int i = 0; i < CONC_EACH; i++) {
         struct it_resp r;
-        if (it_http(&srv, "POST", "/v1/events", IT_INGEST_TOKEN, "application/json", ev,
-                    strlen(ev), &r) == 0 &&
+        if (it_http(&srv, "POST", "/v1/events", IT_INGEST_TOKEN, "application/json", ev, strlen(ev),
+                    &r) == 0 &&
             r.status == 200) {
             (*ok)++;
         }
@@ -336,9 +342,8 @@ static void test_ingest_auth(void **state)
     const char *ev = "{\"source\":\"probe\",\"type\":\"ItAuth\",\"title\":\"t\"}";
 
     (void)state;
-    assert_int_equal(it_http(&srv, "POST", "/v1/events", NULL, "application/json", ev,
-                             strlen(ev), &r),
-                     0);
+    assert_int_equal(
+        it_http(&srv, "POST", "/v1/events", NULL, "application/json", ev, strlen(ev), &r), 0);
     assert_int_equal(r.status, 401);
     it_resp_free(&r);
     assert_int_equal(it_http(&srv, "POST", "/v1/events", "wrong-token-0123456789",
@@ -347,12 +352,12 @@ static void test_ingest_auth(void **state)
     assert_int_equal(r.status, 401);
     it_resp_free(&r);
     /* a read-only token cannot ingest */
-    assert_int_equal(it_http(&srv, "POST", "/v1/events", IT_READ_TOKEN, "application/json", ev,
-                             strlen(ev), &r),
-                     0);
+    assert_int_equal(
+        it_http(&srv, "POST", "/v1/events", IT_READ_TOKEN, "application/json", ev, strlen(ev), &r),
+        0);
     assert_int_equal(r.status, 403);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
-                        "forbidden");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "error"), "code")), "forbidden");
     it_resp_free(&r);
     /* an ingest token cannot read */
     assert_int_equal(it_http(&srv, "GET", "/v1/events", IT_INGEST_TOKEN, NULL, NULL, 0, &r), 0);

@@ -5,12 +5,15 @@
  * (503 meanwhile, recovery after), readiness, the CLI subcommands, and the
  * schema's guarantees (migrations recorded once, audit log append-only).
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
+
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +42,8 @@ static void test_ops_restart_keeps_data(void **state)
     json_decref(it_post_events(&s, ev, 200));
     r = it_post_events(&s, ev, 200);
     snprintf(path, sizeof(path), "/v1/alerts/%s",
-             json_string_value(json_object_get(json_array_get(json_object_get(r, "items"), 0),
-                                               "alert_id")));
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r, "items"), 0), "alert_id")));
     json_decref(r);
     assert_int_equal(it_server_stop(&s), 0);
 
@@ -128,8 +131,8 @@ static bool post_ok(void *arg)
     struct it_server *s = arg;
     const char *ev = "{\"source\":\"probe\",\"type\":\"ItOutage\",\"title\":\"back\"}";
     struct it_resp r;
-    bool ok = it_http(s, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", ev,
-                      strlen(ev), &r) == 0 &&
+    bool ok = it_http(s, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", ev, strlen(ev),
+                      &r) == 0 &&
               r.status == 200;
 
     it_resp_free(&r);
@@ -165,9 +168,8 @@ static void test_ops_postgres_outage(void **state)
             "unavailable");
         it_resp_free(&r);
     }
-    assert_int_equal(it_http(&s, "GET", "/v1/events?type=ItOutage", IT_ADMIN_TOKEN, NULL, NULL, 0,
-                             &r),
-                     0);
+    assert_int_equal(
+        it_http(&s, "GET", "/v1/events?type=ItOutage", IT_ADMIN_TOKEN, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
     it_resp_free(&r);
     assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
@@ -186,7 +188,9 @@ static void test_ops_postgres_outage(void **state)
     assert_int_equal(r.status, 200);
     it_resp_free(&r);
     /* the first event and the ones after recovery; none of the refused ones */
-    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItOutage' AND doc->>'title' = 't'"), 1);
+    assert_int_equal(
+        it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItOutage' AND doc->>'title' = 't'"),
+        1);
     assert_int_equal(it_server_stop(&s), 0);
     it_proxy_stop(px);
 }
@@ -272,11 +276,14 @@ static void test_ops_cli(void **state)
     /* check-config masks secrets and rejects unknown keys */
     fd = mkstemp(path);
     f = fdopen(fd, "w");
-    fputs("{\"listen\":\"127.0.0.1:9999\",\"postgres\":{\"dsn\":\"postgresql://u:hunter2pw@db/x\"}}",
-          f);
+    fputs(
+        "{\"listen\":\"127.0.0.1:9999\",\"postgres\":{\"dsn\":\"postgresql://u:hunter2pw@db/x\"}}",
+        f);
     fclose(f);
-    snprintf(cmd, sizeof(cmd), "env -u AC_PG_DSN AC_REDIS_URL=redis://:r3dis-secret@h:1/0 %s "
-                               "check-config -c %s", bin, path);
+    snprintf(cmd, sizeof(cmd),
+             "env -u AC_PG_DSN AC_REDIS_URL=redis://:r3dis-secret@h:1/0 %s "
+             "check-config -c %s",
+             bin, path);
     assert_int_equal(it_run(cmd, &out), 0);
     assert_non_null(strstr(out, "127.0.0.1:9999"));
     assert_null(strstr(out, "hunter2pw"));
@@ -289,6 +296,19 @@ static void test_ops_cli(void **state)
     assert_int_equal(it_run(cmd, &out), 2);
     assert_non_null(strstr(out, "limits.max_body: unknown key"));
     free(out);
+    /* the shipped example is valid (its token sources provided) */
+    snprintf(cmd, sizeof(cmd),
+             "tok=$(mktemp) && echo auditors-token-0123456789 >$tok && "
+             "sed \"s#/etc/alertcenter/auditors.token#$tok#\" %s/config/alertcenter.example.json "
+             ">%s && AC_TOKEN_PROMETHEUS=prometheus-token-0123456789 %s check-config -c %s; "
+             "rc=$?; rm -f $tok; exit $rc",
+             AC_SOURCE_DIR, path, bin, path);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "\"auth_token_count\": 3"));
+    free(out);
+    f = fopen(path, "w");
+    fputs("{\"listen\":\"127.0.0.1:9999\",\"limits\":{\"max_body\":5}}", f);
+    fclose(f);
     /* serve refuses to start on an invalid configuration */
     snprintf(cmd, sizeof(cmd), "%s serve -c %s", bin, path);
     assert_int_equal(it_run(cmd, NULL), 2);

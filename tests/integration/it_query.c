@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +42,8 @@ static int setup(void **state)
     snprintf(body + n, sizeof(body) - n, "]");
     json_decref(it_post_events(&srv, body, 200));
     json_decref(it_post_events(
-        &srv, "{\"source\":\"probe\",\"type\":\"ItOther\",\"title\":\"x\",\"app_id\":\"a0\"}", 200));
+        &srv, "{\"source\":\"probe\",\"type\":\"ItOther\",\"title\":\"x\",\"app_id\":\"a0\"}",
+        200));
     snprintf(since, sizeof(since), "2000-01-01T00:00:00Z");
     return 0;
 }
@@ -73,7 +77,8 @@ static void test_query_pagination(void **state)
         json_t *it;
         json_decref(page);
         page = next;
-        json_array_foreach(json_object_get(page, "items"), i, it) {
+        json_array_foreach(json_object_get(page, "items"), i, it)
+        {
             long long id = atoll(json_string_value(json_object_get(it, "event_id")));
             /* newest first, no repeats across pages */
             if (nseen) {
@@ -137,8 +142,7 @@ static void test_query_alerts(void **state)
     assert_int_equal(json_integer_value(json_object_get(alert, "count")), 1);
     assert_non_null(json_object_get(alert, "latest_event"));
     assert_non_null(json_object_get(alert, "first_seen"));
-    snprintf(path, sizeof(path), "/v1/alerts/%s",
-             json_string_value(json_object_get(alert, "id")));
+    snprintf(path, sizeof(path), "/v1/alerts/%s", json_string_value(json_object_get(alert, "id")));
     one = it_get(&srv, path);
     assert_string_equal(json_string_value(json_object_get(one, "fingerprint")),
                         json_string_value(json_object_get(alert, "fingerprint")));

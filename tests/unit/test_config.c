@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,12 +182,9 @@ static void test_config_redis_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_defaults),
-        cmocka_unit_test(test_config_file_and_env),
-        cmocka_unit_test(test_config_unknown_key),
-        cmocka_unit_test(test_config_bad_values),
-        cmocka_unit_test(test_config_file_load),
-        cmocka_unit_test(test_config_secrets_masked),
+        cmocka_unit_test(test_config_defaults),    cmocka_unit_test(test_config_file_and_env),
+        cmocka_unit_test(test_config_unknown_key), cmocka_unit_test(test_config_bad_values),
+        cmocka_unit_test(test_config_file_load),   cmocka_unit_test(test_config_secrets_masked),
         cmocka_unit_test(test_config_redis_url),
     };
 

@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,8 @@ static bool has_error(const json_t *errs, const char *path, const char *msg)
     size_t i;
     json_t *e;
 
-    json_array_foreach(errs, i, e) {
+    json_array_foreach(errs, i, e)
+    {
         const char *p = json_string_value(json_object_get(e, "path"));
         const char *m = json_string_value(json_object_get(e, "message"));
         if (p && strcmp(p, path) == 0 && (!msg || (m && strstr(m, msg)))) {
@@ -65,9 +69,11 @@ static void expect_invalid(const char *text, const char *path, const char *msg)
 static void test_event_full_roundtrip(void **state)
 {
     const char *text =
-        "{\"spec_version\":\"1\",\"id\":\"k-1\",\"source\":\"diagnosis\",\"type\":\"ImagePullBackOff\","
+        "{\"spec_version\":\"1\",\"id\":\"k-1\",\"source\":\"diagnosis\",\"type\":"
+        "\"ImagePullBackOff\","
         "\"trace\":\"data\",\"category\":\"runtime\",\"level\":\"P2\",\"status\":\"resolved\","
-        "\"title\":\"pull failed\",\"message\":\"m\",\"occurred_at\":\"2026-01-02T03:04:05.5+08:00\","
+        "\"title\":\"pull "
+        "failed\",\"message\":\"m\",\"occurred_at\":\"2026-01-02T03:04:05.5+08:00\","
         "\"region\":\"cn-hz\",\"cluster\":\"c1\",\"namespace\":\"ns\",\"app_id\":\"app\","
         "\"user_id\":\"u1\",\"gc_level\":7,\"instance\":\"pod-1\","
         "\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns\",\"name\":\"pod-1\",\"uid\":\"x\"},"
@@ -92,8 +98,8 @@ static void test_event_full_roundtrip(void **state)
     assert_string_equal(json_string_value(json_object_get(out, "occurred_at")),
                         "2026-01-01T19:04:05.500000Z");
     assert_string_equal(json_string_value(json_object_get(out, "category")), "runtime");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(out, "labels"), "team")), "sre");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "labels"), "team")),
+                        "sre");
     assert_non_null(json_object_get(out, "context"));
     s = json_dumps(out, JSON_COMPACT);
     assert_non_null(strstr(s, "\"resource\":{\"kind\":\"Pod\""));
@@ -155,8 +161,7 @@ static void test_event_wrong_types(void **state)
     expect_invalid("{" MIN_EVENT ",\"labels\":{\"a\":1}}", "$.labels.a", "string");
     expect_invalid("{" MIN_EVENT ",\"context\":\"x\"}", "$.context", "object");
     expect_invalid("{" MIN_EVENT ",\"resource\":{\"kind\":2}}", "$.resource.kind", "string");
-    expect_invalid("{" MIN_EVENT ",\"resource\":{\"owner\":\"x\"}}", "$.resource.owner",
-                   "unknown");
+    expect_invalid("{" MIN_EVENT ",\"resource\":{\"owner\":\"x\"}}", "$.resource.owner", "unknown");
     expect_invalid("{" MIN_EVENT ",\"occurred_at\":\"yesterday\"}", "$.occurred_at", "RFC 3339");
     expect_invalid("{" MIN_EVENT ",\"occurred_at\":12}", "$.occurred_at", "RFC 3339");
     expect_invalid("{" MIN_EVENT ",\"spec_version\":\"2\"}", "$.spec_version", NULL);

@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +98,8 @@ static void test_native_ndjson_bad_line(void **state)
     assert_int_equal(json_array_size(d), 1);
     assert_int_equal(json_integer_value(json_object_get(detail(d, 0), "index")), 1);
     assert_int_equal(json_integer_value(json_object_get(detail(d, 0), "line")), 3);
-    assert_non_null(strstr(json_string_value(json_object_get(detail(d, 0), "message")),
-                           "invalid JSON"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(detail(d, 0), "message")), "invalid JSON"));
     json_decref(d);
 }
 
@@ -127,8 +130,7 @@ static void test_native_malformed(void **state)
     expect_bad_json("[]", 2, "no events");
     /* invalid UTF-8: a lone continuation byte and an overlong encoding */
     expect_bad_json("{\"source\":\"\x80\",\"type\":\"A\",\"title\":\"x\"}", 39, "invalid JSON");
-    expect_bad_json("{\"source\":\"\xc0\xaf\",\"type\":\"A\",\"title\":\"x\"}", 40,
-                    "invalid JSON");
+    expect_bad_json("{\"source\":\"\xc0\xaf\",\"type\":\"A\",\"title\":\"x\"}", 40, "invalid JSON");
     /* NUL bytes: raw and escaped */
     expect_bad_json(nul_raw, sizeof(nul_raw) - 1, "invalid JSON");
     expect_bad_json("{\"source\":\"a\\u0000b\",\"type\":\"A\",\"title\":\"x\"}", 44,
@@ -164,8 +166,8 @@ static void test_native_too_many(void **state)
     (void)state;
     assert_int_equal(decode(b, strlen(b), AC_NATIVE_JSON, 2, &v, &d), AC_ETOOBIG);
     assert_int_equal(v.n, 0);
-    assert_non_null(strstr(json_string_value(json_object_get(detail(d, 0), "message")),
-                           "more than 2"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(detail(d, 0), "message")), "more than 2"));
     json_decref(d);
     assert_int_equal(decode(nd, strlen(nd), AC_NATIVE_NDJSON, 2, &v, &d), AC_ETOOBIG);
     json_decref(d);

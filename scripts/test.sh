@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite, on a fresh Debian 12 machine as root or on a developer's:
+# installs what is missing, builds with ASan+UBSan, starts throwaway PostgreSQL
+# and Redis on free loopback ports, runs every unit and integration test through
+# ctest, stops the services (only the ones it started), exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ac_install_packages $AC_DEB_BUILD clang-format
+
+BUILD=${AC_BUILD_DIR:-build/test}
+JOBS=$(nproc)
+
+if command -v clang-format >/dev/null; then
+    echo "== clang-format check"
+    git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+fi
+
+echo "== build (Debug, -fsanitize=address,undefined)"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DAC_SANITIZE=ON >/dev/null
+cmake --build "$BUILD" -j"$JOBS"
+
+TMP=$(mktemp -d /tmp/ac-test.XXXXXX)
+chmod 755 "$TMP"
+cleanup() {
+    ac_pg_stop "$TMP/pg"
+    ac_redis_stop "$TMP/redis"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+echo "== services"
+PG_PORT=$(ac_free_port)
+REDIS_PORT=$(ac_free_port)
+AC_PG_FSYNC=off ac_pg_start "$TMP/pg" "$PG_PORT"
+ac_redis_start "$TMP/redis" "$REDIS_PORT"
+echo "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT"
+
+echo "== tests"
+export AC_TEST_PG_PORT=$PG_PORT AC_TEST_REDIS_PORT=$REDIS_PORT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 600
