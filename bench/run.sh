@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Ingest benchmark: builds a release binary, starts PostgreSQL (fsync on: the
+# durability the server promises) and Redis on free loopback ports, serves, and
+# runs ac_loadgen for batch sizes 1 and 100, interleaved, RUNS times each;
+# prints every run and the medians. Everything is bounded by BENCH_SECONDS.
+#   BENCH_SECONDS (10)  RUNS (3)  CONNS_1 (32)  CONNS_100 (8)  DUP (0.5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+ac_install_packages $AC_DEB_BUILD
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+RUNS=${RUNS:-3}
+CONNS_1=${CONNS_1:-32}
+CONNS_100=${CONNS_100:-8}
+DUP=${DUP:-0.5}
+
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
+cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
+
+TMP=$(mktemp -d /tmp/ac-bench.XXXXXX)
+chmod 755 "$TMP"
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    ac_pg_stop "$TMP/pg"
+    ac_redis_stop "$TMP/redis"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PG_PORT=$(ac_free_port)
+REDIS_PORT=$(ac_free_port)
+HTTP_PORT=$(ac_free_port)
+ac_pg_start "$TMP/pg" "$PG_PORT"
+ac_redis_start "$TMP/redis" "$REDIS_PORT"
+TOKEN=bench-token-0123456789abcdef
+AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$HTTP_PORT AC_LOG_LEVEL=warn \
+AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
+AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+    ./build/bench/alertcenter serve 2>"$TMP/server.log" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break
+    sleep 0.1
+done
+
+LG=./build/bench/ac_loadgen
+# warm-up: connections, plans, caches
+$LG --port "$HTTP_PORT" --token "$TOKEN" --conns 8 --batch 10 --seconds 2 >/dev/null
+
+declare -a R1 R100
+for run in $(seq 1 "$RUNS"); do
+    out=$($LG --port "$HTTP_PORT" --token "$TOKEN" --conns "$CONNS_1" --batch 1 --dup "$DUP" \
+          --seconds "$SECONDS_PER_RUN")
+    echo "run $run: $out"
+    R1+=("$out")
+    out=$($LG --port "$HTTP_PORT" --token "$TOKEN" --conns "$CONNS_100" --batch 100 --dup "$DUP" \
+          --seconds "$SECONDS_PER_RUN")
+    echo "run $run: $out"
+    R100+=("$out")
+done
+
+median() { # field, lines...
+    local f=$1; shift
+    printf '%s\n' "$@" | sed -n "s/.* $f=\([0-9.]*\).*/\1/p" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+echo
+echo "medians of $RUNS runs (${SECONDS_PER_RUN}s each, dup=$DUP, fsync on):"
+printf '%-10s %-6s %12s %10s %10s\n' batch conns events/s p50_ms p99_ms
+printf '%-10s %-6s %12s %10s %10s\n' 1 "$CONNS_1" "$(median events_per_s "${R1[@]}")" \
+    "$(median p50_ms "${R1[@]}")" "$(median p99_ms "${R1[@]}")"
+printf '%-10s %-6s %12s %10s %10s\n' 100 "$CONNS_100" "$(median events_per_s "${R100[@]}")" \
+    "$(median p50_ms "${R100[@]}")" "$(median p99_ms "${R100[@]}")"
+grep -i "error" "$TMP/server.log" | head -5 || true
