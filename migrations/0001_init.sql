@@ -5,26 +5,29 @@
 CREATE SEQUENCE events_id_seq;
 
 -- Every accepted event: the normalized document plus indexed columns.
+-- Identifier columns compare bytewise (COLLATE "C"): they are names, not prose,
+-- and index maintenance is cheaper. The document is stored as json (validated
+-- text, written as sent); reads convert it to jsonb.
 CREATE TABLE events (
     id          bigint PRIMARY KEY,
-    source      text NOT NULL,
-    client_id   text,
-    type        text NOT NULL,
+    source      text COLLATE "C" NOT NULL,
+    client_id   text COLLATE "C",
+    type        text COLLATE "C" NOT NULL,
     level       text COLLATE "C" NOT NULL CHECK (level IN ('P1', 'P2', 'P3', 'P4')),
     trace       text NOT NULL CHECK (trace IN ('control', 'data', 'runtime')),
     category    text CHECK (category IN ('runtime', 'change', 'system', 'cloud_product')),
     status      text NOT NULL CHECK (status IN ('firing', 'resolved')),
-    fingerprint text NOT NULL,
+    fingerprint text COLLATE "C" NOT NULL,
     alert_id    bigint,
     occurred_at timestamptz NOT NULL,
     received_at timestamptz NOT NULL,
-    region      text,
-    cluster     text,
-    namespace   text,
-    app_id      text,
-    user_id     text,
-    instance    text,
-    doc         jsonb NOT NULL
+    region      text COLLATE "C",
+    cluster     text COLLATE "C",
+    namespace   text COLLATE "C",
+    app_id      text COLLATE "C",
+    user_id     text COLLATE "C",
+    instance    text COLLATE "C",
+    doc         json NOT NULL
 );
 ALTER SEQUENCE events_id_seq OWNED BY events.id;
 CREATE UNIQUE INDEX events_idempotency ON events (source, client_id) WHERE client_id IS NOT NULL;
@@ -35,11 +38,13 @@ CREATE INDEX events_user ON events (user_id, id) WHERE user_id IS NOT NULL;
 CREATE INDEX events_received ON events USING brin (received_at);
 
 -- One row per alert: events with one fingerprint fold into the open alert.
+-- Ids come from sequences so the writer can reserve a group's ids at once.
+CREATE SEQUENCE alerts_id_seq;
 CREATE TABLE alerts (
-    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    fingerprint   text NOT NULL,
-    type          text NOT NULL,
-    source        text NOT NULL,
+    id            bigint PRIMARY KEY DEFAULT nextval('alerts_id_seq'),
+    fingerprint   text COLLATE "C" NOT NULL,
+    type          text COLLATE "C" NOT NULL,
+    source        text COLLATE "C" NOT NULL,
     trace         text NOT NULL,
     category      text,
     level         text COLLATE "C" NOT NULL CHECK (level IN ('P1', 'P2', 'P3', 'P4')),
@@ -51,19 +56,20 @@ CREATE TABLE alerts (
     resolved_at   timestamptz,
     acked_at      timestamptz,
     acked_by      text,
-    region        text,
-    cluster       text,
-    namespace     text,
-    app_id        text,
-    user_id       text,
+    region        text COLLATE "C",
+    cluster       text COLLATE "C",
+    namespace     text COLLATE "C",
+    app_id        text COLLATE "C",
+    user_id       text COLLATE "C",
     gc_level      smallint,
-    instance      text,
+    instance      text COLLATE "C",
     resource      jsonb,
     last_event_id bigint NOT NULL,
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
 );
 -- At most one open alert per fingerprint, also across server instances.
+ALTER SEQUENCE alerts_id_seq OWNED BY alerts.id;
 CREATE UNIQUE INDEX alerts_open_fingerprint ON alerts (fingerprint) WHERE status <> 'resolved';
 CREATE INDEX alerts_type ON alerts (type, id);
 CREATE INDEX alerts_open ON alerts (id) WHERE status <> 'resolved';
@@ -90,80 +96,13 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION ac_audit_append_only();
 
--- Stores one validated event and folds it into its alert, in the caller's
--- transaction. The caller holds transaction advisory locks on the event's
--- fingerprint and idempotency key, so concurrent writers (threads or server
--- instances) see each other's effects in order.
---   firing:   fold into the open alert of the fingerprint, or open a new one.
---   resolved: fold into the open alert and close it; with no open alert the
---             event is stored without an alert.
---   a repeated (source, client id): nothing changes; the original ids return.
-CREATE FUNCTION ac_ingest_event(
-    p_source text, p_client_id text, p_type text, p_level text, p_trace text,
-    p_category text, p_status text, p_fingerprint text, p_occurred_at timestamptz,
-    p_received_at timestamptz, p_region text, p_cluster text, p_namespace text,
-    p_app_id text, p_user_id text, p_gc_level smallint, p_instance text,
-    p_resource jsonb, p_doc jsonb,
-    OUT o_event_id bigint, OUT o_alert_id bigint, OUT o_duplicate boolean)
-LANGUAGE plpgsql AS $$
-BEGIN
-    o_duplicate := false;
-    IF p_client_id IS NOT NULL THEN
-        SELECT e.id, e.alert_id INTO o_event_id, o_alert_id
-          FROM events e WHERE e.source = p_source AND e.client_id = p_client_id;
-        IF FOUND THEN
-            o_duplicate := true;
-            RETURN;
-        END IF;
-    END IF;
-    o_event_id := nextval('events_id_seq');
-
-    UPDATE alerts a
-       SET count = a.count + 1,
-           first_seen = least(a.first_seen, p_occurred_at),
-           last_seen = greatest(a.last_seen, p_occurred_at),
-           level = CASE WHEN p_status = 'firing' THEN least(a.level, p_level) ELSE a.level END,
-           status = CASE WHEN p_status = 'resolved' THEN 'resolved' ELSE a.status END,
-           resolved_at = CASE WHEN p_status = 'resolved' THEN p_occurred_at END,
-           last_event_id = o_event_id,
-           updated_at = p_received_at
-     WHERE a.fingerprint = p_fingerprint AND a.status <> 'resolved'
-    RETURNING a.id INTO o_alert_id;
-
-    IF FOUND AND p_status = 'resolved' THEN
-        INSERT INTO audit_log (actor, action, target_type, target_id, details)
-        VALUES ('source:' || p_source, 'alert.resolve', 'alert', o_alert_id::text,
-                jsonb_build_object('event_id', o_event_id::text));
-    ELSIF NOT FOUND AND p_status = 'firing' THEN
-        INSERT INTO alerts (fingerprint, type, source, trace, category, level, initial_level,
-                            status, count, first_seen, last_seen, region, cluster, namespace,
-                            app_id, user_id, gc_level, instance, resource, last_event_id,
-                            created_at, updated_at)
-        VALUES (p_fingerprint, p_type, p_source, p_trace, p_category, p_level, p_level,
-                'firing', 1, p_occurred_at, p_occurred_at, p_region, p_cluster, p_namespace,
-                p_app_id, p_user_id, p_gc_level, p_instance, p_resource, o_event_id,
-                p_received_at, p_received_at)
-        RETURNING id INTO o_alert_id;
-        INSERT INTO audit_log (actor, action, target_type, target_id, details)
-        VALUES ('source:' || p_source, 'alert.open', 'alert', o_alert_id::text,
-                jsonb_build_object('event_id', o_event_id::text, 'level', p_level));
-    END IF;
-
-    INSERT INTO events (id, source, client_id, type, level, trace, category, status,
-                        fingerprint, alert_id, occurred_at, received_at, region, cluster,
-                        namespace, app_id, user_id, instance, doc)
-    VALUES (o_event_id, p_source, p_client_id, p_type, p_level, p_trace, p_category, p_status,
-            p_fingerprint, o_alert_id, p_occurred_at, p_received_at, p_region, p_cluster,
-            p_namespace, p_app_id, p_user_id, p_instance, p_doc);
-END $$;
-
 -- API representations, built where the data is.
 CREATE FUNCTION ac_rfc3339(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
 
 CREATE FUNCTION ac_event_json(e events) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT e.doc || jsonb_build_object(
+    SELECT e.doc::jsonb || jsonb_build_object(
         'event_id', e.id::text,
         'alert_id', e.alert_id::text,
         'fingerprint', e.fingerprint,

@@ -199,11 +199,16 @@ int ac_cmd_serve(const char *config_path)
 cleanup:
     srv.stopping = true;
     ac_http_stop(srv.http, 0);
+    if (srv.writer) {
+        struct ac_writer_stats st;
+        ac_writer_stop(srv.writer);
+        ac_writer_stats(srv.writer, &st);
+        ac_log(AC_LOG_INFO, "writer", "stopped groups=%llu events=%llu failed_jobs=%llu", st.groups,
+               st.events, st.failures);
+    }
     ac_writer_destroy(srv.writer);
     if (code == 0) {
-        struct ac_writer_stats st = {0};
         ac_log(AC_LOG_INFO, "server", "stopped");
-        (void)st;
     }
     ac_health_destroy(srv.health);
     ac_pg_pool_destroy(srv.pool);

@@ -7,18 +7,21 @@
  * Submitters (HTTP connection threads, later Kafka) enqueue a job - one
  * request's events - and sleep on a condition variable. The writer thread
  * takes all queued jobs up to group_max events and stores them in one
- * transaction:
+ * transaction of three pipelined round trips:
  *
- *   BEGIN
- *   SELECT count(pg_advisory_xact_lock(k)) FROM unnest($keys)   -- sorted
- *   SELECT ... FROM ac_ingest_event(...)   -- once per event, in order
- *   COMMIT
+ *   1. BEGIN; advisory locks on every fingerprint and idempotency key of the
+ *      group (sorted, so a second writer or instance waits, never deadlocks);
+ *      which idempotency keys are already stored; which fingerprints have an
+ *      open alert.
+ *   2. The group is folded in memory (fold.h): every alert it touches is
+ *      written once however many events fold into it - a storm of one
+ *      fingerprint costs one row update, not one per event. Then the ids of
+ *      the new events and alerts are reserved from their sequences.
+ *   3. Multi-row INSERT alerts, UPDATE alerts, INSERT events, INSERT audit_log
+ *      (each one statement over unnest()ed arrays), COMMIT.
  *
- * all sent through libpq's pipeline mode, flushed every WR_CHUNK events, so
- * a group costs a few round trips and one fsync instead of one per event.
- * The advisory locks cover every fingerprint and idempotency key of the
- * group, taken in sorted order: another writer (a second instance) touching
- * the same alerts waits instead of deadlocking, and folding stays exact.
+ * One fsync per group instead of one per event; a request's batch is never
+ * split across transactions.
  *
  * Failures: a deadlock or serialization failure retries the group; a data
  * error re-runs each job alone so one bad request cannot fail its
@@ -39,17 +42,58 @@
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/fold.h"
 
-#define WR_CHUNK          200
-#define WR_NPARAMS        19
 #define WR_RETRIES        3
 #define WR_BACKOFF_MIN_US 100000LL
 #define WR_BACKOFF_MAX_US 2000000LL
 
-#define SQL_INGEST                                                                                 \
-    "SELECT o_event_id, o_alert_id, o_duplicate FROM ac_ingest_event($1, $2, $3, $4, $5, $6, "     \
-    "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-#define SQL_LOCK "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k"
+static const struct {
+    const char *name;
+    const char *sql;
+} wr_statements[] = {
+    {"ac_lock", "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k"},
+    {"ac_stored", "SELECT k.s, k.c, e.id, e.alert_id FROM unnest($1::text[], $2::text[]) AS k(s, c)"
+                  " JOIN events e ON e.source = k.s AND e.client_id = k.c"},
+    /* A nested loop of plain index scans, not a bitmap scan: index scans mark
+     * the dead entries that hot alerts' updates leave behind, so lookups stay
+     * fast between vacuums. */
+    {"ac_open", "SELECT a.fingerprint, a.id FROM unnest($1::text[]) AS k(fp)"
+                " JOIN alerts a ON a.fingerprint = k.fp AND a.status <> 'resolved'"},
+    {"ac_ids", "SELECT array(SELECT nextval('events_id_seq') FROM generate_series(1, $1::int)),"
+               " array(SELECT nextval('alerts_id_seq') FROM generate_series(1, $2::int))"},
+    {"ac_ins_alerts",
+     "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
+     " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
+     " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at)"
+     " SELECT v.*, v.created_at FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
+     " $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[],"
+     " $16::text[], $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[],"
+     " $22::bigint[], $23::timestamptz[]) AS v(id, fingerprint, type, source, trace, category,"
+     " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
+     " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at)"},
+    {"ac_upd_alerts",
+     "UPDATE alerts a SET count = a.count + v.delta, first_seen = least(a.first_seen,"
+     " v.first_seen), last_seen = greatest(a.last_seen, v.last_seen), level = least(a.level,"
+     " coalesce(v.level COLLATE \"C\", a.level)), status = CASE WHEN v.resolved_at IS NULL THEN"
+     " a.status ELSE 'resolved' END, resolved_at = coalesce(v.resolved_at, a.resolved_at),"
+     " last_event_id = v.last_event_id, updated_at = v.updated_at"
+     " FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[],"
+     " $6::timestamptz[], $7::bigint[], $8::timestamptz[]) AS v(id, delta, first_seen,"
+     " last_seen, level, resolved_at, last_event_id, updated_at) WHERE a.id = v.id"},
+    {"ac_ins_events",
+     "INSERT INTO events (id, source, client_id, type, level, trace, category, status,"
+     " fingerprint, alert_id, occurred_at, received_at, region, cluster, namespace, app_id,"
+     " user_id, instance, doc) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],"
+     " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
+     " $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[],"
+     " $16::text[], $17::text[], $18::text[], $19::json[])"},
+    {"ac_ins_audit",
+     "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+     " SELECT a, b, 'alert', c, d FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
+     " AS t(a, b, c, d)"},
+};
 
 struct wr_job {
     struct ac_event_vec *evs;
@@ -126,9 +170,17 @@ static int wr_connect(struct ac_writer *w)
     if (now < w->next_connect_us) {
         return AC_EDB; /* backing off: fail fast */
     }
-    w->conn = ac_pg_connect(w->dsn);
-    if (!w->conn || !wr_prepare(w->conn, "ac_ingest", SQL_INGEST) ||
-        !wr_prepare(w->conn, "ac_lock", SQL_LOCK) || PQenterPipelineMode(w->conn) != 1) {
+    /* Generic plans: the same few statements run for every group, and their
+     * array parameters are small relative to the tables, so index lookups are
+     * always right; a custom plan would re-plan each time and can pick a
+     * sequential scan whose cost grows with the table. */
+    w->conn = ac_pg_connect_opts(w->dsn, "-c plan_cache_mode=force_generic_plan");
+    for (size_t i = 0; w->conn && i < sizeof(wr_statements) / sizeof(wr_statements[0]); i++) {
+        if (!wr_prepare(w->conn, wr_statements[i].name, wr_statements[i].sql)) {
+            wr_disconnect(w);
+        }
+    }
+    if (!w->conn || PQenterPipelineMode(w->conn) != 1) {
         wr_disconnect(w);
         w->next_connect_us = now + w->backoff_us;
         w->backoff_us =
@@ -214,57 +266,119 @@ static char *wr_lock_keys(struct wr_job *first, size_t njobs)
     return ac_buf_steal(&b);
 }
 
-static bool wr_send_event(PGconn *conn, const struct ac_event *ev)
-{
-    char occurred[AC_TIME_STRLEN], received[AC_TIME_STRLEN], gc[8];
-    json_t *doc = ac_event_to_json(ev);
-    json_t *resource = json_object_get(doc, "resource");
-    char *doc_s = json_dumps(doc, JSON_COMPACT);
-    char *res_s = resource ? json_dumps(resource, JSON_COMPACT) : NULL;
-    const char *p[WR_NPARAMS];
-    bool ok;
+/* --- PostgreSQL array literals ------------------------------------------ */
 
-    ac_time_format(ev->occurred_at, occurred);
-    ac_time_format(ev->received_at, received);
-    (void)snprintf(gc, sizeof(gc), "%d", ev->gc_level);
-    p[0] = ev->source;
-    p[1] = ev->id;
-    p[2] = ev->type;
-    p[3] = ac_level_name(ev->level);
-    p[4] = ac_trace_name(ev->trace);
-    p[5] = ac_category_name(ev->category);
-    p[6] = ac_status_name(ev->status);
-    p[7] = ev->fingerprint;
-    p[8] = occurred;
-    p[9] = received;
-    p[10] = ev->region;
-    p[11] = ev->cluster;
-    p[12] = ev->namespace_;
-    p[13] = ev->app_id;
-    p[14] = ev->user_id;
-    p[15] = ev->gc_level ? gc : NULL;
-    p[16] = ev->instance;
-    p[17] = res_s;
-    p[18] = doc_s;
-    /* libpq copies the parameters into its output buffer before returning. */
-    ok = PQsendQueryPrepared(conn, "ac_ingest", WR_NPARAMS, p, NULL, NULL, 0) == 1;
-    free(doc_s);
-    free(res_s);
-    json_decref(doc);
-    return ok;
+/* Appends one element to an array literal being built in b ("{" first). */
+static void wr_arr_str(struct ac_buf *b, const char *s)
+{
+    if (b->len == 0) {
+        ac_buf_append(b, "{", 1);
+    }
+    else {
+        ac_buf_append(b, ",", 1);
+    }
+    if (!s) {
+        ac_buf_appends(b, "NULL");
+        return;
+    }
+    ac_buf_append(b, "\"", 1);
+    while (*s) {
+        size_t run = strcspn(s, "\"\\");
+        ac_buf_append(b, s, run);
+        s += run;
+        if (*s) {
+            ac_buf_append(b, "\\", 1);
+            ac_buf_append(b, s, 1);
+            s++;
+        }
+    }
+    ac_buf_append(b, "\"", 1);
 }
 
-/* Reading side of one transaction. */
+static void wr_arr_i64(struct ac_buf *b, int64_t v, bool zero_is_null)
+{
+    char num[24];
+
+    if (zero_is_null && v == 0) {
+        wr_arr_str(b, NULL);
+        return;
+    }
+    (void)snprintf(num, sizeof(num), "%lld", (long long)v);
+    wr_arr_str(b, num);
+}
+
+static void wr_arr_time(struct ac_buf *b, int64_t us, bool zero_is_null)
+{
+    char ts[AC_TIME_STRLEN];
+
+    if (zero_is_null && us == 0) {
+        wr_arr_str(b, NULL);
+        return;
+    }
+    ac_time_format(us, ts);
+    wr_arr_str(b, ts);
+}
+
+/* A set of array parameters for one statement. */
+struct wr_params {
+    struct ac_buf a[24];
+    const char *v[24];
+    int n;
+};
+
+static void wr_params_init(struct wr_params *p, int n)
+{
+    memset(p, 0, sizeof(*p));
+    p->n = n;
+}
+
+/* Closes every array and fills v[]. */
+static const char *const *wr_params_finish(struct wr_params *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        if (p->a[i].len == 0) {
+            ac_buf_append(&p->a[i], "{", 1);
+        }
+        ac_buf_append(&p->a[i], "}", 1);
+        p->v[i] = p->a[i].data;
+    }
+    return p->v;
+}
+
+static void wr_params_deinit(struct wr_params *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        ac_buf_deinit(&p->a[i]);
+    }
+}
+
+/* Parses "{1,2,3}" into out (at most n values). Returns how many. */
+static size_t wr_parse_ids(const char *s, int64_t *out, size_t n)
+{
+    size_t k = 0;
+    char *end;
+
+    if (*s == '{') {
+        s++;
+    }
+    while (*s && *s != '}' && k < n) {
+        out[k++] = strtoll(s, &end, 10);
+        s = *end == ',' ? end + 1 : end;
+    }
+    return k;
+}
+
+/* --- pipeline reading ------------------------------------------------------ */
+
 struct wr_reader {
     PGconn *conn;
-    struct wr_job *job; /* next event result goes here */
-    size_t idx;
     enum wr_outcome outcome;
     bool failed;       /* a statement failed; the rest are aborted */
     bool server_error; /* the server itself reported an error (has a SQLSTATE) */
+    bool lost;         /* the connection broke */
 };
 
-static void wr_note_error(struct wr_reader *r, PGresult *res)
+static void wr_note_error(struct wr_reader *r, const PGresult *res)
 {
     const char *state = ac_pg_sqlstate(res);
 
@@ -288,14 +402,20 @@ static void wr_note_error(struct wr_reader *r, PGresult *res)
     }
 }
 
-/* Reads the result of one command; is_event stores an event's ids. */
-static bool wr_read_one(struct wr_reader *r, bool is_event)
+/*
+ * Reads one command's result. On success with keep set, *keep receives it
+ * (caller clears). Returns false when the connection broke.
+ */
+static bool wr_take(struct wr_reader *r, PGresult **keep)
 {
-    PGresult *res = PQgetResult(r->conn);
+    PGresult *res = PQgetResult(r->conn), *end;
     ExecStatusType st;
 
+    if (keep) {
+        *keep = NULL;
+    }
     if (!res) {
-        r->failed = true;
+        r->lost = r->failed = true;
         r->outcome = WR_CONN;
         return false;
     }
@@ -306,120 +426,420 @@ static bool wr_read_one(struct wr_reader *r, bool is_event)
     else if (st == PGRES_PIPELINE_ABORTED) {
         r->failed = true;
     }
-    else if (is_event && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        struct ac_ingest_result *out = &r->job->results[r->idx];
-        out->event_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        out->alert_id = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        out->duplicate = PQgetvalue(res, 0, 2)[0] == 't';
+    else if (keep && !r->failed) {
+        *keep = res;
+        res = NULL;
     }
     PQclear(res);
-    if (is_event && ++r->idx == r->job->evs->n) {
-        r->job = r->job->next;
-        r->idx = 0;
-    }
-    /* Each command's results end with a NULL. */
-    res = PQgetResult(r->conn);
-    if (res) {
-        PQclear(res);
-        r->failed = true;
+    end = PQgetResult(r->conn); /* each command's results end with NULL */
+    if (end) {
+        PQclear(end);
+        if (keep) {
+            PQclear(*keep);
+            *keep = NULL;
+        }
+        r->lost = r->failed = true;
         r->outcome = WR_CONN;
         return false;
     }
-    return true;
+    return PQstatus(r->conn) == CONNECTION_OK || (r->lost = r->failed = true, false);
 }
 
-static bool wr_read_sync(struct wr_reader *r)
+static bool wr_take_sync(struct wr_reader *r)
 {
     PGresult *res = PQgetResult(r->conn);
     bool ok = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 
     PQclear(res);
     if (!ok) {
-        r->failed = true;
+        r->lost = r->failed = true;
         r->outcome = WR_CONN;
     }
     return ok;
 }
 
-/* After a failed statement the explicit transaction is still open: end it. */
-static void wr_rollback(struct ac_writer *w)
+static bool wr_send(PGconn *conn, const char *stmt, const struct wr_params *p)
+{
+    return PQsendQueryPrepared(conn, stmt, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0) == 1;
+}
+
+static bool wr_send_text(PGconn *conn, const char *sql)
+{
+    return PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+static bool wr_flush(PGconn *conn)
+{
+    return PQsendFlushRequest(conn) == 1 && PQflush(conn) == 0;
+}
+
+/* After a failure inside the pipeline: sync, drain, and end the transaction. */
+static void wr_abort(struct ac_writer *w, bool synced)
 {
     struct wr_reader r = {.conn = w->conn};
+    int nulls = 0;
 
+    if (!synced) {
+        if (PQpipelineSync(w->conn) != 1) {
+            wr_disconnect(w);
+            return;
+        }
+        for (int i = 0; i < 100000 && nulls < 2; i++) {
+            PGresult *res = PQgetResult(w->conn);
+            if (!res) {
+                nulls++;
+                if (PQstatus(w->conn) != CONNECTION_OK) {
+                    break;
+                }
+                continue;
+            }
+            nulls = 0;
+            if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+                PQclear(res);
+                break;
+            }
+            PQclear(res);
+        }
+    }
+    if (PQstatus(w->conn) != CONNECTION_OK) {
+        wr_disconnect(w);
+        return;
+    }
     if (PQtransactionStatus(w->conn) == PQTRANS_IDLE) {
         return;
     }
-    if (PQsendQueryParams(w->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-        PQpipelineSync(w->conn) != 1 || !wr_read_one(&r, false) || !wr_read_sync(&r)) {
+    if (!wr_send_text(w->conn, "ROLLBACK") || PQpipelineSync(w->conn) != 1 || !wr_take(&r, NULL) ||
+        !wr_take_sync(&r)) {
         wr_disconnect(w);
     }
 }
 
+/* --- building the statements of a group -------------------------------- */
+
+static void wr_build_stored(const struct ac_fold *f, struct wr_params *p)
+{
+    wr_params_init(p, 2);
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_event *ev = f->events[i].ev;
+        if (ev->id && f->events[i].dup_of < 0) {
+            wr_arr_str(&p->a[0], ev->source);
+            wr_arr_str(&p->a[1], ev->id);
+        }
+    }
+    wr_params_finish(p);
+}
+
+static void wr_build_open(const struct ac_fold *f, struct wr_params *p)
+{
+    wr_params_init(p, 1);
+    for (size_t i = 0; i < ac_fold_fingerprint_count(f); i++) {
+        wr_arr_str(&p->a[0], ac_fold_fingerprint(f, i));
+    }
+    wr_params_finish(p);
+}
+
+static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
+{
+    char gc[8];
+
+    wr_params_init(p, 23);
+    for (size_t i = 0; i < f->nalerts; i++) {
+        const struct ac_fold_alert *a = &f->alerts[i];
+        const struct ac_event *ev = f->events[a->opener].ev;
+        json_t *res = NULL;
+        char *res_s = NULL;
+
+        if (!a->is_new) {
+            continue;
+        }
+        if (ev->has_resource) {
+            json_t *doc = ac_event_to_json(ev);
+            res = json_incref(json_object_get(doc, "resource"));
+            json_decref(doc);
+            res_s = json_dumps(res, JSON_COMPACT);
+            json_decref(res);
+        }
+        (void)snprintf(gc, sizeof(gc), "%d", ev->gc_level);
+        wr_arr_i64(&p->a[0], a->id, false);
+        wr_arr_str(&p->a[1], ev->fingerprint);
+        wr_arr_str(&p->a[2], ev->type);
+        wr_arr_str(&p->a[3], ev->source);
+        wr_arr_str(&p->a[4], ac_trace_name(ev->trace));
+        wr_arr_str(&p->a[5], ac_category_name(ev->category));
+        wr_arr_str(&p->a[6], ac_level_name(a->level));
+        wr_arr_str(&p->a[7], ac_level_name(ev->level));
+        wr_arr_str(&p->a[8], a->resolved ? "resolved" : "firing");
+        wr_arr_i64(&p->a[9], a->delta, false);
+        wr_arr_time(&p->a[10], a->first_seen, false);
+        wr_arr_time(&p->a[11], a->last_seen, false);
+        wr_arr_time(&p->a[12], a->resolved ? a->resolved_at : 0, true);
+        wr_arr_str(&p->a[13], ev->region);
+        wr_arr_str(&p->a[14], ev->cluster);
+        wr_arr_str(&p->a[15], ev->namespace_);
+        wr_arr_str(&p->a[16], ev->app_id);
+        wr_arr_str(&p->a[17], ev->user_id);
+        wr_arr_str(&p->a[18], ev->gc_level ? gc : NULL);
+        wr_arr_str(&p->a[19], ev->instance);
+        wr_arr_str(&p->a[20], res_s);
+        wr_arr_i64(&p->a[21], f->events[a->last_event].event_id, false);
+        wr_arr_time(&p->a[22], now, false);
+        free(res_s);
+    }
+    wr_params_finish(p);
+}
+
+static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
+{
+    wr_params_init(p, 8);
+    for (size_t i = 0; i < f->nalerts; i++) {
+        const struct ac_fold_alert *a = &f->alerts[i];
+
+        if (a->is_new) {
+            continue;
+        }
+        wr_arr_i64(&p->a[0], a->id, false);
+        wr_arr_i64(&p->a[1], a->delta, false);
+        wr_arr_time(&p->a[2], a->first_seen, false);
+        wr_arr_time(&p->a[3], a->last_seen, false);
+        wr_arr_str(&p->a[4], ac_level_name(a->level)); /* NULL: no firing event */
+        wr_arr_time(&p->a[5], a->resolved ? a->resolved_at : 0, true);
+        wr_arr_i64(&p->a[6], f->events[a->last_event].event_id, false);
+        wr_arr_time(&p->a[7], now, false);
+    }
+    wr_params_finish(p);
+}
+
+static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
+{
+    wr_params_init(p, 19);
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_fold_event *fe = &f->events[i];
+        const struct ac_event *ev = fe->ev;
+        json_t *doc;
+        char *doc_s;
+
+        if (!ac_fold_is_new_event(f, i)) {
+            continue;
+        }
+        doc = ac_event_to_json(ev);
+        doc_s = json_dumps(doc, JSON_COMPACT);
+        wr_arr_i64(&p->a[0], fe->event_id, false);
+        wr_arr_str(&p->a[1], ev->source);
+        wr_arr_str(&p->a[2], ev->id);
+        wr_arr_str(&p->a[3], ev->type);
+        wr_arr_str(&p->a[4], ac_level_name(ev->level));
+        wr_arr_str(&p->a[5], ac_trace_name(ev->trace));
+        wr_arr_str(&p->a[6], ac_category_name(ev->category));
+        wr_arr_str(&p->a[7], ac_status_name(ev->status));
+        wr_arr_str(&p->a[8], ev->fingerprint);
+        wr_arr_i64(&p->a[9], fe->alert >= 0 ? f->alerts[fe->alert].id : 0, true);
+        wr_arr_time(&p->a[10], ev->occurred_at, false);
+        wr_arr_time(&p->a[11], ev->received_at, false);
+        wr_arr_str(&p->a[12], ev->region);
+        wr_arr_str(&p->a[13], ev->cluster);
+        wr_arr_str(&p->a[14], ev->namespace_);
+        wr_arr_str(&p->a[15], ev->app_id);
+        wr_arr_str(&p->a[16], ev->user_id);
+        wr_arr_str(&p->a[17], ev->instance);
+        wr_arr_str(&p->a[18], doc_s);
+        free(doc_s);
+        json_decref(doc);
+    }
+    wr_params_finish(p);
+}
+
+static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
+{
+    wr_params_init(p, 4);
+    for (size_t i = 0; i < f->naudits; i++) {
+        const struct ac_fold_audit *au = &f->audits[i];
+        const struct ac_fold_event *fe = &f->events[au->event];
+        char *actor = ac_xasprintf("source:%s", fe->ev->source);
+        char *details =
+            ac_xasprintf(au->action == AC_FOLD_OPEN ? "{\"event_id\":\"%lld\",\"level\":\"%s\"}"
+                                                    : "{\"event_id\":\"%lld\"}",
+                         (long long)fe->event_id, ac_level_name(fe->ev->level));
+        wr_arr_str(&p->a[0], actor);
+        wr_arr_str(&p->a[1], au->action == AC_FOLD_OPEN ? "alert.open" : "alert.resolve");
+        wr_arr_i64(&p->a[2], f->alerts[au->alert].id, false);
+        wr_arr_str(&p->a[3], details);
+        free(actor);
+        free(details);
+    }
+    wr_params_finish(p);
+}
+
+/* Applies the stored idempotency keys and open alerts of round trip 1. */
+static void wr_apply_lookups(struct ac_fold *f, PGresult *stored, PGresult *open)
+{
+    for (int i = 0; stored && i < PQntuples(stored); i++) {
+        ac_fold_set_stored(f, PQgetvalue(stored, i, 0), PQgetvalue(stored, i, 1),
+                           strtoll(PQgetvalue(stored, i, 2), NULL, 10),
+                           PQgetisnull(stored, i, 3) ? 0
+                                                     : strtoll(PQgetvalue(stored, i, 3), NULL, 10));
+    }
+    for (int i = 0; open && i < PQntuples(open); i++) {
+        ac_fold_set_open(f, PQgetvalue(open, i, 0), strtoll(PQgetvalue(open, i, 1), NULL, 10));
+    }
+}
+
+/* Hands out the reserved ids. Returns false if the database gave too few. */
+static bool wr_assign_ids(struct ac_fold *f, PGresult *ids, size_t nev, size_t nal)
+{
+    int64_t *ev_ids = ac_xcalloc(nev + 1, sizeof(int64_t));
+    int64_t *al_ids = ac_xcalloc(nal + 1, sizeof(int64_t));
+    bool ok = wr_parse_ids(PQgetvalue(ids, 0, 0), ev_ids, nev) == nev &&
+              wr_parse_ids(PQgetvalue(ids, 0, 1), al_ids, nal) == nal;
+    size_t k = 0;
+
+    for (size_t i = 0; ok && i < f->nevents; i++) {
+        if (ac_fold_is_new_event(f, i)) {
+            f->events[i].event_id = ev_ids[k++];
+        }
+    }
+    k = 0;
+    for (size_t i = 0; ok && i < f->nalerts; i++) {
+        if (f->alerts[i].is_new) {
+            f->alerts[i].id = al_ids[k++];
+        }
+    }
+    free(ev_ids);
+    free(al_ids);
+    return ok;
+}
+
 static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t njobs)
 {
-    struct wr_reader r = {.conn = w->conn, .job = first, .outcome = WR_OK};
+    struct wr_reader r = {.conn = w->conn, .outcome = WR_OK};
+    struct wr_params lock = {0}, stored = {0}, open = {0}, ids = {0};
+    struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
+    PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL;
     char *keys = wr_lock_keys(first, njobs);
-    const char *kp[1] = {keys};
+    struct ac_fold f;
     struct wr_job *j = first;
-    size_t unread = 0, sent = 0;
-    bool commit_sent = false;
+    size_t nev = 0, nal = 0, total = 0, k;
+    bool has_keys = false, synced = false, commit_sent = false;
+    int64_t now = ac_time_now_us();
+    char n1[24], n2[24];
+    enum wr_outcome outcome;
 
-    if (PQsendQueryParams(w->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-        PQsendQueryPrepared(w->conn, "ac_lock", 1, kp, NULL, NULL, 0) != 1) {
-        goto conn_lost;
+    for (k = 0; k < njobs; k++, j = j->next) {
+        total += j->evs->n;
     }
-    for (size_t k = 0; k < njobs; k++, j = j->next) {
+    ac_fold_init(&f, total);
+    j = first;
+    for (k = 0; k < njobs; k++, j = j->next) {
         for (size_t i = 0; i < j->evs->n; i++) {
-            if (!wr_send_event(w->conn, &j->evs->items[i])) {
-                goto conn_lost;
-            }
-            unread++;
-            if (++sent % WR_CHUNK == 0) {
-                if (PQsendFlushRequest(w->conn) != 1 || PQflush(w->conn) != 0) {
-                    goto conn_lost;
-                }
-                if (sent == WR_CHUNK && (!wr_read_one(&r, false) || !wr_read_one(&r, false))) {
-                    goto conn_lost; /* BEGIN, lock */
-                }
-                for (; unread > 0; unread--) {
-                    if (!wr_read_one(&r, true)) {
-                        goto conn_lost;
-                    }
-                }
-            }
+            ac_fold_add(&f, &j->evs->items[i]);
+            has_keys |= j->evs->items[i].id != NULL;
         }
     }
-    if (PQsendQueryParams(w->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-        PQpipelineSync(w->conn) != 1) {
-        goto conn_lost;
-    }
-    commit_sent = true;
-    if (sent < WR_CHUNK && (!wr_read_one(&r, false) || !wr_read_one(&r, false))) {
-        goto conn_lost;
-    }
-    for (; unread > 0; unread--) {
-        if (!wr_read_one(&r, true)) {
-            goto conn_lost;
-        }
-    }
-    if (!wr_read_one(&r, false) || !wr_read_sync(&r)) {
-        goto conn_lost;
-    }
-    free(keys);
-    if (r.failed) {
-        wr_rollback(w);
-        return r.outcome == WR_OK ? WR_DATA : r.outcome;
-    }
-    return WR_OK;
 
-conn_lost:
-    free(keys);
+    /* Round trip 1: BEGIN, locks, stored keys, open alerts. */
+    wr_params_init(&lock, 1);
+    lock.v[0] = keys;
+    wr_build_stored(&f, &stored);
+    wr_build_open(&f, &open);
+    if (!wr_send_text(w->conn, "BEGIN") || !wr_send(w->conn, "ac_lock", &lock) ||
+        (has_keys && !wr_send(w->conn, "ac_stored", &stored)) ||
+        !wr_send(w->conn, "ac_open", &open) || !wr_flush(w->conn)) {
+        goto lost;
+    }
+    if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || (has_keys && !wr_take(&r, &stored_res)) ||
+        !wr_take(&r, &open_res)) {
+        goto lost;
+    }
+    if (r.failed) {
+        goto failed;
+    }
+    wr_apply_lookups(&f, stored_res, open_res);
+    ac_fold_run(&f);
+
+    /* Round trip 2: reserve ids. */
+    for (size_t i = 0; i < f.nevents; i++) {
+        nev += ac_fold_is_new_event(&f, i);
+    }
+    for (size_t i = 0; i < f.nalerts; i++) {
+        nal += f.alerts[i].is_new;
+    }
+    if (nev > 0) {
+        wr_params_init(&ids, 2);
+        (void)snprintf(n1, sizeof(n1), "%zu", nev);
+        (void)snprintf(n2, sizeof(n2), "%zu", nal);
+        ids.v[0] = n1;
+        ids.v[1] = n2;
+        if (!wr_send(w->conn, "ac_ids", &ids) || !wr_flush(w->conn) || !wr_take(&r, &ids_res)) {
+            goto lost;
+        }
+        if (r.failed) {
+            goto failed;
+        }
+        if (!wr_assign_ids(&f, ids_res, nev, nal)) {
+            r.failed = true;
+            r.outcome = WR_DATA;
+            goto failed;
+        }
+    }
+
+    /* Round trip 3: the writes and COMMIT. */
+    wr_build_new_alerts(&f, now, &ins_alerts);
+    wr_build_upd_alerts(&f, now, &upd_alerts);
+    wr_build_events(&f, &ins_events);
+    wr_build_audit(&f, &ins_audit);
+    if ((nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
+        (f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
+        (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
+        (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
+        !wr_send_text(w->conn, "COMMIT") || PQpipelineSync(w->conn) != 1) {
+        goto lost;
+    }
+    synced = commit_sent = true;
+    if ((nal > 0 && !wr_take(&r, NULL)) || (f.nalerts > nal && !wr_take(&r, NULL)) ||
+        (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
+        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        goto lost;
+    }
+    if (r.failed) {
+        goto failed;
+    }
+    /* Committed: hand each job its results. */
+    j = first;
+    k = 0;
+    for (size_t jn = 0; jn < njobs; jn++, j = j->next) {
+        for (size_t i = 0; i < j->evs->n; i++, k++) {
+            ac_fold_result(&f, k, &j->results[i].event_id, &j->results[i].alert_id,
+                           &j->results[i].duplicate);
+        }
+    }
+    outcome = WR_OK;
+    goto cleanup;
+
+failed:
+    wr_abort(w, synced);
+    outcome = r.outcome == WR_OK ? WR_DATA : r.outcome;
+    goto cleanup;
+
+lost:
     ac_log(AC_LOG_WARN, "writer", "connection lost: %s", PQerrorMessage(w->conn));
     wr_disconnect(w);
     /* An error the server reported before COMMIT (e.g. 57P01 on a terminated
      * backend) proves the COMMIT never ran; only a silent loss after sending
      * it leaves the outcome unknown. */
-    return commit_sent && !r.server_error ? WR_CONN_UNSURE : WR_CONN;
+    outcome = commit_sent && !r.server_error ? WR_CONN_UNSURE : WR_CONN;
+
+cleanup:
+    PQclear(stored_res);
+    PQclear(open_res);
+    PQclear(ids_res);
+    wr_params_deinit(&stored);
+    wr_params_deinit(&open);
+    wr_params_deinit(&ins_alerts);
+    wr_params_deinit(&upd_alerts);
+    wr_params_deinit(&ins_events);
+    wr_params_deinit(&ins_audit);
+    ac_fold_deinit(&f);
+    free(keys);
+    return outcome;
 }
 
 static void wr_finish(struct wr_job *first, size_t njobs, int rc)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,9 +20,18 @@ static void pg_notice(void *arg, const char *msg)
 
 PGconn *ac_pg_connect(const char *dsn)
 {
+    return ac_pg_connect_opts(dsn, NULL);
+}
+
+PGconn *ac_pg_connect_opts(const char *dsn, const char *options)
+{
     static const char *const keys[] = {"dbname", "options", "application_name", NULL};
-    const char *vals[] = {dsn, "-c synchronous_commit=on -c TimeZone=UTC", "alertcenter", NULL};
+    char opts[512];
+    const char *vals[] = {dsn, opts, "alertcenter", NULL};
     PGconn *conn;
+
+    (void)snprintf(opts, sizeof(opts), "-c synchronous_commit=on -c TimeZone=UTC %s",
+                   options ? options : "");
 
     /* expand_dbname=1: the dsn may be a full conninfo string or a URI. */
     conn = PQconnectdbParams(keys, vals, 1);

@@ -16,6 +16,9 @@
  * connection or NULL (logged). */
 PGconn *ac_pg_connect(const char *dsn);
 
+/* The same with extra server options ("-c name=value ..."), may be NULL. */
+PGconn *ac_pg_connect_opts(const char *dsn, const char *options);
+
 /* Runs static SQL (no user data, may hold several statements).
  * Returns AC_OK or AC_EDB (logged with PQerrorMessage). */
 AC_MUST_CHECK int ac_pg_exec(PGconn *conn, const char *sql);
