@@ -3,11 +3,15 @@
  * libmicrohttpd glue: per-request state, body accumulation with a hard
  * limit, routing, authentication and graceful draining.
  *
- * A request is answered early (before its body is read) when the route is
+ * A request is refused before its body is looked at when the route is
  * unknown, the token is missing or lacks the scope, the declared
- * Content-Length is over the limit, or the content type is not accepted;
- * MHD then closes the connection instead of reading the body. A chunked body
- * that grows past the limit is read and discarded, then answered with 413.
+ * Content-Length is over the limit, or the content type is not accepted.
+ * The refusal is sent at once only if the client waits for it (Expect:
+ * 100-continue), there is no body, or the declared body is beyond
+ * HTTP_DISCARD_MAX; otherwise the body is read and discarded first, because
+ * closing a socket with unread data makes the kernel reset the connection
+ * and the client may never see the answer. A chunked body that grows past the
+ * limit is read and discarded, then answered with 413.
  */
 #include "server/http.h"
 
@@ -24,7 +28,8 @@
 #include "server/core/mem.h"
 #include "server/server.h"
 
-#define HTTP_JSON "application/json"
+#define HTTP_JSON        "application/json"
+#define HTTP_DISCARD_MAX (64LL << 20)
 
 struct http_route {
     const char *method;
@@ -54,8 +59,10 @@ struct http_state {
     const struct http_route *route;
     char *arg;
     struct ac_buf body;
-    bool too_big;
+    bool too_big; /* the body is discarded */
     bool counted;
+    struct MHD_Response *early; /* a refusal waiting for the body to be discarded */
+    unsigned early_status;
 };
 
 void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body, size_t len,
@@ -184,6 +191,23 @@ static bool http_content_type_ok(const char *ct)
            (n == strlen("application/x-ndjson") && strncasecmp(ct, "application/x-ndjson", n) == 0);
 }
 
+/* Whether an early answer can go out before the body is read. */
+static bool http_answer_now(const struct ac_http_req *r)
+{
+    const char *cl = ac_http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = ac_http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *expect = ac_http_header(r, MHD_HTTP_HEADER_EXPECT);
+    long long len = cl ? strtoll(cl, NULL, 10) : 0;
+
+    if (expect && strcasecmp(expect, "100-continue") == 0) {
+        return true;
+    }
+    if (te && strcasestr(te, "chunked")) {
+        return false;
+    }
+    return len <= 0 || len > HTTP_DISCARD_MAX;
+}
+
 static enum MHD_Result http_queue(struct ac_http_req *r)
 {
     enum MHD_Result ret;
@@ -275,7 +299,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
         st->route = http_match(method, url, &st->arg, &path_known);
         if (http_early(h, &r, st, path_known)) {
-            return http_queue(&r);
+            if (http_answer_now(&r)) {
+                return http_queue(&r);
+            }
+            st->early = r.resp;
+            st->early_status = r.status;
+            st->too_big = true; /* discard the body, then answer */
         }
         return MHD_YES;
     }
@@ -289,6 +318,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         }
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (st->early) {
+        r.resp = st->early;
+        r.status = st->early_status;
+        st->early = NULL;
+        return http_queue(&r);
     }
     if (st->too_big) {
         ac_http_reply_error(&r, 413, "payload_too_large", "the request body is over the limit",
@@ -322,6 +357,9 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (st->counted) {
         __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
+    }
+    if (st->early) {
+        MHD_destroy_response(st->early);
     }
     ac_buf_deinit(&st->body);
     free(st->arg);

@@ -364,6 +364,19 @@ static void test_ingest_auth(void **state)
     assert_int_equal(r.status, 403);
     it_resp_free(&r);
     assert_int_equal(count_where("events", "ItAuth"), 0);
+    /* a refusal reaches the client even with a large body still in flight */
+    {
+        size_t n = 900 * 1024;
+        char *big = malloc(n);
+        memset(big, ' ', n);
+        for (int i = 0; i < 5; i++) {
+            assert_int_equal(
+                it_http(&srv, "POST", "/v1/events", NULL, "application/json", big, n, &r), 0);
+            assert_int_equal(r.status, 401);
+            it_resp_free(&r);
+        }
+        free(big);
+    }
     /* health endpoints are public */
     assert_int_equal(it_http(&srv, "GET", "/healthz", NULL, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
