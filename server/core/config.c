@@ -280,51 +280,44 @@ static void cfg_dump_set(json_t *root, const char *key, json_t *v)
     free(sect);
 }
 
+/* The printable value of one entry, secrets masked. Returns new. */
+static json_t *cfg_dump_value(const struct ac_cfg_entry *e, const void *base)
+{
+    const void *slot = (const char *)base + e->offset;
+    const char *s;
+    char *masked;
+    json_t *v;
+
+    if (e->type == AC_CFG_INT) {
+        return json_integer(*(const long *)slot);
+    }
+    if (e->type == AC_CFG_JSON) {
+        return *(json_t *const *)slot ? json_deep_copy(*(json_t *const *)slot) : json_null();
+    }
+    s = *(char *const *)slot;
+    if (!s) {
+        return json_null();
+    }
+    switch (e->type) {
+        case AC_CFG_SECRET:
+            return json_string("***");
+        case AC_CFG_DSN:
+        case AC_CFG_URL:
+            masked = e->type == AC_CFG_DSN ? ac_cfg_mask_dsn(s) : ac_cfg_mask_url(s);
+            v = json_string(masked);
+            free(masked);
+            return v;
+        default:
+            return json_string(s);
+    }
+}
+
 json_t *ac_cfg_dump(const struct ac_cfg_entry *table, const void *base)
 {
     json_t *root = json_object();
 
     for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
-        const void *slot = (const char *)base + e->offset;
-        const char *s =
-            e->type == AC_CFG_INT || e->type == AC_CFG_JSON ? NULL : *(char *const *)slot;
-        json_t *v = json_null();
-        char *masked;
-
-        switch (e->type) {
-            case AC_CFG_INT:
-                json_decref(v);
-                v = json_integer(*(const long *)slot);
-                break;
-            case AC_CFG_JSON:
-                if (*(json_t *const *)slot) {
-                    json_decref(v);
-                    v = json_deep_copy(*(json_t *const *)slot);
-                }
-                break;
-            case AC_CFG_SECRET:
-                if (s) {
-                    json_decref(v);
-                    v = json_string("***");
-                }
-                break;
-            case AC_CFG_DSN:
-            case AC_CFG_URL:
-                if (s) {
-                    masked = e->type == AC_CFG_DSN ? ac_cfg_mask_dsn(s) : ac_cfg_mask_url(s);
-                    json_decref(v);
-                    v = json_string(masked);
-                    free(masked);
-                }
-                break;
-            default:
-                if (s) {
-                    json_decref(v);
-                    v = json_string(s);
-                }
-                break;
-        }
-        cfg_dump_set(root, e->key, v);
+        cfg_dump_set(root, e->key, cfg_dump_value(e, base));
     }
     return root;
 }
