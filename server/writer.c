@@ -100,13 +100,13 @@ struct wr_job {
     struct ac_ingest_result *results;
     int rc;
     bool done;
+    pthread_cond_t cond; /* signalled for this job alone: no thundering herd */
     struct wr_job *next;
 };
 
 struct ac_writer {
     pthread_mutex_t lock;
     pthread_cond_t work;
-    pthread_cond_t done;
     struct wr_job *head, *tail;
     long queued;
     long queue_max;
@@ -133,7 +133,6 @@ struct ac_writer *ac_writer_create(const char *dsn, long queue_events, long grou
 
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
-    pthread_cond_init(&w->done, NULL);
     w->dsn = ac_xstrdup(dsn);
     w->queue_max = queue_events;
     w->group_max = group_max;
@@ -912,7 +911,7 @@ static void wr_run_group(struct ac_writer *w, struct wr_job *group, size_t njobs
 static void *wr_main(void *arg)
 {
     struct ac_writer *w = arg;
-    struct wr_job *group, *last, *j;
+    struct wr_job *group, *last, *j, *next;
     long count;
     size_t njobs;
 
@@ -943,11 +942,13 @@ static void *wr_main(void *arg)
         wr_run_group(w, group, njobs);
 
         pthread_mutex_lock(&w->lock);
-        /* Submitters cannot run until we unlock, so walking the list is safe. */
-        for (j = group; j; j = j->next) {
+        /* Submitters cannot run until we unlock, so walking the list is safe;
+         * read next before waking a job, whose storage is its submitter's. */
+        for (j = group; j; j = next) {
+            next = j->next;
             j->done = true;
+            pthread_cond_signal(&j->cond);
         }
-        pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->lock);
     wr_disconnect(w);
@@ -985,7 +986,6 @@ void ac_writer_destroy(struct ac_writer *w)
     ac_writer_stop(w);
     wr_disconnect(w);
     free(w->dsn);
-    pthread_cond_destroy(&w->done);
     pthread_cond_destroy(&w->work);
     pthread_mutex_destroy(&w->lock);
     free(w);
@@ -1004,6 +1004,7 @@ int ac_writer_submit(struct ac_writer *w, struct ac_event_vec *evs,
         pthread_mutex_unlock(&w->lock);
         return AC_EAGAIN;
     }
+    pthread_cond_init(&job.cond, NULL);
     if (w->tail) {
         w->tail->next = &job;
     }
@@ -1014,9 +1015,10 @@ int ac_writer_submit(struct ac_writer *w, struct ac_event_vec *evs,
     w->queued += (long)evs->n;
     pthread_cond_signal(&w->work);
     while (!job.done) {
-        pthread_cond_wait(&w->done, &w->lock);
+        pthread_cond_wait(&job.cond, &w->lock);
     }
     pthread_mutex_unlock(&w->lock);
+    pthread_cond_destroy(&job.cond);
     return job.rc;
 }
 
