@@ -336,7 +336,7 @@ static bool it_exited(struct it_server *s)
     return waitpid(s->pid, &st, WNOHANG) == s->pid;
 }
 
-void it_server_start(struct it_server *s, const char *const *env)
+void it_server_spawn(struct it_server *s, const char *dsn_in, const char *const *env)
 {
     const char *bin = getenv("AC_TEST_BINARY");
     char listen[64], dsn[256], redis[128];
@@ -346,12 +346,17 @@ void it_server_start(struct it_server *s, const char *const *env)
     s->port = it_free_port();
     snprintf(s->log, sizeof(s->log), "/tmp/%s_%d.log", it_db, s->port);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
-    it_dsn_for_port(it_pg_port(), dsn, sizeof(dsn));
+    if (dsn_in) {
+        snprintf(dsn, sizeof(dsn), "%s", dsn_in);
+    }
+    else {
+        it_dsn_for_port(it_pg_port(), dsn, sizeof(dsn));
+    }
     snprintf(redis, sizeof(redis), "redis://127.0.0.1:%d/0", it_redis_port());
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("AC_LISTEN", listen, 1);
@@ -367,6 +372,10 @@ void it_server_start(struct it_server *s, const char *const *env)
         _exit(127);
     }
     s->pid = pid;
+}
+
+void it_server_wait_up(struct it_server *s)
+{
     for (int i = 0; i < 1500; i++) {
         struct timespec tick = {0, 20 * 1000 * 1000};
         if (it_is_up(s)) {
@@ -378,6 +387,45 @@ void it_server_start(struct it_server *s, const char *const *env)
         nanosleep(&tick, NULL);
     }
     fail_msg("the server did not come up; see %s", s->log);
+}
+
+void it_server_start(struct it_server *s, const char *const *env)
+{
+    it_server_spawn(s, NULL, env);
+    it_server_wait_up(s);
+}
+
+long long it_server_log_value(const struct it_server *s, const char *key)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[4096], pat[64];
+    long long v = -1;
+
+    if (!f) {
+        return -1;
+    }
+    snprintf(pat, sizeof(pat), " %s=", key);
+    while (fgets(line, sizeof(line), f)) {
+        char *p = strstr(line, pat);
+        if (p) {
+            v = strtoll(p + strlen(pat), NULL, 10);
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+void it_extra_db(const char *name, bool drop)
+{
+    char sql[256];
+
+    if (drop) {
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    }
+    else {
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER alertcenter", name);
+    }
+    it_admin_exec(sql);
 }
 
 int it_server_stop(struct it_server *s)

@@ -40,6 +40,15 @@ struct it_server {
  * "KEY=VALUE" environment entries (NULL-terminated, may be NULL; they win).
  * Waits for /healthz. Fails the test on error. */
 void it_server_start(struct it_server *s, const char *const *env);
+/* The same in two steps: spawn with an explicit DSN (NULL = the suite's),
+ * then wait for /healthz. */
+void it_server_spawn(struct it_server *s, const char *dsn, const char *const *env);
+void it_server_wait_up(struct it_server *s);
+/* The value of "key=<number>" in the last log line containing it, or -1. */
+long long it_server_log_value(const struct it_server *s, const char *key);
+/* Creates (drop=false) or drops an extra database owned by alertcenter. */
+void it_extra_db(const char *name, bool drop);
+
 /* SIGTERM and wait; returns the exit status (-1 if killed by a signal). */
 int it_server_stop(struct it_server *s);
 /* SIGKILL and wait. */

@@ -18,6 +18,9 @@
 
 #include "tests/integration/harness.h"
 
+#define CONC_THREADS 16
+#define CONC_EACH    40
+
 static struct it_server srv;
 
 static int setup(void **state)
@@ -29,9 +32,18 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    long long groups, events;
+
     (void)state;
     /* A clean exit also means the sanitizers found nothing in the server. */
     assert_int_equal(it_server_stop(&srv), 0);
+    /* Group commit: the concurrent requests shared transactions, so the writer
+     * ran far fewer transactions than it stored events. */
+    groups = it_server_log_value(&srv, "groups");
+    events = it_server_log_value(&srv, "events");
+    fprintf(stderr, "writer: %lld groups for %lld events\n", groups, events);
+    assert_true(events >= CONC_THREADS * CONC_EACH);
+    assert_true(groups > 0 && groups * 2 <= events);
     return 0;
 }
 
@@ -296,8 +308,6 @@ static void test_ingest_fold_resolve_reopen(void **state)
 }
 
 /* Many concurrent single-event requests share transactions and fold exactly. */
-#define CONC_THREADS 16
-#define CONC_EACH    40
 
 static void *conc_main(void *arg)
 {

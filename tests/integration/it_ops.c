@@ -315,6 +315,44 @@ static void test_ops_cli(void **state)
     unlink(path);
 }
 
+/* Two instances starting together on an empty database: the advisory lock
+ * lets one migrate while the other waits; both serve, migrations ran once. */
+static void test_ops_concurrent_start_migrates_once(void **state)
+{
+    struct it_server a, b;
+    char db[64], dsn[256];
+    PGconn *c;
+    PGresult *r;
+
+    (void)state;
+    snprintf(db, sizeof(db), "%s_race", it_db_name());
+    it_extra_db(db, false);
+    snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%d dbname=%s user=alertcenter", it_pg_port(),
+             db);
+    it_server_spawn(&a, dsn, NULL);
+    it_server_spawn(&b, dsn, NULL);
+    it_server_wait_up(&a);
+    it_server_wait_up(&b);
+    json_decref(it_post_events(&a, "{\"source\":\"p\",\"type\":\"ItRace\",\"title\":\"t\"}", 200));
+    json_decref(it_post_events(&b, "{\"source\":\"p\",\"type\":\"ItRace\",\"title\":\"t\"}", 200));
+    assert_int_equal(it_server_stop(&a), 0);
+    assert_int_equal(it_server_stop(&b), 0);
+    c = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, "SELECT count(*), count(DISTINCT name) FROM schema_migrations");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    assert_true(atoi(PQgetvalue(r, 0, 0)) >= 1);
+    PQclear(r);
+    /* both instances folded into the same alert */
+    r = PQexec(c, "SELECT count(*), max(count) FROM alerts WHERE type = 'ItRace'");
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    assert_string_equal(PQgetvalue(r, 0, 1), "2");
+    PQclear(r);
+    PQfinish(c);
+    it_extra_db(db, true);
+}
+
 static void test_ops_audit_log_append_only(void **state)
 {
     (void)state;
@@ -334,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_ops_backend_killed_reconnects),
         cmocka_unit_test(test_ops_readyz_redis_down),
         cmocka_unit_test(test_ops_cli),
+        cmocka_unit_test(test_ops_concurrent_start_migrates_once),
         cmocka_unit_test(test_ops_audit_log_append_only),
     };
     int rc;
