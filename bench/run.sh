@@ -5,6 +5,7 @@
 # runs ac_loadgen for batch sizes 1 and 100, interleaved, RUNS times each;
 # prints every run and the medians. Everything is bounded by BENCH_SECONDS.
 #   BENCH_SECONDS (10)  RUNS (3)  CONNS_1 (32)  CONNS_100 (8)  DUP (0.5)
+#   BENCH_PG_LOG_MS: also report the statements slower than this many ms
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -33,7 +34,8 @@ trap cleanup EXIT
 PG_PORT=$(ac_free_port)
 REDIS_PORT=$(ac_free_port)
 HTTP_PORT=$(ac_free_port)
-ac_pg_start "$TMP/pg" "$PG_PORT"
+AC_PG_OPTS=${BENCH_PG_LOG_MS:+-c log_min_duration_statement=$BENCH_PG_LOG_MS} \
+    ac_pg_start "$TMP/pg" "$PG_PORT"
 ac_redis_start "$TMP/redis" "$REDIS_PORT"
 TOKEN=bench-token-0123456789abcdef
 AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$HTTP_PORT AC_LOG_LEVEL=warn \
@@ -74,3 +76,10 @@ printf '%-10s %-6s %12s %10s %10s\n' 1 "$CONNS_1" "$(median events_per_s "${R1[@
 printf '%-10s %-6s %12s %10s %10s\n' 100 "$CONNS_100" "$(median events_per_s "${R100[@]}")" \
     "$(median p50_ms "${R100[@]}")" "$(median p99_ms "${R100[@]}")"
 grep -i "error" "$TMP/server.log" | head -5 || true
+if [ -n "${BENCH_PG_LOG_MS:-}" ]; then
+    echo
+    echo "statements slower than ${BENCH_PG_LOG_MS} ms (count, average ms):"
+    sed -n 's/.*duration: \([0-9.]*\) ms  \(execute [a-z_]*\|statement: [A-Za-z]*\).*/\2 \1/p' \
+        "$TMP/pg/server.log" |
+        awk '{k=$1" "$2; s[k]+=$3; n[k]++} END {for (k in s) printf "  %-26s %6d %8.1f\n", k, n[k], s[k]/n[k]}'
+fi

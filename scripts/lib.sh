@@ -46,6 +46,7 @@ ac_pg_as_owner() {
 }
 
 # ac_pg_start DIR PORT : initdb into DIR (if new) and start on 127.0.0.1:PORT.
+# AC_PG_FSYNC=off for throwaway test data; AC_PG_OPTS adds server options.
 # Creates role and database "alertcenter" (trust auth on loopback only).
 ac_pg_start() {
     local dir=$1 port=$2 bin
@@ -58,7 +59,7 @@ ac_pg_start() {
             || { cat "$dir.initdb.log" >&2; return 1; }
     fi
     ac_pg_as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
-        -o "-h 127.0.0.1 -p $port -k '' -c max_connections=200 -c fsync=${AC_PG_FSYNC:-on}" \
+        -o "-h 127.0.0.1 -p $port -k '' -c max_connections=200 -c fsync=${AC_PG_FSYNC:-on} ${AC_PG_OPTS:-}" \
         start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
 SELECT 'CREATE ROLE alertcenter LOGIN CREATEDB'
