@@ -3,9 +3,13 @@
 file(GLOB AC_MIGRATION_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/migrations/*.sql)
 list(SORT AC_MIGRATION_FILES)
 set(AC_MIGRATIONS_C ${CMAKE_BINARY_DIR}/migrations_gen.c)
+# A ";" list would be split into separate arguments of the command: use ",".
+# (Migration file names must not contain commas.)
+string(REPLACE ";" "," AC_MIGRATION_LIST "${AC_MIGRATION_FILES}")
 add_custom_command(
     OUTPUT ${AC_MIGRATIONS_C}
-    COMMAND ${CMAKE_COMMAND} -DOUT=${AC_MIGRATIONS_C} "-DFILES=${AC_MIGRATION_FILES}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${AC_MIGRATIONS_C} "-DFILES=${AC_MIGRATION_LIST}"
             -P ${CMAKE_SOURCE_DIR}/cmake/gen_migrations.cmake
     DEPENDS ${AC_MIGRATION_FILES} ${CMAKE_SOURCE_DIR}/cmake/gen_migrations.cmake
-    COMMENT "Embedding SQL migrations")
+    COMMENT "Embedding SQL migrations"
+    VERBATIM)

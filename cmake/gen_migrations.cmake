@@ -1,8 +1,9 @@
-# cmake -DOUT=file.c -DFILES="a.sql;b.sql" -P gen_migrations.cmake
+# cmake -DOUT=file.c -DFILES="a.sql,b.sql" -P gen_migrations.cmake
 set(body "/* Generated from the migrations folder by cmake/gen_migrations.cmake. */\n")
 string(APPEND body "#include \"server/core/migrate.h\"\n\n")
 set(table "")
 set(i 0)
+string(REPLACE "," ";" FILES "${FILES}")
 foreach(f ${FILES})
     get_filename_component(name ${f} NAME)
     file(READ ${f} hex HEX)

@@ -3,13 +3,19 @@
 #ifndef AC_SERVER_API_H
 #define AC_SERVER_API_H
 
+#include <stdbool.h>
+
 #include "server/http.h"
 
 void ac_api_ingest_events(struct ac_http_req *r); /* POST /v1/events */
 void ac_api_list_events(struct ac_http_req *r);   /* GET /v1/events */
 void ac_api_list_alerts(struct ac_http_req *r);   /* GET /v1/alerts */
 void ac_api_get_alert(struct ac_http_req *r);     /* GET /v1/alerts/{id} */
-void ac_api_healthz(struct ac_http_req *r);       /* GET /healthz */
-void ac_api_readyz(struct ac_http_req *r);        /* GET /readyz */
+void ac_api_alert_ack(struct ac_http_req *r);     /* POST /v1/alerts/{id}/ack */
+void ac_api_alert_resolve(struct ac_http_req *r); /* POST /v1/alerts/{id}/resolve */
+void ac_api_healthz(struct ac_http_req *r);
+/* A positive decimal id of at most 18 digits (ids are strings in the API). */
+bool ac_api_is_id(const char *s);          /* GET /healthz */
+void ac_api_readyz(struct ac_http_req *r); /* GET /readyz */
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * History queries: GET /v1/events, GET /v1/alerts, GET /v1/alerts/{id}.
+ * History queries: GET /v1/events, GET /v1/alerts.
  *
  * Every filter is a bound parameter of one static statement written as
  * "($n IS NULL OR column = $n)"; libpq's unnamed statements are planned with
@@ -81,14 +81,7 @@ static const struct qr_list qr_alerts = {
     " ORDER BY a.id DESC LIMIT $12",
 };
 
-#define SQL_ALERT_GET                                                                              \
-    "SELECT (ac_alert_json(a) || jsonb_build_object('timeline', (SELECT coalesce(jsonb_agg("       \
-    "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "            \
-    "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "   \
-    "'alert' AND l.target_id = a.id::text)))::text FROM alerts a WHERE a.id = $1::bigint"
-
-/* A positive decimal id of at most 18 digits. */
-static bool qr_is_id(const char *s)
+bool ac_api_is_id(const char *s)
 {
     size_t n = strlen(s);
 
@@ -149,7 +142,7 @@ static bool qr_cursor_decode(const char *cur, char *id_out, size_t id_len)
         m--; /* EVP_DecodeBlock pads the output for '=' */
     }
     raw[m] = '\0';
-    if (strncmp((char *)raw, "v1:", 3) != 0 || !qr_is_id((char *)raw + 3)) {
+    if (strncmp((char *)raw, "v1:", 3) != 0 || !ac_api_is_id((char *)raw + 3)) {
         return false;
     }
     (void)snprintf(id_out, id_len, "%s", (char *)raw + 3);
@@ -206,7 +199,7 @@ static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const cha
             (void)store_len;
             return true;
         case Q_ID:
-            if (!qr_is_id(v)) {
+            if (!ac_api_is_id(v)) {
                 qr_bad(r, f->arg, "must be an id");
                 return false;
             }
@@ -310,39 +303,4 @@ void ac_api_list_events(struct ac_http_req *r)
 void ac_api_list_alerts(struct ac_http_req *r)
 {
     qr_run_list(r, &qr_alerts);
-}
-
-void ac_api_get_alert(struct ac_http_req *r)
-{
-    const char *p[1] = {r->path_arg};
-    PGresult *res = NULL;
-    PGconn *c;
-    struct ac_buf b = {0};
-
-    if (!qr_is_id(r->path_arg)) {
-        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
-        return;
-    }
-    c = ac_pg_pool_acquire(r->srv->pool, 5000);
-    if (!c) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-        return;
-    }
-    res = PQexecParams(c, SQL_ALERT_GET, 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "alert query failed: %s", PQerrorMessage(c));
-        ac_http_reply_error(r, 503, "unavailable", "the query failed; retry", NULL);
-    }
-    else if (PQntuples(res) == 0) {
-        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
-    }
-    else {
-        size_t len;
-        ac_buf_append(&b, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-        ac_buf_append(&b, "\n", 1);
-        len = b.len;
-        ac_http_reply_text(r, 200, ac_buf_steal(&b), len, "application/json");
-    }
-    PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
 }

@@ -33,7 +33,7 @@
 
 struct http_route {
     const char *method;
-    const char *path; /* a trailing "*" matches one non-empty segment */
+    const char *path; /* "*" matches one non-empty segment, passed as path_arg */
     ac_http_handler fn;
     unsigned scope; /* 0 = public */
     bool body;      /* accepts a request body */
@@ -46,6 +46,8 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
+    {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},
+    {"POST", "/v1/alerts/*/resolve", ac_api_alert_resolve, AC_SCOPE_OPERATE, true},
     {NULL, NULL, NULL, 0, false},
 };
 
@@ -144,6 +146,38 @@ const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *
     return s.unknown;
 }
 
+/* Matches url against a pattern segment by segment; "*" matches one
+ * non-empty segment, whose value goes to *arg (new) if arg is not NULL. */
+static bool http_path_match(const char *pattern, const char *url, char **arg)
+{
+    const char *p = pattern, *u = url;
+
+    while (*p && *u) {
+        size_t pl = strcspn(p, "/"), ul = strcspn(u, "/");
+        if (pl == 1 && *p == '*') {
+            if (ul == 0) {
+                return false;
+            }
+            if (arg && !*arg) {
+                *arg = ac_xstrndup(u, ul);
+            }
+        }
+        else if (pl != ul || strncmp(p, u, pl) != 0) {
+            return false;
+        }
+        p += pl;
+        u += ul;
+        if (*p != *u) {
+            return false; /* one has a '/' where the other ended */
+        }
+        if (*p == '/') {
+            p++;
+            u++;
+        }
+    }
+    return *p == '\0' && *u == '\0';
+}
+
 /* Finds the route; *path_known tells 404 from 405. */
 static const struct http_route *http_match(const char *method, const char *url, char **arg,
                                            bool *path_known)
@@ -151,25 +185,13 @@ static const struct http_route *http_match(const char *method, const char *url, 
     *path_known = false;
     *arg = NULL;
     for (const struct http_route *rt = http_routes; rt->method; rt++) {
-        size_t n = strlen(rt->path);
-        bool match;
-
-        if (rt->path[n - 1] == '*') {
-            const char *seg = url + n - 1;
-            match = strncmp(url, rt->path, n - 1) == 0 && *seg && !strchr(seg, '/');
-        }
-        else {
-            match = strcmp(url, rt->path) == 0;
-        }
-        if (!match) {
+        if (!http_path_match(rt->path, url, NULL)) {
             continue;
         }
         *path_known = true;
         if (strcmp(method, rt->method) == 0 ||
             (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
-            if (rt->path[n - 1] == '*') {
-                *arg = ac_xstrdup(url + n - 1);
-            }
+            (void)http_path_match(rt->path, url, arg);
             return rt;
         }
     }

@@ -18,6 +18,7 @@
 #include "server/core/redis.h"
 #include "server/health.h"
 #include "server/http.h"
+#include "server/sweeper.h"
 
 #define SRV_START_RETRY_S 30
 
@@ -181,6 +182,10 @@ int ac_cmd_serve(const char *config_path)
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }
+    srv.sweeper = ac_sweeper_start(&srv.cfg);
+    if (!srv.sweeper) {
+        goto cleanup;
+    }
     srv.sink.submit = ac_pipeline_submit;
     srv.sink.ctx = &srv;
     srv.http = ac_http_start(&srv);
@@ -199,6 +204,7 @@ int ac_cmd_serve(const char *config_path)
 cleanup:
     srv.stopping = true;
     ac_http_stop(srv.http, 0);
+    ac_sweeper_stop(srv.sweeper);
     if (srv.writer) {
         struct ac_writer_stats st;
         ac_writer_stop(srv.writer);

@@ -46,6 +46,8 @@ struct ac_config {
     long writer_queue_events;
     long group_commit_max_events;
     long shutdown_grace_s;
+    long sweep_interval_ms;
+    long default_resolve_timeout_s;
     char *log_level;
     json_t *auth_tokens;
 };

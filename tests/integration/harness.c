@@ -343,6 +343,9 @@ void it_server_spawn(struct it_server *s, const char *dsn_in, const char *const 
     pid_t pid;
 
     assert_non_null(bin);
+    if (s->config[0] && access(s->config, R_OK) != 0) {
+        s->config[0] = '\0';
+    }
     s->port = it_free_port();
     snprintf(s->log, sizeof(s->log), "/tmp/%s_%d.log", it_db, s->port);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
@@ -368,7 +371,12 @@ void it_server_spawn(struct it_server *s, const char *dsn_in, const char *const 
         for (; env && *env; env++) {
             putenv((char *)*env);
         }
-        execl(bin, "alertcenter", "serve", (char *)NULL);
+        if (s->config[0]) {
+            execl(bin, "alertcenter", "serve", "-c", s->config, (char *)NULL);
+        }
+        else {
+            execl(bin, "alertcenter", "serve", (char *)NULL);
+        }
         _exit(127);
     }
     s->pid = pid;
@@ -391,6 +399,20 @@ void it_server_wait_up(struct it_server *s)
 
 void it_server_start(struct it_server *s, const char *const *env)
 {
+    s->config[0] = '\0';
+    it_server_spawn(s, NULL, env);
+    it_server_wait_up(s);
+}
+
+void it_server_start_config(struct it_server *s, const char *config_json, const char *const *env)
+{
+    FILE *f;
+
+    snprintf(s->config, sizeof(s->config), "/tmp/%s_%d.json", it_db, it_free_port());
+    f = fopen(s->config, "w");
+    assert_non_null(f);
+    fputs(config_json, f);
+    fclose(f);
     it_server_spawn(s, NULL, env);
     it_server_wait_up(s);
 }

@@ -34,12 +34,16 @@ struct it_server {
     pid_t pid;
     int port;
     char log[256];
+    char config[256]; /* path passed with -c, or empty */
 };
 
 /* Starts `alertcenter serve` with the suite's database and the given extra
  * "KEY=VALUE" environment entries (NULL-terminated, may be NULL; they win).
  * Waits for /healthz. Fails the test on error. */
 void it_server_start(struct it_server *s, const char *const *env);
+/* The same with a configuration file made from config_json (AC_* env still wins). */
+void it_server_start_config(struct it_server *s, const char *config_json, const char *const *env);
+
 /* The same in two steps: spawn with an explicit DSN (NULL = the suite's),
  * then wait for /healthz. */
 void it_server_spawn(struct it_server *s, const char *dsn, const char *const *env);

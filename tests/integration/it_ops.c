@@ -319,7 +319,7 @@ static void test_ops_cli(void **state)
  * lets one migrate while the other waits; both serve, migrations ran once. */
 static void test_ops_concurrent_start_migrates_once(void **state)
 {
-    struct it_server a, b;
+    struct it_server a = {0}, b = {0};
     char db[64], dsn[256];
     PGconn *c;
     PGresult *r;

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One alert: GET /v1/alerts/{id} with its timeline, and the operator
+ * transitions POST /v1/alerts/{id}/ack and /resolve. A transition runs in
+ * ac_alert_transition() (migrations/0002), which holds the same advisory lock
+ * on the alert's fingerprint as ingest, so it never interleaves with a group
+ * folding into that alert; each transition is an audit-log entry and so a
+ * timeline item.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/event.h"
+#include "server/api.h"
+#include "server/core/log.h"
+#include "server/core/mem.h"
+#include "server/server.h"
+
+#define AL_BY_MAX      256
+#define AL_COMMENT_MAX 1024
+
+#define SQL_ALERT_GET                                                                              \
+    "SELECT (ac_alert_json(a) || jsonb_build_object('timeline', (SELECT coalesce(jsonb_agg("       \
+    "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "            \
+    "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "   \
+    "'alert' AND l.target_id = a.id::text)))::text FROM alerts a WHERE a.id = $1::bigint"
+
+#define SQL_TRANSITION "SELECT ac_alert_transition($1::bigint, $2, $3, $4::jsonb)"
+
+/* Answers with the alert and its timeline, read on c. */
+static void al_reply_alert(struct ac_http_req *r, PGconn *c, const char *id)
+{
+    const char *p[1] = {id};
+    PGresult *res = PQexecParams(c, SQL_ALERT_GET, 1, NULL, p, NULL, NULL, 0);
+    struct ac_buf b = {0};
+    size_t len;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ac_log(AC_LOG_ERROR, "api", "alert query failed: %s", PQerrorMessage(c));
+        ac_http_reply_error(r, 503, "unavailable", "the query failed; retry", NULL);
+    }
+    else if (PQntuples(res) == 0) {
+        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+    }
+    else {
+        ac_buf_append(&b, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        ac_buf_append(&b, "\n", 1);
+        len = b.len;
+        ac_http_reply_text(r, 200, ac_buf_steal(&b), len, "application/json");
+    }
+    PQclear(res);
+}
+
+/* A pool connection, or NULL after answering 503. */
+static PGconn *al_conn(struct ac_http_req *r)
+{
+    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
+
+    if (!c) {
+        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+    }
+    return c;
+}
+
+void ac_api_get_alert(struct ac_http_req *r)
+{
+    PGconn *c;
+
+    if (!ac_api_is_id(r->path_arg)) {
+        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+        return;
+    }
+    if ((c = al_conn(r)) != NULL) {
+        al_reply_alert(r, c, r->path_arg);
+        ac_pg_pool_release(r->srv->pool, c);
+    }
+}
+
+/*
+ * The optional body {"by": "...", "comment": "..."}. On success sets *actor
+ * (new) and *details (new); on failure answers 400 and returns false.
+ */
+static bool al_parse_body(struct ac_http_req *r, char **actor, json_t **details)
+{
+    json_t *body = NULL, *errs = json_array(), *v;
+    json_error_t jerr;
+    const char *k, *by = NULL, *comment = NULL;
+
+    if (r->body_len > 0) {
+        body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!body || !json_is_object(body)) {
+            ac_event_error(errs, -1, "$", "the body must be a JSON object: %s",
+                           body ? "not an object" : jerr.text);
+        }
+        json_object_foreach(json_is_object(body) ? body : NULL, k, v)
+        {
+            if (strcmp(k, "by") == 0 && json_is_string(v) &&
+                ac_utf8_len(json_string_value(v)) <= AL_BY_MAX && json_string_length(v) > 0) {
+                by = json_string_value(v);
+            }
+            else if (strcmp(k, "comment") == 0 && json_is_string(v) &&
+                     ac_utf8_len(json_string_value(v)) <= AL_COMMENT_MAX) {
+                comment = json_string_value(v);
+            }
+            else if (strcmp(k, "by") == 0 || strcmp(k, "comment") == 0) {
+                ac_event_error(errs, -1, strcmp(k, "by") == 0 ? "$.by" : "$.comment",
+                               "must be a string of at most %d characters",
+                               strcmp(k, "by") == 0 ? AL_BY_MAX : AL_COMMENT_MAX);
+            }
+            else {
+                char path[160];
+                (void)snprintf(path, sizeof(path), "$.%.128s", k);
+                ac_event_error(errs, -1, path, "unknown field");
+            }
+        }
+    }
+    if (json_array_size(errs) > 0) {
+        ac_http_reply_error(r, 400, "invalid_request", "the request body is not valid", errs);
+        json_decref(body);
+        return false;
+    }
+    json_decref(errs);
+    /* The named person when given, else the token that authenticated. */
+    *actor = by ? ac_xasprintf("user:%s", by)
+                : ac_xasprintf("token:%s", r->principal ? r->principal : "?");
+    *details = json_pack("{s:s?, s:s?}", "comment", comment, "token", r->principal);
+    json_decref(body);
+    return true;
+}
+
+static void al_transition(struct ac_http_req *r, const char *action)
+{
+    char *actor = NULL, *details_s = NULL;
+    json_t *details = NULL;
+    const char *p[4];
+    PGresult *res = NULL;
+    PGconn *c = NULL;
+    const char *outcome;
+
+    if (!ac_api_is_id(r->path_arg)) {
+        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+        return;
+    }
+    if (!al_parse_body(r, &actor, &details)) {
+        return;
+    }
+    details_s = json_dumps(details, JSON_COMPACT);
+    if ((c = al_conn(r)) == NULL) {
+        goto cleanup;
+    }
+    p[0] = r->path_arg;
+    p[1] = action;
+    p[2] = actor;
+    p[3] = details_s;
+    res = PQexecParams(c, SQL_TRANSITION, 4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ac_log(AC_LOG_ERROR, "api", "transition failed: %s", PQerrorMessage(c));
+        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+        goto cleanup;
+    }
+    outcome = PQgetvalue(res, 0, 0);
+    if (strcmp(outcome, "ok") == 0) {
+        ac_log(AC_LOG_INFO, "api", "alert %s: %s by %s", action, r->path_arg, actor);
+        al_reply_alert(r, c, r->path_arg);
+    }
+    else if (strcmp(outcome, "not_found") == 0) {
+        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+    }
+    else {
+        char *msg = ac_xasprintf("the alert is %s; it cannot be %s", outcome,
+                                 strcmp(action, "ack") == 0 ? "acknowledged" : "resolved");
+        ac_http_reply_error(r, 409, "conflict", msg, NULL);
+        free(msg);
+    }
+cleanup:
+    PQclear(res);
+    if (c) {
+        ac_pg_pool_release(r->srv->pool, c);
+    }
+    free(actor);
+    free(details_s);
+    json_decref(details);
+}
+
+void ac_api_alert_ack(struct ac_http_req *r)
+{
+    al_transition(r, "ack");
+}
+
+void ac_api_alert_resolve(struct ac_http_req *r)
+{
+    al_transition(r, "resolve");
+}

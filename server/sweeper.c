@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Auto-resolve sweeper thread; see sweeper.h.
+ *
+ * Each pass lists candidates without locking anything, then resolves them one
+ * statement (one transaction) at a time through ac_alert_transition(), which
+ * takes the fingerprint lock and re-checks that no event arrived since the
+ * candidate was listed. Holding one lock at a time means the sweeper can
+ * never deadlock with ingest, which locks many fingerprints in sorted order.
+ */
+#include "server/sweeper.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "server/core/log.h"
+#include "server/core/mem.h"
+#include "server/core/pg.h"
+
+#define SW_TICK_MS   100
+#define SW_BATCH_MAX "1000"
+
+#define SQL_SW_LOCK "SELECT pg_try_advisory_lock(16707, 2)"
+#define SQL_SW_CANDIDATES                                                                          \
+    "SELECT a.id, c.tmo FROM alerts a LEFT JOIN types t ON t.type = a.type,"                       \
+    " LATERAL (SELECT coalesce(t.resolve_timeout_s, $1::int) AS tmo) c"                            \
+    " WHERE a.status <> 'resolved' AND c.tmo > 0"                                                  \
+    " AND a.last_seen < now() - make_interval(secs => c.tmo) ORDER BY a.id LIMIT " SW_BATCH_MAX
+#define SQL_SW_RESOLVE                                                                             \
+    "SELECT ac_alert_transition($1::bigint, 'resolve', 'system:auto-resolve',"                     \
+    " jsonb_build_object('reason', 'no events within the resolve timeout',"                        \
+    " 'resolve_timeout_s', $2::int), now() - make_interval(secs => $2::int))"
+
+struct ac_sweeper {
+    const struct ac_config *cfg;
+    pthread_t thread;
+    volatile int stop;
+    PGconn *conn;
+    bool leader;
+};
+
+static void sw_disconnect(struct ac_sweeper *s)
+{
+    PQfinish(s->conn);
+    s->conn = NULL;
+    s->leader = false;
+}
+
+/* Connects if needed and tries to become the cluster's sweeper. */
+static bool sw_lead(struct ac_sweeper *s)
+{
+    PGresult *res;
+
+    if (s->conn && PQstatus(s->conn) != CONNECTION_OK) {
+        sw_disconnect(s);
+    }
+    if (!s->conn) {
+        s->conn = ac_pg_connect(s->cfg->pg_dsn);
+        if (!s->conn) {
+            return false;
+        }
+    }
+    if (s->leader) {
+        return true;
+    }
+    res = PQexec(s->conn, SQL_SW_LOCK);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't') {
+        s->leader = true;
+        ac_log(AC_LOG_INFO, "sweeper", "this instance sweeps (auto-resolve)");
+    }
+    else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        sw_disconnect(s);
+    }
+    PQclear(res);
+    return s->leader;
+}
+
+static void sw_pass(struct ac_sweeper *s)
+{
+    char def[24];
+    const char *p[2] = {def, NULL};
+    PGresult *cand, *res;
+    int resolved = 0;
+
+    (void)snprintf(def, sizeof(def), "%ld", s->cfg->default_resolve_timeout_s);
+    cand = PQexecParams(s->conn, SQL_SW_CANDIDATES, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(cand) != PGRES_TUPLES_OK) {
+        ac_log(AC_LOG_WARN, "sweeper", "candidate query failed: %s", PQerrorMessage(s->conn));
+        PQclear(cand);
+        return;
+    }
+    for (int i = 0; i < PQntuples(cand) && !s->stop; i++) {
+        p[0] = PQgetvalue(cand, i, 0);
+        p[1] = PQgetvalue(cand, i, 1);
+        res = PQexecParams(s->conn, SQL_SW_RESOLVE, 2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 'o') { /* "ok" */
+            resolved++;
+        }
+        else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            ac_log(AC_LOG_WARN, "sweeper", "resolve failed: %s", PQerrorMessage(s->conn));
+        }
+        PQclear(res);
+    }
+    PQclear(cand);
+    if (resolved > 0) {
+        ac_log(AC_LOG_INFO, "sweeper", "auto-resolved alerts=%d", resolved);
+    }
+}
+
+static void *sw_main(void *arg)
+{
+    struct ac_sweeper *s = arg;
+    struct timespec tick = {0, SW_TICK_MS * 1000000L};
+    long waited = s->cfg->sweep_interval_ms; /* first pass right away */
+
+    while (!s->stop) {
+        if (waited >= s->cfg->sweep_interval_ms) {
+            waited = 0;
+            if (sw_lead(s)) {
+                sw_pass(s);
+            }
+        }
+        nanosleep(&tick, NULL);
+        waited += SW_TICK_MS;
+    }
+    sw_disconnect(s);
+    return NULL;
+}
+
+struct ac_sweeper *ac_sweeper_start(const struct ac_config *cfg)
+{
+    struct ac_sweeper *s = ac_xcalloc(1, sizeof(*s));
+
+    s->cfg = cfg;
+    if (pthread_create(&s->thread, NULL, sw_main, s) != 0) {
+        ac_log(AC_LOG_ERROR, "sweeper", "cannot start thread");
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ac_sweeper_stop(struct ac_sweeper *s)
+{
+    if (!s) {
+        return;
+    }
+    s->stop = 1;
+    pthread_join(s->thread, NULL);
+    free(s);
+}
