@@ -518,3 +518,58 @@ void ac_event_deinit(struct ac_event *ev)
     json_decref(ev->context);
     ev->labels = ev->context = NULL;
 }
+
+const char *ac_event_field(const struct ac_event *ev, const char *name, char *buf, bool *known)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } strs[] = {
+        {"id", offsetof(struct ac_event, id)},
+        {"source", offsetof(struct ac_event, source)},
+        {"type", offsetof(struct ac_event, type)},
+        {"title", offsetof(struct ac_event, title)},
+        {"message", offsetof(struct ac_event, message)},
+        {"region", offsetof(struct ac_event, region)},
+        {"cluster", offsetof(struct ac_event, cluster)},
+        {"namespace", offsetof(struct ac_event, namespace_)},
+        {"app_id", offsetof(struct ac_event, app_id)},
+        {"user_id", offsetof(struct ac_event, user_id)},
+        {"instance", offsetof(struct ac_event, instance)},
+        {"resource.kind", offsetof(struct ac_event, resource.kind)},
+        {"resource.namespace", offsetof(struct ac_event, resource.namespace_)},
+        {"resource.name", offsetof(struct ac_event, resource.name)},
+        {"resource.uid", offsetof(struct ac_event, resource.uid)},
+    };
+
+    *known = true;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (strcmp(name, strs[i].name) == 0) {
+            return ev ? *(char *const *)((const char *)ev + strs[i].offset) : NULL;
+        }
+    }
+    if (strcmp(name, "level") == 0) {
+        return ev ? ac_level_name(ev->level) : NULL;
+    }
+    if (strcmp(name, "trace") == 0) {
+        return ev ? ac_trace_name(ev->trace) : NULL;
+    }
+    if (strcmp(name, "category") == 0) {
+        return ev ? ac_category_name(ev->category) : NULL;
+    }
+    if (strcmp(name, "status") == 0) {
+        return ev ? ac_status_name(ev->status) : NULL;
+    }
+    if (strcmp(name, "gc_level") == 0) {
+        if (!ev || !ev->gc_level) {
+            return NULL;
+        }
+        (void)snprintf(buf, 8, "%d", ev->gc_level);
+        return buf;
+    }
+    if (strncmp(name, "labels.", 7) == 0 && name[7] != '\0') {
+        return (ev && ev->labels) ? json_string_value(json_object_get(ev->labels, name + 7)) : NULL;
+    }
+    *known = false;
+    return NULL;
+}

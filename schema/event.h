@@ -113,6 +113,15 @@ void ac_event_deinit(struct ac_event *ev);
 void ac_event_error(json_t *errors, long index, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * The value of a field by its matcher name: a top-level field ("type",
+ * "level", "gc_level", ...), "resource.<kind|namespace|name|uid>" or
+ * "labels.<key>". Enums give their JSON names, gc_level its digits (in buf,
+ * which needs 8 bytes). Returns borrowed value, or NULL when the event lacks
+ * it. *known is false for a name that is no field at all.
+ */
+const char *ac_event_field(const struct ac_event *ev, const char *name, char *buf, bool *known);
+
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t ac_utf8_len(const char *s);
 

@@ -17,38 +17,22 @@ static const char *const fp_default_names[] = {
 const struct ac_fp_dims ac_fp_default_dims = {fp_default_names, sizeof(fp_default_names) /
                                                                     sizeof(fp_default_names[0])};
 
-/* Returns the event's value of a dimension (borrowed), or NULL if absent.
- * *known is set false for names that are not dimensions. */
+/* The event's value of a dimension (borrowed), or NULL if absent. *known is
+ * false for names that are not dimensions: any field that identifies where a
+ * problem is, but not the free text, the level or the status of an event. */
 static const char *fp_value(const struct ac_event *ev, const char *name, bool *known)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } fields[] = {
-        {"source", offsetof(struct ac_event, source)},
-        {"region", offsetof(struct ac_event, region)},
-        {"cluster", offsetof(struct ac_event, cluster)},
-        {"namespace", offsetof(struct ac_event, namespace_)},
-        {"app_id", offsetof(struct ac_event, app_id)},
-        {"user_id", offsetof(struct ac_event, user_id)},
-        {"instance", offsetof(struct ac_event, instance)},
-        {"resource.kind", offsetof(struct ac_event, resource.kind)},
-        {"resource.namespace", offsetof(struct ac_event, resource.namespace_)},
-        {"resource.name", offsetof(struct ac_event, resource.name)},
-        {"resource.uid", offsetof(struct ac_event, resource.uid)},
-    };
+    static const char *const not_dims[] = {"id",     "title", "message",  "level",
+                                           "status", "trace", "category", "gc_level"};
+    char buf[8];
+    const char *v = ac_event_field(ev, name, buf, known);
 
-    *known = true;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strcmp(name, fields[i].name) == 0) {
-            return ev ? *(char *const *)((const char *)ev + fields[i].offset) : NULL;
+    for (size_t i = 0; *known && i < sizeof(not_dims) / sizeof(not_dims[0]); i++) {
+        if (strcmp(name, not_dims[i]) == 0) {
+            *known = false;
         }
     }
-    if (strncmp(name, "labels.", 7) == 0 && name[7] != '\0') {
-        return (ev && ev->labels) ? json_string_value(json_object_get(ev->labels, name + 7)) : NULL;
-    }
-    *known = false;
-    return NULL;
+    return *known ? v : NULL;
 }
 
 bool ac_fp_dim_is_valid(const char *name)

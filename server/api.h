@@ -13,6 +13,11 @@ void ac_api_list_alerts(struct ac_http_req *r);   /* GET /v1/alerts */
 void ac_api_get_alert(struct ac_http_req *r);     /* GET /v1/alerts/{id} */
 void ac_api_alert_ack(struct ac_http_req *r);     /* POST /v1/alerts/{id}/ack */
 void ac_api_alert_resolve(struct ac_http_req *r); /* POST /v1/alerts/{id}/resolve */
+void ac_api_rules_list(struct ac_http_req *r);    /* GET /v1/rules */
+void ac_api_rule_get(struct ac_http_req *r);      /* GET /v1/rules/{id} */
+void ac_api_rule_create(struct ac_http_req *r);   /* POST /v1/rules */
+void ac_api_rule_update(struct ac_http_req *r);   /* PUT /v1/rules/{id} */
+void ac_api_rule_delete(struct ac_http_req *r);   /* DELETE /v1/rules/{id} */
 void ac_api_healthz(struct ac_http_req *r);
 /* A positive decimal id of at most 18 digits (ids are strings in the API). */
 bool ac_api_is_id(const char *s);          /* GET /healthz */

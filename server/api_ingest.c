@@ -16,6 +16,12 @@ static json_t *ing_result_json(const struct ac_event *ev, const struct ac_ingest
     json_t *o = json_object();
 
     json_object_set_new(o, "index", json_integer((json_int_t)index));
+    if (res->dropped) {
+        json_object_set_new(o, "dropped", json_true());
+        json_object_set_new(o, "rule_id", json_sprintf("%lld", (long long)res->rule_id));
+        json_object_set_new(o, "fingerprint", json_string(ev->fingerprint));
+        return o;
+    }
     json_object_set_new(o, "event_id", json_sprintf("%lld", (long long)res->event_id));
     json_object_set_new(o, "alert_id",
                         res->alert_id ? json_sprintf("%lld", (long long)res->alert_id)
@@ -34,7 +40,7 @@ void ac_api_ingest_events(struct ac_http_req *r)
     struct ac_event_vec evs;
     struct ac_ingest_result *results = NULL;
     json_t *details = NULL, *items, *body;
-    size_t dups = 0;
+    size_t dups = 0, dropped = 0;
     int rc;
 
     rc = ac_native_decode(r->body, r->body_len, fmt, (size_t)r->srv->cfg.max_batch_events,
@@ -64,10 +70,12 @@ void ac_api_ingest_events(struct ac_http_req *r)
     items = json_array();
     for (size_t i = 0; i < evs.n; i++) {
         dups += results[i].duplicate;
+        dropped += results[i].dropped;
         json_array_append_new(items, ing_result_json(&evs.items[i], &results[i], i));
     }
-    body = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)(evs.n - dups), "duplicates",
-                     (json_int_t)dups, "items", items);
+    body =
+        json_pack("{s:I, s:I, s:I, s:o}", "accepted", (json_int_t)(evs.n - dups - dropped),
+                  "duplicates", (json_int_t)dups, "dropped", (json_int_t)dropped, "items", items);
     ac_http_reply_json(r, 200, body);
 cleanup:
     free(results);

@@ -48,6 +48,11 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
     {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},
     {"POST", "/v1/alerts/*/resolve", ac_api_alert_resolve, AC_SCOPE_OPERATE, true},
+    {"GET", "/v1/rules", ac_api_rules_list, AC_SCOPE_READ, false},
+    {"POST", "/v1/rules", ac_api_rule_create, AC_SCOPE_ADMIN, true},
+    {"GET", "/v1/rules/*", ac_api_rule_get, AC_SCOPE_READ, false},
+    {"PUT", "/v1/rules/*", ac_api_rule_update, AC_SCOPE_ADMIN, true},
+    {"DELETE", "/v1/rules/*", ac_api_rule_delete, AC_SCOPE_ADMIN, false},
     {NULL, NULL, NULL, 0, false},
 };
 

@@ -16,6 +16,7 @@
 #include "server/core/mem.h"
 #include "server/core/migrate.h"
 #include "server/core/redis.h"
+#include "server/filter.h"
 #include "server/health.h"
 #include "server/http.h"
 #include "server/sweeper.h"
@@ -122,6 +123,9 @@ int ac_cmd_check_config(const char *config_path)
     if (!auth) {
         ok = false;
     }
+    if (ac_filter_check_config(&cfg) != AC_OK) {
+        ok = false;
+    }
     if (ac_redis_parse_url(cfg.redis_url, &rt) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "redis.url: not a redis:// URL");
         ok = false;
@@ -182,6 +186,10 @@ int ac_cmd_serve(const char *config_path)
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }
+    srv.filter = ac_filter_start(&srv.cfg);
+    if (!srv.filter) {
+        goto cleanup;
+    }
     srv.sweeper = ac_sweeper_start(&srv.cfg);
     if (!srv.sweeper) {
         goto cleanup;
@@ -205,6 +213,7 @@ cleanup:
     srv.stopping = true;
     ac_http_stop(srv.http, 0);
     ac_sweeper_stop(srv.sweeper);
+    ac_filter_stop(srv.filter);
     if (srv.writer) {
         struct ac_writer_stats st;
         ac_writer_stop(srv.writer);

@@ -19,6 +19,7 @@
 struct ac_http;
 struct ac_health;
 struct ac_sweeper;
+struct ac_filter;
 
 struct ac_server {
     struct ac_config cfg;       /* main, before start; immutable after */
@@ -27,6 +28,7 @@ struct ac_server {
     struct ac_writer *writer;   /* main; its thread owns its connection */
     struct ac_health *health;   /* main */
     struct ac_sweeper *sweeper; /* main; its thread owns its connection */
+    struct ac_filter *filter;   /* main; rules swapped by its own thread */
     struct ac_http *http;       /* main */
     struct ac_sink sink;        /* main: the pipeline entry for every source */
     volatile bool stopping;     /* main, read by request threads */

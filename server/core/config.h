@@ -50,6 +50,7 @@ struct ac_config {
     long default_resolve_timeout_s;
     char *log_level;
     json_t *auth_tokens;
+    json_t *filter_rules;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

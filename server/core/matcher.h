@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Matchers on event fields, as Alertmanager's: name op "value" with op one of
+ * =, !=, =~, !~. A name is any field ac_event_field() knows ("type",
+ * "level", "resource.kind", "labels.team", ...). A missing field compares as
+ * the empty string, so app_id!="" means "has an app_id". Regular expressions
+ * are POSIX extended, compiled once, and fully anchored: =~ "web" matches
+ * "web" but not "web-1" (write "web.*"). Matching is bytewise.
+ * Used by filter rules now, silences and routes later.
+ */
+#ifndef AC_SERVER_CORE_MATCHER_H
+#define AC_SERVER_CORE_MATCHER_H
+
+#include <jansson.h>
+#include <regex.h>
+#include <stdbool.h>
+
+#include "schema/event.h"
+#include "server/core/err.h"
+
+#define AC_MATCHERS_MAX      32
+#define AC_MATCHER_VALUE_MAX 1024
+
+enum ac_match_op { AC_MATCH_EQ, AC_MATCH_NE, AC_MATCH_RE, AC_MATCH_NRE };
+
+struct ac_matcher {
+    char *name;
+    enum ac_match_op op;
+    char *value;
+    bool has_re;
+    regex_t re;
+};
+
+/* "=", "!=", "=~", "!~"; _parse returns false for anything else. */
+const char *ac_match_op_name(enum ac_match_op op);
+bool ac_match_op_parse(const char *s, enum ac_match_op *out);
+
+/* All of them must match (an empty list matches everything). */
+struct ac_matchers {
+    struct ac_matcher *v;
+    size_t n;
+};
+
+/*
+ * Compile [{"name", "op", "value"}, ...] (arr borrowed).
+ * path: the JSON path of arr for error messages ("$.matchers").
+ * errors: borrowed array; each problem appended with its path
+ * ("$.matchers[1].value": "invalid regular expression: ...").
+ * Returns AC_OK, or AC_EINVAL with ms left empty.
+ */
+AC_MUST_CHECK int ac_matchers_from_json(struct ac_matchers *ms, const json_t *arr, const char *path,
+                                        json_t *errors);
+void ac_matchers_deinit(struct ac_matchers *ms);
+bool ac_matchers_match(const struct ac_matchers *ms, const struct ac_event *ev);
+bool ac_matcher_match(const struct ac_matcher *m, const struct ac_event *ev);
+
+#endif
