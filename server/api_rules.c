@@ -3,7 +3,7 @@
  * /v1/rules: filter rules through the API (GET read; POST/PUT/DELETE admin).
  * A rule is validated and compiled before it is stored (400 naming the bad
  * matcher), every change is an audit-log entry in the same statement, and
- * this instance's filter reloads at once; the others within AC_FILTER_POLL_MS.
+ * this instance's filter reloads before the answer; the others within 250 ms.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -5,12 +5,12 @@
  * DESIGN
  * ------
  * The rules in force are an immutable set behind a read-write lock: request
- * threads evaluate under the read lock (no database access, no allocation),
- * the refresher swaps in a new set under the write lock. Drop counts are
- * atomic counters on the rules of the set; the refresher adds them to the
- * rules' `dropped` column on every poll, and drains the old set's counters
- * after a swap (no reader can hold it then). A failed flush puts the counts
- * back, so they are late but not lost while the database is away.
+ * threads evaluate under the read lock (no database access, no allocation);
+ * the reloader (reload.h) swaps in a new set under the write lock. Drop counts
+ * are atomic counters on the rules of the set; on every poll they are added to
+ * the rules' `dropped` column, and the old set's counters are drained after a
+ * swap (no reader can hold it then). A failed flush puts the counts back, so
+ * they are late but not lost while the database is away.
  */
 #include "server/filter.h"
 
@@ -24,9 +24,9 @@
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/reload.h"
 #include "server/rules.h"
 
-#define SQL_FL_VERSION "SELECT version FROM ac_versions WHERE name = 'filter_rules'"
 #define SQL_FL_LOAD                                                                                \
     "SELECT id, position, action, matchers::text,"                                                 \
     " coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0)"                             \
@@ -47,15 +47,8 @@ struct fl_set {
 struct ac_filter {
     const struct ac_config *cfg;
     pthread_rwlock_t lock;
-    struct fl_set *cur;
-    pthread_t thread;
-    volatile int stop;
-    pthread_mutex_t poke_lock;
-    pthread_cond_t poke_done;
-    unsigned long poke_asked; /* under poke_lock */
-    unsigned long poke_served;
-    PGconn *conn; /* refresher thread only (and start-up, before it runs) */
-    int64_t version;
+    struct fl_set *cur; /* replaced only on the reloader's thread */
+    struct ac_reloader *reloader;
 };
 
 static void fl_set_free(struct fl_set *s)
@@ -114,17 +107,13 @@ int ac_filter_check_config(const struct ac_config *cfg)
 }
 
 /* Builds a set from the database. Returns new set or NULL. */
-static struct fl_set *fl_load(PGconn *c, int64_t *version)
+static void *fl_load(void *ctx, PGconn *c)
 {
-    PGresult *vres = PQexec(c, SQL_FL_VERSION), *res = NULL;
+    PGresult *res = PQexec(c, SQL_FL_LOAD);
     struct fl_set *s = NULL;
     json_t *errs = json_array();
 
-    if (PQresultStatus(vres) != PGRES_TUPLES_OK || PQntuples(vres) != 1) {
-        ac_log(AC_LOG_WARN, "filter", "cannot read the rules' version: %s", PQerrorMessage(c));
-        goto cleanup;
-    }
-    res = PQexec(c, SQL_FL_LOAD);
+    (void)ctx;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         ac_log(AC_LOG_WARN, "filter", "cannot load rules: %s", PQerrorMessage(c));
         goto cleanup;
@@ -150,16 +139,15 @@ static struct fl_set *fl_load(PGconn *c, int64_t *version)
         r->expires_at = strtoll(PQgetvalue(res, i, 4), NULL, 10);
         s->n++;
     }
-    *version = strtoll(PQgetvalue(vres, 0, 0), NULL, 10);
+    ac_log(AC_LOG_INFO, "filter", "rules loaded rules=%zu", s->n);
 cleanup:
-    PQclear(vres);
     PQclear(res);
     json_decref(errs);
     return s;
 }
 
 /* Adds a set's drop counts to the database; puts them back on failure. */
-static void fl_flush(struct ac_filter *f, struct fl_set *s)
+static void fl_flush(PGconn *c, struct fl_set *s)
 {
     struct ac_buf ids = {0}, ns = {0};
     unsigned long long *taken = ac_xcalloc(s->n + 1, sizeof(*taken));
@@ -180,7 +168,7 @@ static void fl_flush(struct ac_filter *f, struct fl_set *s)
         ac_buf_appends(&ns, "}");
         p[0] = ids.data;
         p[1] = ns.data;
-        res = f->conn ? PQexecParams(f->conn, SQL_FL_FLUSH, 2, NULL, p, NULL, NULL, 0) : NULL;
+        res = c ? PQexecParams(c, SQL_FL_FLUSH, 2, NULL, p, NULL, NULL, 0) : NULL;
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             for (size_t i = 0; i < s->n; i++) {
                 __atomic_add_fetch(&s->rules[i].drops, taken[i], __ATOMIC_RELAXED);
@@ -193,84 +181,45 @@ static void fl_flush(struct ac_filter *f, struct fl_set *s)
     free(taken);
 }
 
-static bool fl_connect(struct ac_filter *f)
+/* Reloader hooks: count drops on every poll; swap in a newly loaded set. */
+static void fl_tick(void *ctx, PGconn *c)
 {
-    if (f->conn && PQstatus(f->conn) == CONNECTION_OK) {
-        return true;
+    struct ac_filter *f = ctx;
+
+    if (f->cur) {
+        fl_flush(c, f->cur);
     }
-    PQfinish(f->conn);
-    f->conn = ac_pg_connect(f->cfg->pg_dsn);
-    return f->conn != NULL;
 }
 
-/* One poll: count drops, and reload when the version moved. */
-static void fl_refresh(struct ac_filter *f)
+static void fl_install(void *ctx, PGconn *c, void *copy)
 {
-    PGresult *res;
-    int64_t version = 0;
-    struct fl_set *next, *old;
+    struct ac_filter *f = ctx;
+    struct fl_set *old;
 
-    if (!fl_connect(f)) {
-        return;
-    }
-    fl_flush(f, f->cur); /* cur is only replaced by this thread */
-    res = PQexec(f->conn, SQL_FL_VERSION);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    }
-    PQclear(res);
-    if (version == 0 || version == f->version) {
-        return;
-    }
-    next = fl_load(f->conn, &version);
-    if (!next) {
-        return;
-    }
     pthread_rwlock_wrlock(&f->lock);
     old = f->cur;
-    f->cur = next;
+    f->cur = copy;
     pthread_rwlock_unlock(&f->lock);
-    fl_flush(f, old);
-    fl_set_free(old);
-    f->version = version;
-    ac_log(AC_LOG_INFO, "filter", "rules reloaded version=%lld rules=%zu", (long long)version,
-           next->n);
-}
-
-static void *fl_main(void *arg)
-{
-    struct ac_filter *f = arg;
-    struct timespec tick = {0, 10 * 1000000L};
-    long waited = 0;
-
-    while (!f->stop) {
-        unsigned long asked;
-
-        nanosleep(&tick, NULL);
-        waited += 10;
-        pthread_mutex_lock(&f->poke_lock);
-        asked = f->poke_asked;
-        pthread_mutex_unlock(&f->poke_lock);
-        if (waited >= AC_FILTER_POLL_MS || asked != f->poke_served) {
-            waited = 0;
-            fl_refresh(f);
-            pthread_mutex_lock(&f->poke_lock);
-            f->poke_served = asked;
-            pthread_cond_broadcast(&f->poke_done);
-            pthread_mutex_unlock(&f->poke_lock);
-        }
+    /* no reader can hold the old set now: its counts are final */
+    if (old) {
+        fl_flush(c, old);
+        fl_set_free(old);
     }
-    fl_flush(f, f->cur);
-    return NULL;
 }
 
-static bool fl_seed(struct ac_filter *f)
+static const struct ac_reload_ops fl_ops = {"filter_rules", fl_load, fl_install, fl_tick};
+
+static bool fl_seed(const struct ac_config *cfg)
 {
+    PGconn *c = ac_pg_connect(cfg->pg_dsn);
     size_t i;
     json_t *r;
     bool ok = true;
 
-    json_array_foreach(f->cfg->filter_rules, i, r)
+    if (!c) {
+        return false;
+    }
+    json_array_foreach(cfg->filter_rules, i, r)
     {
         json_t *pos = json_object_get(r, "position");
         char *matchers = json_dumps(json_object_get(r, "matchers"), JSON_COMPACT);
@@ -285,26 +234,16 @@ static bool fl_seed(struct ac_filter *f)
         p[3] = matchers;
         p[4] = json_string_value(json_object_get(r, "expires_at"));
         p[5] = json_string_value(json_object_get(r, "comment"));
-        res = PQexecParams(f->conn, SQL_FL_SEED, 6, NULL, p, NULL, NULL, 0);
+        res = PQexecParams(c, SQL_FL_SEED, 6, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            ac_log(AC_LOG_ERROR, "filter", "cannot seed rule %s: %s", p[0],
-                   PQerrorMessage(f->conn));
+            ac_log(AC_LOG_ERROR, "filter", "cannot seed rule %s: %s", p[0], PQerrorMessage(c));
             ok = false;
         }
         PQclear(res);
         free(matchers);
     }
+    PQfinish(c);
     return ok;
-}
-
-static void fl_free(struct ac_filter *f)
-{
-    fl_set_free(f->cur);
-    PQfinish(f->conn);
-    pthread_cond_destroy(&f->poke_done);
-    pthread_mutex_destroy(&f->poke_lock);
-    pthread_rwlock_destroy(&f->lock);
-    free(f);
 }
 
 struct ac_filter *ac_filter_start(const struct ac_config *cfg)
@@ -313,19 +252,11 @@ struct ac_filter *ac_filter_start(const struct ac_config *cfg)
 
     f->cfg = cfg;
     pthread_rwlock_init(&f->lock, NULL);
-    pthread_mutex_init(&f->poke_lock, NULL);
-    pthread_cond_init(&f->poke_done, NULL);
-    if (fl_validate(cfg->filter_rules, true) != AC_OK || !fl_connect(f) || !fl_seed(f) ||
-        !(f->cur = fl_load(f->conn, &f->version))) {
+    if (fl_validate(cfg->filter_rules, true) != AC_OK || !fl_seed(cfg) ||
+        !(f->reloader = ac_reloader_start(cfg->pg_dsn, &fl_ops, f))) {
         ac_log(AC_LOG_ERROR, "filter", "cannot load the filter rules");
-        fl_free(f);
-        return NULL;
-    }
-    ac_log(AC_LOG_INFO, "filter", "rules loaded version=%lld rules=%zu", (long long)f->version,
-           f->cur->n);
-    if (pthread_create(&f->thread, NULL, fl_main, f) != 0) {
-        ac_log(AC_LOG_ERROR, "filter", "cannot start thread");
-        fl_free(f);
+        pthread_rwlock_destroy(&f->lock);
+        free(f);
         return NULL;
     }
     return f;
@@ -336,26 +267,15 @@ void ac_filter_stop(struct ac_filter *f)
     if (!f) {
         return;
     }
-    f->stop = 1;
-    pthread_join(f->thread, NULL);
-    fl_free(f);
+    ac_reloader_stop(f->reloader); /* flushes the last counts */
+    fl_set_free(f->cur);
+    pthread_rwlock_destroy(&f->lock);
+    free(f);
 }
 
 void ac_filter_poke(struct ac_filter *f)
 {
-    struct timespec deadline;
-    unsigned long ticket;
-
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 2;
-    pthread_mutex_lock(&f->poke_lock);
-    ticket = ++f->poke_asked;
-    while (f->poke_served < ticket && !f->stop) {
-        if (pthread_cond_timedwait(&f->poke_done, &f->poke_lock, &deadline) != 0) {
-            break; /* the periodic poll will still pick the change up */
-        }
-    }
-    pthread_mutex_unlock(&f->poke_lock);
+    ac_reloader_poke(f->reloader);
 }
 
 int ac_filter_apply(struct ac_filter *f, const struct ac_event *ev, int64_t now, int64_t *rule_id)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The filter stage: the current filter rules (rules.h), kept in memory and
- * reloaded when they change in PostgreSQL. A thread polls the rules' version
- * (ac_versions) every AC_FILTER_POLL_MS, so a change made through any
- * instance's API applies everywhere within a second, and adds this instance's
- * drop counts to the rules' totals. Seeds from the config's filters.rules are
+ * reloaded when they change in PostgreSQL (reload.h: a version poll every
+ * 250 ms), so a change made through any instance's API applies everywhere
+ * within a second; each poll also adds this instance's drop counts to the
+ * rules' totals. Seeds from the config's filters.rules are
  * inserted at start when no rule of the same name exists.
  */
 #ifndef AC_SERVER_FILTER_H
@@ -15,8 +15,6 @@
 #include "schema/event.h"
 #include "server/core/config.h"
 #include "server/core/err.h"
-
-#define AC_FILTER_POLL_MS 250
 
 struct ac_filter;
 
