@@ -4,6 +4,7 @@
 #define AC_SERVER_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "server/http.h"
 
@@ -18,7 +19,16 @@ void ac_api_rule_get(struct ac_http_req *r);      /* GET /v1/rules/{id} */
 void ac_api_rule_create(struct ac_http_req *r);   /* POST /v1/rules */
 void ac_api_rule_update(struct ac_http_req *r);   /* PUT /v1/rules/{id} */
 void ac_api_rule_delete(struct ac_http_req *r);   /* DELETE /v1/rules/{id} */
+void ac_api_apps(struct ac_http_req *r);          /* /v1/apps[/{app_id}] */
+void ac_api_tenants(struct ac_http_req *r);       /* /v1/tenants[/{user_id}] */
+void ac_api_types(struct ac_http_req *r);         /* /v1/types[/{type}] */
 void ac_api_healthz(struct ac_http_req *r);
+/* Opaque page cursors: base64url of "v1:" and the last key of the page. */
+#define AC_API_CURSOR_MAX 512
+char *ac_api_cursor_encode(const char *key); /* returns new */
+/* Returns false for anything this server did not issue. */
+bool ac_api_cursor_decode(const char *cursor, char *key_out, size_t key_len);
+
 /* A positive decimal id of at most 18 digits (ids are strings in the API). */
 bool ac_api_is_id(const char *s);          /* GET /healthz */
 void ac_api_readyz(struct ac_http_req *r); /* GET /readyz */

@@ -96,12 +96,12 @@ bool ac_api_is_id(const char *s)
     return true;
 }
 
-/* The cursor is base64url("v1:" id), so clients treat it as opaque. */
-static char *qr_cursor_encode(const char *id)
+char *ac_api_cursor_encode(const char *key)
 {
-    char raw[48], out[80];
-    int n = snprintf(raw, sizeof(raw), "v1:%s", id);
-    int m = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, n);
+    char *raw = ac_xasprintf("v1:%s", key);
+    size_t n = strlen(raw);
+    char *out = ac_xmalloc(4 * ((n + 2) / 3) + 1);
+    int m = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, (int)n);
 
     for (int i = 0; i < m; i++) {
         out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
@@ -110,17 +110,18 @@ static char *qr_cursor_encode(const char *id)
         m--;
     }
     out[m] = '\0';
-    return ac_xstrdup(out);
+    free(raw);
+    return out;
 }
 
-static bool qr_cursor_decode(const char *cur, char *id_out, size_t id_len)
+bool ac_api_cursor_decode(const char *cur, char *key_out, size_t key_len)
 {
-    char in[96];
-    unsigned char raw[96];
+    char in[AC_API_CURSOR_MAX + 4];
+    unsigned char raw[AC_API_CURSOR_MAX];
     size_t n = strlen(cur);
     int m;
 
-    if (n == 0 || n > 64) {
+    if (n == 0 || n > AC_API_CURSOR_MAX) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -142,10 +143,11 @@ static bool qr_cursor_decode(const char *cur, char *id_out, size_t id_len)
         m--; /* EVP_DecodeBlock pads the output for '=' */
     }
     raw[m] = '\0';
-    if (strncmp((char *)raw, "v1:", 3) != 0 || !ac_api_is_id((char *)raw + 3)) {
+    if (strncmp((char *)raw, "v1:", 3) != 0 || strlen((char *)raw + 3) >= key_len ||
+        memchr(raw, '\0', (size_t)m) != NULL) {
         return false;
     }
-    (void)snprintf(id_out, id_len, "%s", (char *)raw + 3);
+    memcpy(key_out, raw + 3, strlen((char *)raw + 3) + 1);
     return true;
 }
 
@@ -243,7 +245,7 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
     }
     params[nf] = NULL;
     if ((v = ac_http_arg(r, "cursor")) != NULL) {
-        if (!qr_cursor_decode(v, cursor_id, sizeof(cursor_id))) {
+        if (!ac_api_cursor_decode(v, cursor_id, sizeof(cursor_id)) || !ac_api_is_id(cursor_id)) {
             qr_bad(r, "cursor", "not a cursor this server issued");
             return;
         }
@@ -281,7 +283,7 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
     }
     ac_buf_appends(&b, "],\"next_cursor\":");
     if (rows > limit) {
-        char *cur = qr_cursor_encode(PQgetvalue(res, (int)limit - 1, 1));
+        char *cur = ac_api_cursor_encode(PQgetvalue(res, (int)limit - 1, 1));
         ac_buf_printf(&b, "\"%s\"}\n", cur);
         free(cur);
     }

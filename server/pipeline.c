@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pipeline every event goes through, whatever its source:
- *   normalize (defaults, fingerprint) -> filter -> persist (group-committed).
- * Dedup, enrich and escalate are stages that plug in here, each a plain
- * module called in order. Dropped events are answered (dropped, rule id) but
+ *   normalize (type defaults, built-in defaults, fingerprint by the type's
+ *   dimensions) -> filter -> enrich (app, tenant) -> persist (group-committed).
+ * Dedup and escalate are stages that plug in here, each a plain module
+ * called in order. Dropped events are answered (dropped, rule id) but
  * never reach the writer.
  */
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "schema/timefmt.h"
 #include "server/core/mem.h"
 #include "server/filter.h"
+#include "server/registry.h"
 #include "server/server.h"
 
 int ac_pipeline_submit(void *arg, struct ac_event_vec *evs, struct ac_ingest_result *results)
@@ -28,13 +30,13 @@ int ac_pipeline_submit(void *arg, struct ac_event_vec *evs, struct ac_ingest_res
     for (size_t i = 0; i < evs->n; i++) {
         struct ac_event *ev = &evs->items[i];
 
-        ac_event_apply_defaults(ev);
-        ac_fingerprint(ev, NULL, ev->fingerprint);
+        ac_registry_normalize(srv->registry, ev);
         memset(&results[i], 0, sizeof(results[i]));
         if (ac_filter_apply(srv->filter, ev, now, &results[i].rule_id) == AC_DROPPED) {
             results[i].dropped = true;
             continue;
         }
+        ac_registry_enrich(srv->registry, ev);
         /* Move the event into the kept batch; it moves back below. */
         from[kept.n] = i;
         *ac_event_vec_push(&kept) = *ev;

@@ -19,6 +19,7 @@
 #include "server/filter.h"
 #include "server/health.h"
 #include "server/http.h"
+#include "server/registry.h"
 #include "server/sweeper.h"
 
 #define SRV_START_RETRY_S 30
@@ -186,6 +187,10 @@ int ac_cmd_serve(const char *config_path)
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }
+    srv.registry = ac_registry_start(&srv.cfg);
+    if (!srv.registry) {
+        goto cleanup;
+    }
     srv.filter = ac_filter_start(&srv.cfg);
     if (!srv.filter) {
         goto cleanup;
@@ -214,6 +219,7 @@ cleanup:
     ac_http_stop(srv.http, 0);
     ac_sweeper_stop(srv.sweeper);
     ac_filter_stop(srv.filter);
+    ac_registry_stop(srv.registry);
     if (srv.writer) {
         struct ac_writer_stats st;
         ac_writer_stop(srv.writer);

@@ -267,55 +267,16 @@ static char *wr_lock_keys(struct wr_job *first, size_t njobs)
 
 /* --- PostgreSQL array literals ------------------------------------------ */
 
-/* Appends one element to an array literal being built in b ("{" first). */
-static void wr_arr_str(struct ac_buf *b, const char *s)
-{
-    if (b->len == 0) {
-        ac_buf_append(b, "{", 1);
-    }
-    else {
-        ac_buf_append(b, ",", 1);
-    }
-    if (!s) {
-        ac_buf_appends(b, "NULL");
-        return;
-    }
-    ac_buf_append(b, "\"", 1);
-    while (*s) {
-        size_t run = strcspn(s, "\"\\");
-        ac_buf_append(b, s, run);
-        s += run;
-        if (*s) {
-            ac_buf_append(b, "\\", 1);
-            ac_buf_append(b, s, 1);
-            s++;
-        }
-    }
-    ac_buf_append(b, "\"", 1);
-}
-
-static void wr_arr_i64(struct ac_buf *b, int64_t v, bool zero_is_null)
-{
-    char num[24];
-
-    if (zero_is_null && v == 0) {
-        wr_arr_str(b, NULL);
-        return;
-    }
-    (void)snprintf(num, sizeof(num), "%lld", (long long)v);
-    wr_arr_str(b, num);
-}
-
 static void wr_arr_time(struct ac_buf *b, int64_t us, bool zero_is_null)
 {
     char ts[AC_TIME_STRLEN];
 
     if (zero_is_null && us == 0) {
-        wr_arr_str(b, NULL);
+        ac_pg_array_add(b, NULL);
         return;
     }
     ac_time_format(us, ts);
-    wr_arr_str(b, ts);
+    ac_pg_array_add(b, ts);
 }
 
 /* A set of array parameters for one statement. */
@@ -335,10 +296,7 @@ static void wr_params_init(struct wr_params *p, int n)
 static const char *const *wr_params_finish(struct wr_params *p)
 {
     for (int i = 0; i < p->n; i++) {
-        if (p->a[i].len == 0) {
-            ac_buf_append(&p->a[i], "{", 1);
-        }
-        ac_buf_append(&p->a[i], "}", 1);
+        ac_pg_array_close(&p->a[i]);
         p->v[i] = p->a[i].data;
     }
     return p->v;
@@ -521,8 +479,8 @@ static void wr_build_stored(const struct ac_fold *f, struct wr_params *p)
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
         if (ev->id && f->events[i].dup_of < 0) {
-            wr_arr_str(&p->a[0], ev->source);
-            wr_arr_str(&p->a[1], ev->id);
+            ac_pg_array_add(&p->a[0], ev->source);
+            ac_pg_array_add(&p->a[1], ev->id);
         }
     }
     wr_params_finish(p);
@@ -532,7 +490,7 @@ static void wr_build_open(const struct ac_fold *f, struct wr_params *p)
 {
     wr_params_init(p, 1);
     for (size_t i = 0; i < ac_fold_fingerprint_count(f); i++) {
-        wr_arr_str(&p->a[0], ac_fold_fingerprint(f, i));
+        ac_pg_array_add(&p->a[0], ac_fold_fingerprint(f, i));
     }
     wr_params_finish(p);
 }
@@ -559,28 +517,28 @@ static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_
             json_decref(res);
         }
         (void)snprintf(gc, sizeof(gc), "%d", ev->gc_level);
-        wr_arr_i64(&p->a[0], a->id, false);
-        wr_arr_str(&p->a[1], ev->fingerprint);
-        wr_arr_str(&p->a[2], ev->type);
-        wr_arr_str(&p->a[3], ev->source);
-        wr_arr_str(&p->a[4], ac_trace_name(ev->trace));
-        wr_arr_str(&p->a[5], ac_category_name(ev->category));
-        wr_arr_str(&p->a[6], ac_level_name(a->level));
-        wr_arr_str(&p->a[7], ac_level_name(ev->level));
-        wr_arr_str(&p->a[8], a->resolved ? "resolved" : "firing");
-        wr_arr_i64(&p->a[9], a->delta, false);
+        ac_pg_array_add_i64(&p->a[0], a->id, false);
+        ac_pg_array_add(&p->a[1], ev->fingerprint);
+        ac_pg_array_add(&p->a[2], ev->type);
+        ac_pg_array_add(&p->a[3], ev->source);
+        ac_pg_array_add(&p->a[4], ac_trace_name(ev->trace));
+        ac_pg_array_add(&p->a[5], ac_category_name(ev->category));
+        ac_pg_array_add(&p->a[6], ac_level_name(a->level));
+        ac_pg_array_add(&p->a[7], ac_level_name(ev->level));
+        ac_pg_array_add(&p->a[8], a->resolved ? "resolved" : "firing");
+        ac_pg_array_add_i64(&p->a[9], a->delta, false);
         wr_arr_time(&p->a[10], a->first_seen, false);
         wr_arr_time(&p->a[11], a->last_seen, false);
         wr_arr_time(&p->a[12], a->resolved ? a->resolved_at : 0, true);
-        wr_arr_str(&p->a[13], ev->region);
-        wr_arr_str(&p->a[14], ev->cluster);
-        wr_arr_str(&p->a[15], ev->namespace_);
-        wr_arr_str(&p->a[16], ev->app_id);
-        wr_arr_str(&p->a[17], ev->user_id);
-        wr_arr_str(&p->a[18], ev->gc_level ? gc : NULL);
-        wr_arr_str(&p->a[19], ev->instance);
-        wr_arr_str(&p->a[20], res_s);
-        wr_arr_i64(&p->a[21], f->events[a->last_event].event_id, false);
+        ac_pg_array_add(&p->a[13], ev->region);
+        ac_pg_array_add(&p->a[14], ev->cluster);
+        ac_pg_array_add(&p->a[15], ev->namespace_);
+        ac_pg_array_add(&p->a[16], ev->app_id);
+        ac_pg_array_add(&p->a[17], ev->user_id);
+        ac_pg_array_add(&p->a[18], ev->gc_level ? gc : NULL);
+        ac_pg_array_add(&p->a[19], ev->instance);
+        ac_pg_array_add(&p->a[20], res_s);
+        ac_pg_array_add_i64(&p->a[21], f->events[a->last_event].event_id, false);
         wr_arr_time(&p->a[22], now, false);
         free(res_s);
     }
@@ -596,13 +554,13 @@ static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_
         if (a->is_new) {
             continue;
         }
-        wr_arr_i64(&p->a[0], a->id, false);
-        wr_arr_i64(&p->a[1], a->delta, false);
+        ac_pg_array_add_i64(&p->a[0], a->id, false);
+        ac_pg_array_add_i64(&p->a[1], a->delta, false);
         wr_arr_time(&p->a[2], a->first_seen, false);
         wr_arr_time(&p->a[3], a->last_seen, false);
-        wr_arr_str(&p->a[4], ac_level_name(a->level)); /* NULL: no firing event */
+        ac_pg_array_add(&p->a[4], ac_level_name(a->level)); /* NULL: no firing event */
         wr_arr_time(&p->a[5], a->resolved ? a->resolved_at : 0, true);
-        wr_arr_i64(&p->a[6], f->events[a->last_event].event_id, false);
+        ac_pg_array_add_i64(&p->a[6], f->events[a->last_event].event_id, false);
         wr_arr_time(&p->a[7], now, false);
     }
     wr_params_finish(p);
@@ -622,25 +580,25 @@ static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
         }
         doc = ac_event_to_json(ev);
         doc_s = json_dumps(doc, JSON_COMPACT);
-        wr_arr_i64(&p->a[0], fe->event_id, false);
-        wr_arr_str(&p->a[1], ev->source);
-        wr_arr_str(&p->a[2], ev->id);
-        wr_arr_str(&p->a[3], ev->type);
-        wr_arr_str(&p->a[4], ac_level_name(ev->level));
-        wr_arr_str(&p->a[5], ac_trace_name(ev->trace));
-        wr_arr_str(&p->a[6], ac_category_name(ev->category));
-        wr_arr_str(&p->a[7], ac_status_name(ev->status));
-        wr_arr_str(&p->a[8], ev->fingerprint);
-        wr_arr_i64(&p->a[9], fe->alert >= 0 ? f->alerts[fe->alert].id : 0, true);
+        ac_pg_array_add_i64(&p->a[0], fe->event_id, false);
+        ac_pg_array_add(&p->a[1], ev->source);
+        ac_pg_array_add(&p->a[2], ev->id);
+        ac_pg_array_add(&p->a[3], ev->type);
+        ac_pg_array_add(&p->a[4], ac_level_name(ev->level));
+        ac_pg_array_add(&p->a[5], ac_trace_name(ev->trace));
+        ac_pg_array_add(&p->a[6], ac_category_name(ev->category));
+        ac_pg_array_add(&p->a[7], ac_status_name(ev->status));
+        ac_pg_array_add(&p->a[8], ev->fingerprint);
+        ac_pg_array_add_i64(&p->a[9], fe->alert >= 0 ? f->alerts[fe->alert].id : 0, true);
         wr_arr_time(&p->a[10], ev->occurred_at, false);
         wr_arr_time(&p->a[11], ev->received_at, false);
-        wr_arr_str(&p->a[12], ev->region);
-        wr_arr_str(&p->a[13], ev->cluster);
-        wr_arr_str(&p->a[14], ev->namespace_);
-        wr_arr_str(&p->a[15], ev->app_id);
-        wr_arr_str(&p->a[16], ev->user_id);
-        wr_arr_str(&p->a[17], ev->instance);
-        wr_arr_str(&p->a[18], doc_s);
+        ac_pg_array_add(&p->a[12], ev->region);
+        ac_pg_array_add(&p->a[13], ev->cluster);
+        ac_pg_array_add(&p->a[14], ev->namespace_);
+        ac_pg_array_add(&p->a[15], ev->app_id);
+        ac_pg_array_add(&p->a[16], ev->user_id);
+        ac_pg_array_add(&p->a[17], ev->instance);
+        ac_pg_array_add(&p->a[18], doc_s);
         free(doc_s);
         json_decref(doc);
     }
@@ -658,10 +616,10 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
             ac_xasprintf(au->action == AC_FOLD_OPEN ? "{\"event_id\":\"%lld\",\"level\":\"%s\"}"
                                                     : "{\"event_id\":\"%lld\"}",
                          (long long)fe->event_id, ac_level_name(fe->ev->level));
-        wr_arr_str(&p->a[0], actor);
-        wr_arr_str(&p->a[1], au->action == AC_FOLD_OPEN ? "alert.open" : "alert.resolve");
-        wr_arr_i64(&p->a[2], f->alerts[au->alert].id, false);
-        wr_arr_str(&p->a[3], details);
+        ac_pg_array_add(&p->a[0], actor);
+        ac_pg_array_add(&p->a[1], au->action == AC_FOLD_OPEN ? "alert.open" : "alert.resolve");
+        ac_pg_array_add_i64(&p->a[2], f->alerts[au->alert].id, false);
+        ac_pg_array_add(&p->a[3], details);
         free(actor);
         free(details);
     }

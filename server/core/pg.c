@@ -78,6 +78,47 @@ const char *ac_pg_sqlstate(const PGresult *res)
     return s ? s : "";
 }
 
+void ac_pg_array_add(struct ac_buf *b, const char *s)
+{
+    ac_buf_append(b, b->len == 0 ? "{" : ",", 1);
+    if (!s) {
+        ac_buf_appends(b, "NULL");
+        return;
+    }
+    ac_buf_append(b, "\"", 1);
+    while (*s) {
+        size_t run = strcspn(s, "\"\\");
+        ac_buf_append(b, s, run);
+        s += run;
+        if (*s) {
+            ac_buf_append(b, "\\", 1);
+            ac_buf_append(b, s, 1);
+            s++;
+        }
+    }
+    ac_buf_append(b, "\"", 1);
+}
+
+void ac_pg_array_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null)
+{
+    char num[24];
+
+    if (zero_is_null && v == 0) {
+        ac_pg_array_add(b, NULL);
+        return;
+    }
+    (void)snprintf(num, sizeof(num), "%lld", (long long)v);
+    ac_pg_array_add(b, num);
+}
+
+void ac_pg_array_close(struct ac_buf *b)
+{
+    if (b->len == 0) {
+        ac_buf_append(b, "{", 1);
+    }
+    ac_buf_append(b, "}", 1);
+}
+
 struct ac_pg_pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/core/err.h"
 
@@ -29,6 +30,17 @@ bool ac_pg_is_conn_error(PGconn *conn, const PGresult *res);
 
 /* SQLSTATE of a failed result, or "" . */
 const char *ac_pg_sqlstate(const PGresult *res);
+
+struct ac_buf;
+
+/*
+ * PostgreSQL array literals for multi-row statements over unnest(): append
+ * elements to an empty buffer (NULL s is SQL NULL), then close it. An empty
+ * buffer closes as "{}".
+ */
+void ac_pg_array_add(struct ac_buf *b, const char *s);
+void ac_pg_array_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null);
+void ac_pg_array_close(struct ac_buf *b);
 
 struct ac_pg_pool;
 
