@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One alert: GET /v1/alerts/{id} with its timeline, and the operator
+ * One alert: GET /v1/alerts/{id} with its timeline and related events (the
+ * last enrich.context_events events of the same app or resource), and the operator
  * transitions POST /v1/alerts/{id}/ack and /resolve. A transition runs in
  * ac_alert_transition() (migrations/0002), which holds the same advisory lock
  * on the alert's fingerprint as ingest, so it never interleaves with a group
  * folding into that alert; each transition is an audit-log entry and so a
  * timeline item.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,15 +25,20 @@
     "SELECT (ac_alert_json(a) || jsonb_build_object('timeline', (SELECT coalesce(jsonb_agg("       \
     "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "            \
     "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "   \
-    "'alert' AND l.target_id = a.id::text)))::text FROM alerts a WHERE a.id = $1::bigint"
+    "'alert' AND l.target_id = a.id::text), 'related', ac_alert_related(a, $2::int)))::text"       \
+    " FROM alerts a WHERE a.id = $1::bigint"
 
 #define SQL_TRANSITION "SELECT ac_alert_transition($1::bigint, $2, $3, $4::jsonb)"
 
 /* Answers with the alert and its timeline, read on c. */
 static void al_reply_alert(struct ac_http_req *r, PGconn *c, const char *id)
 {
-    const char *p[1] = {id};
-    PGresult *res = PQexecParams(c, SQL_ALERT_GET, 1, NULL, p, NULL, NULL, 0);
+    char n[24];
+    const char *p[2] = {id, n};
+    PGresult *res;
+
+    (void)snprintf(n, sizeof(n), "%ld", r->srv->cfg.context_events);
+    res = PQexecParams(c, SQL_ALERT_GET, 2, NULL, p, NULL, NULL, 0);
     struct ac_buf b = {0};
     size_t len;
 

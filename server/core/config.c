@@ -49,6 +49,8 @@ const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_INT, "lifecycle.default_resolve_timeout_s", "0", CFO(default_resolve_timeout_s), NULL,
      "auto-resolve after this long without events, for types without their own; 0 = never", 0,
      365 * 86400},
+    {AC_CFG_INT, "enrich.context_events", "5", CFO(context_events), NULL,
+     "related events (same app or resource) shown with an alert", 0, 100},
     {AC_CFG_STR, "log.level", "info", CFO(log_level), "AC_LOG_LEVEL", "debug|info|warn|error", 0,
      0},
     {AC_CFG_JSON, "auth.tokens", NULL, CFO(auth_tokens), NULL,

@@ -48,6 +48,7 @@ struct ac_config {
     long shutdown_grace_s;
     long sweep_interval_ms;
     long default_resolve_timeout_s;
+    long context_events;
     char *log_level;
     json_t *auth_tokens;
     json_t *filter_rules;

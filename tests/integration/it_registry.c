@@ -264,6 +264,59 @@ static void test_registry_delete(void **state)
                      2);
 }
 
+static bool has_type(json_t *events, const char *type)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(events, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "type")), type) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_registry_context_and_runbook(void **state)
+{
+    json_t *r, *alert, *related;
+    char path[96];
+
+    (void)state;
+    assert_int_equal(req("PUT", "/v1/types/ItCtxA", IT_ADMIN_TOKEN, "application/json",
+                         "{\"runbook_url\":\"https://runbooks/ctx-a\"}", NULL),
+                     200);
+    r = it_post_events(
+        &srv,
+        "[{\"source\":\"p\",\"type\":\"ItCtxA\",\"title\":\"t\",\"app_id\":\"ctx-app\","
+        "\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns\",\"name\":\"pod-1\"}},"
+        "{\"source\":\"p\",\"type\":\"ItCtxSameApp\",\"title\":\"t\",\"app_id\":"
+        "\"ctx-app\"},"
+        "{\"source\":\"p\",\"type\":\"ItCtxSamePod\",\"title\":\"t\",\"app_id\":"
+        "\"other\",\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns\",\"name\":\"pod-1\"}},"
+        "{\"source\":\"p\",\"type\":\"ItCtxOtherPod\",\"title\":\"t\",\"app_id\":"
+        "\"other\",\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns2\",\"name\":"
+        "\"pod-1\"}},"
+        "{\"source\":\"p\",\"type\":\"ItCtxA\",\"title\":\"again\",\"app_id\":"
+        "\"ctx-app\",\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns\",\"name\":"
+        "\"pod-1\"}}]",
+        200);
+    snprintf(path, sizeof(path), "/v1/alerts/%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r, "items"), 0), "alert_id")));
+    json_decref(r);
+    alert = it_get(&srv, path);
+    assert_string_equal(json_string_value(json_object_get(alert, "runbook_url")),
+                        "https://runbooks/ctx-a");
+    related = json_object_get(alert, "related");
+    assert_true(has_type(related, "ItCtxSameApp"));
+    assert_true(has_type(related, "ItCtxSamePod"));
+    assert_false(has_type(related, "ItCtxOtherPod")); /* same name, other namespace */
+    assert_false(has_type(related, "ItCtxA"));        /* its own events are not "related" */
+    json_decref(alert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_registry_enrichment_precedence),
         cmocka_unit_test(test_registry_type_fingerprint_dims),
         cmocka_unit_test(test_registry_delete),
+        cmocka_unit_test(test_registry_context_and_runbook),
     };
     int rc;
 
