@@ -34,6 +34,7 @@ struct ac_ingest_result {
     int64_t event_id;
     int64_t alert_id; /* 0 = no alert (a resolve with nothing open) */
     bool duplicate;   /* the idempotency key was seen before */
+    bool folded;      /* counted into its open alert, not stored as a row */
     bool dropped;     /* a filter rule dropped it: not stored */
     int64_t rule_id;  /* the rule that dropped it */
 };

@@ -22,12 +22,17 @@ static json_t *ing_result_json(const struct ac_event *ev, const struct ac_ingest
         json_object_set_new(o, "fingerprint", json_string(ev->fingerprint));
         return o;
     }
-    json_object_set_new(o, "event_id", json_sprintf("%lld", (long long)res->event_id));
+    json_object_set_new(o, "event_id",
+                        res->event_id ? json_sprintf("%lld", (long long)res->event_id)
+                                      : json_null());
     json_object_set_new(o, "alert_id",
                         res->alert_id ? json_sprintf("%lld", (long long)res->alert_id)
                                       : json_null());
     json_object_set_new(o, "fingerprint", json_string(ev->fingerprint));
     json_object_set_new(o, "duplicate", json_boolean(res->duplicate));
+    if (res->folded) {
+        json_object_set_new(o, "folded", json_true());
+    }
     return o;
 }
 

@@ -9,8 +9,9 @@
 
 struct fold_fp {
     const char *fp;
-    int64_t stored_open; /* id of the open alert in the database, 0 if none */
-    long open;           /* index of the open alert record in this group, -1 if none */
+    int64_t stored_open;       /* id of the open alert in the database, 0 if none */
+    int64_t stored_first_seen; /* its first_seen */
+    long open;                 /* index of the open alert record in this group, -1 if none */
 };
 
 void ac_fold_init(struct ac_fold *f, size_t expected)
@@ -18,7 +19,8 @@ void ac_fold_init(struct ac_fold *f, size_t expected)
     memset(f, 0, sizeof(*f));
     f->cap = expected ? expected : 1;
     f->events = ac_xcalloc(f->cap, sizeof(*f->events));
-    f->alerts = ac_xcalloc(f->cap, sizeof(*f->alerts));
+    /* an event can close an open alert (rollover) and open another: 2 records */
+    f->alerts = ac_xcalloc(f->cap * 2, sizeof(*f->alerts));
     f->audits = ac_xcalloc(f->cap * 2, sizeof(*f->audits));
     f->fps = ac_xcalloc(f->cap, sizeof(*f->fps));
     f->keys = ac_xcalloc(f->cap, sizeof(*f->keys));
@@ -47,7 +49,7 @@ static void fold_grow(struct ac_fold *f)
 
     f->cap *= 2;
     f->events = ac_xrealloc(f->events, f->cap * sizeof(*f->events));
-    f->alerts = ac_xrealloc(f->alerts, f->cap * sizeof(*f->alerts));
+    f->alerts = ac_xrealloc(f->alerts, f->cap * 2 * sizeof(*f->alerts));
     f->audits = ac_xrealloc(f->audits, f->cap * 2 * sizeof(*f->audits));
     f->fps = ac_xrealloc(f->fps, f->cap * sizeof(*f->fps));
     f->keys = ac_xrealloc(f->keys, f->cap * sizeof(*f->keys));
@@ -83,7 +85,7 @@ void ac_fold_add(struct ac_fold *f, const struct ac_event *ev)
     slot = ac_strmap_upsert(&f->fp_index, ev->fingerprint, strlen(ev->fingerprint),
                             (int64_t)f->nfps, &added);
     if (added) {
-        f->fps[f->nfps++] = (struct fold_fp){ev->fingerprint, 0, -1};
+        f->fps[f->nfps++] = (struct fold_fp){ev->fingerprint, 0, 0, -1};
     }
     (void)slot;
     if (ev->id) {
@@ -108,12 +110,14 @@ const char *ac_fold_fingerprint(const struct ac_fold *f, size_t i)
     return f->fps[i].fp;
 }
 
-void ac_fold_set_open(struct ac_fold *f, const char *fingerprint, int64_t alert_id)
+void ac_fold_set_open(struct ac_fold *f, const char *fingerprint, int64_t alert_id,
+                      int64_t first_seen)
 {
     int64_t *idx = ac_strmap_get(&f->fp_index, fingerprint, strlen(fingerprint));
 
     if (idx) {
         f->fps[*idx].stored_open = alert_id;
+        f->fps[*idx].stored_first_seen = first_seen;
     }
 }
 
@@ -133,19 +137,26 @@ void ac_fold_set_stored(struct ac_fold *f, const char *source, const char *id, i
     }
 }
 
-static long fold_new_alert(struct ac_fold *f, size_t ei, bool is_new, int64_t id)
+static long fold_new_alert(struct ac_fold *f, size_t ei, bool is_new, int64_t id,
+                           int64_t first_seen)
 {
     struct ac_fold_alert *a = &f->alerts[f->nalerts];
-    const struct ac_event *ev = f->events[ei].ev;
 
     memset(a, 0, sizeof(*a));
     a->id = id;
     a->is_new = is_new;
     a->opener = ei;
-    a->first_seen = ev->occurred_at;
-    a->last_seen = ev->occurred_at;
+    a->first_seen = first_seen;
+    a->last_seen = first_seen;
     a->level = AC_LEVEL_UNSET;
+    a->last_event = -1;
+    a->last_stored = -1;
     return (long)f->nalerts++;
+}
+
+static void fold_audit(struct ac_fold *f, long alert, size_t ei, enum ac_fold_action action)
+{
+    f->audits[f->naudits++] = (struct ac_fold_audit){(size_t)alert, ei, action};
 }
 
 static void fold_apply(struct ac_fold *f, size_t ei)
@@ -154,26 +165,43 @@ static void fold_apply(struct ac_fold *f, size_t ei)
     const struct ac_event *ev = fe->ev;
     struct fold_fp *fp =
         &f->fps[*ac_strmap_get(&f->fp_index, ev->fingerprint, strlen(ev->fingerprint))];
+    bool firing = ev->status == AC_STATUS_FIRING;
     struct ac_fold_alert *a;
 
     if (fp->open < 0 && fp->stored_open) {
-        fp->open = fold_new_alert(f, ei, false, fp->stored_open);
+        fp->open = fold_new_alert(f, ei, false, fp->stored_open, fp->stored_first_seen);
         fp->stored_open = 0;
     }
+    /* An alert open for longer than the compression window rolls over. */
+    if (fp->open >= 0 && firing && ev->compress_window > 0 &&
+        ev->occurred_at - f->alerts[fp->open].first_seen >= ev->compress_window) {
+        a = &f->alerts[fp->open];
+        a->resolved = a->rolled_over = true;
+        a->resolved_at = ev->occurred_at;
+        fold_audit(f, fp->open, ei, AC_FOLD_ROLLOVER);
+        fp->open = -1;
+    }
+    fe->stored = true;
     if (fp->open < 0) {
-        if (ev->status == AC_STATUS_RESOLVED) {
-            return; /* nothing open to resolve */
+        if (!firing) {
+            return; /* nothing open to resolve: stored without an alert */
         }
-        fp->open = fold_new_alert(f, ei, true, 0);
-        f->audits[f->naudits++] = (struct ac_fold_audit){(size_t)fp->open, ei, AC_FOLD_OPEN};
+        fp->open = fold_new_alert(f, ei, true, 0, ev->occurred_at);
+        fold_audit(f, fp->open, ei, AC_FOLD_OPEN);
+    }
+    else if (firing && !ev->retain_duplicates) {
+        fe->stored = false; /* a duplicate of an open alert: counted, not stored */
     }
     a = &f->alerts[fp->open];
     fe->alert = fp->open;
     a->delta++;
     a->first_seen = ev->occurred_at < a->first_seen ? ev->occurred_at : a->first_seen;
     a->last_seen = ev->occurred_at > a->last_seen ? ev->occurred_at : a->last_seen;
-    a->last_event = ei;
-    if (ev->status == AC_STATUS_FIRING) {
+    a->last_event = (long)ei;
+    if (fe->stored) {
+        a->last_stored = (long)ei;
+    }
+    if (firing) {
         if (a->level == AC_LEVEL_UNSET || ev->level < a->level) {
             a->level = ev->level;
         }
@@ -181,7 +209,7 @@ static void fold_apply(struct ac_fold *f, size_t ei)
     else {
         a->resolved = true;
         a->resolved_at = ev->occurred_at;
-        f->audits[f->naudits++] = (struct ac_fold_audit){(size_t)fp->open, ei, AC_FOLD_RESOLVE};
+        fold_audit(f, fp->open, ei, AC_FOLD_RESOLVE);
         fp->open = -1;
     }
 }
@@ -202,11 +230,17 @@ bool ac_fold_is_new_event(const struct ac_fold *f, size_t i)
     return f->events[i].dup_of < 0 && !f->events[i].dup_stored;
 }
 
+bool ac_fold_is_stored(const struct ac_fold *f, size_t i)
+{
+    return ac_fold_is_new_event(f, i) && f->events[i].stored;
+}
+
 void ac_fold_result(const struct ac_fold *f, size_t i, int64_t *event_id, int64_t *alert_id,
-                    bool *duplicate)
+                    bool *duplicate, bool *folded)
 {
     const struct ac_fold_event *fe = &f->events[i];
 
+    *folded = false;
     if (fe->dup_of >= 0) {
         fe = &f->events[fe->dup_of];
         *duplicate = true;
@@ -219,6 +253,7 @@ void ac_fold_result(const struct ac_fold *f, size_t i, int64_t *event_id, int64_
         *alert_id = fe->stored_alert_id;
         return;
     }
-    *event_id = fe->event_id;
+    *event_id = fe->stored ? fe->event_id : 0;
     *alert_id = fe->alert >= 0 ? f->alerts[fe->alert].id : 0;
+    *folded = !fe->stored && !*duplicate;
 }

@@ -11,6 +11,13 @@
  * Events are applied in order, so a group behaves exactly like the same
  * events sent one by one: firing folds into the open alert or opens one;
  * resolved folds into the open alert and closes it (or has no alert).
+ *
+ * Compression: a firing event that folds into an already open alert is
+ * counted but not stored as a row unless its type retains duplicates; the
+ * alert keeps its document as the latest. Openers and resolves are always
+ * stored. An open alert whose first_seen is older than the type's compression
+ * window when another firing event arrives rolls over: it is resolved and the
+ * event opens a new alert.
  */
 #ifndef AC_SERVER_FOLD_H
 #define AC_SERVER_FOLD_H
@@ -30,11 +37,13 @@ struct ac_fold_alert {
     int64_t first_seen, last_seen;
     enum ac_level level; /* most severe level of the firing events folded */
     bool resolved;
+    bool rolled_over; /* resolved by the compression window */
     int64_t resolved_at;
-    size_t last_event; /* index of the latest event folded */
+    long last_event;  /* index of the latest event folded, or -1 */
+    long last_stored; /* index of the latest stored event folded, or -1 */
 };
 
-enum ac_fold_action { AC_FOLD_OPEN, AC_FOLD_RESOLVE };
+enum ac_fold_action { AC_FOLD_OPEN, AC_FOLD_RESOLVE, AC_FOLD_ROLLOVER };
 
 struct ac_fold_audit {
     size_t alert;
@@ -48,7 +57,8 @@ struct ac_fold_event {
     long dup_of;               /* index of the earlier event with the same key, or -1 */
     bool dup_stored;           /* the key is already stored: ids below */
     int64_t stored_event_id, stored_alert_id;
-    int64_t event_id; /* assigned by the caller for new events */
+    bool stored;      /* becomes an event row (else folded into its alert) */
+    int64_t event_id; /* assigned by the caller for stored events */
 };
 
 struct ac_fold {
@@ -80,18 +90,21 @@ size_t ac_fold_fingerprint_count(const struct ac_fold *f);
 const char *ac_fold_fingerprint(const struct ac_fold *f, size_t i);
 
 /* Phase 2: what the database knows. */
-void ac_fold_set_open(struct ac_fold *f, const char *fingerprint, int64_t alert_id);
+void ac_fold_set_open(struct ac_fold *f, const char *fingerprint, int64_t alert_id,
+                      int64_t first_seen);
 void ac_fold_set_stored(struct ac_fold *f, const char *source, const char *id, int64_t event_id,
                         int64_t alert_id);
 
 /* Phase 3: fold. Then new events need event_id and new alerts need id. */
 void ac_fold_run(struct ac_fold *f);
 
-/* After ids are assigned: the result of event i. */
+/* After ids are assigned: the result of event i (event_id 0 when folded). */
 void ac_fold_result(const struct ac_fold *f, size_t i, int64_t *event_id, int64_t *alert_id,
-                    bool *duplicate);
+                    bool *duplicate, bool *folded);
 
-/* True if event i is stored by this group (not a repeat). */
+/* True if event i is accepted by this group (not a repeat of a known key). */
 bool ac_fold_is_new_event(const struct ac_fold *f, size_t i);
+/* True if event i becomes an event row. */
+bool ac_fold_is_stored(const struct ac_fold *f, size_t i);
 
 #endif

@@ -18,7 +18,8 @@
 #define SQL_RG_APPS    "SELECT app_id, user_id, team, region, namespace FROM apps"
 #define SQL_RG_TENANTS "SELECT user_id, gc_level FROM tenants WHERE gc_level IS NOT NULL"
 #define SQL_RG_TYPES                                                                               \
-    "SELECT type, level, trace, category, array_to_json(fingerprint_dims)::text FROM types"
+    "SELECT type, level, trace, category, array_to_json(fingerprint_dims)::text,"                  \
+    " coalesce(compression_window_s, 0), retain_duplicates FROM types"
 
 struct rg_app {
     char *app_id, *user_id, *team, *region, *namespace_;
@@ -32,6 +33,8 @@ struct rg_type {
     bool has_dims;
     char **dims;
     struct ac_fp_dims fp;
+    int64_t compress_window; /* µs */
+    bool retain_duplicates;
 };
 
 struct rg_set {
@@ -123,6 +126,8 @@ static void rg_load_types(struct rg_set *s, PGresult *res)
             t->fp.names = (const char *const *)t->dims;
         }
         json_decref(dims);
+        t->compress_window = strtoll(PQgetvalue(res, i, 5), NULL, 10) * 1000000;
+        t->retain_duplicates = PQgetvalue(res, i, 6)[0] == 't';
         *ac_strmap_upsert(&s->type_index, t->type, strlen(t->type), (int64_t)s->ntypes, NULL) =
             (int64_t)s->ntypes;
         s->ntypes++;
@@ -240,6 +245,8 @@ void ac_registry_normalize(struct ac_registry *r, struct ac_event *ev)
         ev->level = ev->level ? ev->level : t->level;
         ev->trace = ev->trace ? ev->trace : t->trace;
         ev->category = ev->category ? ev->category : t->category;
+        ev->compress_window = t->compress_window;
+        ev->retain_duplicates = t->retain_duplicates;
     }
     ac_event_apply_defaults(ev);
     ac_fingerprint(ev, t && t->has_dims ? &t->fp : NULL, ev->fingerprint);

@@ -53,35 +53,47 @@ static const struct {
     const char *sql;
 } wr_statements[] = {
     {"ac_lock", "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k"},
-    {"ac_stored", "SELECT k.s, k.c, e.id, e.alert_id FROM unnest($1::text[], $2::text[]) AS k(s, c)"
-                  " JOIN events e ON e.source = k.s AND e.client_id = k.c"},
+    {"ac_stored",
+     "SELECT k.s, k.c, i.event_id, i.alert_id FROM unnest($1::text[], $2::text[]) AS k(s, c)"
+     " JOIN ingest_keys i ON i.source = k.s AND i.client_id = k.c"},
     /* A nested loop of plain index scans, not a bitmap scan: index scans mark
      * the dead entries that hot alerts' updates leave behind, so lookups stay
      * fast between vacuums. */
-    {"ac_open", "SELECT a.fingerprint, a.id FROM unnest($1::text[]) AS k(fp)"
+    {"ac_open", "SELECT a.fingerprint, a.id, (extract(epoch FROM a.first_seen) * 1000000)::bigint"
+                " FROM unnest($1::text[]) AS k(fp)"
                 " JOIN alerts a ON a.fingerprint = k.fp AND a.status <> 'resolved'"},
     {"ac_ids", "SELECT array(SELECT nextval('events_id_seq') FROM generate_series(1, $1::int)),"
                " array(SELECT nextval('alerts_id_seq') FROM generate_series(1, $2::int))"},
     {"ac_ins_alerts",
      "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
      " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
-     " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at)"
-     " SELECT v.*, v.created_at FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
-     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
-     " $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[],"
-     " $16::text[], $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[],"
-     " $22::bigint[], $23::timestamptz[]) AS v(id, fingerprint, type, source, trace, category,"
+     " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc)"
+     " SELECT id, fingerprint, type, source, trace, category, level, initial_level, status,"
+     " count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
+     " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc"
+     " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+     " $7::text[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[],"
+     " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
+     " $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[], $22::bigint[],"
+     " $23::timestamptz[], $24::json[]) AS v(id, fingerprint, type, source, trace, category,"
      " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
-     " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at)"},
+     " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
+     " last_doc)"},
+    /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     {"ac_upd_alerts",
      "UPDATE alerts a SET count = a.count + v.delta, first_seen = least(a.first_seen,"
      " v.first_seen), last_seen = greatest(a.last_seen, v.last_seen), level = least(a.level,"
      " coalesce(v.level COLLATE \"C\", a.level)), status = CASE WHEN v.resolved_at IS NULL THEN"
      " a.status ELSE 'resolved' END, resolved_at = coalesce(v.resolved_at, a.resolved_at),"
-     " last_event_id = v.last_event_id, updated_at = v.updated_at"
+     " last_event_id = coalesce(v.last_event_id, a.last_event_id),"
+     " last_doc = CASE v.mode WHEN 'set' THEN v.doc WHEN 'clear' THEN NULL ELSE a.last_doc END,"
+     " updated_at = v.updated_at"
      " FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[],"
-     " $6::timestamptz[], $7::bigint[], $8::timestamptz[]) AS v(id, delta, first_seen,"
-     " last_seen, level, resolved_at, last_event_id, updated_at) WHERE a.id = v.id"},
+     " $6::timestamptz[], $7::bigint[], $8::timestamptz[], $9::text[], $10::json[]) AS v(id,"
+     " delta, first_seen, last_seen, level, resolved_at, last_event_id, updated_at, mode, doc)"
+     " WHERE a.id = v.id"},
+    {"ac_ins_keys", "INSERT INTO ingest_keys (source, client_id, event_id, alert_id)"
+                    " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"},
     {"ac_ins_events",
      "INSERT INTO events (id, source, client_id, type, level, trace, category, status,"
      " fingerprint, alert_id, occurred_at, received_at, region, cluster, namespace, app_id,"
@@ -473,6 +485,26 @@ static void wr_abort(struct ac_writer *w, bool synced)
 
 /* --- building the statements of a group -------------------------------- */
 
+/* The event's normalized document as compact JSON. Returns new. */
+static char *wr_doc(const struct ac_event *ev)
+{
+    json_t *doc = ac_event_to_json(ev);
+    char *s = json_dumps(doc, JSON_COMPACT);
+
+    json_decref(doc);
+    return s;
+}
+
+/* The document an alert keeps as its latest when its latest event was
+ * folded rather than stored (new, or NULL). */
+static char *wr_last_doc(const struct ac_fold *f, const struct ac_fold_alert *a)
+{
+    if (a->last_event < 0 || a->last_event == a->last_stored) {
+        return NULL;
+    }
+    return wr_doc(f->events[a->last_event].ev);
+}
+
 static void wr_build_stored(const struct ac_fold *f, struct wr_params *p)
 {
     wr_params_init(p, 2);
@@ -499,12 +531,12 @@ static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_
 {
     char gc[8];
 
-    wr_params_init(p, 23);
+    wr_params_init(p, 24);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         const struct ac_event *ev = f->events[a->opener].ev;
         json_t *res = NULL;
-        char *res_s = NULL;
+        char *res_s = NULL, *last_doc;
 
         if (!a->is_new) {
             continue;
@@ -538,8 +570,12 @@ static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_
         ac_pg_array_add(&p->a[18], ev->gc_level ? gc : NULL);
         ac_pg_array_add(&p->a[19], ev->instance);
         ac_pg_array_add(&p->a[20], res_s);
-        ac_pg_array_add_i64(&p->a[21], f->events[a->last_event].event_id, false);
+        /* a new alert's opener is always stored */
+        ac_pg_array_add_i64(&p->a[21], f->events[a->last_stored].event_id, false);
         wr_arr_time(&p->a[22], now, false);
+        last_doc = wr_last_doc(f, a);
+        ac_pg_array_add(&p->a[23], last_doc);
+        free(last_doc);
         free(res_s);
     }
     wr_params_finish(p);
@@ -547,9 +583,10 @@ static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_
 
 static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
 {
-    wr_params_init(p, 8);
+    wr_params_init(p, 10);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
+        char *last_doc;
 
         if (a->is_new) {
             continue;
@@ -560,8 +597,13 @@ static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_
         wr_arr_time(&p->a[3], a->last_seen, false);
         ac_pg_array_add(&p->a[4], ac_level_name(a->level)); /* NULL: no firing event */
         wr_arr_time(&p->a[5], a->resolved ? a->resolved_at : 0, true);
-        ac_pg_array_add_i64(&p->a[6], f->events[a->last_event].event_id, false);
+        ac_pg_array_add_i64(&p->a[6], a->last_stored >= 0 ? f->events[a->last_stored].event_id : 0,
+                            true);
         wr_arr_time(&p->a[7], now, false);
+        last_doc = wr_last_doc(f, a);
+        ac_pg_array_add(&p->a[8], last_doc ? "set" : a->last_event >= 0 ? "clear" : "keep");
+        ac_pg_array_add(&p->a[9], last_doc);
+        free(last_doc);
     }
     wr_params_finish(p);
 }
@@ -572,14 +614,12 @@ static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_fold_event *fe = &f->events[i];
         const struct ac_event *ev = fe->ev;
-        json_t *doc;
         char *doc_s;
 
-        if (!ac_fold_is_new_event(f, i)) {
+        if (!ac_fold_is_stored(f, i)) {
             continue;
         }
-        doc = ac_event_to_json(ev);
-        doc_s = json_dumps(doc, JSON_COMPACT);
+        doc_s = wr_doc(ev);
         ac_pg_array_add_i64(&p->a[0], fe->event_id, false);
         ac_pg_array_add(&p->a[1], ev->source);
         ac_pg_array_add(&p->a[2], ev->id);
@@ -600,30 +640,72 @@ static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
         ac_pg_array_add(&p->a[17], ev->instance);
         ac_pg_array_add(&p->a[18], doc_s);
         free(doc_s);
-        json_decref(doc);
     }
     wr_params_finish(p);
 }
 
 static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
 {
+    static const char *const actions[] = {
+        [AC_FOLD_OPEN] = "alert.open",
+        [AC_FOLD_RESOLVE] = "alert.resolve",
+        [AC_FOLD_ROLLOVER] = "alert.rollover",
+    };
+
     wr_params_init(p, 4);
     for (size_t i = 0; i < f->naudits; i++) {
         const struct ac_fold_audit *au = &f->audits[i];
         const struct ac_fold_event *fe = &f->events[au->event];
         char *actor = ac_xasprintf("source:%s", fe->ev->source);
-        char *details =
-            ac_xasprintf(au->action == AC_FOLD_OPEN ? "{\"event_id\":\"%lld\",\"level\":\"%s\"}"
-                                                    : "{\"event_id\":\"%lld\"}",
-                         (long long)fe->event_id, ac_level_name(fe->ev->level));
+        char *details;
+
+        switch (au->action) {
+            case AC_FOLD_OPEN:
+                details = ac_xasprintf("{\"event_id\":\"%lld\",\"level\":\"%s\"}",
+                                       (long long)fe->event_id, ac_level_name(fe->ev->level));
+                break;
+            case AC_FOLD_RESOLVE:
+                details = ac_xasprintf("{\"event_id\":\"%lld\"}", (long long)fe->event_id);
+                break;
+            default:
+                details = ac_xasprintf("{\"reason\":\"open longer than the compression window "
+                                       "of its type\",\"compression_window_s\":%lld}",
+                                       (long long)(fe->ev->compress_window / 1000000));
+                break;
+        }
         ac_pg_array_add(&p->a[0], actor);
-        ac_pg_array_add(&p->a[1], au->action == AC_FOLD_OPEN ? "alert.open" : "alert.resolve");
+        ac_pg_array_add(&p->a[1], actions[au->action]);
         ac_pg_array_add_i64(&p->a[2], f->alerts[au->alert].id, false);
         ac_pg_array_add(&p->a[3], details);
         free(actor);
         free(details);
     }
     wr_params_finish(p);
+}
+
+/* Every newly accepted idempotency key, stored or folded. Returns the count. */
+static size_t wr_build_keys(const struct ac_fold *f, struct wr_params *p)
+{
+    size_t n = 0;
+
+    wr_params_init(p, 4);
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_fold_event *fe = &f->events[i];
+        int64_t eid, aid;
+        bool dup, folded;
+
+        if (!fe->ev->id || !ac_fold_is_new_event(f, i)) {
+            continue;
+        }
+        ac_fold_result(f, i, &eid, &aid, &dup, &folded);
+        ac_pg_array_add(&p->a[0], fe->ev->source);
+        ac_pg_array_add(&p->a[1], fe->ev->id);
+        ac_pg_array_add_i64(&p->a[2], eid, true);
+        ac_pg_array_add_i64(&p->a[3], aid, true);
+        n++;
+    }
+    wr_params_finish(p);
+    return n;
 }
 
 /* Applies the stored idempotency keys and open alerts of round trip 1. */
@@ -636,7 +718,8 @@ static void wr_apply_lookups(struct ac_fold *f, PGresult *stored, PGresult *open
                                                      : strtoll(PQgetvalue(stored, i, 3), NULL, 10));
     }
     for (int i = 0; open && i < PQntuples(open); i++) {
-        ac_fold_set_open(f, PQgetvalue(open, i, 0), strtoll(PQgetvalue(open, i, 1), NULL, 10));
+        ac_fold_set_open(f, PQgetvalue(open, i, 0), strtoll(PQgetvalue(open, i, 1), NULL, 10),
+                         strtoll(PQgetvalue(open, i, 2), NULL, 10));
     }
 }
 
@@ -650,7 +733,7 @@ static bool wr_assign_ids(struct ac_fold *f, PGresult *ids, size_t nev, size_t n
     size_t k = 0;
 
     for (size_t i = 0; ok && i < f->nevents; i++) {
-        if (ac_fold_is_new_event(f, i)) {
+        if (ac_fold_is_stored(f, i)) {
             f->events[i].event_id = ev_ids[k++];
         }
     }
@@ -670,6 +753,8 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct wr_reader r = {.conn = w->conn, .outcome = WR_OK};
     struct wr_params lock = {0}, stored = {0}, open = {0}, ids = {0};
     struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
+    struct wr_params ins_keys = {0};
+    size_t nkeys;
     PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL;
     char *keys = wr_lock_keys(first, njobs);
     struct ac_fold f;
@@ -714,12 +799,12 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
 
     /* Round trip 2: reserve ids. */
     for (size_t i = 0; i < f.nevents; i++) {
-        nev += ac_fold_is_new_event(&f, i);
+        nev += ac_fold_is_stored(&f, i);
     }
     for (size_t i = 0; i < f.nalerts; i++) {
         nal += f.alerts[i].is_new;
     }
-    if (nev > 0) {
+    if (nev > 0 || nal > 0) {
         wr_params_init(&ids, 2);
         (void)snprintf(n1, sizeof(n1), "%zu", nev);
         (void)snprintf(n2, sizeof(n2), "%zu", nal);
@@ -743,17 +828,20 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_build_upd_alerts(&f, now, &upd_alerts);
     wr_build_events(&f, &ins_events);
     wr_build_audit(&f, &ins_audit);
-    if ((nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
-        (f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
+    nkeys = wr_build_keys(&f, &ins_keys);
+    /* Existing alerts first: a rollover closes one before its successor opens. */
+    if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
+        (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
+        (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
         (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
         !wr_send_text(w->conn, "COMMIT") || PQpipelineSync(w->conn) != 1) {
         goto lost;
     }
     synced = commit_sent = true;
-    if ((nal > 0 && !wr_take(&r, NULL)) || (f.nalerts > nal && !wr_take(&r, NULL)) ||
-        (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
-        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+    if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
+        (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
+        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {
@@ -765,7 +853,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     for (size_t jn = 0; jn < njobs; jn++, j = j->next) {
         for (size_t i = 0; i < j->evs->n; i++, k++) {
             ac_fold_result(&f, k, &j->results[i].event_id, &j->results[i].alert_id,
-                           &j->results[i].duplicate);
+                           &j->results[i].duplicate, &j->results[i].folded);
         }
     }
     outcome = WR_OK;
@@ -794,6 +882,7 @@ cleanup:
     wr_params_deinit(&upd_alerts);
     wr_params_deinit(&ins_events);
     wr_params_deinit(&ins_audit);
+    wr_params_deinit(&ins_keys);
     ac_fold_deinit(&f);
     free(keys);
     return outcome;

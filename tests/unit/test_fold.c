@@ -58,6 +58,91 @@ static void test_fold_fire_fire_fire(void **state)
         assert_int_equal(f.events[i].alert, 0);
         assert_true(ac_fold_is_new_event(&f, i));
     }
+    /* compression: the opener is a row, the two repeats are only counted */
+    assert_true(ac_fold_is_stored(&f, 0));
+    assert_false(ac_fold_is_stored(&f, 1));
+    assert_false(ac_fold_is_stored(&f, 2));
+    assert_int_equal(f.alerts[0].last_stored, 0);
+    ac_fold_deinit(&f);
+}
+
+static void test_fold_retain_duplicates(void **state)
+{
+    struct ac_fold f;
+    struct ac_event *ev;
+
+    (void)state;
+    ac_fold_init(&f, 2);
+    for (size_t i = 0; i < 3; i++) {
+        ev = (struct ac_event *)mk(i, "fpR", AC_STATUS_FIRING, AC_LEVEL_P4, 10, NULL);
+        ev->retain_duplicates = true;
+        ac_fold_add(&f, ev);
+    }
+    ac_fold_run(&f);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(ac_fold_is_stored(&f, i));
+    }
+    assert_int_equal(f.alerts[0].last_stored, 2);
+    ac_fold_deinit(&f);
+}
+
+static void test_fold_compression_window_rollover(void **state)
+{
+    struct ac_fold f;
+    struct ac_event *ev;
+    const int64_t s = 1000000;
+
+    (void)state;
+    ac_fold_init(&f, 4);
+    /* open in the database since t=100 s; window 60 s */
+    ev = (struct ac_event *)mk(0, "fpW", AC_STATUS_FIRING, AC_LEVEL_P4, 150 * s, NULL);
+    ev->compress_window = 60 * s;
+    ac_fold_add(&f, ev); /* 50 s after first_seen: folds */
+    ev = (struct ac_event *)mk(1, "fpW", AC_STATUS_FIRING, AC_LEVEL_P4, 170 * s, NULL);
+    ev->compress_window = 60 * s;
+    ac_fold_add(&f, ev); /* 70 s: rolls over, opens a new alert */
+    ev = (struct ac_event *)mk(2, "fpW", AC_STATUS_FIRING, AC_LEVEL_P4, 171 * s, NULL);
+    ev->compress_window = 60 * s;
+    ac_fold_add(&f, ev); /* folds into the new one */
+    ac_fold_set_open(&f, "fpW", 77, 100 * s);
+    ac_fold_run(&f);
+    assert_int_equal(f.nalerts, 2);
+    assert_int_equal(f.alerts[0].id, 77);
+    assert_true(f.alerts[0].resolved && f.alerts[0].rolled_over);
+    assert_int_equal(f.alerts[0].delta, 1);
+    assert_false(ac_fold_is_stored(&f, 0)); /* a duplicate of the old alert */
+    assert_true(f.alerts[1].is_new);
+    assert_int_equal(f.alerts[1].delta, 2);
+    assert_true(ac_fold_is_stored(&f, 1)); /* the new alert's opener */
+    assert_false(ac_fold_is_stored(&f, 2));
+    assert_int_equal(f.naudits, 2);
+    assert_int_equal(f.audits[0].action, AC_FOLD_ROLLOVER);
+    assert_int_equal(f.audits[1].action, AC_FOLD_OPEN);
+    ac_fold_deinit(&f);
+}
+
+/* One event per fingerprint, each rolling over a stored alert: twice as many
+ * alert records as events (ASan checks the bounds). */
+static void test_fold_rollover_worst_case(void **state)
+{
+    struct ac_fold f;
+    struct ac_event *ev;
+    const int64_t s = 1000000;
+
+    (void)state;
+    ac_fold_init(&f, 1);
+    for (size_t i = 0; i < 40; i++) {
+        snprintf(fps[i], sizeof(fps[i]), "roll%zu", i);
+        ev = (struct ac_event *)mk(i, fps[i], AC_STATUS_FIRING, AC_LEVEL_P4, 500 * s, NULL);
+        ev->compress_window = 10 * s;
+        ac_fold_add(&f, ev);
+    }
+    for (size_t i = 0; i < 40; i++) {
+        ac_fold_set_open(&f, fps[i], (int64_t)i + 1, 1 * s);
+    }
+    ac_fold_run(&f);
+    assert_int_equal(f.nalerts, 80);
+    assert_int_equal(f.naudits, 80);
     ac_fold_deinit(&f);
 }
 
@@ -65,7 +150,7 @@ static void test_fold_resolve_then_reopen(void **state)
 {
     struct ac_fold f;
     int64_t eid, aid;
-    bool dup;
+    bool dup, folded;
 
     (void)state;
     ac_fold_init(&f, 4);
@@ -88,10 +173,11 @@ static void test_fold_resolve_then_reopen(void **state)
     f.alerts[0].id = 7;
     f.alerts[1].id = 8;
     f.events[2].event_id = 42;
-    ac_fold_result(&f, 2, &eid, &aid, &dup);
+    ac_fold_result(&f, 2, &eid, &aid, &dup, &folded);
     assert_int_equal(eid, 42);
     assert_int_equal(aid, 8);
     assert_false(dup);
+    assert_false(folded); /* it opened alert 8 */
     ac_fold_deinit(&f);
 }
 
@@ -104,13 +190,16 @@ static void test_fold_existing_open_alert(void **state)
     ac_fold_add(&f, mk(0, "fpA", AC_STATUS_FIRING, AC_LEVEL_P4, 10, NULL));
     ac_fold_add(&f, mk(1, "fpB", AC_STATUS_FIRING, AC_LEVEL_P2, 11, NULL));
     ac_fold_add(&f, mk(2, "fpA", AC_STATUS_RESOLVED, AC_LEVEL_P4, 12, NULL));
-    ac_fold_set_open(&f, "fpA", 555);
-    ac_fold_set_open(&f, "not-in-group", 1); /* ignored */
+    ac_fold_set_open(&f, "fpA", 555, 5);
+    ac_fold_set_open(&f, "not-in-group", 1, 1); /* ignored */
     ac_fold_run(&f);
     assert_int_equal(f.nalerts, 2);
     assert_false(f.alerts[0].is_new);
     assert_int_equal(f.alerts[0].id, 555);
     assert_int_equal(f.alerts[0].delta, 2);
+    assert_int_equal(f.alerts[0].first_seen, 5); /* the stored first_seen */
+    assert_false(ac_fold_is_stored(&f, 0));      /* folded into the open alert */
+    assert_true(ac_fold_is_stored(&f, 2));       /* a resolve is always stored */
     assert_true(f.alerts[0].resolved);
     assert_true(f.alerts[1].is_new);
     /* no "opened" entry for the existing alert: only fpB's open and fpA's resolve */
@@ -126,7 +215,7 @@ static void test_fold_resolve_without_alert(void **state)
 {
     struct ac_fold f;
     int64_t eid, aid;
-    bool dup;
+    bool dup, folded;
 
     (void)state;
     ac_fold_init(&f, 1);
@@ -137,7 +226,7 @@ static void test_fold_resolve_without_alert(void **state)
     assert_int_equal(f.events[0].alert, -1);
     assert_true(ac_fold_is_new_event(&f, 0));
     f.events[0].event_id = 9;
-    ac_fold_result(&f, 0, &eid, &aid, &dup);
+    ac_fold_result(&f, 0, &eid, &aid, &dup, &folded);
     assert_int_equal(eid, 9);
     assert_int_equal(aid, 0);
     ac_fold_deinit(&f);
@@ -147,7 +236,7 @@ static void test_fold_idempotency(void **state)
 {
     struct ac_fold f;
     int64_t eid, aid;
-    bool dup;
+    bool dup, folded;
 
     (void)state;
     ac_fold_init(&f, 4);
@@ -166,15 +255,15 @@ static void test_fold_idempotency(void **state)
     assert_false(ac_fold_is_new_event(&f, 3));
     f.alerts[0].id = 5;
     f.events[0].event_id = 50;
-    ac_fold_result(&f, 1, &eid, &aid, &dup);
+    ac_fold_result(&f, 1, &eid, &aid, &dup, &folded);
     assert_true(dup);
     assert_int_equal(eid, 50);
     assert_int_equal(aid, 5);
-    ac_fold_result(&f, 3, &eid, &aid, &dup);
+    ac_fold_result(&f, 3, &eid, &aid, &dup, &folded);
     assert_true(dup);
     assert_int_equal(eid, 100);
     assert_int_equal(aid, 200);
-    ac_fold_result(&f, 0, &eid, &aid, &dup);
+    ac_fold_result(&f, 0, &eid, &aid, &dup, &folded);
     assert_false(dup);
     ac_fold_deinit(&f);
 }
@@ -221,6 +310,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold_fire_fire_fire),
+        cmocka_unit_test(test_fold_retain_duplicates),
+        cmocka_unit_test(test_fold_compression_window_rollover),
+        cmocka_unit_test(test_fold_rollover_worst_case),
         cmocka_unit_test(test_fold_resolve_then_reopen),
         cmocka_unit_test(test_fold_existing_open_alert),
         cmocka_unit_test(test_fold_resolve_without_alert),
