@@ -182,8 +182,8 @@ int ac_cmd_serve(const char *config_path)
     if (!srv.health) {
         goto cleanup;
     }
-    srv.writer = ac_writer_create(srv.cfg.pg_dsn, srv.cfg.writer_queue_events,
-                                  srv.cfg.group_commit_max_events);
+    srv.writer = ac_writer_create(srv.cfg.pg_dsn, srv.cfg.redis_url, srv.cfg.redis_prefix,
+                                  srv.cfg.writer_queue_events, srv.cfg.group_commit_max_events);
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }

@@ -42,6 +42,7 @@
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/core/redis.h"
 #include "server/fold.h"
 
 #define WR_RETRIES        3
@@ -81,7 +82,7 @@ static const struct {
      " last_doc)"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     {"ac_upd_alerts",
-     "UPDATE alerts a SET count = a.count + v.delta, first_seen = least(a.first_seen,"
+     "WITH u AS (UPDATE alerts a SET count = a.count + v.delta, first_seen = least(a.first_seen,"
      " v.first_seen), last_seen = greatest(a.last_seen, v.last_seen), level = least(a.level,"
      " coalesce(v.level COLLATE \"C\", a.level)), status = CASE WHEN v.resolved_at IS NULL THEN"
      " a.status ELSE 'resolved' END, resolved_at = coalesce(v.resolved_at, a.resolved_at),"
@@ -89,9 +90,11 @@ static const struct {
      " last_doc = CASE v.mode WHEN 'set' THEN v.doc WHEN 'clear' THEN NULL ELSE a.last_doc END,"
      " updated_at = v.updated_at"
      " FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[],"
-     " $6::timestamptz[], $7::bigint[], $8::timestamptz[], $9::text[], $10::json[]) AS v(id,"
-     " delta, first_seen, last_seen, level, resolved_at, last_event_id, updated_at, mode, doc)"
-     " WHERE a.id = v.id"},
+     " $6::timestamptz[], $7::bigint[], $8::timestamptz[], $9::text[], $10::json[],"
+     " $11::text[]) AS v(id, delta, first_seen, last_seen, level, resolved_at, last_event_id,"
+     " updated_at, mode, doc, fp)"
+     " WHERE a.id = v.id AND a.fingerprint = v.fp AND a.status <> 'resolved' RETURNING 1)"
+     " SELECT ac_expect_rows(count(*), cardinality($1::bigint[])) FROM u"},
     {"ac_ins_keys", "INSERT INTO ingest_keys (source, client_id, event_id, alert_id)"
                     " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"},
     {"ac_ins_events",
@@ -129,6 +132,11 @@ struct ac_writer {
     char *dsn;
 
     /* Writer thread only. */
+    struct ac_redis_target redis;
+    bool has_redis;
+    char *prefix; /* of every cache key */
+    redisContext *rc;
+    int64_t redis_next_try;
     PGconn *conn;
     int64_t next_connect_us;
     int64_t backoff_us;
@@ -137,12 +145,19 @@ struct ac_writer {
     unsigned long long n_groups, n_events, n_failures;
 };
 
-enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE };
+enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
 
-struct ac_writer *ac_writer_create(const char *dsn, long queue_events, long group_max)
+#define WR_REDIS_TIMEOUT_MS 200
+#define WR_REDIS_RETRY_US   1000000LL
+#define WR_KEY_TTL_S        "604800" /* idempotency keys stay in Redis for 7 days */
+
+struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
+                                   long queue_events, long group_max)
 {
     struct ac_writer *w = ac_xcalloc(1, sizeof(*w));
 
+    w->prefix = ac_xstrdup(redis_prefix ? redis_prefix : "ac:");
+    w->has_redis = redis_url && ac_redis_parse_url(redis_url, &w->redis) == AC_OK;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
     w->dsn = ac_xstrdup(dsn);
@@ -364,6 +379,9 @@ static void wr_note_error(struct wr_reader *r, const PGresult *res)
     else if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) {
         r->outcome = WR_RETRY;
     }
+    else if (strcmp(state, "AC001") == 0) {
+        r->outcome = WR_STALE; /* the cache named an alert that is no longer open */
+    }
     else {
         r->outcome = WR_DATA;
         ac_log(AC_LOG_ERROR, "writer", "statement failed sqlstate=%s: %s", state,
@@ -505,26 +523,37 @@ static char *wr_last_doc(const struct ac_fold *f, const struct ac_fold_alert *a)
     return wr_doc(f->events[a->last_event].ev);
 }
 
-static void wr_build_stored(const struct ac_fold *f, struct wr_params *p)
+/* The keys and fingerprints the cache did not answer; returns how many. */
+static size_t wr_build_stored(const struct ac_fold *f, const bool *key_hit, struct wr_params *p)
 {
+    size_t n = 0;
+
     wr_params_init(p, 2);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
-        if (ev->id && f->events[i].dup_of < 0) {
+        if (ev->id && f->events[i].dup_of < 0 && !key_hit[i]) {
+            n++;
             ac_pg_array_add(&p->a[0], ev->source);
             ac_pg_array_add(&p->a[1], ev->id);
         }
     }
     wr_params_finish(p);
+    return n;
 }
 
-static void wr_build_open(const struct ac_fold *f, struct wr_params *p)
+static size_t wr_build_open(const struct ac_fold *f, const bool *fp_hit, struct wr_params *p)
 {
+    size_t n = 0;
+
     wr_params_init(p, 1);
     for (size_t i = 0; i < ac_fold_fingerprint_count(f); i++) {
-        ac_pg_array_add(&p->a[0], ac_fold_fingerprint(f, i));
+        if (!fp_hit[i]) {
+            ac_pg_array_add(&p->a[0], ac_fold_fingerprint(f, i));
+            n++;
+        }
     }
     wr_params_finish(p);
+    return n;
 }
 
 static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
@@ -583,7 +612,7 @@ static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_
 
 static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
 {
-    wr_params_init(p, 10);
+    wr_params_init(p, 11);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         char *last_doc;
@@ -603,6 +632,7 @@ static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_
         last_doc = wr_last_doc(f, a);
         ac_pg_array_add(&p->a[8], last_doc ? "set" : a->last_event >= 0 ? "clear" : "keep");
         ac_pg_array_add(&p->a[9], last_doc);
+        ac_pg_array_add(&p->a[10], f->events[a->opener].ev->fingerprint);
         free(last_doc);
     }
     wr_params_finish(p);
@@ -748,7 +778,162 @@ static bool wr_assign_ids(struct ac_fold *f, PGresult *ids, size_t nev, size_t n
     return ok;
 }
 
-static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t njobs)
+/* --- the Redis cache of open alerts and seen keys -------------------------- */
+
+/* Forgets the connection; the writer goes on with PostgreSQL alone. */
+static void wr_redis_drop(struct ac_writer *w, const char *why)
+{
+    if (w->rc) {
+        ac_log(AC_LOG_WARN, "writer", "redis: %s; continuing on PostgreSQL alone", why);
+    }
+    redisFree(w->rc);
+    w->rc = NULL;
+    w->redis_next_try = ac_time_now_us() + WR_REDIS_RETRY_US;
+}
+
+static bool wr_redis(struct ac_writer *w)
+{
+    char err[128];
+
+    if (w->rc) {
+        return true;
+    }
+    if (!w->has_redis || ac_time_now_us() < w->redis_next_try) {
+        return false;
+    }
+    w->rc = ac_redis_connect(&w->redis, WR_REDIS_TIMEOUT_MS, err, sizeof(err));
+    if (!w->rc) {
+        w->redis_next_try = ac_time_now_us() + WR_REDIS_RETRY_US;
+        return false;
+    }
+    ac_log(AC_LOG_INFO, "writer", "redis connected: open alerts and keys are cached");
+    return true;
+}
+
+/* Reads n pipelined replies, handing each to fn (which may be NULL). */
+static bool wr_redis_replies(struct ac_writer *w, size_t n,
+                             void (*fn)(void *ctx, size_t i, const redisReply *r), void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(w->rc, (void **)&r) != REDIS_OK || !r) {
+            wr_redis_drop(w, w->rc->errstr[0] ? w->rc->errstr : "no reply");
+            return false;
+        }
+        if (fn) {
+            fn(ctx, i, r);
+        }
+        freeReplyObject(r);
+    }
+    return true;
+}
+
+struct wr_lookup {
+    struct ac_fold *f;
+    bool *fp_hit;  /* per fingerprint */
+    bool *key_hit; /* per event */
+    size_t nfp;
+    size_t *key_event; /* reply index - nfp -> event index */
+};
+
+static void wr_lookup_reply(void *ctx, size_t i, const redisReply *r)
+{
+    struct wr_lookup *l = ctx;
+    long long a = 0, b = 0;
+
+    if (r->type != REDIS_REPLY_STRING || sscanf(r->str, "%lld:%lld", &a, &b) != 2) {
+        return;
+    }
+    if (i < l->nfp) {
+        ac_fold_set_open(l->f, ac_fold_fingerprint(l->f, i), a, b);
+        l->fp_hit[i] = true;
+    }
+    else {
+        size_t e = l->key_event[i - l->nfp];
+        const struct ac_event *ev = l->f->events[e].ev;
+        ac_fold_set_stored(l->f, ev->source, ev->id, a, b);
+        l->key_hit[e] = true;
+    }
+}
+
+/* One round trip: the cached open alert of every fingerprint and the cached
+ * result of every new idempotency key of the group. */
+static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit, bool *key_hit)
+{
+    struct wr_lookup l = {f, fp_hit, key_hit, ac_fold_fingerprint_count(f), NULL};
+    size_t n = 0;
+
+    if (!wr_redis(w)) {
+        return;
+    }
+    l.key_event = ac_xcalloc(f->nevents + 1, sizeof(size_t));
+    for (size_t i = 0; i < l.nfp; i++) {
+        (void)redisAppendCommand(w->rc, "GET %sopen:%s", w->prefix, ac_fold_fingerprint(f, i));
+    }
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_event *ev = f->events[i].ev;
+        if (ev->id && f->events[i].dup_of < 0) {
+            (void)redisAppendCommand(w->rc, "GET %skey:%s\x1f%s", w->prefix, ev->source, ev->id);
+            l.key_event[n++] = i;
+        }
+    }
+    (void)wr_redis_replies(w, l.nfp + n, wr_lookup_reply, &l);
+    free(l.key_event);
+}
+
+/* After COMMIT: remember the alerts the group left open, forget those it
+ * closed, and remember its keys. A failure only leaves the cache behind;
+ * whatever it then says is verified in the next transaction. */
+static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f)
+{
+    size_t n = 0;
+
+    if (!w->rc) {
+        return;
+    }
+    for (size_t i = 0; i < f->nalerts; i++) {
+        const struct ac_fold_alert *a = &f->alerts[i];
+        const char *fp = f->events[a->opener].ev->fingerprint;
+        if (a->resolved) {
+            (void)redisAppendCommand(w->rc, "DEL %sopen:%s", w->prefix, fp);
+        }
+        else {
+            (void)redisAppendCommand(w->rc, "SET %sopen:%s %lld:%lld", w->prefix, fp,
+                                     (long long)a->id, (long long)a->first_seen);
+        }
+        n++;
+    }
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_event *ev = f->events[i].ev;
+        int64_t eid, aid;
+        bool dup, folded;
+        if (!ev->id || !ac_fold_is_new_event(f, i)) {
+            continue;
+        }
+        ac_fold_result(f, i, &eid, &aid, &dup, &folded);
+        (void)redisAppendCommand(w->rc, "SET %skey:%s\x1f%s %lld:%lld EX " WR_KEY_TTL_S, w->prefix,
+                                 ev->source, ev->id, (long long)eid, (long long)aid);
+        n++;
+    }
+    (void)wr_redis_replies(w, n, NULL, NULL);
+}
+
+/* After a stale entry: forget the group's fingerprints. */
+static void wr_cache_forget(struct ac_writer *w, const struct ac_fold *f)
+{
+    size_t n = ac_fold_fingerprint_count(f);
+
+    if (!w->rc) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        (void)redisAppendCommand(w->rc, "DEL %sopen:%s", w->prefix, ac_fold_fingerprint(f, i));
+    }
+    (void)wr_redis_replies(w, n, NULL, NULL);
+}
+
+static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t njobs,
+                              bool use_cache)
 {
     struct wr_reader r = {.conn = w->conn, .outcome = WR_OK};
     struct wr_params lock = {0}, stored = {0}, open = {0}, ids = {0};
@@ -759,8 +944,9 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     char *keys = wr_lock_keys(first, njobs);
     struct ac_fold f;
     struct wr_job *j = first;
-    size_t nev = 0, nal = 0, total = 0, k;
-    bool has_keys = false, synced = false, commit_sent = false;
+    size_t nev = 0, nal = 0, total = 0, k, nstored_q, nopen_q;
+    bool synced = false, commit_sent = false;
+    bool *fp_hit = NULL, *key_hit = NULL;
     int64_t now = ac_time_now_us();
     char n1[24], n2[24];
     enum wr_outcome outcome;
@@ -773,22 +959,28 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     for (k = 0; k < njobs; k++, j = j->next) {
         for (size_t i = 0; i < j->evs->n; i++) {
             ac_fold_add(&f, &j->evs->items[i]);
-            has_keys |= j->evs->items[i].id != NULL;
         }
     }
 
-    /* Round trip 1: BEGIN, locks, stored keys, open alerts. */
+    /* Round trip 0 (Redis, when there): what the cache knows. */
+    fp_hit = ac_xcalloc(ac_fold_fingerprint_count(&f) + 1, sizeof(bool));
+    key_hit = ac_xcalloc(f.nevents + 1, sizeof(bool));
+    if (use_cache) {
+        wr_cache_lookup(w, &f, fp_hit, key_hit);
+    }
+
+    /* Round trip 1: BEGIN, locks, and from PostgreSQL what the cache did not know. */
     wr_params_init(&lock, 1);
     lock.v[0] = keys;
-    wr_build_stored(&f, &stored);
-    wr_build_open(&f, &open);
+    nstored_q = wr_build_stored(&f, key_hit, &stored);
+    nopen_q = wr_build_open(&f, fp_hit, &open);
     if (!wr_send_text(w->conn, "BEGIN") || !wr_send(w->conn, "ac_lock", &lock) ||
-        (has_keys && !wr_send(w->conn, "ac_stored", &stored)) ||
-        !wr_send(w->conn, "ac_open", &open) || !wr_flush(w->conn)) {
+        (nstored_q > 0 && !wr_send(w->conn, "ac_stored", &stored)) ||
+        (nopen_q > 0 && !wr_send(w->conn, "ac_open", &open)) || !wr_flush(w->conn)) {
         goto lost;
     }
-    if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || (has_keys && !wr_take(&r, &stored_res)) ||
-        !wr_take(&r, &open_res)) {
+    if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || (nstored_q > 0 && !wr_take(&r, &stored_res)) ||
+        (nopen_q > 0 && !wr_take(&r, &open_res))) {
         goto lost;
     }
     if (r.failed) {
@@ -856,12 +1048,16 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
                            &j->results[i].duplicate, &j->results[i].folded);
         }
     }
+    wr_cache_update(w, &f);
     outcome = WR_OK;
     goto cleanup;
 
 failed:
     wr_abort(w, synced);
     outcome = r.outcome == WR_OK ? WR_DATA : r.outcome;
+    if (outcome == WR_STALE) {
+        wr_cache_forget(w, &f);
+    }
     goto cleanup;
 
 lost:
@@ -883,6 +1079,8 @@ cleanup:
     wr_params_deinit(&ins_events);
     wr_params_deinit(&ins_audit);
     wr_params_deinit(&ins_keys);
+    free(fp_hit);
+    free(key_hit);
     ac_fold_deinit(&f);
     free(keys);
     return outcome;
@@ -900,7 +1098,7 @@ static void wr_finish(struct wr_job *first, size_t njobs, int rc)
 /* Runs one transaction with the retry policy of the DESIGN block. */
 static int wr_store(struct ac_writer *w, struct wr_job *first, size_t njobs)
 {
-    bool reconnected = false;
+    bool reconnected = false, use_cache = true;
 
     for (int attempt = 0; attempt < WR_RETRIES; attempt++) {
         enum wr_outcome o;
@@ -908,12 +1106,16 @@ static int wr_store(struct ac_writer *w, struct wr_job *first, size_t njobs)
         if (wr_connect(w) != AC_OK) {
             return AC_EDB;
         }
-        o = wr_txn(w, first, njobs);
+        o = wr_txn(w, first, njobs, use_cache);
         switch (o) {
             case WR_OK:
                 return AC_OK;
             case WR_RETRY:
                 ac_log(AC_LOG_WARN, "writer", "transaction conflict; retrying");
+                continue;
+            case WR_STALE:
+                ac_log(AC_LOG_INFO, "writer", "stale cache entry; retrying from PostgreSQL");
+                use_cache = false;
                 continue;
             case WR_CONN:
                 if (reconnected) {
@@ -1032,6 +1234,9 @@ void ac_writer_destroy(struct ac_writer *w)
     }
     ac_writer_stop(w);
     wr_disconnect(w);
+    redisFree(w->rc);
+    ac_redis_target_deinit(&w->redis);
+    free(w->prefix);
     free(w->dsn);
     pthread_cond_destroy(&w->work);
     pthread_mutex_destroy(&w->lock);

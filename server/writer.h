@@ -20,11 +20,12 @@
 struct ac_writer;
 
 /*
- * dsn: borrowed (copied). queue_events: most events waiting before submit
- * answers AC_EAGAIN. group_max: most events in one transaction.
- * Returns new writer (not started).
+ * dsn, redis_url: borrowed (copied); redis_url may be NULL (no cache). queue_events: most events
+ * waiting before submit answers AC_EAGAIN. group_max: most events in one transaction. Returns new
+ * writer (not started).
  */
-struct ac_writer *ac_writer_create(const char *dsn, long queue_events, long group_max);
+struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
+                                   long queue_events, long group_max);
 /* Starts the thread; connects lazily. Returns AC_OK or AC_EIO. */
 AC_MUST_CHECK int ac_writer_start(struct ac_writer *w);
 /* Refuses new batches, finishes the queued ones, joins. Idempotent. */

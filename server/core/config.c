@@ -28,6 +28,8 @@ const struct ac_cfg_entry ac_config_table[] = {
      "connections for API reads (the writer has its own)", 1, 64},
     {AC_CFG_URL, "redis.url", "redis://127.0.0.1:6379/0", CFO(redis_url), "AC_REDIS_URL",
      "redis://[:password@]host:port[/db]", 0, 0},
+    {AC_CFG_STR, "redis.prefix", "ac:", CFO(redis_prefix), "AC_REDIS_PREFIX",
+     "prefix of every key this deployment keeps in Redis", 0, 0},
     {AC_CFG_INT, "redis.timeout_ms", "1000", CFO(redis_timeout_ms), NULL,
      "connect and command timeout", 10, 60000},
     {AC_CFG_INT, "limits.max_body_bytes", "1048576", CFO(max_body_bytes), NULL,

@@ -38,6 +38,7 @@ struct ac_config {
     char *pg_dsn;
     long pg_pool_size;
     char *redis_url;
+    char *redis_prefix;
     long redis_timeout_ms;
     long max_body_bytes;
     long max_batch_events;

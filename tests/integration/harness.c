@@ -365,6 +365,11 @@ void it_server_spawn(struct it_server *s, const char *dsn_in, const char *const 
         setenv("AC_LISTEN", listen, 1);
         setenv("AC_PG_DSN", dsn, 1);
         setenv("AC_REDIS_URL", redis, 1);
+        {
+            char prefix[96];
+            snprintf(prefix, sizeof(prefix), "%s:", it_db); /* suites share one Redis */
+            setenv("AC_REDIS_PREFIX", prefix, 1);
+        }
         setenv("AC_ADMIN_TOKEN", IT_ADMIN_TOKEN, 1);
         setenv("AC_INGEST_TOKEN", IT_INGEST_TOKEN, 1);
         setenv("AC_READ_TOKEN", IT_READ_TOKEN, 1);

@@ -242,16 +242,16 @@ static void test_ingest_idempotent_repeat(void **state)
     assert_int_equal(json_integer_value(json_object_get(b, "duplicates")), 1);
     /* the same id from another source is another event: it folds into the open alert */
     c = it_post_events(&srv, other_src, 200);
-    assert_false(json_boolean_value(json_object_get(json_array_get(json_object_get(c, "items"), 0),
-                                                    "duplicate")));
-    assert_true(json_boolean_value(json_object_get(json_array_get(json_object_get(c, "items"), 0),
-                                                   "folded")));
+    assert_false(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(c, "items"), 0), "duplicate")));
+    assert_true(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(c, "items"), 0), "folded")));
     assert_string_equal(item_str(a, 0, "alert_id"), item_str(c, 0, "alert_id"));
     json_decref(c);
     /* and a folded event's key is remembered too */
     c = it_post_events(&srv, other_src, 200);
-    assert_true(json_boolean_value(json_object_get(json_array_get(json_object_get(c, "items"), 0),
-                                                   "duplicate")));
+    assert_true(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(c, "items"), 0), "duplicate")));
     json_decref(a);
     json_decref(b);
     json_decref(c);

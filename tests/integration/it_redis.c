@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration tests of Redis faults. Redis is the writer's cache of open
+ * alerts and seen idempotency keys; PostgreSQL verifies and stays the system
+ * of record. So: FLUSHALL loses nothing and opens no second alert; a stale
+ * entry (alert resolved through the API) is caught; with Redis killed, ingest
+ * goes on from PostgreSQL alone with exact counts, and uses Redis again once it
+ * is back. This suite runs its own redis-server so it can kill it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+static struct it_server srv;
+static int redis_port;
+static char redis_dir[64];
+
+static void redis_up(void)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd),
+             "redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
+             "--dir %s --pidfile %s/redis.pid --logfile %s/redis.log && "
+             "for i in $(seq 1 100); do redis-cli -p %d ping 2>/dev/null | grep -q PONG && exit 0; "
+             "sleep 0.05; done; exit 1",
+             redis_port, redis_dir, redis_dir, redis_dir, redis_port);
+    assert_int_equal(it_run(cmd, NULL), 0);
+}
+
+static void redis_down(void)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd),
+             "kill -9 $(cat %s/redis.pid) && while redis-cli -p %d ping >/dev/null 2>&1; do "
+             "sleep 0.05; done",
+             redis_dir, redis_port);
+    assert_int_equal(it_run(cmd, NULL), 0);
+}
+
+static long long redis_keys(void)
+{
+    char cmd[128], *out = NULL;
+    long long n;
+
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d dbsize", redis_port);
+    assert_int_equal(it_run(cmd, &out), 0);
+    n = atoll(out);
+    free(out);
+    return n;
+}
+
+static int setup(void **state)
+{
+    char env_url[256];
+    const char *env[2] = {env_url, NULL};
+
+    (void)state;
+    snprintf(redis_dir, sizeof(redis_dir), "/tmp/ac_it_redis_%d", (int)getpid());
+    snprintf(env_url, sizeof(env_url), "mkdir -p %s", redis_dir);
+    assert_int_equal(it_run(env_url, NULL), 0);
+    redis_port = it_free_port();
+    redis_up();
+    snprintf(env_url, sizeof(env_url), "AC_REDIS_URL=redis://127.0.0.1:%d/0", redis_port);
+    it_server_start(&srv, env);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+
+    (void)state;
+    assert_int_equal(it_server_stop(&srv), 0);
+    snprintf(cmd, sizeof(cmd), "kill $(cat %s/redis.pid) 2>/dev/null; rm -rf %s", redis_dir,
+             redis_dir);
+    (void)it_run(cmd, NULL);
+    return 0;
+}
+
+static long long counted(const char *type)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof(sql), "SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'",
+             type);
+    return it_sql_ll(sql);
+}
+
+static long long alerts_of(const char *type)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE type = '%s'", type);
+    return it_sql_ll(sql);
+}
+
+static void post_n(const char *type, int n)
+{
+    char body[160];
+
+    snprintf(body, sizeof(body), "{\"source\":\"probe\",\"type\":\"%s\",\"title\":\"t\"}", type);
+    for (int i = 0; i < n; i++) {
+        json_decref(it_post_events(&srv, body, 200));
+    }
+}
+
+static void test_redis_cache_is_used(void **state)
+{
+    (void)state;
+    post_n("ItCache", 5);
+    assert_true(redis_keys() >= 1); /* the open alert is cached */
+    assert_int_equal(counted("ItCache"), 5);
+}
+
+static void test_redis_flushall_opens_no_second_alert(void **state)
+{
+    char cmd[96];
+
+    (void)state;
+    post_n("ItFlush", 20);
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d flushall", redis_port);
+    assert_int_equal(it_run(cmd, NULL), 0);
+    assert_int_equal(redis_keys(), 0);
+    post_n("ItFlush", 20);
+    assert_int_equal(alerts_of("ItFlush"), 1);
+    assert_int_equal(counted("ItFlush"), 40);
+    assert_true(redis_keys() >= 1); /* rebuilt from PostgreSQL as alerts are touched */
+}
+
+static void test_redis_stale_entry_is_caught(void **state)
+{
+    json_t *r;
+    char path[96];
+    struct it_resp resp;
+
+    (void)state;
+    r = it_post_events(&srv, "{\"source\":\"probe\",\"type\":\"ItStale\",\"title\":\"t\"}", 200);
+    snprintf(path, sizeof(path), "/v1/alerts/%s/resolve",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r, "items"), 0), "alert_id")));
+    json_decref(r);
+    /* resolved through the API: the cache still names the alert as open */
+    assert_int_equal(it_http(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, NULL, 0, &resp), 0);
+    assert_int_equal(resp.status, 200);
+    it_resp_free(&resp);
+    post_n("ItStale", 3);
+    assert_int_equal(alerts_of("ItStale"), 2); /* the resolved one and a new one */
+    assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItStale' AND status = "
+                               "'firing'"),
+                     3);
+}
+
+struct load {
+    volatile int stop;
+    long acked;
+    long failed;
+};
+
+static void *load_main(void *p)
+{
+    struct load *l = p;
+    const char *batch =
+        "[{\"source\":\"probe\",\"type\":\"ItRedisDown\",\"title\":\"a\"},"
+        "{\"source\":\"probe\",\"type\":\"ItRedisDown\",\"title\":\"b\"},"
+        "{\"id\":\"\",\"source\":\"probe\",\"type\":\"ItRedisDown2\",\"title\":\"c\"}]";
+    char body[512];
+
+    for (int i = 0; i < 20000 && !l->stop; i++) {
+        struct it_resp r;
+        /* a unique idempotency key per request, so keys go through the cache too */
+        snprintf(body, sizeof(body), "%.*s%d-%ld%s", (int)(strstr(batch, "\"\"") - batch + 1),
+                 batch, i, (long)pthread_self() % 100000, strstr(batch, "\"\"") + 1);
+        if (it_http(&srv, "POST", "/v1/events", IT_INGEST_TOKEN, "application/json", body,
+                    strlen(body), &r) == 0 &&
+            r.status == 200) {
+            l->acked += 3;
+        }
+        else {
+            l->failed++;
+        }
+        it_resp_free(&r);
+    }
+    return NULL;
+}
+
+static bool reached(void *arg)
+{
+    return counted("ItRedisDown") + counted("ItRedisDown2") >= *(long long *)arg;
+}
+
+static bool cache_back(void *arg)
+{
+    (void)arg;
+    post_n("ItRedisBack", 1);
+    return redis_keys() >= 1;
+}
+
+static void test_redis_killed_and_restarted(void **state)
+{
+    pthread_t th[4];
+    struct load l[4];
+    long acked = 0, failed = 0;
+    long long mark;
+
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        memset(&l[i], 0, sizeof(l[i]));
+        pthread_create(&th[i], NULL, load_main, &l[i]);
+    }
+    mark = 150;
+    assert_true(it_wait_until(reached, &mark, 30000));
+    redis_down(); /* mid-run */
+    mark = counted("ItRedisDown") + counted("ItRedisDown2") + 300;
+    assert_true(it_wait_until(reached, &mark, 30000)); /* ingest goes on without Redis */
+    redis_up();
+    mark = counted("ItRedisDown") + counted("ItRedisDown2") + 300;
+    assert_true(it_wait_until(reached, &mark, 30000));
+    for (int i = 0; i < 4; i++) {
+        l[i].stop = 1;
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        acked += l[i].acked;
+        failed += l[i].failed;
+    }
+    /* nothing refused, nothing lost, nothing counted twice */
+    assert_int_equal(failed, 0);
+    assert_int_equal(counted("ItRedisDown") + counted("ItRedisDown2"), acked);
+    assert_int_equal(alerts_of("ItRedisDown"), 1);
+    assert_int_equal(alerts_of("ItRedisDown2"), 1);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM ingest_keys WHERE client_id LIKE '%-%'"),
+                     acked / 3);
+    /* and the restarted Redis is used again (the writer retries it every second) */
+    assert_true(it_wait_until(cache_back, NULL, 10000));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redis_cache_is_used),
+        cmocka_unit_test(test_redis_flushall_opens_no_second_alert),
+        cmocka_unit_test(test_redis_stale_entry_is_caught),
+        cmocka_unit_test(test_redis_killed_and_restarted),
+    };
+    int rc;
+
+    it_init("redis");
+    rc = cmocka_run_group_tests_name("integration_redis", tests, setup, teardown);
+    it_fini();
+    return rc;
+}
