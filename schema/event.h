@@ -82,7 +82,7 @@ struct ac_event {
     int64_t received_at; /* µs */
     char fingerprint[33];
     /* From the event's type (registry): compression of duplicates. */
-    bool retain_duplicates; /* store every duplicate as an event row */
+    bool retain_duplicates;  /* store every duplicate as an event row */
     int64_t compress_window; /* µs; an open alert older than this rolls over; 0 = never */
 };
 
