@@ -5,30 +5,37 @@
  * DESIGN
  * ------
  * Submitters (HTTP connection threads, later Kafka) enqueue a job - one
- * request's events - and sleep on a condition variable. The writer thread
- * takes all queued jobs up to group_max events and stores them in one
- * transaction of three pipelined round trips:
+ * request's events - and sleep on their own condition variable. The writer
+ * thread takes all queued jobs up to group_max events and stores them in one
+ * transaction:
  *
+ *   0. (Redis, when reachable) one pipelined round trip: the cached open alert
+ *      of every fingerprint and the cached result of every idempotency key.
  *   1. BEGIN; advisory locks on every fingerprint and idempotency key of the
  *      group (sorted, so a second writer or instance waits, never deadlocks);
- *      which idempotency keys are already stored; which fingerprints have an
- *      open alert.
+ *      from PostgreSQL, the keys and open alerts Redis did not know.
  *   2. The group is folded in memory (fold.h): every alert it touches is
- *      written once however many events fold into it - a storm of one
- *      fingerprint costs one row update, not one per event. Then the ids of
- *      the new events and alerts are reserved from their sequences.
- *   3. Multi-row INSERT alerts, UPDATE alerts, INSERT events, INSERT audit_log
- *      (each one statement over unnest()ed arrays), COMMIT.
+ *      written once however many events fold into it, and a repeat of an open
+ *      alert is counted but not stored as a row (compression). Then the ids of
+ *      the stored events and new alerts are reserved from their sequences.
+ *   3. UPDATE the existing alerts (verifying that each one the cache named is
+ *      still open with that fingerprint, else SQLSTATE AC001), INSERT the new
+ *      alerts, the idempotency keys, the event rows and the audit entries -
+ *      each one statement over unnest()ed arrays - and COMMIT.
+ *   4. (Redis) one round trip records what the group left open or closed.
  *
  * One fsync per group instead of one per event; a request's batch is never
- * split across transactions.
+ * split across transactions. PostgreSQL is the system of record; Redis only
+ * saves lookups, and anything it says is verified under the locks.
  *
- * Failures: a deadlock or serialization failure retries the group; a data
- * error re-runs each job alone so one bad request cannot fail its
- * neighbours; a lost connection before COMMIT was sent, or one where the
- * server reported an error first, reconnects and retries once (nothing can
- * have committed); after that the jobs fail with
- * AC_EDB (HTTP 503) and reconnects back off up to WR_BACKOFF_MAX_US.
+ * Failures: a deadlock or serialization failure retries the group; a stale
+ * cache entry retries it from PostgreSQL alone; a data error re-runs each job
+ * alone so one bad request cannot fail its neighbours; a lost connection
+ * before COMMIT was sent, or one where the server reported an error first,
+ * reconnects and retries once (nothing can have committed); after that the
+ * jobs fail with AC_EDB (HTTP 503) and reconnects back off up to
+ * WR_BACKOFF_MAX_US. Redis errors never fail a job: the writer drops the
+ * connection, goes on without the cache and tries Redis again a second later.
  */
 #include "server/writer.h"
 
