@@ -46,6 +46,8 @@ struct lg_thread {
 };
 
 static volatile long lg_sent_total;
+/* Makes this run's "unique" fingerprints unique across runs too. */
+static unsigned lg_seed;
 static double lg_deadline;
 
 static double lg_now(void)
@@ -133,10 +135,10 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
             buf + n, cap - n,
             "%s{\"source\":\"bench\",\"type\":\"BenchAlert%d\",\"title\":\"benchmark event\","
             "\"level\":\"P4\",\"region\":\"cn-hangzhou\",\"namespace\":\"bench\","
-            "\"app_id\":\"%s%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":\"sre\"},"
+            "\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":\"sre\"},"
             "\"message\":\"synthetic load from ac_loadgen with a realistic message size\"}",
-            i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0 : t->id, dup ? 0 : seq,
-            dup ? (int)(r % 16) : i, (int)(r % 64));
+            i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0u : lg_seed, dup ? 0 : t->id,
+            dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
     }
     if (t->o->batch > 1) {
         n += (size_t)snprintf(buf + n, cap - n, "]");
@@ -245,6 +247,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ac_loadgen: --port and --token are required; seconds <= 600\n");
         return 2;
     }
+    lg_seed = (unsigned)getpid() ^ (unsigned)time(NULL);
     ts = calloc((size_t)o.conns, sizeof(*ts));
     start = lg_now();
     lg_deadline = start + o.seconds;

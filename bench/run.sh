@@ -2,20 +2,21 @@
 # SPDX-License-Identifier: Apache-2.0
 # Ingest benchmark: builds a release binary, starts PostgreSQL (fsync on: the
 # durability the server promises) and Redis on free loopback ports, serves, and
-# runs ac_loadgen for batch sizes 1 and 100, interleaved, RUNS times each;
-# prints every run and the medians. Everything is bounded by BENCH_SECONDS.
-#   BENCH_SECONDS (10)  RUNS (3)  CONNS_1 (32)  CONNS_100 (8)  DUP (0.5)
+# runs ac_loadgen for batch sizes 1 and 100 at each duplicate ratio in DUPS,
+# interleaved, RUNS times each; prints every run and the medians. Everything is
+# bounded by BENCH_SECONDS.
+#   BENCH_SECONDS (8)  RUNS (3)  CONNS_1 (32)  CONNS_100 (8)  DUPS ("0.1 0.9")
 #   BENCH_PG_LOG_MS: also report the statements slower than this many ms
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ac_install_packages $AC_DEB_BUILD
 
-SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+SECONDS_PER_RUN=${BENCH_SECONDS:-8}
 RUNS=${RUNS:-3}
 CONNS_1=${CONNS_1:-32}
 CONNS_100=${CONNS_100:-8}
-DUP=${DUP:-0.5}
+DUPS=${DUPS:-0.1 0.9}
 
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
@@ -52,29 +53,37 @@ LG=./build/bench/ac_loadgen
 # warm-up: connections, plans, caches
 $LG --port "$HTTP_PORT" --token "$TOKEN" --conns 8 --batch 10 --seconds 2 >/dev/null
 
-declare -a R1 R100
+declare -A RES
 for run in $(seq 1 "$RUNS"); do
-    out=$($LG --port "$HTTP_PORT" --token "$TOKEN" --conns "$CONNS_1" --batch 1 --dup "$DUP" \
-          --seconds "$SECONDS_PER_RUN")
-    echo "run $run: $out"
-    R1+=("$out")
-    out=$($LG --port "$HTTP_PORT" --token "$TOKEN" --conns "$CONNS_100" --batch 100 --dup "$DUP" \
-          --seconds "$SECONDS_PER_RUN")
-    echo "run $run: $out"
-    R100+=("$out")
+    for dup in $DUPS; do
+        for batch in 1 100; do
+            conns=$CONNS_1
+            [ "$batch" = 100 ] && conns=$CONNS_100
+            out=$($LG --port "$HTTP_PORT" --token "$TOKEN" --conns "$conns" --batch "$batch" \
+                  --dup "$dup" --seconds "$SECONDS_PER_RUN")
+            echo "run $run: $out"
+            RES["$batch/$dup"]+="$out"$'\n'
+        done
+    done
 done
 
-median() { # field, lines...
-    local f=$1; shift
-    printf '%s\n' "$@" | sed -n "s/.* $f=\([0-9.]*\).*/\1/p" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+median() { # field, lines
+    printf '%s' "$2" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -g |
+        awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 echo
-echo "medians of $RUNS runs (${SECONDS_PER_RUN}s each, dup=$DUP, fsync on):"
-printf '%-10s %-6s %12s %10s %10s\n' batch conns events/s p50_ms p99_ms
-printf '%-10s %-6s %12s %10s %10s\n' 1 "$CONNS_1" "$(median events_per_s "${R1[@]}")" \
-    "$(median p50_ms "${R1[@]}")" "$(median p99_ms "${R1[@]}")"
-printf '%-10s %-6s %12s %10s %10s\n' 100 "$CONNS_100" "$(median events_per_s "${R100[@]}")" \
-    "$(median p50_ms "${R100[@]}")" "$(median p99_ms "${R100[@]}")"
+echo "medians of $RUNS runs (${SECONDS_PER_RUN}s each, fsync on):"
+printf '%-7s %-6s %-6s %12s %10s %10s\n' batch conns dup events/s p50_ms p99_ms
+for dup in $DUPS; do
+    for batch in 1 100; do
+        conns=$CONNS_1
+        [ "$batch" = 100 ] && conns=$CONNS_100
+        lines=${RES["$batch/$dup"]}
+        printf '%-7s %-6s %-6s %12s %10s %10s\n' "$batch" "$conns" "$dup" \
+            "$(median events_per_s "$lines")" "$(median p50_ms "$lines")" \
+            "$(median p99_ms "$lines")"
+    done
+done
 grep -i "error" "$TMP/server.log" | head -5 || true
 if [ -n "${BENCH_PG_LOG_MS:-}" ]; then
     echo

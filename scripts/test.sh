@@ -18,6 +18,10 @@ if command -v clang-format >/dev/null; then
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 fi
 
+echo "== build (Release: -O2 and _FORTIFY_SOURCE find warnings a Debug build does not)"
+cmake -S . -B "$BUILD-release" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
+cmake --build "$BUILD-release" -j"$JOBS"
+
 echo "== build (Debug, -fsanitize=address,undefined)"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DAC_SANITIZE=ON >/dev/null
 cmake --build "$BUILD" -j"$JOBS"

@@ -42,7 +42,7 @@ static bool mt_init(struct ac_matcher *m, const json_t *obj, const char *path, j
     const char *name = json_string_value(json_object_get(obj, "name"));
     const char *op = json_string_value(json_object_get(obj, "op"));
     const char *value = json_string_value(json_object_get(obj, "value"));
-    char p[96], *anchored;
+    char p[160], *anchored; /* path (< 96) plus a field name */
     const char *k;
     json_t *v;
     bool known, ok = true;
