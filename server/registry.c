@@ -242,9 +242,7 @@ void ac_registry_normalize(struct ac_registry *r, struct ac_event *ev)
     pthread_rwlock_rdlock(&r->lock);
     t = rg_find(&r->cur->type_index, r->cur->types, sizeof(*t), ev->type);
     if (t) {
-        ev->level = ev->level ? ev->level : t->level;
-        ev->trace = ev->trace ? ev->trace : t->trace;
-        ev->category = ev->category ? ev->category : t->category;
+        ac_registry_fill_type(ev, t->level, t->trace, t->category);
         ev->compress_window = t->compress_window;
         ev->retain_duplicates = t->retain_duplicates;
     }
@@ -258,6 +256,35 @@ static char *rg_fill(char *have, const char *from)
     return (have || !from) ? have : ac_xstrdup(from);
 }
 
+void ac_registry_fill_type(struct ac_event *ev, enum ac_level level, enum ac_trace trace,
+                           enum ac_category category)
+{
+    ev->level = ev->level ? ev->level : level;
+    ev->trace = ev->trace ? ev->trace : trace;
+    ev->category = ev->category ? ev->category : category;
+}
+
+void ac_registry_fill_app(struct ac_event *ev, const char *user_id, const char *region,
+                          const char *namespace_, const char *team)
+{
+    ev->user_id = rg_fill(ev->user_id, user_id);
+    ev->region = rg_fill(ev->region, region);
+    ev->namespace_ = rg_fill(ev->namespace_, namespace_);
+    if (team && !(ev->labels && json_object_get(ev->labels, "team"))) {
+        if (!ev->labels) {
+            ev->labels = json_object();
+        }
+        json_object_set_new(ev->labels, "team", json_string(team));
+    }
+}
+
+void ac_registry_fill_gc(struct ac_event *ev, int gc_level)
+{
+    if (!ev->gc_level && gc_level >= 1 && gc_level <= 7) {
+        ev->gc_level = gc_level;
+    }
+}
+
 void ac_registry_enrich(struct ac_registry *r, struct ac_event *ev)
 {
     const struct rg_app *a;
@@ -266,19 +293,11 @@ void ac_registry_enrich(struct ac_registry *r, struct ac_event *ev)
     pthread_rwlock_rdlock(&r->lock);
     a = rg_find(&r->cur->app_index, r->cur->apps, sizeof(*a), ev->app_id);
     if (a) {
-        ev->user_id = rg_fill(ev->user_id, a->user_id);
-        ev->region = rg_fill(ev->region, a->region);
-        ev->namespace_ = rg_fill(ev->namespace_, a->namespace_);
-        if (a->team && !(ev->labels && json_object_get(ev->labels, "team"))) {
-            if (!ev->labels) {
-                ev->labels = json_object();
-            }
-            json_object_set_new(ev->labels, "team", json_string(a->team));
-        }
+        ac_registry_fill_app(ev, a->user_id, a->region, a->namespace_, a->team);
     }
-    if (!ev->gc_level && ev->user_id &&
+    if (ev->user_id &&
         (ti = ac_strmap_get(&r->cur->tenant_index, ev->user_id, strlen(ev->user_id)))) {
-        ev->gc_level = r->cur->gc_levels[*ti];
+        ac_registry_fill_gc(ev, r->cur->gc_levels[*ti]);
     }
     pthread_rwlock_unlock(&r->lock);
 }

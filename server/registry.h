@@ -36,4 +36,14 @@ void ac_registry_normalize(struct ac_registry *r, struct ac_event *ev);
  */
 void ac_registry_enrich(struct ac_registry *r, struct ac_event *ev);
 
+/*
+ * The precedence rules themselves, pure (unit-tested): each fills only what
+ * ev lacks. NULL / UNSET / 0 arguments fill nothing.
+ */
+void ac_registry_fill_type(struct ac_event *ev, enum ac_level level, enum ac_trace trace,
+                           enum ac_category category);
+void ac_registry_fill_app(struct ac_event *ev, const char *user_id, const char *region,
+                          const char *namespace_, const char *team);
+void ac_registry_fill_gc(struct ac_event *ev, int gc_level);
+
 #endif
