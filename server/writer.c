@@ -893,7 +893,8 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
 }
 
 /* After COMMIT: remember the alerts the group left open, forget those it
- * closed, and remember its keys. A failure only leaves the cache behind;
+ * closed, and remember its keys - in one MULTI/EXEC, so another instance sees
+ * all of a group's changes or none. A failure only leaves the cache behind;
  * whatever it then says is verified in the next transaction. */
 static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f)
 {
@@ -902,6 +903,7 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f)
     if (!w->rc) {
         return;
     }
+    (void)redisAppendCommand(w->rc, "MULTI");
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         const char *fp = f->events[a->opener].ev->fingerprint;
@@ -926,7 +928,8 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f)
                                  ev->source, ev->id, (long long)eid, (long long)aid);
         n++;
     }
-    (void)wr_redis_replies(w, n, NULL, NULL);
+    (void)redisAppendCommand(w->rc, "EXEC");
+    (void)wr_redis_replies(w, n + 2, NULL, NULL); /* OK, n x QUEUED, the EXEC array */
 }
 
 /* After a stale entry: forget the group's fingerprints. */
