@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "server/http.h"
 
 void ac_api_ingest_events(struct ac_http_req *r); /* POST /v1/events */
@@ -28,6 +30,10 @@ void ac_api_healthz(struct ac_http_req *r);
 char *ac_api_cursor_encode(const char *key); /* returns new */
 /* Returns false for anything this server did not issue. */
 bool ac_api_cursor_decode(const char *cursor, char *key_out, size_t key_len);
+
+/* Answers a page: rows of (JSON text, key), fetched with LIMIT limit + 1 so a
+ * further row means there is a next page, whose cursor follows the last key. */
+void ac_api_reply_page(struct ac_http_req *r, const PGresult *res, long limit);
 
 /* A positive decimal id of at most 18 digits (ids are strings in the API). */
 bool ac_api_is_id(const char *s);          /* GET /healthz */

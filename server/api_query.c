@@ -81,6 +81,30 @@ static const struct qr_list qr_alerts = {
     " ORDER BY a.id DESC LIMIT $12",
 };
 
+void ac_api_reply_page(struct ac_http_req *r, const PGresult *res, long limit)
+{
+    struct ac_buf b = {0};
+    int rows = PQntuples(res);
+    size_t len;
+
+    ac_buf_appends(&b, "{\"items\":[");
+    for (int i = 0; i < rows && i < limit; i++) {
+        ac_buf_appends(&b, i ? "," : "");
+        ac_buf_append(&b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+    }
+    ac_buf_appends(&b, "],\"next_cursor\":");
+    if (rows > limit) {
+        char *cur = ac_api_cursor_encode(PQgetvalue(res, (int)limit - 1, 1));
+        ac_buf_printf(&b, "\"%s\"}\n", cur);
+        free(cur);
+    }
+    else {
+        ac_buf_appends(&b, "null}\n");
+    }
+    len = b.len;
+    ac_http_reply_text(r, 200, ac_buf_steal(&b), len, "application/json");
+}
+
 bool ac_api_is_id(const char *s)
 {
     size_t n = strlen(s);
@@ -219,10 +243,8 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
     const char *v, *unknown;
     long limit = QR_DEFAULT_LIMIT;
     size_t nf = 0, na = 0;
-    struct ac_buf b = {0};
     PGresult *res = NULL;
     PGconn *c = NULL;
-    int rows;
 
     for (const struct qr_filter *f = q->filters; f->arg; f++, nf++) {
         allowed[na++] = f->arg;
@@ -273,25 +295,7 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
         ac_http_reply_error(r, 503, "unavailable", "the query failed; retry", NULL);
         goto cleanup;
     }
-    rows = PQntuples(res);
-    ac_buf_appends(&b, "{\"items\":[");
-    for (int i = 0; i < rows && i < limit; i++) {
-        if (i) {
-            ac_buf_append(&b, ",", 1);
-        }
-        ac_buf_append(&b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
-    }
-    ac_buf_appends(&b, "],\"next_cursor\":");
-    if (rows > limit) {
-        char *cur = ac_api_cursor_encode(PQgetvalue(res, (int)limit - 1, 1));
-        ac_buf_printf(&b, "\"%s\"}\n", cur);
-        free(cur);
-    }
-    else {
-        ac_buf_appends(&b, "null}\n");
-    }
-    ac_http_reply_text(r, 200, b.data, b.len, "application/json");
-    b.data = NULL;
+    ac_api_reply_page(r, res, limit);
 cleanup:
     PQclear(res);
     ac_pg_pool_release(r->srv->pool, c);

@@ -444,9 +444,7 @@ static void rg_list(struct ac_http_req *r, const struct rg_resource *res)
     long limit = 100;
     PGconn *c;
     PGresult *pr;
-    struct ac_buf b = {0};
     char *end;
-    int rows;
 
     if ((v = ac_http_unknown_arg(r, allowed)) != NULL ||
         ((v = ac_http_arg(r, "cursor")) && !ac_api_cursor_decode(v, after, sizeof(after)))) {
@@ -471,23 +469,7 @@ static void rg_list(struct ac_http_req *r, const struct rg_resource *res)
         ac_http_reply_error(r, 503, "unavailable", "the query failed; retry", NULL);
     }
     else {
-        rows = PQntuples(pr);
-        ac_buf_appends(&b, "{\"items\":[");
-        for (int i = 0; i < rows && i < limit; i++) {
-            ac_buf_appends(&b, i ? "," : "");
-            ac_buf_append(&b, PQgetvalue(pr, i, 0), (size_t)PQgetlength(pr, i, 0));
-        }
-        ac_buf_appends(&b, "],\"next_cursor\":");
-        if (rows > limit) {
-            char *cur = ac_api_cursor_encode(PQgetvalue(pr, (int)limit - 1, 1));
-            ac_buf_printf(&b, "\"%s\"}\n", cur);
-            free(cur);
-        }
-        else {
-            ac_buf_appends(&b, "null}\n");
-        }
-        rows = (int)b.len;
-        ac_http_reply_text(r, 200, ac_buf_steal(&b), (size_t)rows, "application/json");
+        ac_api_reply_page(r, pr, limit);
     }
     PQclear(pr);
     ac_pg_pool_release(r->srv->pool, c);

@@ -158,14 +158,14 @@ static void fl_flush(PGconn *c, struct fl_set *s)
     for (size_t i = 0; i < s->n; i++) {
         taken[i] = __atomic_exchange_n(&s->rules[i].drops, 0, __ATOMIC_RELAXED);
         if (taken[i]) {
-            ac_buf_printf(&ids, "%s%lld", any ? "," : "{", (long long)s->rules[i].id);
-            ac_buf_printf(&ns, "%s%llu", any ? "," : "{", taken[i]);
+            ac_pg_array_add_i64(&ids, s->rules[i].id, false);
+            ac_pg_array_add_i64(&ns, (int64_t)taken[i], false);
             any = true;
         }
     }
     if (any) {
-        ac_buf_appends(&ids, "}");
-        ac_buf_appends(&ns, "}");
+        ac_pg_array_close(&ids);
+        ac_pg_array_close(&ns);
         p[0] = ids.data;
         p[1] = ns.data;
         res = c ? PQexecParams(c, SQL_FL_FLUSH, 2, NULL, p, NULL, NULL, 0) : NULL;
