@@ -10,20 +10,21 @@
 
 #include "server/http.h"
 
-void ac_api_ingest_events(struct ac_http_req *r); /* POST /v1/events */
-void ac_api_list_events(struct ac_http_req *r);   /* GET /v1/events */
-void ac_api_list_alerts(struct ac_http_req *r);   /* GET /v1/alerts */
-void ac_api_get_alert(struct ac_http_req *r);     /* GET /v1/alerts/{id} */
-void ac_api_alert_ack(struct ac_http_req *r);     /* POST /v1/alerts/{id}/ack */
-void ac_api_alert_resolve(struct ac_http_req *r); /* POST /v1/alerts/{id}/resolve */
-void ac_api_rules_list(struct ac_http_req *r);    /* GET /v1/rules */
-void ac_api_rule_get(struct ac_http_req *r);      /* GET /v1/rules/{id} */
-void ac_api_rule_create(struct ac_http_req *r);   /* POST /v1/rules */
-void ac_api_rule_update(struct ac_http_req *r);   /* PUT /v1/rules/{id} */
-void ac_api_rule_delete(struct ac_http_req *r);   /* DELETE /v1/rules/{id} */
-void ac_api_apps(struct ac_http_req *r);          /* /v1/apps[/{app_id}] */
-void ac_api_tenants(struct ac_http_req *r);       /* /v1/tenants[/{user_id}] */
-void ac_api_types(struct ac_http_req *r);         /* /v1/types[/{type}] */
+void ac_api_ingest_events(struct ac_http_req *r);       /* POST /v1/events */
+void ac_api_list_events(struct ac_http_req *r);         /* GET /v1/events */
+void ac_api_list_alerts(struct ac_http_req *r);         /* GET /v1/alerts */
+void ac_api_get_alert(struct ac_http_req *r);           /* GET /v1/alerts/{id} */
+void ac_api_alert_ack(struct ac_http_req *r);           /* POST /v1/alerts/{id}/ack */
+void ac_api_alert_resolve(struct ac_http_req *r);       /* POST /v1/alerts/{id}/resolve */
+void ac_api_rules_list(struct ac_http_req *r);          /* GET /v1/rules */
+void ac_api_rule_get(struct ac_http_req *r);            /* GET /v1/rules/{id} */
+void ac_api_rule_create(struct ac_http_req *r);         /* POST /v1/rules */
+void ac_api_rule_update(struct ac_http_req *r);         /* PUT /v1/rules/{id} */
+void ac_api_rule_delete(struct ac_http_req *r);         /* DELETE /v1/rules/{id} */
+void ac_api_apps(struct ac_http_req *r);                /* /v1/apps[/{app_id}] */
+void ac_api_tenants(struct ac_http_req *r);             /* /v1/tenants[/{user_id}] */
+void ac_api_types(struct ac_http_req *r);               /* /v1/types[/{type}] */
+void ac_api_escalation_policies(struct ac_http_req *r); /* GET /v1/escalation/policies */
 void ac_api_healthz(struct ac_http_req *r);
 /* Opaque page cursors: base64url of "v1:" and the last key of the page. */
 #define AC_API_CURSOR_MAX 512

@@ -52,6 +52,22 @@ static void srv_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Loads the escalation policies; logs every problem with its path. */
+static int srv_escalation(const struct ac_config *cfg, struct ac_esc_config *esc)
+{
+    json_t *errs = json_array(), *e;
+    size_t i;
+    int rc = ac_esc_config_load(esc, cfg->escalation, errs);
+
+    json_array_foreach(errs, i, e)
+    {
+        ac_log(AC_LOG_ERROR, "config", "%s: %s", json_string_value(json_object_get(e, "path")),
+               json_string_value(json_object_get(e, "message")));
+    }
+    json_decref(errs);
+    return rc;
+}
+
 static int srv_load_config(struct ac_config *cfg, const char *path)
 {
     enum ac_log_level lvl;
@@ -127,6 +143,13 @@ int ac_cmd_check_config(const char *config_path)
     if (ac_filter_check_config(&cfg) != AC_OK) {
         ok = false;
     }
+    {
+        struct ac_esc_config esc;
+        if (srv_escalation(&cfg, &esc) != AC_OK) {
+            ok = false;
+        }
+        ac_esc_config_deinit(&esc);
+    }
     if (ac_redis_parse_url(cfg.redis_url, &rt) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "redis.url: not a redis:// URL");
         ok = false;
@@ -165,7 +188,10 @@ int ac_cmd_serve(const char *config_path)
         return 2;
     }
     srv.auth = ac_auth_create(srv.cfg.auth_tokens);
-    if (!srv.auth) {
+    if (!srv.auth || srv_escalation(&srv.cfg, &srv.escalation) != AC_OK) {
+        ac_log(AC_LOG_ERROR, "config", "configuration is not valid; not starting");
+        ac_auth_destroy(srv.auth);
+        ac_esc_config_deinit(&srv.escalation);
         ac_config_deinit(&srv.cfg);
         return 2;
     }
@@ -234,6 +260,7 @@ cleanup:
     ac_health_destroy(srv.health);
     ac_pg_pool_destroy(srv.pool);
     ac_auth_destroy(srv.auth);
+    ac_esc_config_deinit(&srv.escalation);
     ac_config_deinit(&srv.cfg);
     return code;
 }

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "escalation/policy.h"
 #include "ingest/ingest.h"
 #include "server/auth.h"
 #include "server/core/config.h"
@@ -23,17 +24,18 @@ struct ac_filter;
 struct ac_registry;
 
 struct ac_server {
-    struct ac_config cfg;         /* main, before start; immutable after */
-    struct ac_auth *auth;         /* main, before start */
-    struct ac_pg_pool *pool;      /* main; connections checked out by request threads */
-    struct ac_writer *writer;     /* main; its thread owns its connection */
-    struct ac_health *health;     /* main */
-    struct ac_sweeper *sweeper;   /* main; its thread owns its connection */
-    struct ac_filter *filter;     /* main; rules swapped by its own thread */
-    struct ac_registry *registry; /* main; contents swapped by its own thread */
-    struct ac_http *http;         /* main */
-    struct ac_sink sink;          /* main: the pipeline entry for every source */
-    volatile bool stopping;       /* main, read by request threads */
+    struct ac_config cfg;            /* main, before start; immutable after */
+    struct ac_auth *auth;            /* main, before start */
+    struct ac_pg_pool *pool;         /* main; connections checked out by request threads */
+    struct ac_writer *writer;        /* main; its thread owns its connection */
+    struct ac_health *health;        /* main */
+    struct ac_sweeper *sweeper;      /* main; its thread owns its connection */
+    struct ac_filter *filter;        /* main; rules swapped by its own thread */
+    struct ac_registry *registry;    /* main; contents swapped by its own thread */
+    struct ac_esc_config escalation; /* main, before start; immutable after */
+    struct ac_http *http;            /* main */
+    struct ac_sink sink;             /* main: the pipeline entry for every source */
+    volatile bool stopping;          /* main, read by request threads */
 };
 
 /* Set by the signal handler; the one other global (STYLE §2). */

@@ -57,6 +57,8 @@ const struct ac_cfg_entry ac_config_table[] = {
      0},
     {AC_CFG_JSON, "auth.tokens", NULL, CFO(auth_tokens), NULL,
      "bearer tokens: [{name, scopes, token_env|token_file|token_sha256}]", 0, 0},
+    {AC_CFG_JSON, "escalation", NULL, CFO(escalation), NULL,
+     "impact escalation: {policies: {trace: [tier]}, types: {type: [tier]}}", 0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},

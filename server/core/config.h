@@ -53,6 +53,7 @@ struct ac_config {
     char *log_level;
     json_t *auth_tokens;
     json_t *filter_rules;
+    json_t *escalation;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

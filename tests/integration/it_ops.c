@@ -356,6 +356,48 @@ static void test_ops_concurrent_start_migrates_once(void **state)
     it_extra_db(db, true);
 }
 
+static void test_ops_escalation_policies(void **state)
+{
+    struct it_server s = {0};
+    const char *bin = getenv("AC_TEST_BINARY");
+    char cmd[1024], *out = NULL, path[] = "/tmp/ac_it_esc_XXXXXX";
+    json_t *p, *data, *hot;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    it_server_start_config(&s,
+                           "{\"escalation\":{\"types\":{\"ItHot\":[{\"from\":\"P4\",\"to\":"
+                           "\"P2\",\"apps\":3,\"hold_s\":30}]}}}",
+                           NULL);
+    p = it_get(&s, "/v1/escalation/policies");
+    data = json_object_get(json_object_get(p, "policies"), "data");
+    assert_int_equal(json_array_size(data), 3); /* DESIGN §5 defaults */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(data, 0), "apps")), 50);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(p, "policies"), "control")),
+                     2);
+    hot = json_array_get(json_object_get(json_object_get(p, "types"), "ItHot"), 0);
+    assert_string_equal(json_string_value(json_object_get(hot, "to")), "P2");
+    assert_int_equal(json_integer_value(json_object_get(hot, "hold_s")), 30);
+    json_decref(p);
+    assert_int_equal(it_server_stop(&s), 0);
+
+    /* an invalid policy stops start-up with a clear message */
+    fd = mkstemp(path);
+    f = fdopen(fd, "w");
+    fputs("{\"escalation\":{\"policies\":{\"data\":[{\"from\":\"P4\",\"to\":\"P3\","
+          "\"apps\":100},{\"from\":\"P3\",\"to\":\"P2\",\"apps\":50}]}}}",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s serve -c %s", bin, path);
+    assert_int_equal(it_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "escalation.policies.data[1]: thresholds out of order"));
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s check-config -c %s", bin, path);
+    assert_int_equal(it_run(cmd, NULL), 2);
+    unlink(path);
+}
+
 static void test_ops_audit_log_append_only(void **state)
 {
     (void)state;
@@ -376,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_ops_readyz_redis_down),
         cmocka_unit_test(test_ops_cli),
         cmocka_unit_test(test_ops_concurrent_start_migrates_once),
+        cmocka_unit_test(test_ops_escalation_policies),
         cmocka_unit_test(test_ops_audit_log_append_only),
     };
     int rc;
