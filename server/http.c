@@ -261,7 +261,7 @@ static enum MHD_Result http_queue(struct ac_http_req *r)
     if (r->status == 401) {
         (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     }
-    if (r->srv->stopping) {
+    if (__atomic_load_n(&r->srv->stopping, __ATOMIC_ACQUIRE)) {
         (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     ret = MHD_queue_response(r->conn, r->status, r->resp);
@@ -277,7 +277,7 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
     const char *cl;
     enum ac_auth_verdict v;
 
-    if (h->srv->stopping) {
+    if (__atomic_load_n(&h->srv->stopping, __ATOMIC_ACQUIRE)) {
         ac_http_reply_error(r, 503, "unavailable", "the server is shutting down", NULL);
         return true;
     }

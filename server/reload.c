@@ -20,7 +20,7 @@ struct ac_reloader {
     PGconn *conn; /* the thread's (and start-up's, before the thread runs) */
     int64_t version;
     pthread_t thread;
-    volatile int stop;
+    int stop; /* atomic */
     pthread_mutex_t lock;
     pthread_cond_t served_cond;
     unsigned long asked;  /* under lock */
@@ -85,7 +85,7 @@ static void *rl_main(void *arg)
     struct timespec tick = {0, 10 * 1000000L};
     long waited = 0;
 
-    while (!r->stop) {
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         unsigned long asked;
 
         nanosleep(&tick, NULL);
@@ -145,7 +145,7 @@ void ac_reloader_stop(struct ac_reloader *r)
     if (!r) {
         return;
     }
-    r->stop = 1;
+    __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
     pthread_join(r->thread, NULL);
     rl_free(r);
 }
@@ -159,7 +159,7 @@ void ac_reloader_poke(struct ac_reloader *r)
     deadline.tv_sec += 2;
     pthread_mutex_lock(&r->lock);
     ticket = ++r->asked;
-    while (r->served < ticket && !r->stop) {
+    while (r->served < ticket && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         if (pthread_cond_timedwait(&r->served_cond, &r->lock, &deadline) != 0) {
             break; /* the periodic poll still picks the change up */
         }

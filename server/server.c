@@ -236,12 +236,12 @@ int ac_cmd_serve(const char *config_path)
         srv_sleep_ms(100);
     }
     ac_log(AC_LOG_INFO, "server", "stopping: draining in-flight requests");
-    srv.stopping = true;
+    __atomic_store_n(&srv.stopping, 1, __ATOMIC_RELEASE);
     ac_http_stop(srv.http, srv.cfg.shutdown_grace_s);
     srv.http = NULL;
     code = 0;
 cleanup:
-    srv.stopping = true;
+    __atomic_store_n(&srv.stopping, 1, __ATOMIC_RELEASE);
     ac_http_stop(srv.http, 0);
     ac_sweeper_stop(srv.sweeper);
     ac_filter_stop(srv.filter);

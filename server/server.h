@@ -35,7 +35,7 @@ struct ac_server {
     struct ac_esc_config escalation; /* main, before start; immutable after */
     struct ac_http *http;            /* main */
     struct ac_sink sink;             /* main: the pipeline entry for every source */
-    volatile bool stopping;          /* main, read by request threads */
+    int stopping;                    /* main (atomic store), read by request threads */
 };
 
 /* Set by the signal handler; the one other global (STYLE §2). */

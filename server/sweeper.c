@@ -36,7 +36,7 @@
 struct ac_sweeper {
     const struct ac_config *cfg;
     pthread_t thread;
-    volatile int stop;
+    int stop; /* atomic */
     PGconn *conn;
     bool leader;
 };
@@ -91,7 +91,7 @@ static void sw_pass(struct ac_sweeper *s)
         PQclear(cand);
         return;
     }
-    for (int i = 0; i < PQntuples(cand) && !s->stop; i++) {
+    for (int i = 0; i < PQntuples(cand) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++) {
         p[0] = PQgetvalue(cand, i, 0);
         p[1] = PQgetvalue(cand, i, 1);
         res = PQexecParams(s->conn, SQL_SW_RESOLVE, 2, NULL, p, NULL, NULL, 0);
@@ -115,7 +115,7 @@ static void *sw_main(void *arg)
     struct timespec tick = {0, SW_TICK_MS * 1000000L};
     long waited = s->cfg->sweep_interval_ms; /* first pass right away */
 
-    while (!s->stop) {
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
         if (waited >= s->cfg->sweep_interval_ms) {
             waited = 0;
             if (sw_lead(s)) {
@@ -147,7 +147,7 @@ void ac_sweeper_stop(struct ac_sweeper *s)
     if (!s) {
         return;
     }
-    s->stop = 1;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
     pthread_join(s->thread, NULL);
     free(s);
 }

@@ -486,8 +486,8 @@ struct it_proxy {
     int lfd;
     int port;
     int target;
-    volatile int down;
-    volatile int stop;
+    int down;   /* atomic */
+    int stop;   /* atomic */
     int active; /* relays running */
     pthread_t accept_thread;
     pthread_mutex_t lock;
@@ -508,7 +508,8 @@ static void *it_relay_main(void *arg)
         struct pollfd fds[2] = {{r->a, POLLIN, 0}, {r->b, POLLIN, 0}};
         int n = poll(fds, 2, 50);
 
-        if (p->down || p->stop) {
+        if (__atomic_load_n(&p->down, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
             break;
         }
         if (n <= 0) {
@@ -540,7 +541,7 @@ static void *it_accept_main(void *arg)
 {
     struct it_proxy *p = arg;
 
-    while (!p->stop) {
+    while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
         struct pollfd pf = {p->lfd, POLLIN, 0};
         int c, t;
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -554,7 +555,7 @@ static void *it_accept_main(void *arg)
         if (c < 0) {
             continue;
         }
-        if (p->down) {
+        if (__atomic_load_n(&p->down, __ATOMIC_ACQUIRE)) {
             close(c);
             continue;
         }
@@ -606,7 +607,7 @@ void it_proxy_set_down(struct it_proxy *p, bool down)
 {
     struct timespec tick = {0, 10 * 1000 * 1000};
 
-    p->down = down;
+    __atomic_store_n(&p->down, down ? 1 : 0, __ATOMIC_RELEASE);
     /* Wait until every relay has noticed and closed its sockets. */
     for (int i = 0; down && i < 500; i++) {
         int active;
@@ -622,7 +623,7 @@ void it_proxy_set_down(struct it_proxy *p, bool down)
 
 void it_proxy_stop(struct it_proxy *p)
 {
-    p->stop = 1;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     pthread_join(p->accept_thread, NULL);
     it_proxy_set_down(p, true);
     close(p->lfd);

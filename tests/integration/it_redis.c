@@ -167,7 +167,7 @@ static void test_redis_stale_entry_is_caught(void **state)
 }
 
 struct load {
-    volatile int stop;
+    int stop; /* atomic */
     long acked;
     long failed;
 };
@@ -181,7 +181,7 @@ static void *load_main(void *p)
         "{\"id\":\"\",\"source\":\"probe\",\"type\":\"ItRedisDown2\",\"title\":\"c\"}]";
     char body[512];
 
-    for (int i = 0; i < 20000 && !l->stop; i++) {
+    for (int i = 0; i < 20000 && !__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE); i++) {
         struct it_resp r;
         /* a unique idempotency key per request, so keys go through the cache too */
         snprintf(body, sizeof(body), "%.*s%d-%ld%s", (int)(strstr(batch, "\"\"") - batch + 1),
@@ -232,7 +232,7 @@ static void test_redis_killed_and_restarted(void **state)
     mark = counted("ItRedisDown") + counted("ItRedisDown2") + 300;
     assert_true(it_wait_until(reached, &mark, 30000));
     for (int i = 0; i < 4; i++) {
-        l[i].stop = 1;
+        __atomic_store_n(&l[i].stop, 1, __ATOMIC_RELEASE);
     }
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
