@@ -35,7 +35,7 @@ static bool esc_long(const json_t *t, const char *key, long max, long *out, cons
                      json_t *errors)
 {
     json_t *v = json_object_get(t, key);
-    char p[128];
+    char p[256];
 
     *out = 0;
     if (!v) {
@@ -56,7 +56,7 @@ static bool esc_tier(const json_t *t, struct ac_esc_tier *tier, const char *path
     const char *from = json_string_value(json_object_get(t, "from"));
     const char *to = json_string_value(json_object_get(t, "to"));
     size_t before = json_array_size(errors);
-    char p[128];
+    char p[256];
     const char *k;
     json_t *v;
     long hold;
@@ -101,7 +101,7 @@ static bool esc_policy(const json_t *arr, struct ac_esc_policy *p, const char *p
 {
     size_t i, before = json_array_size(errors);
     json_t *t;
-    char tp[128];
+    char tp[200];
 
     memset(p, 0, sizeof(*p));
     if (!json_is_array(arr) || json_array_size(arr) > AC_ESC_TIERS_MAX) {
@@ -138,7 +138,7 @@ int ac_esc_config_load(struct ac_esc_config *c, const json_t *cfg, json_t *error
     size_t before = json_array_size(errors);
     const char *k;
     json_t *v;
-    char path[192];
+    char path[200];
 
     esc_defaults(c);
     if (!cfg) {
