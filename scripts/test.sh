@@ -31,6 +31,10 @@ chmod 755 "$TMP"
 cleanup() {
     ac_pg_stop "$TMP/pg"
     ac_redis_stop "$TMP/redis"
+    # redis-servers that a test started itself (it_redis), if it died early
+    for d in "$TMP"/it-redis-*; do
+        [ -d "$d" ] && ac_redis_stop "$d"
+    done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -43,7 +47,7 @@ ac_redis_start "$TMP/redis" "$REDIS_PORT"
 echo "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT"
 
 echo "== tests"
-export AC_TEST_PG_PORT=$PG_PORT AC_TEST_REDIS_PORT=$REDIS_PORT
+export AC_TEST_PG_PORT=$PG_PORT AC_TEST_REDIS_PORT=$REDIS_PORT AC_TEST_TMP=$TMP
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 600

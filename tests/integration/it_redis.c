@@ -27,11 +27,11 @@
 
 static struct it_server srv;
 static int redis_port;
-static char redis_dir[64];
+static char redis_dir[160];
 
 static void redis_up(void)
 {
-    char cmd[1024];
+    char cmd[1400];
 
     snprintf(cmd, sizeof(cmd),
              "redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
@@ -44,7 +44,7 @@ static void redis_up(void)
 
 static void redis_down(void)
 {
-    char cmd[512];
+    char cmd[700];
 
     snprintf(cmd, sizeof(cmd),
              "kill -9 $(cat %s/redis.pid) && while redis-cli -p %d ping >/dev/null 2>&1; do "
@@ -67,11 +67,13 @@ static long long redis_keys(void)
 
 static int setup(void **state)
 {
-    char env_url[256];
+    char env_url[300];
     const char *env[2] = {env_url, NULL};
 
     (void)state;
-    snprintf(redis_dir, sizeof(redis_dir), "/tmp/ac_it_redis_%d", (int)getpid());
+    /* under scripts/test.sh, inside its folder so its clean-up stops this server too */
+    snprintf(redis_dir, sizeof(redis_dir), "%s/it-redis-%d",
+             getenv("AC_TEST_TMP") ? getenv("AC_TEST_TMP") : "/tmp", (int)getpid());
     snprintf(env_url, sizeof(env_url), "mkdir -p %s", redis_dir);
     assert_int_equal(it_run(env_url, NULL), 0);
     redis_port = it_free_port();
@@ -83,7 +85,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[512];
+    char cmd[700];
 
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
