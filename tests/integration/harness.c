@@ -213,6 +213,24 @@ void it_resp_free(struct it_resp *r)
     memset(r, 0, sizeof(*r));
 }
 
+long it_call(const struct it_server *s, const char *method, const char *path, const char *token,
+             const char *ctype, const char *body, json_t **out)
+{
+    struct it_resp r;
+    long st;
+
+    assert_int_equal(it_http(s, method, path, token, ctype, body, body ? strlen(body) : 0, &r), 0);
+    st = r.status;
+    if (out) {
+        *out = json_incref(r.json);
+    }
+    else if (st >= 500) {
+        fprintf(stderr, "%s %s: %ld %s\n", method, path, st, r.body ? r.body : "");
+    }
+    it_resp_free(&r);
+    return st;
+}
+
 json_t *it_post_events(const struct it_server *s, const char *body, long expect_status)
 {
     struct it_resp r;
@@ -300,6 +318,17 @@ long long it_sql_ll(const char *sql)
     PQclear(r);
     PQfinish(c);
     return v;
+}
+
+long long it_sql_llf(const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return it_sql_ll(sql);
 }
 
 bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms)

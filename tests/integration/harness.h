@@ -73,6 +73,11 @@ int it_http_chunked(const struct it_server *s, const char *path, const char *tok
                     const char *ctype, const char *body, size_t len, struct it_resp *out);
 void it_resp_free(struct it_resp *r);
 
+/* One request that must reach the server (asserted). Returns the status;
+ * out (may be NULL) receives the parsed body (new reference, or NULL). */
+long it_call(const struct it_server *s, const char *method, const char *path, const char *token,
+             const char *ctype, const char *body, json_t **out);
+
 /* POSTs a JSON body to /v1/events as admin and asserts the status. */
 json_t *it_post_events(const struct it_server *s, const char *body, long expect_status);
 /* GETs a path as admin, asserts 200, returns the parsed body (new). */
@@ -88,6 +93,8 @@ int it_run(const char *cmdline, char **out);
 
 /* A scalar query on the suite database (asserts success). */
 long long it_sql_ll(const char *sql);
+/* The same with the SQL formatted from fmt (test values only, never input). */
+long long it_sql_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Polls cond every 20 ms until true or timeout; returns the last result. */
 bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms);

@@ -40,17 +40,6 @@ static int teardown(void **state)
     return 0;
 }
 
-__attribute__((format(printf, 1, 2))) static long long q(const char *fmt, ...)
-{
-    va_list ap;
-    char sql[256];
-
-    va_start(ap, fmt);
-    (void)vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    return it_sql_ll(sql);
-}
-
 /* Sends n copies of body, in batches of batch. */
 static void send_copies(const char *one, int n, int batch)
 {
@@ -81,12 +70,12 @@ static void test_compress_thousand_copies(void **state)
     /* in batches of 100 and one by one: the same outcome */
     send_copies("{\"source\":\"probe\",\"type\":\"ItThousand\",\"title\":\"t\",\"app_id\":\"a\"}",
                 1000, 100);
-    assert_int_equal(q("SELECT count(*) FROM alerts WHERE type = '%s'", "ItThousand"), 1);
-    assert_int_equal(q("SELECT count FROM alerts WHERE type = '%s'", "ItThousand"), 1000);
-    assert_int_equal(q("SELECT count(*) FROM events WHERE type = '%s'", "ItThousand"), 1);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM alerts WHERE type = '%s'", "ItThousand"), 1);
+    assert_int_equal(it_sql_llf("SELECT count FROM alerts WHERE type = '%s'", "ItThousand"), 1000);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM events WHERE type = '%s'", "ItThousand"), 1);
     send_copies("{\"source\":\"probe\",\"type\":\"ItThousand1\",\"title\":\"t\"}", 200, 1);
-    assert_int_equal(q("SELECT count FROM alerts WHERE type = '%s'", "ItThousand1"), 200);
-    assert_int_equal(q("SELECT count(*) FROM events WHERE type = '%s'", "ItThousand1"), 1);
+    assert_int_equal(it_sql_llf("SELECT count FROM alerts WHERE type = '%s'", "ItThousand1"), 200);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM events WHERE type = '%s'", "ItThousand1"), 1);
 }
 
 static void test_compress_retain_duplicates(void **state)
@@ -101,8 +90,8 @@ static void test_compress_retain_duplicates(void **state)
     assert_int_equal(r.status, 200);
     it_resp_free(&r);
     send_copies("{\"source\":\"probe\",\"type\":\"ItRetain\",\"title\":\"t\"}", 50, 10);
-    assert_int_equal(q("SELECT count FROM alerts WHERE type = '%s'", "ItRetain"), 50);
-    assert_int_equal(q("SELECT count(*) FROM events WHERE type = '%s'", "ItRetain"), 50);
+    assert_int_equal(it_sql_llf("SELECT count FROM alerts WHERE type = '%s'", "ItRetain"), 50);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM events WHERE type = '%s'", "ItRetain"), 50);
 }
 
 static void test_compress_latest_payload_kept(void **state)
@@ -159,13 +148,15 @@ static void test_compress_window_rollover(void **state)
 #define ALERT(x)                                                                                   \
     json_string_value(json_object_get(json_array_get(json_object_get(x, "items"), 0), "alert_id"))
     assert_string_not_equal(ALERT(a), ALERT(b));
-    assert_int_equal(q("SELECT count FROM alerts WHERE id = %s", ALERT(a)), 2);
+    assert_int_equal(it_sql_llf("SELECT count FROM alerts WHERE id = %s", ALERT(a)), 2);
     assert_int_equal(
-        q("SELECT count(*) FROM alerts WHERE id = %s AND status = 'resolved'", ALERT(a)), 1);
-    assert_int_equal(q("SELECT count(*) FROM audit_log WHERE target_id = '%s' AND action = "
-                       "'alert.rollover'",
-                       ALERT(a)),
-                     1);
+        it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s AND status = 'resolved'", ALERT(a)),
+        1);
+    assert_int_equal(
+        it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%s' AND action = "
+                   "'alert.rollover'",
+                   ALERT(a)),
+        1);
     json_decref(a);
     json_decref(b);
 }
@@ -201,7 +192,8 @@ static void *kill_load(void *p)
 static bool kill_started(void *arg)
 {
     (void)arg;
-    return q("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", "ItKill") >= 200;
+    return it_sql_llf("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", "ItKill") >=
+           200;
 }
 
 static void test_compress_counts_exact_after_sigkill(void **state)
@@ -223,20 +215,23 @@ static void test_compress_counts_exact_after_sigkill(void **state)
         acked += args[i].acked;
         sent += args[i].sent;
     }
-    counted = q("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", "ItKill");
+    counted = it_sql_llf("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", "ItKill");
     /* every acknowledged event is counted; at most the requests in flight at the
      * kill (committed, answer lost) are counted on top; no phantom beyond what was sent */
     assert_true(counted >= acked);
     assert_true(counted <= sent);
     assert_true(counted - acked <= 6 * 2);
     assert_int_equal(
-        q("SELECT count(*) FROM alerts WHERE type = '%s' AND status <> 'resolved'", "ItKill"), 1);
+        it_sql_llf("SELECT count(*) FROM alerts WHERE type = '%s' AND status <> 'resolved'",
+                   "ItKill"),
+        1);
     /* after a restart the same alert keeps counting */
     it_server_start(&srv, NULL);
     send_copies("{\"source\":\"probe\",\"type\":\"ItKill\",\"title\":\"c\"}", 10, 5);
-    assert_int_equal(q("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", "ItKill"),
-                     counted + 10);
-    assert_int_equal(q("SELECT count(*) FROM alerts WHERE type = '%s'", "ItKill"), 1);
+    assert_int_equal(
+        it_sql_llf("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", "ItKill"),
+        counted + 10);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM alerts WHERE type = '%s'", "ItKill"), 1);
 }
 
 int main(void)

@@ -49,10 +49,7 @@ static int teardown(void **state)
 
 static long long count_where(const char *table, const char *type)
 {
-    char sql[256];
-
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE type = '%s'", table, type);
-    return it_sql_ll(sql);
+    return it_sql_llf("SELECT count(*) FROM %s WHERE type = '%s'", table, type);
 }
 
 static const char *item_str(json_t *resp, size_t i, const char *key)

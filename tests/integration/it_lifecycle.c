@@ -53,18 +53,7 @@ static char *open_alert(const char *type)
 
 static long post(const char *path, const char *token, const char *body, json_t **out)
 {
-    struct it_resp r;
-    long st;
-
-    assert_int_equal(
-        it_http(&srv, "POST", path, token, "application/json", body, body ? strlen(body) : 0, &r),
-        0);
-    st = r.status;
-    if (out) {
-        *out = json_incref(r.json);
-    }
-    it_resp_free(&r);
-    return st;
+    return it_call(&srv, "POST", path, token, "application/json", body, out);
 }
 
 static const char *str(json_t *o, const char *k)
@@ -184,11 +173,9 @@ struct wait_status {
 static bool has_status(void *arg)
 {
     struct wait_status *w = arg;
-    char sql[160];
 
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE id = %s AND status = '%s'", w->id,
-             w->status);
-    return it_sql_ll(sql) == 1;
+    return it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s AND status = '%s'", w->id,
+                      w->status) == 1;
 }
 
 static void test_lifecycle_auto_resolve(void **state)

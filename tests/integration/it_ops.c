@@ -25,11 +25,7 @@
  * or folds into an alert; duplicates are not stored as rows). */
 static long long count_type(const char *type)
 {
-    char sql[256];
-
-    snprintf(sql, sizeof(sql), "SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'",
-             type);
-    return it_sql_ll(sql);
+    return it_sql_llf("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", type);
 }
 
 static void test_ops_restart_keeps_data(void **state)

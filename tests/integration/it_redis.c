@@ -97,19 +97,12 @@ static int teardown(void **state)
 
 static long long counted(const char *type)
 {
-    char sql[160];
-
-    snprintf(sql, sizeof(sql), "SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'",
-             type);
-    return it_sql_ll(sql);
+    return it_sql_llf("SELECT coalesce(sum(count), 0) FROM alerts WHERE type = '%s'", type);
 }
 
 static long long alerts_of(const char *type)
 {
-    char sql[160];
-
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE type = '%s'", type);
-    return it_sql_ll(sql);
+    return it_sql_llf("SELECT count(*) FROM alerts WHERE type = '%s'", type);
 }
 
 static void post_n(const char *type, int n)

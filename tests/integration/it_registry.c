@@ -36,25 +36,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static long req(const char *method, const char *path, const char *token, const char *ctype,
-                const char *body, json_t **out)
-{
-    struct it_resp r;
-    long st;
-
-    assert_int_equal(it_http(&srv, method, path, token, ctype, body, body ? strlen(body) : 0, &r),
-                     0);
-    st = r.status;
-    if (out) {
-        *out = json_incref(r.json);
-    }
-    else if (st >= 400 && st != 404 && st != 403 && st != 400) {
-        fprintf(stderr, "%s %s: %ld %s\n", method, path, st, r.body ? r.body : "");
-    }
-    it_resp_free(&r);
-    return st;
-}
-
 /* Posts one event and returns its stored row's (user_id, gc_level, level, trace). */
 static json_t *ingest_one(const char *body)
 {
@@ -87,8 +68,8 @@ static void test_registry_bulk_ndjson_and_paging(void **state)
                                "\"tags\":{\"tier\":\"%s\"}}\n",
                                i, i % 10, i % 3, i % 2 ? "gold" : "std");
     }
-    assert_int_equal(req("POST", "/v1/apps", IT_ADMIN_TOKEN, "application/x-ndjson", body, &r),
-                     200);
+    assert_int_equal(
+        it_call(&srv, "POST", "/v1/apps", IT_ADMIN_TOKEN, "application/x-ndjson", body, &r), 200);
     assert_int_equal(json_integer_value(json_object_get(r, "upserted")), (json_int_t)n);
     json_decref(r);
     r = NULL;
@@ -98,7 +79,7 @@ static void test_registry_bulk_ndjson_and_paging(void **state)
         json_t *page = NULL;
         snprintf(path, sizeof(path), "/v1/apps?limit=1000%s%s", cursor ? "&cursor=" : "",
                  cursor ? cursor : "");
-        assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, NULL, &page), 200);
+        assert_int_equal(it_call(&srv, "GET", path, IT_READ_TOKEN, NULL, NULL, &page), 200);
         seen += json_array_size(json_object_get(page, "items"));
         json_decref(r);
         r = page;
@@ -108,7 +89,8 @@ static void test_registry_bulk_ndjson_and_paging(void **state)
     assert_true(seen >= n);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM apps WHERE app_id LIKE 'bulk-%'"),
                      (long long)n);
-    assert_int_equal(req("GET", "/v1/apps/bulk-00007", IT_READ_TOKEN, NULL, NULL, &r), 200);
+    assert_int_equal(it_call(&srv, "GET", "/v1/apps/bulk-00007", IT_READ_TOKEN, NULL, NULL, &r),
+                     200);
     assert_string_equal(json_string_value(json_object_get(r, "user_id")), "u-7");
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "tags"), "tier")),
                         "gold");
@@ -120,27 +102,28 @@ static void test_registry_validation_is_atomic(void **state)
     json_t *r = NULL, *d;
 
     (void)state;
-    assert_int_equal(req("POST", "/v1/apps", IT_ADMIN_TOKEN, "application/x-ndjson",
-                         "{\"app_id\":\"atomic-1\"}\n{\"app_id\":\"atomic-2\",\"owner\":\"x\"}\n"
-                         "{\"app_id\":\"atomic-1\"}\n",
-                         &r),
-                     400);
+    assert_int_equal(
+        it_call(&srv, "POST", "/v1/apps", IT_ADMIN_TOKEN, "application/x-ndjson",
+                "{\"app_id\":\"atomic-1\"}\n{\"app_id\":\"atomic-2\",\"owner\":\"x\"}\n"
+                "{\"app_id\":\"atomic-1\"}\n",
+                &r),
+        400);
     d = json_object_get(json_object_get(r, "error"), "details");
     assert_true(json_array_size(d) >= 2); /* unknown field at 1, repeated key at 2 */
     json_decref(r);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM apps WHERE app_id LIKE 'atomic-%'"), 0);
-    assert_int_equal(req("POST", "/v1/tenants", IT_ADMIN_TOKEN, "application/json",
-                         "{\"user_id\":\"u-bad\",\"gc_level\":9}", NULL),
+    assert_int_equal(it_call(&srv, "POST", "/v1/tenants", IT_ADMIN_TOKEN, "application/json",
+                             "{\"user_id\":\"u-bad\",\"gc_level\":9}", NULL),
                      400);
-    assert_int_equal(req("POST", "/v1/types", IT_ADMIN_TOKEN, "application/json",
-                         "{\"type\":\"T\",\"fingerprint_dims\":[\"title\"]}", NULL),
+    assert_int_equal(it_call(&srv, "POST", "/v1/types", IT_ADMIN_TOKEN, "application/json",
+                             "{\"type\":\"T\",\"fingerprint_dims\":[\"title\"]}", NULL),
                      400);
-    assert_int_equal(req("POST", "/v1/types", IT_ADMIN_TOKEN, "application/json",
-                         "{\"type\":\"T\",\"level\":\"P0\"}", NULL),
+    assert_int_equal(it_call(&srv, "POST", "/v1/types", IT_ADMIN_TOKEN, "application/json",
+                             "{\"type\":\"T\",\"level\":\"P0\"}", NULL),
                      400);
-    assert_int_equal(
-        req("POST", "/v1/apps", IT_READ_TOKEN, "application/json", "{\"app_id\":\"x\"}", NULL),
-        403);
+    assert_int_equal(it_call(&srv, "POST", "/v1/apps", IT_READ_TOKEN, "application/json",
+                             "{\"app_id\":\"x\"}", NULL),
+                     403);
 }
 
 static void test_registry_enrichment_precedence(void **state)
@@ -148,19 +131,19 @@ static void test_registry_enrichment_precedence(void **state)
     json_t *ev;
 
     (void)state;
-    assert_int_equal(req("POST", "/v1/tenants", IT_ADMIN_TOKEN, "application/json",
-                         "[{\"user_id\":\"vip-tenant\",\"gc_level\":7,\"name\":\"VIP\"},"
-                         "{\"user_id\":\"small-tenant\",\"gc_level\":2}]",
-                         NULL),
+    assert_int_equal(it_call(&srv, "POST", "/v1/tenants", IT_ADMIN_TOKEN, "application/json",
+                             "[{\"user_id\":\"vip-tenant\",\"gc_level\":7,\"name\":\"VIP\"},"
+                             "{\"user_id\":\"small-tenant\",\"gc_level\":2}]",
+                             NULL),
                      200);
-    assert_int_equal(req("PUT", "/v1/apps/shop-web", IT_ADMIN_TOKEN, "application/json",
-                         "{\"user_id\":\"vip-tenant\",\"team\":\"shop-sre\",\"region\":\"cn-sh\"}",
-                         NULL),
-                     200);
-    assert_int_equal(req("PUT", "/v1/types/ItEnrich", IT_ADMIN_TOKEN, "application/json",
-                         "{\"level\":\"P2\",\"trace\":\"data\",\"category\":\"runtime\","
-                         "\"runbook_url\":\"https://runbooks/itenrich\"}",
-                         NULL),
+    assert_int_equal(
+        it_call(&srv, "PUT", "/v1/apps/shop-web", IT_ADMIN_TOKEN, "application/json",
+                "{\"user_id\":\"vip-tenant\",\"team\":\"shop-sre\",\"region\":\"cn-sh\"}", NULL),
+        200);
+    assert_int_equal(it_call(&srv, "PUT", "/v1/types/ItEnrich", IT_ADMIN_TOKEN, "application/json",
+                             "{\"level\":\"P2\",\"trace\":\"data\",\"category\":\"runtime\","
+                             "\"runbook_url\":\"https://runbooks/itenrich\"}",
+                             NULL),
                      200);
     /* the registry fills what the event lacks */
     ev = ingest_one("{\"source\":\"probe\",\"type\":\"ItEnrich\",\"title\":\"t\","
@@ -197,8 +180,8 @@ static void test_registry_enrichment_precedence(void **state)
     assert_string_equal(json_string_value(json_object_get(ev, "level")), "P4");
     json_decref(ev);
     /* a registry change applies to the next event */
-    assert_int_equal(req("PUT", "/v1/tenants/vip-tenant", IT_ADMIN_TOKEN, "application/json",
-                         "{\"gc_level\":6}", NULL),
+    assert_int_equal(it_call(&srv, "PUT", "/v1/tenants/vip-tenant", IT_ADMIN_TOKEN,
+                             "application/json", "{\"gc_level\":6}", NULL),
                      200);
     ev = ingest_one("{\"source\":\"probe\",\"type\":\"ItEnrich\",\"title\":\"t\","
                     "\"app_id\":\"shop-web\",\"instance\":\"z\"}");
@@ -227,8 +210,8 @@ static void test_registry_type_fingerprint_dims(void **state)
     json_decref(a);
     json_decref(b);
     /* the type says: app and route only */
-    assert_int_equal(req("PUT", "/v1/types/ItDims", IT_ADMIN_TOKEN, "application/json",
-                         "{\"fingerprint_dims\":[\"app_id\",\"labels.route\"]}", NULL),
+    assert_int_equal(it_call(&srv, "PUT", "/v1/types/ItDims", IT_ADMIN_TOKEN, "application/json",
+                             "{\"fingerprint_dims\":[\"app_id\",\"labels.route\"]}", NULL),
                      200);
     a = it_post_events(&srv, e1, 200);
     b = it_post_events(&srv, e2, 200);
@@ -251,14 +234,15 @@ static void test_registry_delete(void **state)
     json_t *r = NULL;
 
     (void)state;
-    assert_int_equal(
-        req("PUT", "/v1/apps/gone", IT_ADMIN_TOKEN, "application/json", "{\"team\":\"x\"}", NULL),
-        200);
-    assert_int_equal(req("DELETE", "/v1/apps/gone", IT_ADMIN_TOKEN, NULL, NULL, &r), 200);
+    assert_int_equal(it_call(&srv, "PUT", "/v1/apps/gone", IT_ADMIN_TOKEN, "application/json",
+                             "{\"team\":\"x\"}", NULL),
+                     200);
+    assert_int_equal(it_call(&srv, "DELETE", "/v1/apps/gone", IT_ADMIN_TOKEN, NULL, NULL, &r), 200);
     assert_string_equal(json_string_value(json_object_get(r, "app_id")), "gone");
     json_decref(r);
-    assert_int_equal(req("GET", "/v1/apps/gone", IT_READ_TOKEN, NULL, NULL, NULL), 404);
-    assert_int_equal(req("DELETE", "/v1/apps/gone", IT_ADMIN_TOKEN, NULL, NULL, NULL), 404);
+    assert_int_equal(it_call(&srv, "GET", "/v1/apps/gone", IT_READ_TOKEN, NULL, NULL, NULL), 404);
+    assert_int_equal(it_call(&srv, "DELETE", "/v1/apps/gone", IT_ADMIN_TOKEN, NULL, NULL, NULL),
+                     404);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log WHERE action IN ('app.upsert', "
                                "'app.delete') AND target_id = 'gone'"),
                      2);
@@ -284,8 +268,8 @@ static void test_registry_context_and_runbook(void **state)
     char path[96];
 
     (void)state;
-    assert_int_equal(req("PUT", "/v1/types/ItCtxA", IT_ADMIN_TOKEN, "application/json",
-                         "{\"runbook_url\":\"https://runbooks/ctx-a\"}", NULL),
+    assert_int_equal(it_call(&srv, "PUT", "/v1/types/ItCtxA", IT_ADMIN_TOKEN, "application/json",
+                             "{\"runbook_url\":\"https://runbooks/ctx-a\"}", NULL),
                      200);
     r = it_post_events(
         &srv,

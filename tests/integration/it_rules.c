@@ -43,18 +43,7 @@ static int teardown(void **state)
 static long req(const struct it_server *s, const char *method, const char *path, const char *token,
                 const char *body, json_t **out)
 {
-    struct it_resp r;
-    long st;
-
-    assert_int_equal(it_http(s, method, path, token, body ? "application/json" : NULL, body,
-                             body ? strlen(body) : 0, &r),
-                     0);
-    st = r.status;
-    if (out) {
-        *out = json_incref(r.json);
-    }
-    it_resp_free(&r);
-    return st;
+    return it_call(s, method, path, token, body ? "application/json" : NULL, body, out);
 }
 
 /* Creates a rule; returns its id (new). */
@@ -73,10 +62,7 @@ static char *create_rule(const char *body)
 
 static long long count_type(const char *type)
 {
-    char sql[160];
-
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE type = '%s'", type);
-    return it_sql_ll(sql);
+    return it_sql_llf("SELECT count(*) FROM events WHERE type = '%s'", type);
 }
 
 /* Posts one event of type/app; returns whether it was dropped. */

@@ -14,6 +14,7 @@
 
 #include "schema/event.h"
 #include "schema/timefmt.h"
+#include "tests/unit/unit.h"
 
 /* Parses text as JSON then as an event; returns validity, errors in *errs (new). */
 static bool parse(const char *text, struct ac_event *ev, json_t **errs)
@@ -29,23 +30,6 @@ static bool parse(const char *text, struct ac_event *ev, json_t **errs)
     return ok;
 }
 
-/* True if some error has this path (and, if msg, a message containing msg). */
-static bool has_error(const json_t *errs, const char *path, const char *msg)
-{
-    size_t i;
-    json_t *e;
-
-    json_array_foreach(errs, i, e)
-    {
-        const char *p = json_string_value(json_object_get(e, "path"));
-        const char *m = json_string_value(json_object_get(e, "message"));
-        if (p && strcmp(p, path) == 0 && (!msg || (m && strstr(m, msg)))) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void expect_invalid(const char *text, const char *path, const char *msg)
 {
     struct ac_event ev;
@@ -54,7 +38,7 @@ static void expect_invalid(const char *text, const char *path, const char *msg)
     if (parse(text, &ev, &errs)) {
         fail_msg("accepted: %s", text);
     }
-    if (!has_error(errs, path, msg)) {
+    if (!unit_has_error(errs, path, msg)) {
         char *s = json_dumps(errs, 0);
         fail_msg("no error at %s (%s) for %s; got %s", path, msg ? msg : "", text, s);
     }
@@ -141,9 +125,9 @@ static void test_event_missing_required(void **state)
 
     (void)state;
     assert_false(parse("{}", &ev, &errs));
-    assert_true(has_error(errs, "$.source", "required"));
-    assert_true(has_error(errs, "$.type", "required"));
-    assert_true(has_error(errs, "$.title", "required"));
+    assert_true(unit_has_error(errs, "$.source", "required"));
+    assert_true(unit_has_error(errs, "$.type", "required"));
+    assert_true(unit_has_error(errs, "$.title", "required"));
     json_decref(errs);
     expect_invalid("{\"source\":\"\",\"type\":\"T\",\"title\":\"t\"}", "$.source", "empty");
 }

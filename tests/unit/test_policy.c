@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "escalation/policy.h"
+#include "tests/unit/unit.h"
 
 #define MIN (60LL * 1000000)
 
@@ -192,20 +193,12 @@ static void test_policy_50_apps_from_the_window(void **state)
 
 static void expect_invalid(const char *json, const char *path, const char *msg)
 {
-    json_t *c = json_loads(json, 0, NULL), *errs = json_array(), *e;
+    json_t *c = json_loads(json, 0, NULL), *errs = json_array();
     struct ac_esc_config bad;
-    size_t i;
-    bool found = false;
 
     assert_non_null(c);
     assert_int_equal(ac_esc_config_load(&bad, c, errs), AC_EINVAL);
-    json_array_foreach(errs, i, e)
-    {
-        const char *p = json_string_value(json_object_get(e, "path"));
-        const char *m = json_string_value(json_object_get(e, "message"));
-        found |= p && strcmp(p, path) == 0 && m && strstr(m, msg);
-    }
-    if (!found) {
+    if (!unit_has_error(errs, path, msg)) {
         fail_msg("no error %s '%s' in %s", path, msg, json_dumps(errs, 0));
     }
     ac_esc_config_deinit(&bad);

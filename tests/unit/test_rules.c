@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/rules.h"
+#include "tests/unit/unit.h"
 
 static struct ac_event ev;
 
@@ -75,21 +76,13 @@ static void test_rules_regex_is_anchored(void **state)
 
 static void expect_bad(const char *json, const char *path, const char *msg)
 {
-    json_t *obj = json_loads(json, 0, NULL), *errs = json_array(), *e;
+    json_t *obj = json_loads(json, 0, NULL), *errs = json_array();
     struct ac_rule r;
-    size_t i;
-    bool found = false;
 
     assert_non_null(obj);
     assert_int_equal(ac_rule_from_json(&r, obj, errs), AC_EINVAL);
     assert_null(r.matchers.v);
-    json_array_foreach(errs, i, e)
-    {
-        const char *p = json_string_value(json_object_get(e, "path"));
-        const char *m = json_string_value(json_object_get(e, "message"));
-        found |= p && strcmp(p, path) == 0 && m && strstr(m, msg);
-    }
-    if (!found) {
+    if (!unit_has_error(errs, path, msg)) {
         fail_msg("no error %s '%s' for %s: %s", path, msg, json, json_dumps(errs, 0));
     }
     json_decref(obj);
