@@ -183,8 +183,8 @@ static void qr_bad(struct ac_http_req *r, const char *param, const char *msg)
 }
 
 /* Validates one filter value into text for PostgreSQL (owned by store). */
-static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const char *v, char *store,
-                     size_t store_len)
+/* store: AC_TIME_STRLEN bytes for the normalized time of Q_TIME filters. */
+static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const char *v, char *store)
 {
     int64_t us;
     enum ac_level lv;
@@ -222,7 +222,6 @@ static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const cha
                 return false;
             }
             ac_time_format(us, store);
-            (void)store_len;
             return true;
         case Q_ID:
             if (!ac_api_is_id(v)) {
@@ -253,7 +252,7 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
         if (!v) {
             continue;
         }
-        if (!qr_value(r, f, v, times[nf], sizeof(times[nf]))) {
+        if (!qr_value(r, f, v, times[nf])) {
             return;
         }
         params[nf] = f->kind == Q_TIME ? times[nf] : v;

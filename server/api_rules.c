@@ -107,7 +107,6 @@ static bool rl_body(struct ac_http_req *r, const char **p, json_t **hold, char *
     json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *errs = json_array();
     struct ac_rule rule;
-    json_t *pos;
 
     if (!body) {
         ac_event_error(errs, -1, "$", "invalid JSON: %s", jerr.text);
@@ -120,11 +119,9 @@ static bool rl_body(struct ac_http_req *r, const char **p, json_t **hold, char *
         return false;
     }
     json_decref(errs);
-    pos = json_object_get(body, "position");
     strs[0] = rule.has_position ? ac_xasprintf("%ld", rule.position) : NULL;
     strs[1] = json_dumps(json_object_get(body, "matchers"), JSON_COMPACT);
     strs[2] = r->principal ? ac_xasprintf("token:%s", r->principal) : ac_xstrdup("token:?");
-    (void)pos;
     p[0] = json_string_value(json_object_get(body, "name"));
     p[1] = strs[0];
     p[2] = rule.allow ? "allow" : "drop";

@@ -82,7 +82,8 @@ struct http_state {
     const struct http_route *route;
     char *arg;
     struct ac_buf body;
-    bool too_big; /* the body is discarded */
+    bool too_big;          /* the body is discarded */
+    const char *principal; /* of the token checked before the body; borrowed from auth */
     bool counted;
     struct MHD_Response *early; /* a refusal waiting for the body to be discarded */
     unsigned early_status;
@@ -300,6 +301,7 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
                                 NULL);
             return true;
         }
+        st->principal = r->principal;
         if (v == AC_AUTH_FORBIDDEN) {
             char *msg =
                 ac_xasprintf("this token lacks the scope %s", ac_scope_name(st->route->scope));
@@ -379,10 +381,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     r.body = st->body.data;
     r.body_len = st->body.len;
     r.path_arg = st->arg;
-    if (st->route->scope) {
-        (void)ac_auth_check(h->srv->auth, ac_http_header(&r, MHD_HTTP_HEADER_AUTHORIZATION),
-                            st->route->scope, &r.principal);
-    }
+    r.principal = st->principal;
     st->route->fn(&r);
     return http_queue(&r);
 }
