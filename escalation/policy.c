@@ -29,6 +29,7 @@ static void esc_defaults(struct ac_esc_config *c)
     c->by_trace[AC_TRACE_CONTROL] = esc_default_control;
     c->by_trace[AC_TRACE_DATA] = esc_default_immediate;
     c->by_trace[AC_TRACE_RUNTIME] = esc_default_immediate;
+    c->tick = 1000000;
 }
 
 static bool esc_long(const json_t *t, const char *key, long max, long *out, const char *path,
@@ -150,10 +151,17 @@ int ac_esc_config_load(struct ac_esc_config *c, const json_t *cfg, json_t *error
     }
     json_object_foreach((json_t *)cfg, k, v)
     {
-        if (strcmp(k, "policies") != 0 && strcmp(k, "types") != 0) {
+        if (strcmp(k, "policies") != 0 && strcmp(k, "types") != 0 && strcmp(k, "tick_ms") != 0) {
             (void)snprintf(path, sizeof(path), "escalation.%.64s", k);
             ac_event_error(errors, -1, path, "unknown key");
         }
+    }
+    if (json_object_get(cfg, "tick_ms")) {
+        long ms = 0;
+        if (esc_long(cfg, "tick_ms", 60000, &ms, "escalation", errors) && ms < 50) {
+            ac_event_error(errors, -1, "escalation.tick_ms", "must be at least 50");
+        }
+        c->tick = (int64_t)ms * 1000;
     }
     json_object_foreach(json_object_get(cfg, "policies"), k, v)
     {
@@ -229,7 +237,8 @@ json_t *ac_esc_config_to_json(const struct ac_esc_config *c)
     for (size_t i = 0; i < c->ntypes; i++) {
         json_object_set_new(types, c->types[i].type, esc_policy_json(&c->types[i].policy));
     }
-    return json_pack("{s:o, s:o}", "policies", policies, "types", types);
+    return json_pack("{s:o, s:o, s:I}", "policies", policies, "types", types, "tick_ms",
+                     (json_int_t)(c->tick / 1000));
 }
 
 /* Whether the figures meet a tier; *why says which threshold did. */
@@ -276,11 +285,13 @@ size_t ac_esc_evaluate(const struct ac_esc_policy *p, const char *name,
     /* Tiers in order, so one evaluation can climb several levels. */
     for (size_t i = 0; i < p->n; i++) {
         const struct ac_esc_tier *t = &p->tiers[i];
-        if (st->level != t->from || !st->holding_since[i] || now - st->holding_since[i] < t->hold) {
+        /* A tier lifts the window to its level from any less severe one: a
+         * control window still at P4 goes straight to P2 at its P3->P2 tier. */
+        if (st->level <= t->to || !st->holding_since[i] || now - st->holding_since[i] < t->hold) {
             continue;
         }
         (void)esc_met(t, fig, why, sizeof(why));
-        out[n].from = t->from;
+        out[n].from = st->level;
         out[n].to = t->to;
         if (t->hold) {
             (void)snprintf(out[n].reason, sizeof(out[n].reason), "%s for %lld min (%s %s→%s)", why,
@@ -304,8 +315,7 @@ int64_t ac_esc_next_due(const struct ac_esc_policy *p, const struct ac_esc_state
     for (size_t i = 0; i < p->n; i++) {
         int64_t left;
         /* pending: holding, with a duration, and the level where the tier applies */
-        if (!st->holding_since[i] || !p->tiers[i].hold || st->level <= p->tiers[i].to ||
-            st->level > p->tiers[i].from) {
+        if (!st->holding_since[i] || !p->tiers[i].hold || st->level <= p->tiers[i].to) {
             continue;
         }
         left = st->holding_since[i] + p->tiers[i].hold - now;

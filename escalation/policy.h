@@ -4,7 +4,8 @@
  * alert type, and - given a window's figures at a moment - which raises are
  * due. The clock is injected, so durations are tested without waiting.
  *
- * A tier raises an alert type from one level to a more severe one when, in
+ * A tier raises an alert type to its level `to` (from any less severe level;
+ * `from` names the step as DESIGN §5's table does) when, in
  * the type's open window, distinct apps >= apps OR distinct GC6/GC7 users >=
  * gc_users (thresholds inclusive; 0 means "not a condition"), AND, if set,
  * the increment versus the previous equal-length period >= increment_pct.
@@ -47,12 +48,13 @@ struct ac_esc_config {
     struct ac_esc_policy by_trace[AC_TRACE_RUNTIME + 1]; /* index: enum ac_trace */
     struct ac_esc_type_policy *types;
     size_t ntypes;
+    int64_t tick; /* µs between the timer's evaluations ("tick_ms"; default 1 s) */
 };
 
 /*
  * Load from the config's "escalation" object (borrowed; NULL = the defaults
  * of DESIGN §5): {"policies": {"data": [tier, ...], ...}, "types": {"T":
- * [tier, ...]}} with tier = {"from", "to", "apps", "gc_users",
+ * [tier, ...]}, "tick_ms": N} with tier = {"from", "to", "apps", "gc_users",
  * "increment_pct", "hold_s"}. A trace left out keeps its default.
  * errors: borrowed array; every problem appended with its path.
  * Returns AC_OK or AC_EINVAL (c then holds the defaults only).

@@ -189,11 +189,6 @@ cleanup:
     json_decref(details);
 }
 
-void ac_api_escalation_policies(struct ac_http_req *r)
-{
-    ac_http_reply_json(r, 200, ac_esc_config_to_json(&r->srv->escalation));
-}
-
 void ac_api_alert_ack(struct ac_http_req *r)
 {
     al_transition(r, "ack");

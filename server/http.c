@@ -54,6 +54,7 @@ static const struct http_route http_routes[] = {
     {"PUT", "/v1/rules/*", ac_api_rule_update, AC_SCOPE_ADMIN, true},
     {"DELETE", "/v1/rules/*", ac_api_rule_delete, AC_SCOPE_ADMIN, false},
     {"GET", "/v1/escalation/policies", ac_api_escalation_policies, AC_SCOPE_READ, false},
+    {"GET", "/v1/escalation/windows", ac_api_escalation_windows, AC_SCOPE_READ, false},
     {"GET", "/v1/apps", ac_api_apps, AC_SCOPE_READ, false},
     {"POST", "/v1/apps", ac_api_apps, AC_SCOPE_ADMIN, true},
     {"GET", "/v1/apps/*", ac_api_apps, AC_SCOPE_READ, false},

@@ -16,6 +16,7 @@
 #include "server/core/mem.h"
 #include "server/core/migrate.h"
 #include "server/core/redis.h"
+#include "server/escalator.h"
 #include "server/filter.h"
 #include "server/health.h"
 #include "server/http.h"
@@ -208,8 +209,9 @@ int ac_cmd_serve(const char *config_path)
     if (!srv.health) {
         goto cleanup;
     }
-    srv.writer = ac_writer_create(srv.cfg.pg_dsn, srv.cfg.redis_url, srv.cfg.redis_prefix,
-                                  srv.cfg.writer_queue_events, srv.cfg.group_commit_max_events);
+    srv.writer =
+        ac_writer_create(srv.cfg.pg_dsn, srv.cfg.redis_url, srv.cfg.redis_prefix, &srv.escalation,
+                         srv.cfg.writer_queue_events, srv.cfg.group_commit_max_events);
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }
@@ -223,6 +225,10 @@ int ac_cmd_serve(const char *config_path)
     }
     srv.sweeper = ac_sweeper_start(&srv.cfg);
     if (!srv.sweeper) {
+        goto cleanup;
+    }
+    srv.escalator = ac_escalator_start(&srv.cfg, &srv.escalation);
+    if (!srv.escalator) {
         goto cleanup;
     }
     srv.sink.submit = ac_pipeline_submit;
@@ -244,6 +250,7 @@ cleanup:
     __atomic_store_n(&srv.stopping, 1, __ATOMIC_RELEASE);
     ac_http_stop(srv.http, 0);
     ac_sweeper_stop(srv.sweeper);
+    ac_escalator_stop(srv.escalator);
     ac_filter_stop(srv.filter);
     ac_registry_stop(srv.registry);
     if (srv.writer) {

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalation/engine.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -76,7 +77,9 @@ static const struct {
      "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
      " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
      " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc)"
-     " SELECT id, fingerprint, type, source, trace, category, level, initial_level, status,"
+     " SELECT id, fingerprint, type, source, trace, category, least(level COLLATE \"C\","
+     " coalesce((SELECT w.level FROM esc_windows w WHERE w.type = v.type AND w.closed_at IS NULL),"
+     " 'P4')), initial_level, status,"
      " count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
      " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc"
      " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
@@ -115,6 +118,35 @@ static const struct {
      "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
      " SELECT a, b, 'alert', c, d FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
      " AS t(a, b, c, d)"},
+    /* Escalation windows (migrations/0008): the open window of every type with
+     * a firing event, then its events, distinct apps and GC6/GC7 users, and
+     * its figures back for the decision after COMMIT. */
+    {"ac_esc_ensure", "INSERT INTO esc_windows (type, trace) SELECT * FROM unnest($1::text[],"
+                      " $2::text[]) ON CONFLICT (type) WHERE closed_at IS NULL DO NOTHING"},
+    {"ac_esc_count",
+     "WITH v AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS v(type, n)),"
+     " m AS (INSERT INTO esc_members (window_id, kind, value) SELECT w.id, x.k::\"char\", x.val"
+     " FROM unnest($3::text[], $4::text[], $5::text[]) AS x(type, k, val)"
+     " JOIN esc_windows w ON w.type = x.type AND w.closed_at IS NULL"
+     " ON CONFLICT DO NOTHING RETURNING window_id, kind),"
+     " b AS (INSERT INTO esc_buckets (type, minute, events)"
+     " SELECT v.type, date_trunc('minute', now()), v.n FROM v WHERE v.n > 0"
+     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events)"
+     " UPDATE esc_windows w SET events = w.events + v.n,"
+     " apps = w.apps + (SELECT count(*) FROM m WHERE m.window_id = w.id AND m.kind = 'a'),"
+     " gc_users = w.gc_users + (SELECT count(*) FROM m WHERE m.window_id = w.id AND m.kind = 'u')"
+     " FROM v WHERE w.type = v.type AND w.closed_at IS NULL RETURNING " AC_ESC_WIN_SELECT(
+         "NOT EXISTS (SELECT 1 FROM alerts a WHERE a.type = w.type AND a.status <> 'resolved')",
+         "w.type = ANY($6::text[])")},
+    /* New alerts that opened at their window's raised level: on the timeline. */
+    {"ac_esc_opened",
+     "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+     " SELECT 'system:escalation', 'alert.escalate', 'alert', v.id::text,"
+     " jsonb_build_object('from', v.lvl, 'to', w.level, 'window_id', w.id::text, 'reason',"
+     " format('opened while the %s window is at %s', w.type, w.level))"
+     " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, type, lvl)"
+     " JOIN esc_windows w ON w.type = v.type AND w.closed_at IS NULL"
+     " WHERE w.level < v.lvl COLLATE \"C\""},
 };
 
 struct wr_job {
@@ -137,6 +169,7 @@ struct ac_writer {
     bool started;
     pthread_t thread;
     char *dsn;
+    const struct ac_esc_config *esc; /* borrowed; immutable */
 
     /* Writer thread only. */
     struct ac_redis_target redis;
@@ -149,7 +182,7 @@ struct ac_writer {
     int64_t backoff_us;
 
     /* Relaxed atomics. */
-    unsigned long long n_groups, n_events, n_failures;
+    unsigned long long n_groups, n_events, n_failures, n_raised;
 };
 
 enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
@@ -159,10 +192,12 @@ enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
 #define WR_KEY_TTL_S        "604800" /* idempotency keys stay in Redis for 7 days */
 
 struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
-                                   long queue_events, long group_max)
+                                   const struct ac_esc_config *esc, long queue_events,
+                                   long group_max)
 {
     struct ac_writer *w = ac_xcalloc(1, sizeof(*w));
 
+    w->esc = esc;
     w->prefix = ac_xstrdup(redis_prefix ? redis_prefix : "ac:");
     w->has_redis = redis_url && ac_redis_parse_url(redis_url, &w->redis) == AC_OK;
     pthread_mutex_init(&w->lock, NULL);
@@ -241,8 +276,8 @@ static int64_t wr_fp_key(const char *fp)
     return (int64_t)v;
 }
 
-/* Advisory lock key of an idempotency key: 64 bits of SHA-256(source NUL id). */
-static int64_t wr_id_key(const char *source, const char *id)
+/* The first 64 bits of SHA-256(a, b), a with alen bytes. */
+static int64_t wr_hash_key(const char *a, size_t alen, const char *b)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -251,14 +286,26 @@ static int64_t wr_id_key(const char *source, const char *id)
 
     AC_ASSERT(md != NULL);
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, source, strlen(source) + 1);
-    EVP_DigestUpdate(md, id, strlen(id));
+    EVP_DigestUpdate(md, a, alen);
+    EVP_DigestUpdate(md, b, strlen(b));
     EVP_DigestFinal_ex(md, d, &n);
     EVP_MD_CTX_free(md);
     for (int i = 0; i < 8; i++) {
         v = (v << 8) | d[i];
     }
     return (int64_t)v;
+}
+
+/* Advisory lock key of an idempotency key: 64 bits of SHA-256(source NUL id). */
+static int64_t wr_id_key(const char *source, const char *id)
+{
+    return wr_hash_key(source, strlen(source) + 1, id);
+}
+
+/* Advisory lock key of a type's window, as ac_type_lock_key() computes it. */
+static int64_t wr_type_key(const char *type)
+{
+    return wr_hash_key("type:", 5, type);
 }
 
 static int wr_cmp_i64(const void *a, const void *b)
@@ -277,7 +324,7 @@ static char *wr_lock_keys(struct wr_job *first, size_t njobs)
     struct wr_job *j = first;
 
     for (size_t k = 0; k < njobs; k++, j = j->next) {
-        cap += j->evs->n * 2;
+        cap += j->evs->n * 3;
     }
     keys = ac_xmalloc(cap * sizeof(*keys));
     j = first;
@@ -285,6 +332,9 @@ static char *wr_lock_keys(struct wr_job *first, size_t njobs)
         for (size_t i = 0; i < j->evs->n; i++) {
             const struct ac_event *ev = &j->evs->items[i];
             keys[n++] = wr_fp_key(ev->fingerprint);
+            if (i == 0 || strcmp(ev->type, j->evs->items[i - 1].type) != 0) {
+                keys[n++] = wr_type_key(ev->type);
+            }
             if (ev->id) {
                 keys[n++] = wr_id_key(ev->source, ev->id);
             }
@@ -724,6 +774,107 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
     wr_params_finish(p);
 }
 
+/* The group's inputs to the escalation windows. */
+struct wr_esc {
+    struct wr_params ensure; /* types with firing events, their trace */
+    struct wr_params count;  /* types, firing events, members (type, kind, value), types with
+                              * increment conditions */
+    struct wr_params opened; /* new alerts: id, type, level */
+    size_t ntypes, nfiring;
+};
+
+static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, struct wr_esc *e)
+{
+    struct ac_strmap types, members;
+    const struct ac_event **first = ac_xcalloc(f->nevents + 1, sizeof(*first));
+    long *n = ac_xcalloc(f->nevents + 1, sizeof(*n));
+    char **keys = ac_xcalloc(2 * f->nevents + 1, sizeof(*keys));
+    size_t nkeys = 0;
+
+    memset(e, 0, sizeof(*e));
+    wr_params_init(&e->ensure, 2);
+    wr_params_init(&e->count, 6);
+    wr_params_init(&e->opened, 3);
+    ac_strmap_init(&types, 16);
+    ac_strmap_init(&members, f->nevents + 1);
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_event *ev = f->events[i].ev;
+        const char *val[2] = {ev->app_id, ev->gc_level >= 6 ? ev->user_id : NULL};
+        bool added;
+        int64_t *slot;
+
+        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
+            continue;
+        }
+        slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);
+        if (added) {
+            first[e->ntypes++] = ev;
+        }
+        if (ev->status != AC_STATUS_FIRING) {
+            continue;
+        }
+        n[*slot]++;
+        for (int k = 0; k < 2; k++) {
+            char *key;
+            if (!val[k]) {
+                continue;
+            }
+            /* type NUL kind NUL value: distinct members of the group */
+            key = ac_xasprintf("%s%c%c%c%s", ev->type, 0, "au"[k], 0, val[k]);
+            (void)ac_strmap_upsert(&members, key, strlen(ev->type) + 3 + strlen(val[k]), 0, &added);
+            if (!added) {
+                free(key);
+                continue;
+            }
+            keys[nkeys++] = key;
+            ac_pg_array_add(&e->count.a[2], ev->type);
+            ac_pg_array_add(&e->count.a[3], k == 0 ? "a" : "u");
+            ac_pg_array_add(&e->count.a[4], val[k]);
+        }
+    }
+    for (size_t t = 0; t < e->ntypes; t++) {
+        const struct ac_event *ev = first[t];
+        char num[24];
+        (void)snprintf(num, sizeof(num), "%ld", n[t]);
+        ac_pg_array_add(&e->count.a[0], ev->type);
+        ac_pg_array_add(&e->count.a[1], num);
+        if (n[t] > 0) {
+            ac_pg_array_add(&e->ensure.a[0], ev->type);
+            ac_pg_array_add(&e->ensure.a[1], ac_trace_name(ev->trace));
+            e->nfiring++;
+        }
+        if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
+            ac_pg_array_add(&e->count.a[5], ev->type);
+        }
+    }
+    for (size_t i = 0; i < f->nalerts; i++) {
+        const struct ac_fold_alert *a = &f->alerts[i];
+        if (a->is_new) {
+            ac_pg_array_add_i64(&e->opened.a[0], a->id, false);
+            ac_pg_array_add(&e->opened.a[1], f->events[a->opener].ev->type);
+            ac_pg_array_add(&e->opened.a[2], ac_level_name(a->level));
+        }
+    }
+    wr_params_finish(&e->ensure);
+    wr_params_finish(&e->count);
+    wr_params_finish(&e->opened);
+    ac_strmap_deinit(&types);
+    ac_strmap_deinit(&members);
+    for (size_t k = 0; k < nkeys; k++) {
+        free(keys[k]);
+    }
+    free(keys);
+    free(first);
+    free(n);
+}
+
+static void wr_esc_deinit(struct wr_esc *e)
+{
+    wr_params_deinit(&e->ensure);
+    wr_params_deinit(&e->count);
+    wr_params_deinit(&e->opened);
+}
+
 /* Every newly accepted idempotency key, stored or folded. Returns the count. */
 static size_t wr_build_keys(const struct ac_fold *f, struct wr_params *p)
 {
@@ -896,9 +1047,10 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
  * closed, and remember its keys - in one MULTI/EXEC, so another instance sees
  * all of a group's changes or none. A failure only leaves the cache behind;
  * whatever it then says is verified in the next transaction. */
-static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f)
+static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
+                            const struct ac_esc_win *wins, size_t nwins)
 {
-    size_t n = 0;
+    size_t n = nwins;
 
     if (!w->rc) {
         return;
@@ -928,6 +1080,9 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f)
                                  ev->source, ev->id, (long long)eid, (long long)aid);
         n++;
     }
+    for (size_t i = 0; i < nwins; i++) {
+        ac_esc_mirror_append(w->rc, w->prefix, &wins[i]);
+    }
     (void)redisAppendCommand(w->rc, "EXEC");
     (void)wr_redis_replies(w, n + 2, NULL, NULL); /* OK, n x QUEUED, the EXEC array */
 }
@@ -946,6 +1101,46 @@ static void wr_cache_forget(struct ac_writer *w, const struct ac_fold *f)
     (void)wr_redis_replies(w, n, NULL, NULL);
 }
 
+/*
+ * After COMMIT: decide on the windows the group changed. A window whose
+ * decision changes (a tier met, a hold clock started or stopped) is decided
+ * again and applied in a transaction of its own under the type's lock, before
+ * the group's requests are answered - so an immediate tier takes effect within
+ * the request that crossed it. A failure here loses nothing: the timer decides
+ * again from the stored figures on its next tick.
+ */
+static void wr_escalate(struct ac_writer *w, const struct ac_esc_win *wins, size_t n)
+{
+    int64_t now = ac_time_now_us();
+    bool left_pipeline = false;
+
+    for (size_t i = 0; i < n; i++) {
+        struct ac_esc_win after;
+        long raised = 0;
+        if (!ac_esc_win_due(w->esc, &wins[i], now)) {
+            continue;
+        }
+        if (!left_pipeline) {
+            if (PQexitPipelineMode(w->conn) != 1) {
+                return;
+            }
+            left_pipeline = true;
+        }
+        if (ac_esc_apply(w->esc, w->conn, wins[i].type, now, &after, &raised) != AC_OK) {
+            break;
+        }
+        __atomic_add_fetch(&w->n_raised, (unsigned long long)raised, __ATOMIC_RELAXED);
+        if (after.id && w->rc) {
+            ac_esc_mirror_append(w->rc, w->prefix, &after);
+            (void)wr_redis_replies(w, 1, NULL, NULL);
+        }
+    }
+    if (left_pipeline &&
+        (PQstatus(w->conn) != CONNECTION_OK || PQenterPipelineMode(w->conn) != 1)) {
+        wr_disconnect(w);
+    }
+}
+
 static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t njobs,
                               bool use_cache)
 {
@@ -953,8 +1148,10 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct wr_params lock = {0}, stored = {0}, open = {0}, ids = {0};
     struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
     struct wr_params ins_keys = {0};
-    size_t nkeys;
-    PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL;
+    struct wr_esc esc = {0};
+    struct ac_esc_win *wins = NULL;
+    size_t nkeys, nwins = 0;
+    PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL, *esc_res = NULL;
     char *keys = wr_lock_keys(first, njobs);
     struct ac_fold f;
     struct wr_job *j = first;
@@ -1035,23 +1232,36 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_build_events(&f, &ins_events);
     wr_build_audit(&f, &ins_audit);
     nkeys = wr_build_keys(&f, &ins_keys);
-    /* Existing alerts first: a rollover closes one before its successor opens. */
+    wr_build_esc(w, &f, &esc);
+    /* Existing alerts first: a rollover closes one before its successor opens.
+     * The windows are counted once the group's alerts are in place. */
     if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
         (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
+        (esc.nfiring > 0 && !wr_send(w->conn, "ac_esc_ensure", &esc.ensure)) ||
+        (esc.ntypes > 0 && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
         (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
         (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
+        (nal > 0 && !wr_send(w->conn, "ac_esc_opened", &esc.opened)) ||
         !wr_send_text(w->conn, "COMMIT") || PQpipelineSync(w->conn) != 1) {
         goto lost;
     }
     synced = commit_sent = true;
     if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
+        (esc.nfiring > 0 && !wr_take(&r, NULL)) || (esc.ntypes > 0 && !wr_take(&r, &esc_res)) ||
         (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
-        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        (f.naudits > 0 && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
+        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {
         goto failed;
+    }
+    if (esc_res) {
+        wins = ac_xcalloc((size_t)PQntuples(esc_res) + 1, sizeof(*wins));
+        for (int i = 0; i < PQntuples(esc_res); i++) {
+            ac_esc_win_from_pg(esc_res, i, &wins[nwins++]);
+        }
     }
     /* Committed: hand each job its results. */
     j = first;
@@ -1062,7 +1272,8 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
                            &j->results[i].duplicate, &j->results[i].folded);
         }
     }
-    wr_cache_update(w, &f);
+    wr_cache_update(w, &f, wins, nwins);
+    wr_escalate(w, wins, nwins);
     outcome = WR_OK;
     goto cleanup;
 
@@ -1086,6 +1297,9 @@ cleanup:
     PQclear(stored_res);
     PQclear(open_res);
     PQclear(ids_res);
+    PQclear(esc_res);
+    free(wins);
+    wr_esc_deinit(&esc);
     wr_params_deinit(&stored);
     wr_params_deinit(&open);
     wr_params_deinit(&ins_alerts);
@@ -1298,4 +1512,5 @@ void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out)
     out->groups = __atomic_load_n(&w->n_groups, __ATOMIC_RELAXED);
     out->events = __atomic_load_n(&w->n_events, __ATOMIC_RELAXED);
     out->failures = __atomic_load_n(&w->n_failures, __ATOMIC_RELAXED);
+    out->raised = __atomic_load_n(&w->n_raised, __ATOMIC_RELAXED);
 }

@@ -14,18 +14,21 @@
 
 #include <stdbool.h>
 
+#include "escalation/policy.h"
 #include "ingest/ingest.h"
 #include "server/core/err.h"
 
 struct ac_writer;
 
 /*
- * dsn, redis_url: borrowed (copied); redis_url may be NULL (no cache). queue_events: most events
+ * dsn, redis_url: borrowed (copied); redis_url may be NULL (no cache). esc: the escalation
+ * policies (borrowed for the writer's lifetime). queue_events: most events
  * waiting before submit answers AC_EAGAIN. group_max: most events in one transaction. Returns new
  * writer (not started).
  */
 struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
-                                   long queue_events, long group_max);
+                                   const struct ac_esc_config *esc, long queue_events,
+                                   long group_max);
 /* Starts the thread; connects lazily. Returns AC_OK or AC_EIO. */
 AC_MUST_CHECK int ac_writer_start(struct ac_writer *w);
 /* Refuses new batches, finishes the queued ones, joins. Idempotent. */
@@ -48,6 +51,7 @@ struct ac_writer_stats {
     unsigned long long groups;
     unsigned long long events;
     unsigned long long failures;
+    unsigned long long raised; /* alerts raised by escalation after the writer's groups */
 };
 void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out);
 

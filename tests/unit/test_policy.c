@@ -67,7 +67,7 @@ static void test_policy_thresholds_table(void **state)
         {AC_TRACE_DATA, AC_LEVEL_P2, 199, 49, AC_LEVEL_P2},
         {AC_TRACE_DATA, AC_LEVEL_P4, 200, 0, AC_LEVEL_P1},      /* straight to P1 */
         {AC_TRACE_DATA, AC_LEVEL_P1, 500, 500, AC_LEVEL_P1},    /* nothing above P1 */
-        {AC_TRACE_CONTROL, AC_LEVEL_P4, 500, 500, AC_LEVEL_P4}, /* control has no P4 tier */
+        {AC_TRACE_CONTROL, AC_LEVEL_P4, 500, 500, AC_LEVEL_P4}, /* control holds first */
         {AC_TRACE_CONTROL, AC_LEVEL_P3, 500, 0, AC_LEVEL_P3},   /* and holds 60 min first */
     };
 
@@ -140,6 +140,24 @@ static void test_policy_control_both_tiers_after_an_hour(void **state)
     assert_int_equal(ac_esc_evaluate(p, "control", &f, 1 + 60 * MIN, &st, r), 2);
     assert_int_equal(r[0].to, AC_LEVEL_P2);
     assert_int_equal(r[1].to, AC_LEVEL_P1);
+}
+
+static void test_policy_control_from_p4(void **state)
+{
+    const struct ac_esc_policy *p = ac_esc_policy_for(&cfg, NULL, AC_TRACE_CONTROL);
+    struct ac_esc_state st = {AC_LEVEL_P4, {0}};
+    struct ac_esc_figures f = {120, 0, 0, 0, false};
+    struct ac_esc_raise r[AC_ESC_TIERS_MAX];
+
+    (void)state;
+    /* control has no P4->P3 tier: a window still at P4 goes straight to P2 */
+    assert_int_equal(ac_esc_evaluate(p, "control", &f, 1, &st, r), 0);
+    assert_true(ac_esc_next_due(p, &st, 1 + 30 * MIN) == 30 * MIN);
+    assert_int_equal(ac_esc_evaluate(p, "control", &f, 1 + 60 * MIN, &st, r), 1);
+    assert_int_equal(r[0].from, AC_LEVEL_P4);
+    assert_int_equal(r[0].to, AC_LEVEL_P2);
+    assert_string_equal(r[0].reason, "apps=120 ≥ 100 for 60 min (control P3→P2)");
+    assert_true(ac_esc_next_due(p, &st, 1 + 60 * MIN) == -1);
 }
 
 static void test_policy_window_sets(void **state)
@@ -265,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_policy_thresholds_table),
         cmocka_unit_test(test_policy_each_tier_recorded),
         cmocka_unit_test(test_policy_control_holds_60_minutes),
+        cmocka_unit_test(test_policy_control_from_p4),
         cmocka_unit_test(test_policy_control_both_tiers_after_an_hour),
         cmocka_unit_test(test_policy_window_sets),
         cmocka_unit_test(test_policy_50_apps_from_the_window),

@@ -1,0 +1,207 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- 0008: impact escalation windows (DESIGN §5).
+--
+-- A window per alert type opens with the first firing event of the type and
+-- closes, at the COMMIT that leaves no alert of the type open, into a record
+-- kept for history. While it is open the writer counts, exactly, its events
+-- and its distinct apps and GC6/GC7 users (members below, inserted with
+-- ON CONFLICT DO NOTHING, so a repeat counts once on any instance).
+--
+-- Locking: every change to a type's window or to the level or status of its
+-- open alerts holds the type's advisory lock (ac_type_lock_key), taken in
+-- sorted order together with fingerprint locks. Ingest, operators, the
+-- sweeper and the escalation timer therefore serialize per type on every
+-- instance, and never deadlock.
+
+CREATE FUNCTION ac_type_lock_key(t text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT ('x' || substr(encode(sha256(convert_to('type:' || t, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint
+$$;
+
+CREATE SEQUENCE esc_rev_seq;
+
+CREATE TABLE esc_windows (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    type          text COLLATE "C" NOT NULL,
+    trace         text NOT NULL CHECK (trace IN ('control', 'data', 'runtime')),
+    opened_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    closed_at     timestamptz,
+    apps          integer NOT NULL DEFAULT 0,
+    gc_users      integer NOT NULL DEFAULT 0,
+    events        bigint NOT NULL DEFAULT 0,
+    -- the level the policy has raised the type to; P4 = not raised
+    level         text COLLATE "C" NOT NULL DEFAULT 'P4' CHECK (level IN ('P1', 'P2', 'P3', 'P4')),
+    -- per tier of the policy, when its condition began to hold (µs since the
+    -- epoch; 0 = not holding)
+    holding_since bigint[] NOT NULL DEFAULT '{}',
+    -- kept when the window closes
+    increment_pct bigint,
+    -- changes with every update, so mirrors (Redis) keep only the newest state
+    rev           bigint NOT NULL DEFAULT nextval('esc_rev_seq')
+);
+CREATE UNIQUE INDEX esc_windows_open ON esc_windows (type) WHERE closed_at IS NULL;
+CREATE INDEX esc_windows_history ON esc_windows (type, id) WHERE closed_at IS NOT NULL;
+
+CREATE FUNCTION ac_esc_rev() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.rev := nextval('esc_rev_seq');
+    RETURN NEW;
+END $$;
+CREATE TRIGGER esc_windows_rev BEFORE UPDATE ON esc_windows
+    FOR EACH ROW EXECUTE FUNCTION ac_esc_rev();
+
+-- The distinct apps ('a') and GC6/GC7 users ('u') of an open window; deleted
+-- when it closes (the record keeps the counts).
+CREATE TABLE esc_members (
+    window_id bigint NOT NULL,
+    kind      "char" NOT NULL CHECK (kind IN ('a', 'u')),
+    value     text COLLATE "C" NOT NULL,
+    PRIMARY KEY (window_id, kind, value)
+);
+
+-- Firing events per type and minute: the increment versus the previous period.
+CREATE TABLE esc_buckets (
+    type   text COLLATE "C" NOT NULL,
+    minute timestamptz NOT NULL,
+    events bigint NOT NULL,
+    PRIMARY KEY (type, minute)
+);
+
+-- Events in the last k whole minutes up to p_at (k = the window's age rounded
+-- up, at least 1) against the k minutes before. The previous period counts as
+-- at least one event, so a type that was silent shows +(events-1)*100 %, not
+-- an infinity.
+CREATE FUNCTION ac_esc_increment(p_type text, p_since timestamptz, p_at timestamptz,
+                                 OUT cur bigint, OUT prev bigint, OUT pct bigint)
+LANGUAGE sql STABLE AS $$
+    WITH k AS (SELECT greatest(1, ceil(extract(epoch FROM p_at - p_since) / 60))::int AS n,
+                      date_trunc('minute', p_at) AS m)
+    SELECT c, p, (c - greatest(p, 1)) * 100 / greatest(p, 1)
+      FROM (SELECT coalesce(sum(b.events) FILTER (WHERE b.minute > k.m - make_interval(mins => k.n)), 0) AS c,
+                   coalesce(sum(b.events) FILTER (WHERE b.minute <= k.m - make_interval(mins => k.n)), 0) AS p
+              FROM k LEFT JOIN esc_buckets b ON b.type = p_type
+               AND b.minute > k.m - make_interval(mins => 2 * k.n) AND b.minute <= k.m) s
+$$;
+
+-- Open alerts of a type: the window's close check and the raise.
+CREATE INDEX alerts_open_type ON alerts (type) WHERE status <> 'resolved';
+
+-- At COMMIT, after an alert of a type was resolved: close the type's window if
+-- nothing of the type is open any more. Deferred, so an alert resolved and a
+-- successor opened in one transaction (a compression rollover, or a resolve and
+-- a new alert in one group) keep the window open.
+CREATE FUNCTION ac_esc_close() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF EXISTS (SELECT 1 FROM alerts WHERE type = NEW.type AND status <> 'resolved') THEN
+        RETURN NULL;
+    END IF;
+    UPDATE esc_windows w SET closed_at = clock_timestamp(),
+           increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp())).pct
+     WHERE w.type = NEW.type AND w.closed_at IS NULL
+    RETURNING w.id INTO v_id;
+    IF v_id IS NOT NULL THEN
+        DELETE FROM esc_members WHERE window_id = v_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER alerts_esc_close AFTER INSERT OR UPDATE OF status ON alerts
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'resolved') EXECUTE FUNCTION ac_esc_close();
+
+-- The hand-off to notification: one row per alert raised by a policy.
+CREATE TABLE escalations (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    alert_id     bigint NOT NULL,
+    window_id    bigint NOT NULL,
+    from_level   text COLLATE "C" NOT NULL,
+    to_level     text COLLATE "C" NOT NULL,
+    reason       text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    handed_off_at timestamptz
+);
+CREATE INDEX escalations_pending ON escalations (id) WHERE handed_off_at IS NULL;
+CREATE INDEX escalations_alert ON escalations (alert_id, id);
+
+-- Raises every open alert of a window's type that is less severe than p_to,
+-- with an audit entry (its timeline) and a hand-off row each. The caller holds
+-- the type's lock. Returns how many alerts were raised.
+CREATE FUNCTION ac_esc_raise(p_window bigint, p_to text, p_reason text, p_figures jsonb)
+RETURNS bigint LANGUAGE sql AS $$
+    WITH o AS (SELECT a.id, a.level FROM alerts a JOIN esc_windows w ON w.id = p_window
+                WHERE a.type = w.type AND a.status <> 'resolved' AND a.level > p_to
+                FOR UPDATE OF a),
+    r AS (UPDATE alerts a SET level = p_to, updated_at = clock_timestamp() FROM o
+           WHERE a.id = o.id RETURNING a.id, o.level AS old),
+    au AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)
+           SELECT 'system:escalation', 'alert.escalate', 'alert', r.id::text,
+                  jsonb_build_object('from', r.old, 'to', p_to, 'reason', p_reason,
+                                     'window_id', p_window::text, 'figures', p_figures)
+             FROM r),
+    h AS (INSERT INTO escalations (alert_id, window_id, from_level, to_level, reason)
+          SELECT r.id, p_window, r.old, p_to, p_reason FROM r)
+    SELECT count(*) FROM r
+$$;
+
+-- Windows for the alerts already open when this migration runs. Their members
+-- and events are taken from the stored events of those alerts.
+INSERT INTO esc_windows (type, trace, opened_at, events)
+SELECT a.type, min(a.trace), min(a.first_seen), sum(a.count)
+  FROM alerts a WHERE a.status <> 'resolved' GROUP BY a.type;
+INSERT INTO esc_members (window_id, kind, value)
+SELECT DISTINCT w.id, 'a'::"char", a.app_id FROM alerts a
+  JOIN esc_windows w ON w.type = a.type AND w.closed_at IS NULL
+ WHERE a.status <> 'resolved' AND a.app_id IS NOT NULL;
+INSERT INTO esc_members (window_id, kind, value)
+SELECT DISTINCT w.id, 'u'::"char", e.user_id FROM alerts a
+  JOIN esc_windows w ON w.type = a.type AND w.closed_at IS NULL
+  JOIN events e ON e.alert_id = a.id
+ WHERE a.status <> 'resolved' AND e.user_id IS NOT NULL
+   AND (e.doc ->> 'gc_level') IN ('6', '7');
+UPDATE esc_windows w SET
+    apps = (SELECT count(*) FROM esc_members m WHERE m.window_id = w.id AND m.kind = 'a'),
+    gc_users = (SELECT count(*) FROM esc_members m WHERE m.window_id = w.id AND m.kind = 'u')
+ WHERE w.closed_at IS NULL;
+
+-- Transitions take the type's lock with the fingerprint's, in sorted order.
+CREATE OR REPLACE FUNCTION ac_alert_transition(p_id bigint, p_action text, p_actor text,
+                                               p_details jsonb, p_idle_before timestamptz DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_fp text;
+    v_type text;
+    v_status text;
+    v_last timestamptz;
+BEGIN
+    SELECT fingerprint, type INTO v_fp, v_type FROM alerts WHERE id = p_id;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    END IF;
+    PERFORM pg_advisory_xact_lock(k)
+       FROM (SELECT DISTINCT unnest(ARRAY[ac_fp_lock_key(v_fp), ac_type_lock_key(v_type)]) AS k
+              ORDER BY 1) s;
+    SELECT status, last_seen INTO v_status, v_last FROM alerts WHERE id = p_id FOR UPDATE;
+    IF v_status = 'resolved' THEN
+        RETURN 'resolved';
+    END IF;
+    IF p_action = 'ack' THEN
+        IF v_status <> 'firing' THEN
+            RETURN v_status;
+        END IF;
+        UPDATE alerts SET status = 'acknowledged', acked_at = clock_timestamp(),
+               acked_by = p_actor, updated_at = clock_timestamp()
+         WHERE id = p_id;
+    ELSIF p_action = 'resolve' THEN
+        IF p_idle_before IS NOT NULL AND v_last >= p_idle_before THEN
+            RETURN 'skipped';
+        END IF;
+        UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),
+               updated_at = clock_timestamp()
+         WHERE id = p_id;
+    ELSE
+        RAISE EXCEPTION 'unknown action %', p_action;
+    END IF;
+    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    VALUES (p_actor, 'alert.' || p_action, 'alert', p_id::text, p_details);
+    RETURN 'ok';
+END $$;

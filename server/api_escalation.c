@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET /v1/escalation/policies and /v1/escalation/windows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "escalation/engine.h"
+#include "schema/timefmt.h"
+#include "server/api.h"
+#include "server/core/mem.h"
+#include "server/escalator.h"
+#include "server/http.h"
+#include "server/server.h"
+
+#define ESC_API_DEFAULT_LIMIT 100
+#define ESC_API_MAX_LIMIT     1000
+
+void ac_api_escalation_policies(struct ac_http_req *r)
+{
+    ac_http_reply_json(r, 200, ac_esc_config_to_json(&r->srv->escalation));
+}
+
+static void esc_api_bad(struct ac_http_req *r, const char *param, const char *msg)
+{
+    ac_http_reply_error(r, 400, "invalid_query", "a query parameter is not valid",
+                        json_pack("[{s:s, s:s}]", "path", param, "message", msg));
+}
+
+/* Closed windows (the records), newest first. */
+static void esc_api_closed(struct ac_http_req *r, const char *type, long limit)
+{
+    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
+    struct ac_esc_win *wins = NULL;
+    size_t n = 0;
+    int64_t now = ac_time_now_us();
+    json_t *arr;
+
+    if (!c || ac_esc_load(c, true, type, limit, &wins, &n) != AC_OK) {
+        if (c) {
+            ac_pg_pool_release(r->srv->pool, c);
+        }
+        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+        return;
+    }
+    ac_pg_pool_release(r->srv->pool, c);
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, ac_esc_win_to_json(&r->srv->escalation, &wins[i], now));
+    }
+    free(wins);
+    ac_http_reply_json(r, 200, json_pack("{s:o}", "windows", arr));
+}
+
+void ac_api_escalation_windows(struct ac_http_req *r)
+{
+    static const char *const allowed[] = {"type", "status", "limit", NULL};
+    const char *unknown = ac_http_unknown_arg(r, allowed);
+    const char *type = ac_http_arg(r, "type"), *status = ac_http_arg(r, "status");
+    const char *v = ac_http_arg(r, "limit"), *source = NULL;
+    long limit = ESC_API_DEFAULT_LIMIT;
+    json_t *arr;
+
+    if (unknown) {
+        esc_api_bad(r, unknown, "unknown parameter");
+        return;
+    }
+    if (type && (!*type || strlen(type) > AC_EVENT_TYPE_MAX * 4)) {
+        esc_api_bad(r, "type", "must be an alert type");
+        return;
+    }
+    if (status && strcmp(status, "open") != 0 && strcmp(status, "closed") != 0) {
+        esc_api_bad(r, "status", "must be open or closed");
+        return;
+    }
+    if (v) {
+        char *end;
+        limit = strtol(v, &end, 10);
+        if (!*v || *end || limit < 1 || limit > ESC_API_MAX_LIMIT) {
+            esc_api_bad(r, "limit", "must be an integer from 1 to 1000");
+            return;
+        }
+    }
+    if (status && strcmp(status, "closed") == 0) {
+        esc_api_closed(r, type, limit);
+        return;
+    }
+    arr = ac_escalator_open_windows(r->srv->escalator, r->srv->pool, type, &source);
+    if (!arr) {
+        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+        return;
+    }
+    ac_http_reply_json(r, 200, json_pack("{s:o, s:s}", "windows", arr, "source", source));
+}

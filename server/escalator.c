@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The escalation timer and the windows' read side; see escalator.h. */
+#include "server/escalator.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "escalation/engine.h"
+#include "schema/timefmt.h"
+#include "server/core/log.h"
+#include "server/core/mem.h"
+#include "server/core/pg.h"
+#include "server/core/redis.h"
+
+#define ESC_SLEEP_MS       50
+#define ESC_WINDOWS_MAX    100000
+#define ESC_PURGE_US       (60LL * 1000000)
+#define ESC_REDIS_RETRY_US 1000000LL
+
+#define SQL_ESC_LEAD "SELECT pg_try_advisory_lock(16707, 3)"
+/* Buckets the increment of any open window may still need, and a day. */
+#define SQL_ESC_PURGE                                                                              \
+    "DELETE FROM esc_buckets WHERE minute < now() - interval '1 minute' - greatest(interval"       \
+    " '1 day', 2 * coalesce((SELECT now() - min(opened_at) FROM esc_windows"                       \
+    " WHERE closed_at IS NULL), interval '0'))"
+
+struct ac_escalator {
+    const struct ac_config *cfg;
+    const struct ac_esc_config *esc;
+    struct ac_redis_target redis;
+    bool has_redis;
+    pthread_t thread;
+    int stop; /* atomic */
+
+    /* Timer thread only. */
+    PGconn *conn;
+    bool leader;
+    redisContext *rc;
+    int64_t redis_next_try;
+    int64_t next_purge;
+
+    /* Readers (request threads), under lock. */
+    pthread_mutex_t lock;
+    redisContext *read_rc;
+    int64_t read_next_try;
+};
+
+static redisContext *esc_redis(struct ac_escalator *e, redisContext **rc, int64_t *next_try)
+{
+    char err[128];
+
+    if (*rc || !e->has_redis || ac_time_now_us() < *next_try) {
+        return *rc;
+    }
+    *rc = ac_redis_connect(&e->redis, (int)e->cfg->redis_timeout_ms, err, sizeof(err));
+    if (!*rc) {
+        *next_try = ac_time_now_us() + ESC_REDIS_RETRY_US;
+    }
+    return *rc;
+}
+
+static void esc_redis_drop(redisContext **rc, int64_t *next_try)
+{
+    redisFree(*rc);
+    *rc = NULL;
+    *next_try = ac_time_now_us() + ESC_REDIS_RETRY_US;
+}
+
+static void esc_disconnect(struct ac_escalator *e)
+{
+    PQfinish(e->conn);
+    e->conn = NULL;
+    e->leader = false;
+}
+
+/* Connects if needed and tries to become the cluster's escalation timer. */
+static bool esc_lead(struct ac_escalator *e)
+{
+    PGresult *res;
+
+    if (e->conn && PQstatus(e->conn) != CONNECTION_OK) {
+        esc_disconnect(e);
+    }
+    if (!e->conn && (e->conn = ac_pg_connect(e->cfg->pg_dsn)) == NULL) {
+        return false;
+    }
+    if (e->leader) {
+        return true;
+    }
+    res = PQexec(e->conn, SQL_ESC_LEAD);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't') {
+        e->leader = true;
+        ac_log(AC_LOG_INFO, "escalation", "this instance runs the escalation timer");
+    }
+    else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        esc_disconnect(e);
+    }
+    PQclear(res);
+    return e->leader;
+}
+
+static void esc_tick(struct ac_escalator *e)
+{
+    struct ac_esc_win *wins = NULL;
+    size_t n = 0;
+    int64_t now = ac_time_now_us();
+    long ttl_ms = (long)(e->esc->tick * 3 / 1000);
+
+    if (ac_esc_load(e->conn, false, NULL, ESC_WINDOWS_MAX, &wins, &n) != AC_OK) {
+        if (PQstatus(e->conn) != CONNECTION_OK) {
+            esc_disconnect(e);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n && !__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE); i++) {
+        struct ac_esc_win after;
+        long raised;
+        if (!ac_esc_win_due(e->esc, &wins[i], now)) {
+            continue;
+        }
+        if (ac_esc_apply(e->esc, e->conn, wins[i].type, now, &after, &raised) != AC_OK) {
+            break;
+        }
+        if (after.id) {
+            /* keep the increment computed by the load */
+            after.fig.has_increment = wins[i].fig.has_increment;
+            after.fig.increment_pct = wins[i].fig.increment_pct;
+            after.prev_events = wins[i].prev_events;
+            wins[i] = after;
+        }
+    }
+    if (esc_redis(e, &e->rc, &e->redis_next_try) &&
+        ac_esc_mirror_sync(e->rc, e->cfg->redis_prefix, wins, n, ttl_ms < 2000 ? 2000 : ttl_ms) !=
+            AC_OK) {
+        ac_log(AC_LOG_WARN, "escalation", "redis: cannot mirror the windows; retrying");
+        esc_redis_drop(&e->rc, &e->redis_next_try);
+    }
+    free(wins);
+    if (now >= e->next_purge) {
+        PGresult *res = PQexec(e->conn, SQL_ESC_PURGE);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            ac_log(AC_LOG_WARN, "escalation", "bucket purge failed: %s", PQerrorMessage(e->conn));
+        }
+        PQclear(res);
+        e->next_purge = now + ESC_PURGE_US;
+    }
+}
+
+static void *esc_main(void *arg)
+{
+    struct ac_escalator *e = arg;
+    struct timespec nap = {0, ESC_SLEEP_MS * 1000000L};
+    int64_t next = 0;
+
+    while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+        int64_t now = ac_time_now_us();
+        if (now >= next) {
+            next = now + e->esc->tick;
+            if (esc_lead(e)) {
+                esc_tick(e);
+            }
+        }
+        nanosleep(&nap, NULL);
+    }
+    esc_disconnect(e);
+    return NULL;
+}
+
+struct ac_escalator *ac_escalator_start(const struct ac_config *cfg,
+                                        const struct ac_esc_config *esc)
+{
+    struct ac_escalator *e = ac_xcalloc(1, sizeof(*e));
+
+    e->cfg = cfg;
+    e->esc = esc;
+    e->has_redis = cfg->redis_url && ac_redis_parse_url(cfg->redis_url, &e->redis) == AC_OK;
+    pthread_mutex_init(&e->lock, NULL);
+    if (pthread_create(&e->thread, NULL, esc_main, e) != 0) {
+        ac_log(AC_LOG_ERROR, "escalation", "cannot start thread");
+        pthread_mutex_destroy(&e->lock);
+        ac_redis_target_deinit(&e->redis);
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void ac_escalator_stop(struct ac_escalator *e)
+{
+    if (!e) {
+        return;
+    }
+    __atomic_store_n(&e->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(e->thread, NULL);
+    redisFree(e->rc);
+    redisFree(e->read_rc);
+    ac_redis_target_deinit(&e->redis);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+json_t *ac_escalator_open_windows(struct ac_escalator *e, struct ac_pg_pool *pool, const char *type,
+                                  const char **source)
+{
+    struct ac_esc_win *wins = NULL;
+    size_t n = 0;
+    int rc = AC_ENOENT;
+    int64_t now = ac_time_now_us();
+    json_t *arr;
+
+    pthread_mutex_lock(&e->lock);
+    if (esc_redis(e, &e->read_rc, &e->read_next_try)) {
+        rc = ac_esc_mirror_read(e->read_rc, e->cfg->redis_prefix, type, &wins, &n);
+        if (rc == AC_EKV) {
+            esc_redis_drop(&e->read_rc, &e->read_next_try);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    *source = "redis";
+    if (rc != AC_OK) {
+        PGconn *conn = ac_pg_pool_acquire(pool, 5000);
+        *source = "postgresql";
+        rc = conn ? ac_esc_load(conn, false, type, ESC_WINDOWS_MAX, &wins, &n) : AC_EDB;
+        if (conn) {
+            ac_pg_pool_release(pool, conn);
+        }
+        if (rc != AC_OK) {
+            return NULL;
+        }
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, ac_esc_win_to_json(e->esc, &wins[i], now));
+    }
+    free(wins);
+    return arr;
+}
