@@ -294,8 +294,10 @@ size_t ac_esc_evaluate(const struct ac_esc_policy *p, const char *name,
         out[n].from = st->level;
         out[n].to = t->to;
         if (t->hold) {
-            (void)snprintf(out[n].reason, sizeof(out[n].reason), "%s for %lld min (%s %s→%s)", why,
-                           (long long)(t->hold / ESC_MIN), name, ac_level_name(t->from),
+            bool in_min = t->hold % ESC_MIN == 0;
+            (void)snprintf(out[n].reason, sizeof(out[n].reason), "%s for %lld %s (%s %s→%s)", why,
+                           (long long)(t->hold / (in_min ? ESC_MIN : 1000000)),
+                           in_min ? "min" : "s", name, ac_level_name(t->from),
                            ac_level_name(t->to));
         }
         else {

@@ -119,19 +119,22 @@ static const struct {
      " SELECT a, b, 'alert', c, d FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
      " AS t(a, b, c, d)"},
     /* Escalation windows (migrations/0008): the open window of every type with
-     * a firing event, then its events, distinct apps and GC6/GC7 users, and
-     * its figures back for the decision after COMMIT. */
-    {"ac_esc_ensure", "INSERT INTO esc_windows (type, trace) SELECT * FROM unnest($1::text[],"
-                      " $2::text[]) ON CONFLICT (type) WHERE closed_at IS NULL DO NOTHING"},
+     * a firing event and its events per minute; then each window's events,
+     * distinct apps and GC6/GC7 users, and its figures back for the decision
+     * after COMMIT. */
+    {"ac_esc_ensure",
+     "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(type, trace, n)),"
+     " b AS (INSERT INTO esc_buckets (type, minute, events)"
+     " SELECT v.type, date_trunc('minute', now()), v.n FROM v"
+     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events)"
+     " INSERT INTO esc_windows (type, trace) SELECT v.type, v.trace FROM v"
+     " ON CONFLICT (type) WHERE closed_at IS NULL DO NOTHING"},
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS v(type, n)),"
      " m AS (INSERT INTO esc_members (window_id, kind, value) SELECT w.id, x.k::\"char\", x.val"
      " FROM unnest($3::text[], $4::text[], $5::text[]) AS x(type, k, val)"
      " JOIN esc_windows w ON w.type = x.type AND w.closed_at IS NULL"
-     " ON CONFLICT DO NOTHING RETURNING window_id, kind),"
-     " b AS (INSERT INTO esc_buckets (type, minute, events)"
-     " SELECT v.type, date_trunc('minute', now()), v.n FROM v WHERE v.n > 0"
-     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events)"
+     " ON CONFLICT DO NOTHING RETURNING window_id, kind)"
      " UPDATE esc_windows w SET events = w.events + v.n,"
      " apps = w.apps + (SELECT count(*) FROM m WHERE m.window_id = w.id AND m.kind = 'a'),"
      " gc_users = w.gc_users + (SELECT count(*) FROM m WHERE m.window_id = w.id AND m.kind = 'u')"
@@ -776,7 +779,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
 
 /* The group's inputs to the escalation windows. */
 struct wr_esc {
-    struct wr_params ensure; /* types with firing events, their trace */
+    struct wr_params ensure; /* types with firing events: trace, events (per-minute buckets) */
     struct wr_params count;  /* types, firing events, members (type, kind, value), types with
                               * increment conditions */
     struct wr_params opened; /* new alerts: id, type, level */
@@ -792,7 +795,7 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     size_t nkeys = 0;
 
     memset(e, 0, sizeof(*e));
-    wr_params_init(&e->ensure, 2);
+    wr_params_init(&e->ensure, 3);
     wr_params_init(&e->count, 6);
     wr_params_init(&e->opened, 3);
     ac_strmap_init(&types, 16);
@@ -841,6 +844,7 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         if (n[t] > 0) {
             ac_pg_array_add(&e->ensure.a[0], ev->type);
             ac_pg_array_add(&e->ensure.a[1], ac_trace_name(ev->trace));
+            ac_pg_array_add(&e->ensure.a[2], num);
             e->nfiring++;
         }
         if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {

@@ -305,6 +305,59 @@ int it_run(const char *cmdline, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+void it_redis_up(struct it_redis *r)
+{
+    char cmd[1400];
+
+    snprintf(cmd, sizeof(cmd),
+             "redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
+             "--dir %s --pidfile %s/redis.pid --logfile %s/redis.log && "
+             "for i in $(seq 1 100); do redis-cli -p %d ping 2>/dev/null | grep -q PONG && exit 0; "
+             "sleep 0.05; done; exit 1",
+             r->port, r->dir, r->dir, r->dir, r->port);
+    assert_int_equal(it_run(cmd, NULL), 0);
+}
+
+void it_redis_start(struct it_redis *r)
+{
+    char cmd[300];
+
+    snprintf(r->dir, sizeof(r->dir), "%s/it-redis-%d",
+             getenv("AC_TEST_TMP") ? getenv("AC_TEST_TMP") : "/tmp", (int)getpid());
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s", r->dir);
+    assert_int_equal(it_run(cmd, NULL), 0);
+    r->port = it_free_port();
+    it_redis_up(r);
+}
+
+void it_redis_kill(struct it_redis *r)
+{
+    char cmd[700];
+
+    snprintf(cmd, sizeof(cmd),
+             "kill -9 $(cat %s/redis.pid) && while redis-cli -p %d ping >/dev/null 2>&1; do "
+             "sleep 0.05; done",
+             r->dir, r->port);
+    assert_int_equal(it_run(cmd, NULL), 0);
+}
+
+void it_redis_stop(struct it_redis *r)
+{
+    char cmd[700];
+
+    snprintf(cmd, sizeof(cmd), "kill $(cat %s/redis.pid) 2>/dev/null; rm -rf %s", r->dir, r->dir);
+    (void)it_run(cmd, NULL);
+}
+
+char *it_redis_cli(const struct it_redis *r, const char *args)
+{
+    char cmd[1024], *out = NULL;
+
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d %s", r->port, args);
+    assert_int_equal(it_run(cmd, &out), 0);
+    return out;
+}
+
 long long it_sql_ll(const char *sql)
 {
     PGconn *c = it_connect(it_db);

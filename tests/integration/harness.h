@@ -99,6 +99,24 @@ long long it_sql_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Polls cond every 20 ms until true or timeout; returns the last result. */
 bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
 
+/* A redis-server of the suite's own (it can be killed or flushed without
+ * disturbing other suites), in a folder under AC_TEST_TMP so that
+ * scripts/test.sh stops it should the suite die. */
+struct it_redis {
+    int port;
+    char dir[160];
+};
+/* Picks a port and folder, starts it and waits for PING. */
+void it_redis_start(struct it_redis *r);
+/* Starts it again on the same port (after it_redis_kill). */
+void it_redis_up(struct it_redis *r);
+/* SIGKILL and wait until it no longer answers. */
+void it_redis_kill(struct it_redis *r);
+/* Stops it and removes its folder. */
+void it_redis_stop(struct it_redis *r);
+/* Runs redis-cli with args against it; returns its output (new) . */
+char *it_redis_cli(const struct it_redis *r, const char *args);
+
 /* A TCP proxy on a free loopback port to target_port. */
 struct it_proxy;
 struct it_proxy *it_proxy_start(int target_port);

@@ -26,41 +26,17 @@
 #include "tests/integration/harness.h"
 
 static struct it_server srv;
-static int redis_port;
-static char redis_dir[160];
+static struct it_redis redis;
 
-static void redis_up(void)
+/* Cached open alerts (the escalation timer mirrors windows alongside). */
+static long long redis_open_keys(void)
 {
-    char cmd[1400];
+    char *out = it_redis_cli(&redis, "--scan --pattern '*open:*'");
+    long long n = 0;
 
-    snprintf(cmd, sizeof(cmd),
-             "redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
-             "--dir %s --pidfile %s/redis.pid --logfile %s/redis.log && "
-             "for i in $(seq 1 100); do redis-cli -p %d ping 2>/dev/null | grep -q PONG && exit 0; "
-             "sleep 0.05; done; exit 1",
-             redis_port, redis_dir, redis_dir, redis_dir, redis_port);
-    assert_int_equal(it_run(cmd, NULL), 0);
-}
-
-static void redis_down(void)
-{
-    char cmd[700];
-
-    snprintf(cmd, sizeof(cmd),
-             "kill -9 $(cat %s/redis.pid) && while redis-cli -p %d ping >/dev/null 2>&1; do "
-             "sleep 0.05; done",
-             redis_dir, redis_port);
-    assert_int_equal(it_run(cmd, NULL), 0);
-}
-
-static long long redis_keys(void)
-{
-    char cmd[128], *out = NULL;
-    long long n;
-
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %d dbsize", redis_port);
-    assert_int_equal(it_run(cmd, &out), 0);
-    n = atoll(out);
+    for (const char *p = out; *p; p++) {
+        n += *p == '\n';
+    }
     free(out);
     return n;
 }
@@ -71,27 +47,17 @@ static int setup(void **state)
     const char *env[2] = {env_url, NULL};
 
     (void)state;
-    /* under scripts/test.sh, inside its folder so its clean-up stops this server too */
-    snprintf(redis_dir, sizeof(redis_dir), "%s/it-redis-%d",
-             getenv("AC_TEST_TMP") ? getenv("AC_TEST_TMP") : "/tmp", (int)getpid());
-    snprintf(env_url, sizeof(env_url), "mkdir -p %s", redis_dir);
-    assert_int_equal(it_run(env_url, NULL), 0);
-    redis_port = it_free_port();
-    redis_up();
-    snprintf(env_url, sizeof(env_url), "AC_REDIS_URL=redis://127.0.0.1:%d/0", redis_port);
+    it_redis_start(&redis);
+    snprintf(env_url, sizeof(env_url), "AC_REDIS_URL=redis://127.0.0.1:%d/0", redis.port);
     it_server_start(&srv, env);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[700];
-
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
-    snprintf(cmd, sizeof(cmd), "kill $(cat %s/redis.pid) 2>/dev/null; rm -rf %s", redis_dir,
-             redis_dir);
-    (void)it_run(cmd, NULL);
+    it_redis_stop(&redis);
     return 0;
 }
 
@@ -119,23 +85,20 @@ static void test_redis_cache_is_used(void **state)
 {
     (void)state;
     post_n("ItCache", 5);
-    assert_true(redis_keys() >= 1); /* the open alert is cached */
+    assert_true(redis_open_keys() >= 1); /* the open alert is cached */
     assert_int_equal(counted("ItCache"), 5);
 }
 
 static void test_redis_flushall_opens_no_second_alert(void **state)
 {
-    char cmd[96];
-
     (void)state;
     post_n("ItFlush", 20);
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %d flushall", redis_port);
-    assert_int_equal(it_run(cmd, NULL), 0);
-    assert_int_equal(redis_keys(), 0);
+    free(it_redis_cli(&redis, "flushall"));
+    assert_int_equal(redis_open_keys(), 0);
     post_n("ItFlush", 20);
     assert_int_equal(alerts_of("ItFlush"), 1);
     assert_int_equal(counted("ItFlush"), 40);
-    assert_true(redis_keys() >= 1); /* rebuilt from PostgreSQL as alerts are touched */
+    assert_true(redis_open_keys() >= 1); /* rebuilt from PostgreSQL as alerts are touched */
 }
 
 static void test_redis_stale_entry_is_caught(void **state)
@@ -203,7 +166,7 @@ static bool cache_back(void *arg)
 {
     (void)arg;
     post_n("ItRedisBack", 1);
-    return redis_keys() >= 1;
+    return redis_open_keys() >= 1;
 }
 
 static void test_redis_killed_and_restarted(void **state)
@@ -220,10 +183,10 @@ static void test_redis_killed_and_restarted(void **state)
     }
     mark = 150;
     assert_true(it_wait_until(reached, &mark, 30000));
-    redis_down(); /* mid-run */
+    it_redis_kill(&redis); /* mid-run */
     mark = counted("ItRedisDown") + counted("ItRedisDown2") + 300;
     assert_true(it_wait_until(reached, &mark, 30000)); /* ingest goes on without Redis */
-    redis_up();
+    it_redis_up(&redis);
     mark = counted("ItRedisDown") + counted("ItRedisDown2") + 300;
     assert_true(it_wait_until(reached, &mark, 30000));
     for (int i = 0; i < 4; i++) {
