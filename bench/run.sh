@@ -9,6 +9,9 @@
 #   BENCH_PG_LOG_MS: also report the statements slower than this many ms
 #   BENCH_TMPFS=1: PostgreSQL's data in /dev/shm (fsync stays on but costs
 #     nothing): measures the server and PostgreSQL's CPU, not the disk
+#   BENCH_BASELINE=<git revision>: also build that revision and run it side by
+#     side (its own database and Redis prefix on the same PostgreSQL and
+#     Redis), interleaved run by run, and print the ratio of the medians
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -22,6 +25,18 @@ DUPS=${DUPS:-0.1 0.9}
 
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
+VARIANTS=current
+declare -A BIN=([current]=./build/bench/alertcenter)
+if [ -n "${BENCH_BASELINE:-}" ]; then
+    BASE_SRC=build/bench-baseline-src
+    rm -rf "$BASE_SRC"
+    mkdir -p "$BASE_SRC"
+    git archive "$BENCH_BASELINE" | tar -x -C "$BASE_SRC"
+    cmake -S "$BASE_SRC" -B build/bench-baseline -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
+    cmake --build build/bench-baseline -j"$(nproc)" --target alertcenter >/dev/null
+    BIN[baseline]=./build/bench-baseline/alertcenter
+    VARIANTS="baseline current"
+fi
 
 if [ "${BENCH_TMPFS:-0}" = 1 ]; then
     TMP=$(mktemp -d /dev/shm/ac-bench.XXXXXX)
@@ -31,9 +46,11 @@ else
     STORAGE="PostgreSQL data on disk, fsync on"
 fi
 chmod 755 "$TMP"
-SERVER_PID=
+PIDS=()
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
     ac_pg_stop "$TMP/pg"
     ac_redis_stop "$TMP/redis"
     rm -rf "$TMP"
@@ -42,24 +59,32 @@ trap cleanup EXIT
 
 PG_PORT=$(ac_free_port)
 REDIS_PORT=$(ac_free_port)
-HTTP_PORT=$(ac_free_port)
 AC_PG_OPTS=${BENCH_PG_LOG_MS:+-c log_min_duration_statement=$BENCH_PG_LOG_MS} \
     ac_pg_start "$TMP/pg" "$PG_PORT"
 ac_redis_start "$TMP/redis" "$REDIS_PORT"
 TOKEN=bench-token-0123456789abcdef
-AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$HTTP_PORT AC_LOG_LEVEL=warn \
-AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
-AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-    ./build/bench/alertcenter serve 2>"$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break
-    sleep 0.1
-done
-
 LG=./build/bench/ac_loadgen
-# warm-up: connections, plans, caches
-$LG --port "$HTTP_PORT" --token "$TOKEN" --conns 8 --batch 10 --seconds 2 >/dev/null
+declare -A PORT
+for v in $VARIANTS; do
+    db=alertcenter
+    if [ "$v" != current ]; then
+        db=alertcenter_$v
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt \
+            -c "CREATE DATABASE $db OWNER alertcenter" >/dev/null
+    fi
+    PORT[$v]=$(ac_free_port)
+    AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:${PORT[$v]} AC_LOG_LEVEL=warn \
+    AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=$db user=alertcenter" \
+    AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" AC_REDIS_PREFIX="$v:" \
+        "${BIN[$v]}" serve 2>"$TMP/server-$v.log" &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do
+        curl -sf "http://127.0.0.1:${PORT[$v]}/healthz" >/dev/null && break
+        sleep 0.1
+    done
+    # warm-up: connections, plans, caches
+    $LG --port "${PORT[$v]}" --token "$TOKEN" --conns 8 --batch 10 --seconds 2 >/dev/null
+done
 
 declare -A RES
 for run in $(seq 1 "$RUNS"); do
@@ -67,10 +92,12 @@ for run in $(seq 1 "$RUNS"); do
         for batch in 1 100; do
             conns=$CONNS_1
             [ "$batch" = 100 ] && conns=$CONNS_100
-            out=$($LG --port "$HTTP_PORT" --token "$TOKEN" --conns "$conns" --batch "$batch" \
-                  --dup "$dup" --seconds "$SECONDS_PER_RUN")
-            echo "run $run: $out"
-            RES["$batch/$dup"]+="$out"$'\n'
+            for v in $VARIANTS; do
+                out=$($LG --port "${PORT[$v]}" --token "$TOKEN" --conns "$conns" \
+                      --batch "$batch" --dup "$dup" --seconds "$SECONDS_PER_RUN")
+                echo "run $run $v: $out"
+                RES["$v/$batch/$dup"]+="$out"$'\n'
+            done
         done
     done
 done
@@ -81,18 +108,28 @@ median() { # field, lines
 }
 echo
 echo "medians of $RUNS runs (${SECONDS_PER_RUN}s each, $STORAGE):"
-printf '%-7s %-6s %-6s %12s %10s %10s\n' batch conns dup events/s p50_ms p99_ms
+printf '%-9s %-7s %-6s %-6s %12s %10s %10s %8s\n' variant batch conns dup events/s p50_ms \
+    p99_ms vs_base
 for dup in $DUPS; do
     for batch in 1 100; do
         conns=$CONNS_1
         [ "$batch" = 100 ] && conns=$CONNS_100
-        lines=${RES["$batch/$dup"]}
-        printf '%-7s %-6s %-6s %12s %10s %10s\n' "$batch" "$conns" "$dup" \
-            "$(median events_per_s "$lines")" "$(median p50_ms "$lines")" \
-            "$(median p99_ms "$lines")"
+        for v in $VARIANTS; do
+            lines=${RES["$v/$batch/$dup"]}
+            eps=$(median events_per_s "$lines")
+            ratio=
+            if [ "$v" = current ] && [ -n "${RES["baseline/$batch/$dup"]:-}" ]; then
+                base=$(median events_per_s "${RES["baseline/$batch/$dup"]}")
+                ratio=$(awk -v a="$eps" -v b="$base" 'BEGIN {printf "%+.1f%%", (a / b - 1) * 100}')
+            fi
+            printf '%-9s %-7s %-6s %-6s %12s %10s %10s %8s\n' "$v" "$batch" "$conns" "$dup" \
+                "$eps" "$(median p50_ms "$lines")" "$(median p99_ms "$lines")" "$ratio"
+        done
     done
 done
-grep -i "error" "$TMP/server.log" | head -5 || true
+for v in $VARIANTS; do
+    grep -i "error" "$TMP/server-$v.log" | head -5 || true
+done
 if [ -n "${BENCH_PG_LOG_MS:-}" ]; then
     echo
     echo "statements slower than ${BENCH_PG_LOG_MS} ms (count, average ms):"
