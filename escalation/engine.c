@@ -2,6 +2,8 @@
 /* The impact escalation engine over stored windows; see engine.h. */
 #include "escalation/engine.h"
 
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +390,35 @@ static const char eng_mirror_lua[] =
     "end\n"
     "return 1\n";
 
+static char eng_mirror_sha[41];
+static pthread_once_t eng_mirror_once = PTHREAD_ONCE_INIT;
+
+static void eng_mirror_hash(void)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    AC_ASSERT(EVP_Digest(eng_mirror_lua, strlen(eng_mirror_lua), d, &n, EVP_sha1(), NULL) == 1);
+    for (unsigned int i = 0; i < n && i < 20; i++) {
+        (void)snprintf(eng_mirror_sha + 2 * i, 3, "%02x", d[i]);
+    }
+}
+
+int ac_esc_mirror_prepare(redisContext *rc)
+{
+    redisReply *r;
+    bool ok;
+
+    pthread_once(&eng_mirror_once, eng_mirror_hash);
+    r = redisCommand(rc, "SCRIPT LOAD %s", eng_mirror_lua);
+    ok = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, eng_mirror_sha) == 0;
+    if (r && !ok) {
+        ac_log(AC_LOG_WARN, "escalation", "redis: cannot load the mirror script");
+    }
+    freeReplyObject(r);
+    return ok ? AC_OK : AC_EKV;
+}
+
 #define ENG_ARGS_MAX 40
 
 struct eng_args {
@@ -419,8 +450,8 @@ void ac_esc_mirror_append(redisContext *rc, const char *prefix, const struct ac_
 
     (void)snprintf(holding, sizeof(holding), "%lld,%lld,%lld", (long long)w->holding[0],
                    (long long)w->holding[1], (long long)w->holding[2]);
-    eng_arg(&a, "EVAL");
-    eng_arg(&a, eng_mirror_lua);
+    eng_arg(&a, "EVALSHA");
+    eng_arg(&a, eng_mirror_sha);
     eng_arg(&a, "2");
     eng_arg(&a, key);
     eng_arg(&a, set);

@@ -92,6 +92,10 @@ json_t *ac_esc_win_to_json(const struct ac_esc_config *c, const struct ac_esc_wi
 
 /* --- the Redis mirror ---------------------------------------------------- */
 
+/* Loads the mirror's script into Redis; call once per connection, before
+ * the functions below. Returns AC_OK or AC_EKV (drop the connection). */
+AC_MUST_CHECK int ac_esc_mirror_prepare(redisContext *rc);
+
 /* Appends one command (one reply) that stores w unless the mirror is newer. */
 void ac_esc_mirror_append(redisContext *rc, const char *prefix, const struct ac_esc_win *w);
 

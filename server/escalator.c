@@ -54,6 +54,10 @@ static redisContext *esc_redis(struct ac_escalator *e, redisContext **rc, int64_
         return *rc;
     }
     *rc = ac_redis_connect(&e->redis, (int)e->cfg->redis_timeout_ms, err, sizeof(err));
+    if (*rc && ac_esc_mirror_prepare(*rc) != AC_OK) {
+        redisFree(*rc);
+        *rc = NULL;
+    }
     if (!*rc) {
         *next_try = ac_time_now_us() + ESC_REDIS_RETRY_US;
     }

@@ -114,10 +114,17 @@ static const struct {
      " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
      " $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[],"
      " $16::text[], $17::text[], $18::text[], $19::json[])"},
+    /* An alert that opens while its type's window is raised opens at the
+     * window's level (ac_ins_alerts); its open entry says so. */
     {"ac_ins_audit",
      "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-     " SELECT a, b, 'alert', c, d FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
-     " AS t(a, b, c, d)"},
+     " SELECT a, b, 'alert', c, CASE WHEN b = 'alert.open' THEN d || coalesce((SELECT"
+     " jsonb_build_object('level', w.level, 'requested_level', d ->> 'level', 'window_id',"
+     " w.id::text, 'escalation', format('opened while the %s window is at %s', w.type, w.level))"
+     " FROM esc_windows w WHERE w.type = ty AND w.closed_at IS NULL"
+     " AND w.level < (d ->> 'level') COLLATE \"C\"), '{}') ELSE d END"
+     " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])"
+     " AS t(a, b, c, d, ty)"},
     /* Escalation windows (migrations/0008): the open window of every type with
      * a firing event and its events per minute; then each window's events,
      * distinct apps and GC6/GC7 users, and its figures back for the decision
@@ -141,15 +148,6 @@ static const struct {
      " FROM v WHERE w.type = v.type AND w.closed_at IS NULL RETURNING " AC_ESC_WIN_SELECT(
          "NOT EXISTS (SELECT 1 FROM alerts a WHERE a.type = w.type AND a.status <> 'resolved')",
          "w.type = ANY($6::text[])")},
-    /* New alerts that opened at their window's raised level: on the timeline. */
-    {"ac_esc_opened",
-     "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-     " SELECT 'system:escalation', 'alert.escalate', 'alert', v.id::text,"
-     " jsonb_build_object('from', v.lvl, 'to', w.level, 'window_id', w.id::text, 'reason',"
-     " format('opened while the %s window is at %s', w.type, w.level))"
-     " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, type, lvl)"
-     " JOIN esc_windows w ON w.type = v.type AND w.closed_at IS NULL"
-     " WHERE w.level < v.lvl COLLATE \"C\""},
 };
 
 struct wr_job {
@@ -746,7 +744,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
         [AC_FOLD_ROLLOVER] = "alert.rollover",
     };
 
-    wr_params_init(p, 4);
+    wr_params_init(p, 5);
     for (size_t i = 0; i < f->naudits; i++) {
         const struct ac_fold_audit *au = &f->audits[i];
         const struct ac_fold_event *fe = &f->events[au->event];
@@ -771,6 +769,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
         ac_pg_array_add(&p->a[1], actions[au->action]);
         ac_pg_array_add_i64(&p->a[2], f->alerts[au->alert].id, false);
         ac_pg_array_add(&p->a[3], details);
+        ac_pg_array_add(&p->a[4], fe->ev->type);
         free(actor);
         free(details);
     }
@@ -782,7 +781,6 @@ struct wr_esc {
     struct wr_params ensure; /* types with firing events: trace, events (per-minute buckets) */
     struct wr_params count;  /* types, firing events, members (type, kind, value), types with
                               * increment conditions */
-    struct wr_params opened; /* new alerts: id, type, level */
     size_t ntypes, nfiring;
 };
 
@@ -797,7 +795,6 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     memset(e, 0, sizeof(*e));
     wr_params_init(&e->ensure, 3);
     wr_params_init(&e->count, 6);
-    wr_params_init(&e->opened, 3);
     ac_strmap_init(&types, 16);
     ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
@@ -851,17 +848,8 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
             ac_pg_array_add(&e->count.a[5], ev->type);
         }
     }
-    for (size_t i = 0; i < f->nalerts; i++) {
-        const struct ac_fold_alert *a = &f->alerts[i];
-        if (a->is_new) {
-            ac_pg_array_add_i64(&e->opened.a[0], a->id, false);
-            ac_pg_array_add(&e->opened.a[1], f->events[a->opener].ev->type);
-            ac_pg_array_add(&e->opened.a[2], ac_level_name(a->level));
-        }
-    }
     wr_params_finish(&e->ensure);
     wr_params_finish(&e->count);
-    wr_params_finish(&e->opened);
     ac_strmap_deinit(&types);
     ac_strmap_deinit(&members);
     for (size_t k = 0; k < nkeys; k++) {
@@ -876,7 +864,6 @@ static void wr_esc_deinit(struct wr_esc *e)
 {
     wr_params_deinit(&e->ensure);
     wr_params_deinit(&e->count);
-    wr_params_deinit(&e->opened);
 }
 
 /* Every newly accepted idempotency key, stored or folded. Returns the count. */
@@ -968,6 +955,10 @@ static bool wr_redis(struct ac_writer *w)
         return false;
     }
     w->rc = ac_redis_connect(&w->redis, WR_REDIS_TIMEOUT_MS, err, sizeof(err));
+    if (w->rc && ac_esc_mirror_prepare(w->rc) != AC_OK) {
+        redisFree(w->rc);
+        w->rc = NULL;
+    }
     if (!w->rc) {
         w->redis_next_try = ac_time_now_us() + WR_REDIS_RETRY_US;
         return false;
@@ -1246,7 +1237,6 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
         (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
-        (nal > 0 && !wr_send(w->conn, "ac_esc_opened", &esc.opened)) ||
         !wr_send_text(w->conn, "COMMIT") || PQpipelineSync(w->conn) != 1) {
         goto lost;
     }
@@ -1254,8 +1244,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
         (esc.nfiring > 0 && !wr_take(&r, NULL)) || (esc.ntypes > 0 && !wr_take(&r, &esc_res)) ||
         (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
-        (f.naudits > 0 && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
-        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {

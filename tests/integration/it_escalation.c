@@ -170,7 +170,12 @@ static void test_esc_fifty_apps_raise_within_the_request(void **state)
     /* an alert opened later in the window starts at the window's level */
     post_apps("ItData", "data", 50, 51);
     assert_int_equal(alerts_at("ItData", "P3"), 51);
-    assert_int_equal(escalate_audits("ItData", "opened while the ItData window is at P3"), 1);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log l JOIN alerts a ON a.id::text ="
+                               " l.target_id WHERE a.type = 'ItData' AND l.action = 'alert.open'"
+                               " AND l.details ->> 'escalation' = 'opened while the ItData window"
+                               " is at P3' AND l.details ->> 'level' = 'P3'"
+                               " AND l.details ->> 'requested_level' = 'P4'"),
+                     1);
 }
 
 /* GC6/GC7 users: 4 stay, 5 raise; a GC5 user does not count; folded repeats do. */
@@ -389,10 +394,11 @@ static void test_esc_two_instances(void **state)
                                " WHERE a.type = 'ItTwo' AND l.action = 'alert.escalate'"
                                " GROUP BY 1, 2 HAVING count(*) > 1) d"),
                      0);
-    /* and every alert reached P2 by exactly one recorded step into P2 */
+    /* and every alert reached P2 by exactly one recorded step: raised, or opened at P2 */
     assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log l JOIN alerts a ON a.id::text ="
-                               " l.target_id WHERE a.type = 'ItTwo' AND l.action ="
-                               " 'alert.escalate' AND l.details ->> 'to' = 'P2'"),
+                               " l.target_id WHERE a.type = 'ItTwo' AND ((l.action ="
+                               " 'alert.escalate' AND l.details ->> 'to' = 'P2') OR (l.action ="
+                               " 'alert.open' AND l.details ->> 'level' = 'P2'))"),
                      120);
 }
 
