@@ -46,16 +46,18 @@ struct ac_esc_win {
 
 /*
  * The select list of a window row "w", in the order ac_esc_win_from_pg reads
- * it. closed_sql and inc_sql are SQL expressions: whether the window is (or is
- * about to be) closed, and whether to compute its increment.
+ * it. closed_sql, inc_sql and extra_sql are SQL expressions: whether the
+ * window is (or is about to be) closed, whether to compute its increment, and
+ * this minute's events not yet in the buckets.
  */
-#define AC_ESC_WIN_SELECT(closed_sql, inc_sql)                                                     \
+#define AC_ESC_WIN_SELECT(closed_sql, inc_sql, extra_sql)                                          \
     "w.id, w.type, w.trace, w.level, w.apps, w.gc_users, w.events,"                                \
     " (extract(epoch FROM w.opened_at) * 1000000)::bigint,"                                        \
     " coalesce((extract(epoch FROM w.closed_at) * 1000000)::bigint, 0), w.holding_since::text,"    \
     " w.rev, (" closed_sql "), CASE WHEN (" inc_sql                                                \
     ") THEN (SELECT row(i.cur, i.prev, i.pct)::text"                                               \
-    " FROM ac_esc_increment(w.type, w.opened_at, coalesce(w.closed_at, now())) i) END,"            \
+    " FROM ac_esc_increment(w.type, w.opened_at, coalesce(w.closed_at, now()), " extra_sql         \
+    ") i) END,"                                                                                    \
     " w.increment_pct"
 
 /* Reads the columns of AC_ESC_WIN_SELECT from row of r. */

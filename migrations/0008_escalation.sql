@@ -5,7 +5,8 @@
 -- closes, at the COMMIT that leaves no alert of the type open, into a record
 -- kept for history. While it is open the writer counts, exactly, its events
 -- and its distinct apps and GC6/GC7 users (members below, inserted with
--- ON CONFLICT DO NOTHING, so a repeat counts once on any instance).
+-- ON CONFLICT DO NOTHING, so a repeat counts once on any instance), in one
+-- upsert per group.
 --
 -- Locking: every change to a type's window or to the level or status of its
 -- open alerts holds the type's advisory lock (ac_type_lock_key), taken in
@@ -35,27 +36,20 @@ CREATE TABLE esc_windows (
     holding_since bigint[] NOT NULL DEFAULT '{}',
     -- kept when the window closes
     increment_pct bigint,
-    -- changes with every update, so mirrors (Redis) keep only the newest state
+    -- set from esc_rev_seq by every insert and update, so mirrors (Redis)
+    -- keep only the newest state
     rev           bigint NOT NULL DEFAULT nextval('esc_rev_seq')
 );
 CREATE UNIQUE INDEX esc_windows_open ON esc_windows (type) WHERE closed_at IS NULL;
 CREATE INDEX esc_windows_history ON esc_windows (type, id) WHERE closed_at IS NOT NULL;
 
-CREATE FUNCTION ac_esc_rev() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.rev := nextval('esc_rev_seq');
-    RETURN NEW;
-END $$;
-CREATE TRIGGER esc_windows_rev BEFORE UPDATE ON esc_windows
-    FOR EACH ROW EXECUTE FUNCTION ac_esc_rev();
-
--- The distinct apps ('a') and GC6/GC7 users ('u') of an open window; deleted
--- when it closes (the record keeps the counts).
+-- The distinct apps ('a') and GC6/GC7 users ('u') of the open window of each
+-- type; deleted when it closes (the record keeps the counts).
 CREATE TABLE esc_members (
-    window_id bigint NOT NULL,
-    kind      "char" NOT NULL CHECK (kind IN ('a', 'u')),
-    value     text COLLATE "C" NOT NULL,
-    PRIMARY KEY (window_id, kind, value)
+    type  text COLLATE "C" NOT NULL,
+    kind  "char" NOT NULL CHECK (kind IN ('a', 'u')),
+    value text COLLATE "C" NOT NULL,
+    PRIMARY KEY (type, kind, value)
 );
 
 -- Firing events per type and minute: the increment versus the previous period.
@@ -69,14 +63,15 @@ CREATE TABLE esc_buckets (
 -- Events in the last k whole minutes up to p_at (k = the window's age rounded
 -- up, at least 1) against the k minutes before. The previous period counts as
 -- at least one event, so a type that was silent shows +(events-1)*100 %, not
--- an infinity.
+-- an infinity. p_extra: events of the current minute not yet visible in the
+-- buckets (the writer's own statement adds them).
 CREATE FUNCTION ac_esc_increment(p_type text, p_since timestamptz, p_at timestamptz,
-                                 OUT cur bigint, OUT prev bigint, OUT pct bigint)
+                                 p_extra bigint, OUT cur bigint, OUT prev bigint, OUT pct bigint)
 LANGUAGE sql STABLE AS $$
     WITH k AS (SELECT greatest(1, ceil(extract(epoch FROM p_at - p_since) / 60))::int AS n,
                       date_trunc('minute', p_at) AS m)
     SELECT c, p, (c - greatest(p, 1)) * 100 / greatest(p, 1)
-      FROM (SELECT coalesce(sum(b.events) FILTER (WHERE b.minute > k.m - make_interval(mins => k.n)), 0) AS c,
+      FROM (SELECT p_extra + coalesce(sum(b.events) FILTER (WHERE b.minute > k.m - make_interval(mins => k.n)), 0) AS c,
                    coalesce(sum(b.events) FILTER (WHERE b.minute <= k.m - make_interval(mins => k.n)), 0) AS p
               FROM k LEFT JOIN esc_buckets b ON b.type = p_type
                AND b.minute > k.m - make_interval(mins => 2 * k.n) AND b.minute <= k.m) s
@@ -90,18 +85,15 @@ CREATE INDEX alerts_open_type ON alerts (type) WHERE status <> 'resolved';
 -- successor opened in one transaction (a compression rollover, or a resolve and
 -- a new alert in one group) keep the window open.
 CREATE FUNCTION ac_esc_close() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    v_id bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM alerts WHERE type = NEW.type AND status <> 'resolved') THEN
         RETURN NULL;
     END IF;
-    UPDATE esc_windows w SET closed_at = clock_timestamp(),
-           increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp())).pct
-     WHERE w.type = NEW.type AND w.closed_at IS NULL
-    RETURNING w.id INTO v_id;
-    IF v_id IS NOT NULL THEN
-        DELETE FROM esc_members WHERE window_id = v_id;
+    UPDATE esc_windows w SET closed_at = clock_timestamp(), rev = nextval('esc_rev_seq'),
+           increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp(), 0)).pct
+     WHERE w.type = NEW.type AND w.closed_at IS NULL;
+    IF FOUND THEN
+        DELETE FROM esc_members WHERE type = NEW.type;
     END IF;
     RETURN NULL;
 END $$;
@@ -148,19 +140,17 @@ $$;
 INSERT INTO esc_windows (type, trace, opened_at, events)
 SELECT a.type, min(a.trace), min(a.first_seen), sum(a.count)
   FROM alerts a WHERE a.status <> 'resolved' GROUP BY a.type;
-INSERT INTO esc_members (window_id, kind, value)
-SELECT DISTINCT w.id, 'a'::"char", a.app_id FROM alerts a
-  JOIN esc_windows w ON w.type = a.type AND w.closed_at IS NULL
+INSERT INTO esc_members (type, kind, value)
+SELECT DISTINCT a.type, 'a'::"char", a.app_id FROM alerts a
  WHERE a.status <> 'resolved' AND a.app_id IS NOT NULL;
-INSERT INTO esc_members (window_id, kind, value)
-SELECT DISTINCT w.id, 'u'::"char", e.user_id FROM alerts a
-  JOIN esc_windows w ON w.type = a.type AND w.closed_at IS NULL
+INSERT INTO esc_members (type, kind, value)
+SELECT DISTINCT a.type, 'u'::"char", e.user_id FROM alerts a
   JOIN events e ON e.alert_id = a.id
  WHERE a.status <> 'resolved' AND e.user_id IS NOT NULL
    AND (e.doc ->> 'gc_level') IN ('6', '7');
 UPDATE esc_windows w SET
-    apps = (SELECT count(*) FROM esc_members m WHERE m.window_id = w.id AND m.kind = 'a'),
-    gc_users = (SELECT count(*) FROM esc_members m WHERE m.window_id = w.id AND m.kind = 'u')
+    apps = (SELECT count(*) FROM esc_members m WHERE m.type = w.type AND m.kind = 'a'),
+    gc_users = (SELECT count(*) FROM esc_members m WHERE m.type = w.type AND m.kind = 'u')
  WHERE w.closed_at IS NULL;
 
 -- Transitions take the type's lock with the fingerprint's, in sorted order.

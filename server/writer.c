@@ -125,29 +125,28 @@ static const struct {
      " AND w.level < (d ->> 'level') COLLATE \"C\"), '{}') ELSE d END"
      " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])"
      " AS t(a, b, c, d, ty)"},
-    /* Escalation windows (migrations/0008): the open window of every type with
-     * a firing event and its events per minute; then each window's events,
-     * distinct apps and GC6/GC7 users, and its figures back for the decision
-     * after COMMIT. */
-    {"ac_esc_ensure",
+    /* Escalation windows (migrations/0008), one upsert per group: the events
+     * per minute, the new distinct apps and GC6/GC7 users, and into the open
+     * window of each type with a firing event (opened if there is none) the
+     * counts - figures returned for the decision after COMMIT. */
+    {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(type, trace, n)),"
      " b AS (INSERT INTO esc_buckets (type, minute, events)"
      " SELECT v.type, date_trunc('minute', now()), v.n FROM v"
-     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events)"
-     " INSERT INTO esc_windows (type, trace) SELECT v.type, v.trace FROM v"
-     " ON CONFLICT (type) WHERE closed_at IS NULL DO NOTHING"},
-    {"ac_esc_count",
-     "WITH v AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS v(type, n)),"
-     " m AS (INSERT INTO esc_members (window_id, kind, value) SELECT w.id, x.k::\"char\", x.val"
-     " FROM unnest($3::text[], $4::text[], $5::text[]) AS x(type, k, val)"
-     " JOIN esc_windows w ON w.type = x.type AND w.closed_at IS NULL"
-     " ON CONFLICT DO NOTHING RETURNING window_id, kind)"
-     " UPDATE esc_windows w SET events = w.events + v.n,"
-     " apps = w.apps + (SELECT count(*) FROM m WHERE m.window_id = w.id AND m.kind = 'a'),"
-     " gc_users = w.gc_users + (SELECT count(*) FROM m WHERE m.window_id = w.id AND m.kind = 'u')"
-     " FROM v WHERE w.type = v.type AND w.closed_at IS NULL RETURNING " AC_ESC_WIN_SELECT(
+     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events),"
+     " m AS (INSERT INTO esc_members (type, kind, value)"
+     " SELECT x.type, x.k::\"char\", x.val FROM unnest($4::text[], $5::text[], $6::text[])"
+     " AS x(type, k, val) ON CONFLICT DO NOTHING RETURNING type, kind)"
+     " INSERT INTO esc_windows AS w (type, trace, events, apps, gc_users)"
+     " SELECT v.type, v.trace, v.n, (SELECT count(*) FROM m WHERE m.type = v.type AND m.kind ="
+     " 'a'), (SELECT count(*) FROM m WHERE m.type = v.type AND m.kind = 'u') FROM v"
+     " ON CONFLICT (type) WHERE closed_at IS NULL DO UPDATE SET events = w.events +"
+     " excluded.events, apps = w.apps + excluded.apps, gc_users = w.gc_users +"
+     " excluded.gc_users, rev = nextval('esc_rev_seq') RETURNING " AC_ESC_WIN_SELECT(
          "NOT EXISTS (SELECT 1 FROM alerts a WHERE a.type = w.type AND a.status <> 'resolved')",
-         "w.type = ANY($6::text[])")},
+         "w.type = ANY($7::text[])",
+         "coalesce((SELECT v2.n FROM unnest($1::text[], $3::bigint[]) AS v2(t, n)"
+         " WHERE v2.t = w.type), 0)")},
 };
 
 struct wr_job {
@@ -178,6 +177,7 @@ struct ac_writer {
     char *prefix; /* of every cache key */
     redisContext *rc;
     int64_t redis_next_try;
+    int64_t mirror_next_us;
     PGconn *conn;
     int64_t next_connect_us;
     int64_t backoff_us;
@@ -190,6 +190,7 @@ enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
 
 #define WR_REDIS_TIMEOUT_MS 200
 #define WR_REDIS_RETRY_US   1000000LL
+#define WR_MIRROR_US        200000LL
 #define WR_KEY_TTL_S        "604800" /* idempotency keys stay in Redis for 7 days */
 
 struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
@@ -776,12 +777,12 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
     wr_params_finish(p);
 }
 
-/* The group's inputs to the escalation windows. */
+/* The group's inputs to the escalation windows: the types with firing
+ * events (type, trace, events), their distinct members (type, kind, value)
+ * and the types whose policy has an increment condition. */
 struct wr_esc {
-    struct wr_params ensure; /* types with firing events: trace, events (per-minute buckets) */
-    struct wr_params count;  /* types, firing events, members (type, kind, value), types with
-                              * increment conditions */
-    size_t ntypes, nfiring;
+    struct wr_params count;
+    size_t ntypes;
 };
 
 static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, struct wr_esc *e)
@@ -793,8 +794,7 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     size_t nkeys = 0;
 
     memset(e, 0, sizeof(*e));
-    wr_params_init(&e->ensure, 3);
-    wr_params_init(&e->count, 6);
+    wr_params_init(&e->count, 7);
     ac_strmap_init(&types, 16);
     ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
@@ -803,15 +803,13 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         bool added;
         int64_t *slot;
 
-        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
+        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i) ||
+            ev->status != AC_STATUS_FIRING) {
             continue;
         }
         slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);
         if (added) {
             first[e->ntypes++] = ev;
-        }
-        if (ev->status != AC_STATUS_FIRING) {
-            continue;
         }
         n[*slot]++;
         for (int k = 0; k < 2; k++) {
@@ -827,9 +825,9 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
                 continue;
             }
             keys[nkeys++] = key;
-            ac_pg_array_add(&e->count.a[2], ev->type);
-            ac_pg_array_add(&e->count.a[3], k == 0 ? "a" : "u");
-            ac_pg_array_add(&e->count.a[4], val[k]);
+            ac_pg_array_add(&e->count.a[3], ev->type);
+            ac_pg_array_add(&e->count.a[4], k == 0 ? "a" : "u");
+            ac_pg_array_add(&e->count.a[5], val[k]);
         }
     }
     for (size_t t = 0; t < e->ntypes; t++) {
@@ -837,18 +835,12 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         char num[24];
         (void)snprintf(num, sizeof(num), "%ld", n[t]);
         ac_pg_array_add(&e->count.a[0], ev->type);
-        ac_pg_array_add(&e->count.a[1], num);
-        if (n[t] > 0) {
-            ac_pg_array_add(&e->ensure.a[0], ev->type);
-            ac_pg_array_add(&e->ensure.a[1], ac_trace_name(ev->trace));
-            ac_pg_array_add(&e->ensure.a[2], num);
-            e->nfiring++;
-        }
+        ac_pg_array_add(&e->count.a[1], ac_trace_name(ev->trace));
+        ac_pg_array_add(&e->count.a[2], num);
         if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
-            ac_pg_array_add(&e->count.a[5], ev->type);
+            ac_pg_array_add(&e->count.a[6], ev->type);
         }
     }
-    wr_params_finish(&e->ensure);
     wr_params_finish(&e->count);
     ac_strmap_deinit(&types);
     ac_strmap_deinit(&members);
@@ -862,7 +854,6 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
 
 static void wr_esc_deinit(struct wr_esc *e)
 {
-    wr_params_deinit(&e->ensure);
     wr_params_deinit(&e->count);
 }
 
@@ -1041,11 +1032,16 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
 /* After COMMIT: remember the alerts the group left open, forget those it
  * closed, and remember its keys - in one MULTI/EXEC, so another instance sees
  * all of a group's changes or none. A failure only leaves the cache behind;
- * whatever it then says is verified in the next transaction. */
+ * whatever it then says is verified in the next transaction. The escalation
+ * windows the group counted are mirrored with them: a closing one always,
+ * the others at most every WR_MIRROR_US (the timer re-mirrors every window
+ * each tick, and raises are mirrored where they are made). */
 static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
                             const struct ac_esc_win *wins, size_t nwins)
 {
-    size_t n = nwins;
+    size_t n = 0;
+    int64_t now = ac_time_now_us();
+    bool all = now >= w->mirror_next_us;
 
     if (!w->rc) {
         return;
@@ -1076,7 +1072,13 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
         n++;
     }
     for (size_t i = 0; i < nwins; i++) {
-        ac_esc_mirror_append(w->rc, w->prefix, &wins[i]);
+        if (all || wins[i].closed) {
+            ac_esc_mirror_append(w->rc, w->prefix, &wins[i]);
+            n++;
+        }
+    }
+    if (all && nwins > 0) {
+        w->mirror_next_us = now + WR_MIRROR_US;
     }
     (void)redisAppendCommand(w->rc, "EXEC");
     (void)wr_redis_replies(w, n + 2, NULL, NULL); /* OK, n x QUEUED, the EXEC array */
@@ -1232,7 +1234,6 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
      * The windows are counted once the group's alerts are in place. */
     if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
         (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
-        (esc.nfiring > 0 && !wr_send(w->conn, "ac_esc_ensure", &esc.ensure)) ||
         (esc.ntypes > 0 && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
         (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
@@ -1242,9 +1243,9 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
     synced = commit_sent = true;
     if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
-        (esc.nfiring > 0 && !wr_take(&r, NULL)) || (esc.ntypes > 0 && !wr_take(&r, &esc_res)) ||
-        (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
-        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        (esc.ntypes > 0 && !wr_take(&r, &esc_res)) || (nkeys > 0 && !wr_take(&r, NULL)) ||
+        (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
+        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {
