@@ -143,7 +143,8 @@ static const struct {
      " ON CONFLICT (type) WHERE closed_at IS NULL DO UPDATE SET events = w.events +"
      " excluded.events, apps = w.apps + excluded.apps, gc_users = w.gc_users +"
      " excluded.gc_users, rev = nextval('esc_rev_seq') RETURNING " AC_ESC_WIN_SELECT(
-         "NOT EXISTS (SELECT 1 FROM alerts a WHERE a.type = w.type AND a.status <> 'resolved')",
+         "w.type = ANY($8::text[]) AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.type = w.type"
+         " AND a.status <> 'resolved')",
          "w.type = ANY($7::text[])",
          "coalesce((SELECT v2.n FROM unnest($1::text[], $3::bigint[]) AS v2(t, n)"
          " WHERE v2.t = w.type), 0)")},
@@ -778,8 +779,9 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
 }
 
 /* The group's inputs to the escalation windows: the types with firing
- * events (type, trace, events), their distinct members (type, kind, value)
- * and the types whose policy has an increment condition. */
+ * events (type, trace, events), their distinct members (type, kind, value),
+ * the types whose policy has an increment condition, and the types with a
+ * resolve event (whose window may close). */
 struct wr_esc {
     struct wr_params count;
     size_t ntypes;
@@ -794,7 +796,7 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     size_t nkeys = 0;
 
     memset(e, 0, sizeof(*e));
-    wr_params_init(&e->count, 7);
+    wr_params_init(&e->count, 8);
     ac_strmap_init(&types, 16);
     ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
@@ -803,8 +805,12 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         bool added;
         int64_t *slot;
 
-        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i) ||
-            ev->status != AC_STATUS_FIRING) {
+        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
+            continue;
+        }
+        if (ev->status != AC_STATUS_FIRING) {
+            /* its window may close with this group: ask, in the upsert's result */
+            ac_pg_array_add(&e->count.a[7], ev->type);
             continue;
         }
         slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);
