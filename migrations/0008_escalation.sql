@@ -2,11 +2,14 @@
 -- 0008: impact escalation windows (DESIGN §5).
 --
 -- A window per alert type opens with the first firing event of the type and
--- closes, at the COMMIT that leaves no alert of the type open, into a record
--- kept for history. While it is open the writer counts, exactly, its events
--- and its distinct apps and GC6/GC7 users (members below, inserted with
--- ON CONFLICT DO NOTHING, so a repeat counts once on any instance), in one
--- upsert per group.
+-- closes, when no alert of the type is open any more, into a record kept for
+-- history. While it is open the writer counts, exactly, its events, its open
+-- alerts, and its distinct apps and GC6/GC7 users (members below, inserted
+-- with ON CONFLICT DO NOTHING, so a repeat counts once on any instance), in
+-- one upsert per group; the group's net change of open alerts decides the
+-- close, so a resolve and a successor in one group (a compression rollover)
+-- keep the window open. Operators and the sweeper resolve through
+-- ac_alert_transition, which counts down and closes the same way.
 --
 -- Locking: every change to a type's window or to the level or status of its
 -- open alerts holds the type's advisory lock (ac_type_lock_key), taken in
@@ -26,6 +29,7 @@ CREATE TABLE esc_windows (
     trace         text NOT NULL CHECK (trace IN ('control', 'data', 'runtime')),
     opened_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     closed_at     timestamptz,
+    open_alerts   integer NOT NULL DEFAULT 0,
     apps          integer NOT NULL DEFAULT 0,
     gc_users      integer NOT NULL DEFAULT 0,
     events        bigint NOT NULL DEFAULT 0,
@@ -77,29 +81,14 @@ LANGUAGE sql STABLE AS $$
                AND b.minute > k.m - make_interval(mins => 2 * k.n) AND b.minute <= k.m) s
 $$;
 
--- Open alerts of a type: the window's close check and the raise.
-CREATE INDEX alerts_open_type ON alerts (type) WHERE status <> 'resolved';
-
--- At COMMIT, after an alert of a type was resolved: close the type's window if
--- nothing of the type is open any more. Deferred, so an alert resolved and a
--- successor opened in one transaction (a compression rollover, or a resolve and
--- a new alert in one group) keep the window open.
-CREATE FUNCTION ac_esc_close() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A closed window's members go with it (the record keeps the counts).
+CREATE FUNCTION ac_esc_forget_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM alerts WHERE type = NEW.type AND status <> 'resolved') THEN
-        RETURN NULL;
-    END IF;
-    UPDATE esc_windows w SET closed_at = clock_timestamp(), rev = nextval('esc_rev_seq'),
-           increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp(), 0)).pct
-     WHERE w.type = NEW.type AND w.closed_at IS NULL;
-    IF FOUND THEN
-        DELETE FROM esc_members WHERE type = NEW.type;
-    END IF;
+    DELETE FROM esc_members WHERE type = NEW.type;
     RETURN NULL;
 END $$;
-CREATE CONSTRAINT TRIGGER alerts_esc_close AFTER INSERT OR UPDATE OF status ON alerts
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (NEW.status = 'resolved') EXECUTE FUNCTION ac_esc_close();
+CREATE TRIGGER esc_windows_closed AFTER INSERT OR UPDATE OF closed_at ON esc_windows
+    FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL) EXECUTE FUNCTION ac_esc_forget_members();
 
 -- The hand-off to notification: one row per alert raised by a policy.
 CREATE TABLE escalations (
@@ -137,8 +126,8 @@ $$;
 
 -- Windows for the alerts already open when this migration runs. Their members
 -- and events are taken from the stored events of those alerts.
-INSERT INTO esc_windows (type, trace, opened_at, events)
-SELECT a.type, min(a.trace), min(a.first_seen), sum(a.count)
+INSERT INTO esc_windows (type, trace, opened_at, events, open_alerts)
+SELECT a.type, min(a.trace), min(a.first_seen), sum(a.count), count(*)
   FROM alerts a WHERE a.status <> 'resolved' GROUP BY a.type;
 INSERT INTO esc_members (type, kind, value)
 SELECT DISTINCT a.type, 'a'::"char", a.app_id FROM alerts a
@@ -188,6 +177,13 @@ BEGIN
         UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),
                updated_at = clock_timestamp()
          WHERE id = p_id;
+        -- the last open alert of its type closes the window (old values on the right)
+        UPDATE esc_windows w SET open_alerts = greatest(w.open_alerts - 1, 0),
+               closed_at = CASE WHEN w.open_alerts <= 1 THEN clock_timestamp() END,
+               increment_pct = CASE WHEN w.open_alerts <= 1 THEN (ac_esc_increment(w.type,
+                               w.opened_at, clock_timestamp(), 0)).pct END,
+               rev = nextval('esc_rev_seq')
+         WHERE w.type = v_type AND w.closed_at IS NULL;
     ELSE
         RAISE EXCEPTION 'unknown action %', p_action;
     END IF;

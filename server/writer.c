@@ -130,24 +130,32 @@ static const struct {
      * window of each type with a firing event (opened if there is none) the
      * counts - figures returned for the decision after COMMIT. */
     {"ac_esc_count",
-     "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(type, trace, n)),"
+     "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[])"
+     " AS v(type, trace, n, delta)),"
      " b AS (INSERT INTO esc_buckets (type, minute, events)"
-     " SELECT v.type, date_trunc('minute', now()), v.n FROM v"
+     " SELECT v.type, date_trunc('minute', now()), v.n FROM v WHERE v.n > 0"
      " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events),"
      " m AS (INSERT INTO esc_members (type, kind, value)"
-     " SELECT x.type, x.k::\"char\", x.val FROM unnest($4::text[], $5::text[], $6::text[])"
+     " SELECT x.type, x.k::\"char\", x.val FROM unnest($5::text[], $6::text[], $7::text[])"
      " AS x(type, k, val) ON CONFLICT DO NOTHING RETURNING type, kind)"
-     " INSERT INTO esc_windows AS w (type, trace, events, apps, gc_users)"
-     " SELECT v.type, v.trace, v.n, (SELECT count(*) FROM m WHERE m.type = v.type AND m.kind ="
-     " 'a'), (SELECT count(*) FROM m WHERE m.type = v.type AND m.kind = 'u') FROM v"
+     " INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users)"
+     " SELECT v.type, v.trace, v.n, v.delta, (SELECT count(*) FROM m WHERE m.type = v.type AND"
+     " m.kind = 'a'), (SELECT count(*) FROM m WHERE m.type = v.type AND m.kind = 'u') FROM v"
+     " WHERE v.n > 0 OR EXISTS (SELECT 1 FROM esc_windows x WHERE x.type = v.type"
+     " AND x.closed_at IS NULL)"
      " ON CONFLICT (type) WHERE closed_at IS NULL DO UPDATE SET events = w.events +"
-     " excluded.events, apps = w.apps + excluded.apps, gc_users = w.gc_users +"
-     " excluded.gc_users, rev = nextval('esc_rev_seq') RETURNING " AC_ESC_WIN_SELECT(
-         "w.type = ANY($8::text[]) AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.type = w.type"
-         " AND a.status <> 'resolved')",
-         "w.type = ANY($7::text[])",
-         "coalesce((SELECT v2.n FROM unnest($1::text[], $3::bigint[]) AS v2(t, n)"
-         " WHERE v2.t = w.type), 0)")},
+     " excluded.events, open_alerts = w.open_alerts + excluded.open_alerts, apps = w.apps +"
+     " excluded.apps, gc_users = w.gc_users + excluded.gc_users, rev = nextval('esc_rev_seq')"
+     " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($8::text[])",
+                                     "coalesce((SELECT v2.n FROM unnest($1::text[], $3::bigint[])"
+                                     " AS v2(t, n) WHERE v2.t = w.type), 0)")},
+    /* Then the windows left without an open alert close (the figures above
+     * already say so): the increment is kept and the members go (trigger). */
+    {"ac_esc_close",
+     "UPDATE esc_windows w SET closed_at = clock_timestamp(), open_alerts = 0,"
+     " increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp(), 0)).pct,"
+     " rev = nextval('esc_rev_seq')"
+     " WHERE w.type = ANY($1::text[]) AND w.closed_at IS NULL AND w.open_alerts <= 0"},
 };
 
 struct wr_job {
@@ -778,46 +786,52 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
     wr_params_finish(p);
 }
 
-/* The group's inputs to the escalation windows: the types with firing
- * events (type, trace, events), their distinct members (type, kind, value),
- * the types whose policy has an increment condition, and the types with a
- * resolve event (whose window may close). */
+/* The group's inputs to the escalation windows: per type with a new event
+ * (type, trace, firing events, net change of open alerts); the group's
+ * distinct members (type, kind, value); the types whose policy has an
+ * increment condition; and (close) the types where an alert was resolved. */
 struct wr_esc {
     struct wr_params count;
-    size_t ntypes;
+    struct wr_params close;
+    size_t ntypes, nclose;
+};
+
+struct wr_esc_type {
+    const struct ac_event *ev; /* the first of the type */
+    long n;                    /* firing events */
+    long delta;                /* alerts opened minus alerts resolved */
+    bool resolved;             /* an alert of the type was resolved */
 };
 
 static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, struct wr_esc *e)
 {
     struct ac_strmap types, members;
-    const struct ac_event **first = ac_xcalloc(f->nevents + 1, sizeof(*first));
-    long *n = ac_xcalloc(f->nevents + 1, sizeof(*n));
+    struct wr_esc_type *t = ac_xcalloc(f->nevents + 1, sizeof(*t));
     char **keys = ac_xcalloc(2 * f->nevents + 1, sizeof(*keys));
     size_t nkeys = 0;
+    bool added;
 
     memset(e, 0, sizeof(*e));
     wr_params_init(&e->count, 8);
+    wr_params_init(&e->close, 1);
     ac_strmap_init(&types, 16);
     ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
         const char *val[2] = {ev->app_id, ev->gc_level >= 6 ? ev->user_id : NULL};
-        bool added;
         int64_t *slot;
 
         if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
             continue;
         }
-        if (ev->status != AC_STATUS_FIRING) {
-            /* its window may close with this group: ask, in the upsert's result */
-            ac_pg_array_add(&e->count.a[7], ev->type);
-            continue;
-        }
         slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);
         if (added) {
-            first[e->ntypes++] = ev;
+            t[e->ntypes++].ev = ev;
         }
-        n[*slot]++;
+        if (ev->status != AC_STATUS_FIRING) {
+            continue;
+        }
+        t[*slot].n++;
         for (int k = 0; k < 2; k++) {
             char *key;
             if (!val[k]) {
@@ -831,36 +845,55 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
                 continue;
             }
             keys[nkeys++] = key;
-            ac_pg_array_add(&e->count.a[3], ev->type);
-            ac_pg_array_add(&e->count.a[4], k == 0 ? "a" : "u");
-            ac_pg_array_add(&e->count.a[5], val[k]);
+            ac_pg_array_add(&e->count.a[4], ev->type);
+            ac_pg_array_add(&e->count.a[5], k == 0 ? "a" : "u");
+            ac_pg_array_add(&e->count.a[6], val[k]);
         }
     }
-    for (size_t t = 0; t < e->ntypes; t++) {
-        const struct ac_event *ev = first[t];
+    for (size_t i = 0; i < f->nalerts; i++) {
+        const struct ac_fold_alert *a = &f->alerts[i];
+        const char *type = f->events[a->opener].ev->type;
+        int64_t *slot = ac_strmap_get(&types, type, strlen(type));
+        if (!slot) {
+            continue;
+        }
+        t[*slot].resolved |= a->resolved;
+        if (a->is_new != a->resolved) { /* else unchanged, or opened and resolved here */
+            t[*slot].delta += a->is_new ? 1 : -1;
+        }
+    }
+    for (size_t k = 0; k < e->ntypes; k++) {
+        const struct ac_event *ev = t[k].ev;
         char num[24];
-        (void)snprintf(num, sizeof(num), "%ld", n[t]);
+        (void)snprintf(num, sizeof(num), "%ld", t[k].n);
         ac_pg_array_add(&e->count.a[0], ev->type);
         ac_pg_array_add(&e->count.a[1], ac_trace_name(ev->trace));
         ac_pg_array_add(&e->count.a[2], num);
+        (void)snprintf(num, sizeof(num), "%ld", t[k].delta);
+        ac_pg_array_add(&e->count.a[3], num);
         if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
-            ac_pg_array_add(&e->count.a[6], ev->type);
+            ac_pg_array_add(&e->count.a[7], ev->type);
+        }
+        if (t[k].resolved && t[k].delta <= 0) { /* may be left without an open alert */
+            ac_pg_array_add(&e->close.a[0], ev->type);
+            e->nclose++;
         }
     }
     wr_params_finish(&e->count);
+    wr_params_finish(&e->close);
     ac_strmap_deinit(&types);
     ac_strmap_deinit(&members);
     for (size_t k = 0; k < nkeys; k++) {
         free(keys[k]);
     }
     free(keys);
-    free(first);
-    free(n);
+    free(t);
 }
 
 static void wr_esc_deinit(struct wr_esc *e)
 {
     wr_params_deinit(&e->count);
+    wr_params_deinit(&e->close);
 }
 
 /* Every newly accepted idempotency key, stored or folded. Returns the count. */
@@ -1241,6 +1274,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
         (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
         (esc.ntypes > 0 && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
+        (esc.nclose > 0 && !wr_send(w->conn, "ac_esc_close", &esc.close)) ||
         (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
         (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
@@ -1249,9 +1283,9 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
     synced = commit_sent = true;
     if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
-        (esc.ntypes > 0 && !wr_take(&r, &esc_res)) || (nkeys > 0 && !wr_take(&r, NULL)) ||
-        (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
-        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        (esc.ntypes > 0 && !wr_take(&r, &esc_res)) || (esc.nclose > 0 && !wr_take(&r, NULL)) ||
+        (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
+        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {

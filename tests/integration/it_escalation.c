@@ -375,6 +375,44 @@ static void test_esc_closed_by_operator(void **state)
                      1);
 }
 
+/* Within one request: an alert opened and resolved closes its new window; a
+ * resolve of the last alert with a new one of the type keeps the window. */
+static void test_esc_one_request_transitions(void **state)
+{
+    long long id;
+
+    (void)state;
+    json_decref(
+        it_post_events(&srv,
+                       "[{\"source\":\"p\",\"type\":\"ItBlink\",\"title\":\"t\",\"app_id\":\"a\"},"
+                       "{\"source\":\"p\",\"type\":\"ItBlink\",\"title\":\"t\",\"app_id\":\"a\","
+                       "\"status\":\"resolved\"}]",
+                       200));
+    assert_int_equal(db_win("ItBlink", "id"), -1);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM esc_windows WHERE type = 'ItBlink'"
+                               " AND closed_at IS NOT NULL AND events = 1 AND apps = 1"),
+                     1);
+
+    post_apps("ItSwap", "data", 0, 1);
+    id = db_win("ItSwap", "id");
+    json_decref(
+        it_post_events(&srv,
+                       "[{\"source\":\"p\",\"type\":\"ItSwap\",\"trace\":\"data\",\"title\":\"t\","
+                       "\"app_id\":\"app-0\",\"status\":\"resolved\"},"
+                       "{\"source\":\"p\",\"type\":\"ItSwap\",\"trace\":\"data\",\"title\":\"t\","
+                       "\"app_id\":\"app-1\"}]",
+                       200));
+    assert_int_equal(db_win("ItSwap", "id"), id); /* the same window */
+    assert_int_equal(db_win("ItSwap", "open_alerts"), 1);
+    assert_int_equal(db_win("ItSwap", "apps"), 2);
+    /* and once that one resolves too, it closes */
+    json_decref(it_post_events(&srv,
+                               "{\"source\":\"p\",\"type\":\"ItSwap\",\"trace\":\"data\","
+                               "\"title\":\"t\",\"app_id\":\"app-1\",\"status\":\"resolved\"}",
+                               200));
+    assert_int_equal(db_win("ItSwap", "id"), -1);
+}
+
 struct loader {
     const struct it_server *s;
     int from, to;
@@ -510,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_esc_increment_condition),
         cmocka_unit_test(test_esc_close_and_reopen_from_zero),
         cmocka_unit_test(test_esc_closed_by_operator),
+        cmocka_unit_test(test_esc_one_request_transitions),
         cmocka_unit_test(test_esc_two_instances),
         cmocka_unit_test(test_esc_redis_flush_rebuilds),
         cmocka_unit_test(test_esc_windows_api),
