@@ -17,16 +17,16 @@
 #define SQL_ENG_OPEN                                                                               \
     "SELECT " AC_ESC_WIN_SELECT(                                                                   \
         "false", "w.trace = ANY($2::text[])",                                                      \
-        "0") " FROM esc_windows w WHERE w.type = $1 AND w.closed_at IS NULL"
+        AC_ESC_UNFLUSHED) " FROM esc_windows w WHERE w.type = $1 AND w.closed_at IS NULL"
 #define SQL_ENG_SAVE                                                                               \
     "UPDATE esc_windows SET level = $2, holding_since = $3::bigint[],"                             \
-    " rev = nextval('esc_rev_seq') WHERE id = $1::bigint RETURNING rev"
+    " rev = rev + 1 WHERE id = $1::bigint RETURNING rev"
 #define SQL_ENG_RAISE "SELECT ac_esc_raise($1::bigint, $2, $3, $4::jsonb)"
 #define SQL_ENG_LOAD_OPEN                                                                          \
     "SELECT " AC_ESC_WIN_SELECT("false", "true",                                                   \
-                                "0") " FROM esc_windows w WHERE w.closed_at IS NULL"               \
-                                     " AND ($1::text IS NULL OR w.type = $1)"                      \
-                                     " ORDER BY w.type LIMIT $2::int"
+                                AC_ESC_UNFLUSHED) " FROM esc_windows w WHERE w.closed_at IS NULL"  \
+                                                  " AND ($1::text IS NULL OR w.type = $1)"         \
+                                                  " ORDER BY w.type LIMIT $2::int"
 #define SQL_ENG_LOAD_CLOSED                                                                        \
     "SELECT " AC_ESC_WIN_SELECT("true", "false", "0") " FROM esc_windows w"                        \
                                                       " WHERE w.closed_at IS NOT NULL"             \

@@ -60,6 +60,9 @@ struct ac_esc_win {
     ") i) END,"                                                                                    \
     " w.increment_pct"
 
+/* A window's events not yet in the per-minute buckets (extra_sql above). */
+#define AC_ESC_UNFLUSHED "w.events - w.flushed_events"
+
 /* Reads the columns of AC_ESC_WIN_SELECT from row of r. */
 void ac_esc_win_from_pg(const PGresult *r, int row, struct ac_esc_win *w);
 

@@ -21,8 +21,6 @@ CREATE FUNCTION ac_type_lock_key(t text) RETURNS bigint LANGUAGE sql IMMUTABLE A
     SELECT ('x' || substr(encode(sha256(convert_to('type:' || t, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint
 $$;
 
-CREATE SEQUENCE esc_rev_seq;
-
 CREATE TABLE esc_windows (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     type          text COLLATE "C" NOT NULL,
@@ -33,6 +31,9 @@ CREATE TABLE esc_windows (
     apps          integer NOT NULL DEFAULT 0,
     gc_users      integer NOT NULL DEFAULT 0,
     events        bigint NOT NULL DEFAULT 0,
+    -- of events, how many are in esc_buckets (the timer moves the rest there
+    -- each tick, attributed to the minute it does so)
+    flushed_events bigint NOT NULL DEFAULT 0,
     -- the level the policy has raised the type to; P4 = not raised
     level         text COLLATE "C" NOT NULL DEFAULT 'P4' CHECK (level IN ('P1', 'P2', 'P3', 'P4')),
     -- per tier of the policy, when its condition began to hold (µs since the
@@ -40,9 +41,9 @@ CREATE TABLE esc_windows (
     holding_since bigint[] NOT NULL DEFAULT '{}',
     -- kept when the window closes
     increment_pct bigint,
-    -- set from esc_rev_seq by every insert and update, so mirrors (Redis)
-    -- keep only the newest state
-    rev           bigint NOT NULL DEFAULT nextval('esc_rev_seq')
+    -- + 1 with every update (updates of a row are serialized by its lock), so
+    -- mirrors (Redis) keep only the newest state of a window
+    rev           bigint NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX esc_windows_open ON esc_windows (type) WHERE closed_at IS NULL;
 CREATE INDEX esc_windows_history ON esc_windows (type, id) WHERE closed_at IS NOT NULL;
@@ -57,6 +58,8 @@ CREATE TABLE esc_members (
 );
 
 -- Firing events per type and minute: the increment versus the previous period.
+-- Written by the escalation timer each tick (and at a window's close) from the
+-- windows' exact counts, not by every ingest transaction.
 CREATE TABLE esc_buckets (
     type   text COLLATE "C" NOT NULL,
     minute timestamptz NOT NULL,
@@ -67,8 +70,8 @@ CREATE TABLE esc_buckets (
 -- Events in the last k whole minutes up to p_at (k = the window's age rounded
 -- up, at least 1) against the k minutes before. The previous period counts as
 -- at least one event, so a type that was silent shows +(events-1)*100 %, not
--- an infinity. p_extra: events of the current minute not yet visible in the
--- buckets (the writer's own statement adds them).
+-- an infinity. p_extra: events not yet in the buckets (a window's events -
+-- flushed_events), counted in the current minute.
 CREATE FUNCTION ac_esc_increment(p_type text, p_since timestamptz, p_at timestamptz,
                                  p_extra bigint, OUT cur bigint, OUT prev bigint, OUT pct bigint)
 LANGUAGE sql STABLE AS $$
@@ -79,6 +82,20 @@ LANGUAGE sql STABLE AS $$
                    coalesce(sum(b.events) FILTER (WHERE b.minute <= k.m - make_interval(mins => k.n)), 0) AS p
               FROM k LEFT JOIN esc_buckets b ON b.type = p_type
                AND b.minute > k.m - make_interval(mins => 2 * k.n) AND b.minute <= k.m) s
+$$;
+
+-- The timer's tick: the open windows' events not yet in the buckets go to the
+-- current minute. Rows are locked in type order, as the writer updates them.
+CREATE FUNCTION ac_esc_flush() RETURNS bigint LANGUAGE sql AS $$
+    WITH o AS (SELECT id, flushed_events FROM esc_windows WHERE closed_at IS NULL
+                ORDER BY type FOR UPDATE),
+    u AS (UPDATE esc_windows w SET flushed_events = w.events, rev = w.rev + 1 FROM o
+           WHERE w.id = o.id AND w.events > o.flushed_events
+          RETURNING w.type, w.events - o.flushed_events AS d),
+    b AS (INSERT INTO esc_buckets (type, minute, events)
+          SELECT u.type, date_trunc('minute', now()), u.d FROM u
+          ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events)
+    SELECT count(*) FROM u
 $$;
 
 -- A closed window's members go with it (the record keeps the counts).
@@ -181,9 +198,17 @@ BEGIN
         UPDATE esc_windows w SET open_alerts = greatest(w.open_alerts - 1, 0),
                closed_at = CASE WHEN w.open_alerts <= 1 THEN clock_timestamp() END,
                increment_pct = CASE WHEN w.open_alerts <= 1 THEN (ac_esc_increment(w.type,
-                               w.opened_at, clock_timestamp(), 0)).pct END,
-               rev = nextval('esc_rev_seq')
+                               w.opened_at, clock_timestamp(), w.events - w.flushed_events)).pct END,
+               rev = w.rev + 1
          WHERE w.type = v_type AND w.closed_at IS NULL;
+        -- a closed window's last events go to the buckets
+        INSERT INTO esc_buckets (type, minute, events)
+        SELECT w.type, date_trunc('minute', now()), w.events - w.flushed_events
+          FROM esc_windows w WHERE w.type = v_type AND w.closed_at IS NOT NULL
+           AND w.events > w.flushed_events
+        ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events;
+        UPDATE esc_windows SET flushed_events = events
+         WHERE type = v_type AND closed_at IS NOT NULL AND events > flushed_events;
     ELSE
         RAISE EXCEPTION 'unknown action %', p_action;
     END IF;

@@ -19,6 +19,8 @@
 #define ESC_REDIS_RETRY_US 1000000LL
 
 #define SQL_ESC_LEAD "SELECT pg_try_advisory_lock(16707, 3)"
+/* The windows' new events into the per-minute buckets (the increment). */
+#define SQL_ESC_FLUSH "SELECT ac_esc_flush()"
 /* Buckets the increment of any open window may still need, and a day. */
 #define SQL_ESC_PURGE                                                                              \
     "DELETE FROM esc_buckets WHERE minute < now() - interval '1 minute' - greatest(interval"       \
@@ -110,7 +112,13 @@ static void esc_tick(struct ac_escalator *e)
     size_t n = 0;
     int64_t now = ac_time_now_us();
     long ttl_ms = (long)(e->esc->tick * 3 / 1000);
+    PGresult *res = PQexec(e->conn, SQL_ESC_FLUSH);
 
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ac_log(AC_LOG_WARN, "escalation", "flushing events to buckets failed: %s",
+               PQerrorMessage(e->conn));
+    }
+    PQclear(res);
     if (ac_esc_load(e->conn, false, NULL, ESC_WINDOWS_MAX, &wins, &n) != AC_OK) {
         if (PQstatus(e->conn) != CONNECTION_OK) {
             esc_disconnect(e);
@@ -142,7 +150,7 @@ static void esc_tick(struct ac_escalator *e)
     }
     free(wins);
     if (now >= e->next_purge) {
-        PGresult *res = PQexec(e->conn, SQL_ESC_PURGE);
+        res = PQexec(e->conn, SQL_ESC_PURGE);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             ac_log(AC_LOG_WARN, "escalation", "bucket purge failed: %s", PQerrorMessage(e->conn));
         }

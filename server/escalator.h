@@ -3,7 +3,8 @@
  * The escalation timer and the windows' read side.
  *
  * One timer runs per cluster: each instance's thread tries a session advisory
- * lock and only the holder works. Every tick (escalation.tick_ms) it decides
+ * lock and only the holder works. Every tick (escalation.tick_ms) it moves
+ * the windows' new events into the per-minute buckets (the increment), decides
  * on every open window - which is how duration conditions ("lasting 60 min")
  * are met without new events - and re-mirrors the open windows into Redis,
  * which also rebuilds the mirror after Redis lost it. Ingest decides on the

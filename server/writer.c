@@ -125,16 +125,14 @@ static const struct {
      " AND w.level < (d ->> 'level') COLLATE \"C\"), '{}') ELSE d END"
      " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])"
      " AS t(a, b, c, d, ty)"},
-    /* Escalation windows (migrations/0008), one upsert per group: the events
-     * per minute, the new distinct apps and GC6/GC7 users, and into the open
-     * window of each type with a firing event (opened if there is none) the
-     * counts - figures returned for the decision after COMMIT. */
+    /* Escalation windows (migrations/0008), one upsert per group: the new
+     * distinct apps and GC6/GC7 users, and into the open window of each type
+     * (opened if there is none) the counts - figures returned for the
+     * decision after COMMIT. Types come sorted, so window rows are locked in
+     * one order everywhere. */
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[])"
      " AS v(type, trace, n, delta)),"
-     " b AS (INSERT INTO esc_buckets (type, minute, events)"
-     " SELECT v.type, date_trunc('minute', now()), v.n FROM v WHERE v.n > 0"
-     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events),"
      " m AS (INSERT INTO esc_members (type, kind, value)"
      " SELECT x.type, x.k::\"char\", x.val FROM unnest($5::text[], $6::text[], $7::text[])"
      " AS x(type, k, val) ON CONFLICT DO NOTHING RETURNING type, kind)"
@@ -145,17 +143,22 @@ static const struct {
      " AND x.closed_at IS NULL)"
      " ON CONFLICT (type) WHERE closed_at IS NULL DO UPDATE SET events = w.events +"
      " excluded.events, open_alerts = w.open_alerts + excluded.open_alerts, apps = w.apps +"
-     " excluded.apps, gc_users = w.gc_users + excluded.gc_users, rev = nextval('esc_rev_seq')"
+     " excluded.apps, gc_users = w.gc_users + excluded.gc_users, rev = w.rev + 1"
      " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($8::text[])",
-                                     "coalesce((SELECT v2.n FROM unnest($1::text[], $3::bigint[])"
-                                     " AS v2(t, n) WHERE v2.t = w.type), 0)")},
+                                     AC_ESC_UNFLUSHED)},
     /* Then the windows left without an open alert close (the figures above
-     * already say so): the increment is kept and the members go (trigger). */
+     * already say so): the increment is kept, their last events go to the
+     * buckets and their members go (trigger). */
     {"ac_esc_close",
-     "UPDATE esc_windows w SET closed_at = clock_timestamp(), open_alerts = 0,"
-     " increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp(), 0)).pct,"
-     " rev = nextval('esc_rev_seq')"
-     " WHERE w.type = ANY($1::text[]) AND w.closed_at IS NULL AND w.open_alerts <= 0"},
+     "WITH o AS (SELECT id, events - flushed_events AS d FROM esc_windows"
+     " WHERE type = ANY($1::text[]) AND closed_at IS NULL AND open_alerts <= 0),"
+     " c AS (UPDATE esc_windows w SET closed_at = clock_timestamp(), open_alerts = 0,"
+     " increment_pct = (ac_esc_increment(w.type, w.opened_at, clock_timestamp(), o.d)).pct,"
+     " flushed_events = w.events, rev = w.rev + 1 FROM o WHERE w.id = o.id"
+     " RETURNING w.type, o.d)"
+     " INSERT INTO esc_buckets (type, minute, events)"
+     " SELECT c.type, date_trunc('minute', now()), c.d FROM c WHERE c.d > 0"
+     " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events"},
 };
 
 struct wr_job {
@@ -803,6 +806,12 @@ struct wr_esc_type {
     bool resolved;             /* an alert of the type was resolved */
 };
 
+static int wr_cmp_esc_type(const void *a, const void *b)
+{
+    return strcmp(((const struct wr_esc_type *)a)->ev->type,
+                  ((const struct wr_esc_type *)b)->ev->type);
+}
+
 static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, struct wr_esc *e)
 {
     struct ac_strmap types, members;
@@ -862,6 +871,7 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
             t[*slot].delta += a->is_new ? 1 : -1;
         }
     }
+    qsort(t, e->ntypes, sizeof(*t), wr_cmp_esc_type);
     for (size_t k = 0; k < e->ntypes; k++) {
         const struct ac_event *ev = t[k].ev;
         char num[24];
