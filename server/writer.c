@@ -11,18 +11,23 @@
  *
  *   0. (Redis, when reachable) one pipelined round trip: the cached open alert
  *      of every fingerprint and the cached result of every idempotency key.
- *   1. BEGIN; advisory locks on every fingerprint and idempotency key of the
- *      group (sorted, so a second writer or instance waits, never deadlocks);
- *      from PostgreSQL, the keys and open alerts Redis did not know.
+ *   1. BEGIN; advisory locks on every fingerprint, idempotency key and alert
+ *      type of the group (sorted, so a second writer or instance waits, never
+ *      deadlocks); from PostgreSQL, the keys and open alerts Redis did not
+ *      know; for a small group, ids (as many as it has events).
  *   2. The group is folded in memory (fold.h): every alert it touches is
  *      written once however many events fold into it, and a repeat of an open
- *      alert is counted but not stored as a row (compression). Then the ids of
- *      the stored events and new alerts are reserved from their sequences.
+ *      alert is counted but not stored as a row (compression). A large group
+ *      then reserves the ids of its stored events and new alerts.
  *   3. UPDATE the existing alerts (verifying that each one the cache named is
  *      still open with that fingerprint, else SQLSTATE AC001), INSERT the new
- *      alerts, the idempotency keys, the event rows and the audit entries -
- *      each one statement over unnest()ed arrays - and COMMIT.
- *   4. (Redis) one round trip records what the group left open or closed.
+ *      alerts, count the group into the escalation windows of its types
+ *      (escalation/engine.h), INSERT the idempotency keys, the event rows and
+ *      the audit entries - each one statement over unnest()ed arrays - and
+ *      COMMIT.
+ *   4. (Redis) one round trip records what the group left open or closed
+ *      (and mirrors the windows). Then the escalation policies decide on the
+ *      windows the group changed, before any request is answered.
  *
  * One fsync per group instead of one per event; a request's batch is never
  * split across transactions. PostgreSQL is the system of record; Redis only
@@ -203,6 +208,7 @@ enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
 #define WR_REDIS_TIMEOUT_MS 200
 #define WR_REDIS_RETRY_US   1000000LL
 #define WR_MIRROR_US        200000LL
+#define WR_EARLY_IDS_MAX    64       /* events: a group this small reserves ids in round trip 1 */
 #define WR_KEY_TTL_S        "604800" /* idempotency keys stay in Redis for 7 days */
 
 struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
@@ -1202,7 +1208,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct ac_fold f;
     struct wr_job *j = first;
     size_t nev = 0, nal = 0, total = 0, k, nstored_q, nopen_q;
-    bool synced = false, commit_sent = false;
+    bool synced = false, commit_sent = false, early_ids;
     bool *fp_hit = NULL, *key_hit = NULL;
     int64_t now = ac_time_now_us();
     char n1[24], n2[24];
@@ -1226,18 +1232,26 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         wr_cache_lookup(w, &f, fp_hit, key_hit);
     }
 
-    /* Round trip 1: BEGIN, locks, and from PostgreSQL what the cache did not know. */
+    /* Round trip 1: BEGIN, locks, and from PostgreSQL what the cache did not
+     * know. A small group also reserves its ids here, as many as it has
+     * events (no more can be stored, nor open new alerts): that saves round
+     * trip 2 for the cost of gaps in the ids. */
     wr_params_init(&lock, 1);
     lock.v[0] = keys;
     nstored_q = wr_build_stored(&f, key_hit, &stored);
     nopen_q = wr_build_open(&f, fp_hit, &open);
+    early_ids = total <= WR_EARLY_IDS_MAX;
+    wr_params_init(&ids, 2);
+    (void)snprintf(n1, sizeof(n1), "%zu", total);
+    ids.v[0] = ids.v[1] = n1;
     if (!wr_send_text(w->conn, "BEGIN") || !wr_send(w->conn, "ac_lock", &lock) ||
         (nstored_q > 0 && !wr_send(w->conn, "ac_stored", &stored)) ||
-        (nopen_q > 0 && !wr_send(w->conn, "ac_open", &open)) || !wr_flush(w->conn)) {
+        (nopen_q > 0 && !wr_send(w->conn, "ac_open", &open)) ||
+        (early_ids && !wr_send(w->conn, "ac_ids", &ids)) || !wr_flush(w->conn)) {
         goto lost;
     }
     if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || (nstored_q > 0 && !wr_take(&r, &stored_res)) ||
-        (nopen_q > 0 && !wr_take(&r, &open_res))) {
+        (nopen_q > 0 && !wr_take(&r, &open_res)) || (early_ids && !wr_take(&r, &ids_res))) {
         goto lost;
     }
     if (r.failed) {
@@ -1246,14 +1260,14 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_apply_lookups(&f, stored_res, open_res);
     ac_fold_run(&f);
 
-    /* Round trip 2: reserve ids. */
+    /* Round trip 2 (a large group): reserve ids. */
     for (size_t i = 0; i < f.nevents; i++) {
         nev += ac_fold_is_stored(&f, i);
     }
     for (size_t i = 0; i < f.nalerts; i++) {
         nal += f.alerts[i].is_new;
     }
-    if (nev > 0 || nal > 0) {
+    if (!early_ids && (nev > 0 || nal > 0)) {
         wr_params_init(&ids, 2);
         (void)snprintf(n1, sizeof(n1), "%zu", nev);
         (void)snprintf(n2, sizeof(n2), "%zu", nal);
@@ -1265,11 +1279,11 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         if (r.failed) {
             goto failed;
         }
-        if (!wr_assign_ids(&f, ids_res, nev, nal)) {
-            r.failed = true;
-            r.outcome = WR_DATA;
-            goto failed;
-        }
+    }
+    if ((nev > 0 || nal > 0) && !wr_assign_ids(&f, ids_res, nev, nal)) {
+        r.failed = true;
+        r.outcome = WR_DATA;
+        goto failed;
     }
 
     /* Round trip 3: the writes and COMMIT. */
