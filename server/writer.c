@@ -78,13 +78,16 @@ static const struct {
                 " JOIN alerts a ON a.fingerprint = k.fp AND a.status <> 'resolved'"},
     {"ac_ids", "SELECT array(SELECT nextval('events_id_seq') FROM generate_series(1, $1::int)),"
                " array(SELECT nextval('alerts_id_seq') FROM generate_series(1, $2::int))"},
+    /* A new alert opens at least at its type's raised window level; the
+     * raised windows are few, read once per statement. */
     {"ac_ins_alerts",
-     "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
+     "WITH rw AS MATERIALIZED (SELECT type, level FROM esc_windows WHERE closed_at IS NULL"
+     " AND level <> 'P4')"
+     " INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
      " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
      " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc)"
      " SELECT id, fingerprint, type, source, trace, category, least(level COLLATE \"C\","
-     " coalesce((SELECT w.level FROM esc_windows w WHERE w.type = v.type AND w.closed_at IS NULL),"
-     " 'P4')), initial_level, status,"
+     " coalesce((SELECT rw.level FROM rw WHERE rw.type = v.type), 'P4')), initial_level, status,"
      " count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
      " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc"
      " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
@@ -122,14 +125,15 @@ static const struct {
     /* An alert that opens while its type's window is raised opens at the
      * window's level (ac_ins_alerts); its open entry says so. */
     {"ac_ins_audit",
-     "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+     "WITH rw AS MATERIALIZED (SELECT id, type, level FROM esc_windows WHERE closed_at IS NULL"
+     " AND level <> 'P4')"
+     " INSERT INTO audit_log (actor, action, target_type, target_id, details)"
      " SELECT a, b, 'alert', c, CASE WHEN b = 'alert.open' THEN d || coalesce((SELECT"
-     " jsonb_build_object('level', w.level, 'requested_level', d ->> 'level', 'window_id',"
-     " w.id::text, 'escalation', format('opened while the %s window is at %s', w.type, w.level))"
-     " FROM esc_windows w WHERE w.type = ty AND w.closed_at IS NULL"
-     " AND w.level < (d ->> 'level') COLLATE \"C\"), '{}') ELSE d END"
-     " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])"
-     " AS t(a, b, c, d, ty)"},
+     " jsonb_build_object('level', rw.level, 'requested_level', rl, 'window_id', rw.id::text,"
+     " 'escalation', format('opened while the %s window is at %s', rw.type, rw.level))"
+     " FROM rw WHERE rw.type = ty AND rw.level < rl COLLATE \"C\"), '{}') ELSE d END"
+     " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])"
+     " AS t(a, b, c, d, ty, rl)"},
     /* Escalation windows (migrations/0008), one upsert per group: the new
      * distinct apps and GC6/GC7 users, and into the open window of each type
      * (opened if there is none) the counts - figures returned for the
@@ -763,7 +767,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
         [AC_FOLD_ROLLOVER] = "alert.rollover",
     };
 
-    wr_params_init(p, 5);
+    wr_params_init(p, 6);
     for (size_t i = 0; i < f->naudits; i++) {
         const struct ac_fold_audit *au = &f->audits[i];
         const struct ac_fold_event *fe = &f->events[au->event];
@@ -789,6 +793,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
         ac_pg_array_add_i64(&p->a[2], f->alerts[au->alert].id, false);
         ac_pg_array_add(&p->a[3], details);
         ac_pg_array_add(&p->a[4], fe->ev->type);
+        ac_pg_array_add(&p->a[5], ac_level_name(fe->ev->level));
         free(actor);
         free(details);
     }
