@@ -81,13 +81,13 @@ static const struct {
     /* A new alert opens at least at its type's raised window level; the
      * raised windows are few, read once per statement. */
     {"ac_ins_alerts",
-     "WITH rw AS MATERIALIZED (SELECT type, level FROM esc_windows WHERE closed_at IS NULL"
-     " AND level <> 'P4')"
+     "WITH rw AS MATERIALIZED (SELECT type AS rtype, level AS rlevel FROM esc_windows"
+     " WHERE closed_at IS NULL AND level <> 'P4')"
      " INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
      " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
      " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc)"
      " SELECT id, fingerprint, type, source, trace, category, least(level COLLATE \"C\","
-     " coalesce((SELECT rw.level FROM rw WHERE rw.type = v.type), 'P4')), initial_level, status,"
+     " coalesce(rlevel, 'P4')), initial_level, status,"
      " count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
      " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc"
      " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
@@ -97,7 +97,7 @@ static const struct {
      " $23::timestamptz[], $24::json[]) AS v(id, fingerprint, type, source, trace, category,"
      " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
      " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-     " last_doc)"},
+     " last_doc) LEFT JOIN rw ON rtype = v.type"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     {"ac_upd_alerts",
      "WITH u AS (UPDATE alerts a SET count = a.count + v.delta, first_seen = least(a.first_seen,"
@@ -123,17 +123,18 @@ static const struct {
      " $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[],"
      " $16::text[], $17::text[], $18::text[], $19::json[])"},
     /* An alert that opens while its type's window is raised opens at the
-     * window's level (ac_ins_alerts); its open entry says so. */
+     * window's level (ac_ins_alerts); its open entry says so. Entries keep
+     * the group's order (their ids order an alert's timeline). */
     {"ac_ins_audit",
      "WITH rw AS MATERIALIZED (SELECT id, type, level FROM esc_windows WHERE closed_at IS NULL"
      " AND level <> 'P4')"
      " INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-     " SELECT a, b, 'alert', c, CASE WHEN b = 'alert.open' THEN d || coalesce((SELECT"
-     " jsonb_build_object('level', rw.level, 'requested_level', rl, 'window_id', rw.id::text,"
-     " 'escalation', format('opened while the %s window is at %s', rw.type, rw.level))"
-     " FROM rw WHERE rw.type = ty AND rw.level < rl COLLATE \"C\"), '{}') ELSE d END"
+     " SELECT a, b, 'alert', c, CASE WHEN rw.id IS NULL THEN d ELSE d || jsonb_build_object("
+     " 'level', rw.level, 'requested_level', rl, 'window_id', rw.id::text, 'escalation',"
+     " format('opened while the %s window is at %s', rw.type, rw.level)) END"
      " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])"
-     " AS t(a, b, c, d, ty, rl)"},
+     " WITH ORDINALITY AS t(a, b, c, d, ty, rl, o) LEFT JOIN rw ON t.b = 'alert.open'"
+     " AND rw.type = t.ty AND rw.level < t.rl COLLATE \"C\" ORDER BY t.o"},
     /* Escalation windows (migrations/0008), one upsert per group: the new
      * distinct apps and GC6/GC7 users, and into the open window of each type
      * (opened if there is none) the counts - figures returned for the
