@@ -49,12 +49,17 @@ CREATE UNIQUE INDEX esc_windows_open ON esc_windows (type) WHERE closed_at IS NU
 CREATE INDEX esc_windows_history ON esc_windows (type, id) WHERE closed_at IS NOT NULL;
 
 -- The distinct apps ('a') and GC6/GC7 users ('u') of the open window of each
--- type; deleted when it closes (the record keeps the counts).
+-- type, as 64-bit keys (two values share a key with odds of about 1 in 10^7
+-- at a million members of one type); deleted when the window closes (the
+-- record keeps the counts).
+CREATE FUNCTION ac_member_key(kind text, value text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT ('x' || substr(encode(sha256(convert_to(kind || ':' || value, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint
+$$;
 CREATE TABLE esc_members (
-    type  text COLLATE "C" NOT NULL,
-    kind  "char" NOT NULL CHECK (kind IN ('a', 'u')),
-    value text COLLATE "C" NOT NULL,
-    PRIMARY KEY (type, kind, value)
+    type_key bigint NOT NULL, -- ac_type_lock_key(type)
+    member   bigint NOT NULL, -- ac_member_key(kind, value)
+    kind     "char" NOT NULL CHECK (kind IN ('a', 'u')),
+    PRIMARY KEY (type_key, member)
 );
 
 -- Firing events per type and minute: the increment versus the previous period.
@@ -101,7 +106,7 @@ $$;
 -- A closed window's members go with it (the record keeps the counts).
 CREATE FUNCTION ac_esc_forget_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM esc_members WHERE type = NEW.type;
+    DELETE FROM esc_members WHERE type_key = ac_type_lock_key(NEW.type);
     RETURN NULL;
 END $$;
 CREATE TRIGGER esc_windows_closed AFTER INSERT OR UPDATE OF closed_at ON esc_windows
@@ -146,17 +151,18 @@ $$;
 INSERT INTO esc_windows (type, trace, opened_at, events, open_alerts)
 SELECT a.type, min(a.trace), min(a.first_seen), sum(a.count), count(*)
   FROM alerts a WHERE a.status <> 'resolved' GROUP BY a.type;
-INSERT INTO esc_members (type, kind, value)
-SELECT DISTINCT a.type, 'a'::"char", a.app_id FROM alerts a
+INSERT INTO esc_members (type_key, member, kind)
+SELECT DISTINCT ac_type_lock_key(a.type), ac_member_key('a', a.app_id), 'a'::"char" FROM alerts a
  WHERE a.status <> 'resolved' AND a.app_id IS NOT NULL;
-INSERT INTO esc_members (type, kind, value)
-SELECT DISTINCT a.type, 'u'::"char", e.user_id FROM alerts a
+INSERT INTO esc_members (type_key, member, kind)
+SELECT DISTINCT ac_type_lock_key(a.type), ac_member_key('u', e.user_id), 'u'::"char" FROM alerts a
   JOIN events e ON e.alert_id = a.id
  WHERE a.status <> 'resolved' AND e.user_id IS NOT NULL
-   AND (e.doc ->> 'gc_level') IN ('6', '7');
+   AND (e.doc ->> 'gc_level') IN ('6', '7')
+ON CONFLICT DO NOTHING;
 UPDATE esc_windows w SET
-    apps = (SELECT count(*) FROM esc_members m WHERE m.type = w.type AND m.kind = 'a'),
-    gc_users = (SELECT count(*) FROM esc_members m WHERE m.type = w.type AND m.kind = 'u')
+    apps = (SELECT count(*) FROM esc_members m WHERE m.type_key = ac_type_lock_key(w.type) AND m.kind = 'a'),
+    gc_users = (SELECT count(*) FROM esc_members m WHERE m.type_key = ac_type_lock_key(w.type) AND m.kind = 'u')
  WHERE w.closed_at IS NULL;
 
 -- Transitions take the type's lock with the fingerprint's, in sorted order.

@@ -141,20 +141,21 @@ static const struct {
      * decision after COMMIT. Types come sorted, so window rows are locked in
      * one order everywhere. */
     {"ac_esc_count",
-     "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[])"
-     " AS v(type, trace, n, delta)),"
-     " m AS (INSERT INTO esc_members (type, kind, value)"
-     " SELECT x.type, x.k::\"char\", x.val FROM unnest($5::text[], $6::text[], $7::text[])"
-     " AS x(type, k, val) ON CONFLICT DO NOTHING RETURNING type, kind)"
+     "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[],"
+     " $5::bigint[]) AS v(type, trace, n, delta, tk)),"
+     " m AS (INSERT INTO esc_members (type_key, member, kind)"
+     " SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::\"char\"[])"
+     " ON CONFLICT DO NOTHING RETURNING type_key, kind)"
      " INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users)"
-     " SELECT v.type, v.trace, v.n, v.delta, (SELECT count(*) FROM m WHERE m.type = v.type AND"
-     " m.kind = 'a'), (SELECT count(*) FROM m WHERE m.type = v.type AND m.kind = 'u') FROM v"
+     " SELECT v.type, v.trace, v.n, v.delta, (SELECT count(*) FROM m WHERE m.type_key = v.tk"
+     " AND m.kind = 'a'), (SELECT count(*) FROM m WHERE m.type_key = v.tk AND m.kind = 'u')"
+     " FROM v"
      " WHERE v.n > 0 OR EXISTS (SELECT 1 FROM esc_windows x WHERE x.type = v.type"
      " AND x.closed_at IS NULL)"
      " ON CONFLICT (type) WHERE closed_at IS NULL DO UPDATE SET events = w.events +"
      " excluded.events, open_alerts = w.open_alerts + excluded.open_alerts, apps = w.apps +"
      " excluded.apps, gc_users = w.gc_users + excluded.gc_users, rev = w.rev + 1"
-     " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($8::text[])",
+     " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($9::text[])",
                                      AC_ESC_UNFLUSHED)},
     /* Then the windows left without an open alert close (the figures above
      * already say so): the increment is kept, their last events go to the
@@ -802,9 +803,9 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
 }
 
 /* The group's inputs to the escalation windows: per type with a new event
- * (type, trace, firing events, net change of open alerts); the group's
- * distinct members (type, kind, value); the types whose policy has an
- * increment condition; and (close) the types where an alert was resolved. */
+ * (type, trace, firing events, net change of open alerts, key); the group's
+ * distinct members (type key, member key, kind); the types whose policy has
+ * an increment condition; and (close) the types where an alert was resolved. */
 struct wr_esc {
     struct wr_params count;
     struct wr_params close;
@@ -813,6 +814,7 @@ struct wr_esc {
 
 struct wr_esc_type {
     const struct ac_event *ev; /* the first of the type */
+    int64_t key;               /* its lock key, which also keys its members */
     long n;                    /* firing events */
     long delta;                /* alerts opened minus alerts resolved */
     bool resolved;             /* an alert of the type was resolved */
@@ -828,12 +830,12 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
 {
     struct ac_strmap types, members;
     struct wr_esc_type *t = ac_xcalloc(f->nevents + 1, sizeof(*t));
-    char **keys = ac_xcalloc(2 * f->nevents + 1, sizeof(*keys));
+    int64_t(*keys)[2] = ac_xcalloc(2 * f->nevents + 1, sizeof(*keys)); /* type key, member */
     size_t nkeys = 0;
     bool added;
 
     memset(e, 0, sizeof(*e));
-    wr_params_init(&e->count, 8);
+    wr_params_init(&e->count, 9);
     wr_params_init(&e->close, 1);
     ac_strmap_init(&types, 16);
     ac_strmap_init(&members, f->nevents + 1);
@@ -847,28 +849,29 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         }
         slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);
         if (added) {
-            t[e->ntypes++].ev = ev;
+            t[e->ntypes].ev = ev;
+            t[e->ntypes++].key = wr_type_key(ev->type);
         }
         if (ev->status != AC_STATUS_FIRING) {
             continue;
         }
         t[*slot].n++;
         for (int k = 0; k < 2; k++) {
-            char *key;
             if (!val[k]) {
                 continue;
             }
-            /* type NUL kind NUL value: distinct members of the group */
-            key = ac_xasprintf("%s%c%c%c%s", ev->type, 0, "au"[k], 0, val[k]);
-            (void)ac_strmap_upsert(&members, key, strlen(ev->type) + 3 + strlen(val[k]), 0, &added);
+            /* the distinct members of the group, as ac_member_key() keys them */
+            keys[nkeys][0] = t[*slot].key;
+            keys[nkeys][1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
+            (void)ac_strmap_upsert(&members, (const char *)keys[nkeys], sizeof(keys[nkeys]), 0,
+                                   &added);
             if (!added) {
-                free(key);
                 continue;
             }
-            keys[nkeys++] = key;
-            ac_pg_array_add(&e->count.a[4], ev->type);
-            ac_pg_array_add(&e->count.a[5], k == 0 ? "a" : "u");
-            ac_pg_array_add(&e->count.a[6], val[k]);
+            ac_pg_array_add_i64(&e->count.a[5], keys[nkeys][0], false);
+            ac_pg_array_add_i64(&e->count.a[6], keys[nkeys][1], false);
+            ac_pg_array_add(&e->count.a[7], k == 0 ? "a" : "u");
+            nkeys++;
         }
     }
     for (size_t i = 0; i < f->nalerts; i++) {
@@ -893,8 +896,9 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         ac_pg_array_add(&e->count.a[2], num);
         (void)snprintf(num, sizeof(num), "%ld", t[k].delta);
         ac_pg_array_add(&e->count.a[3], num);
+        ac_pg_array_add_i64(&e->count.a[4], t[k].key, false);
         if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
-            ac_pg_array_add(&e->count.a[7], ev->type);
+            ac_pg_array_add(&e->count.a[8], ev->type);
         }
         if (t[k].resolved && t[k].delta <= 0) { /* may be left without an open alert */
             ac_pg_array_add(&e->close.a[0], ev->type);
@@ -905,9 +909,6 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     wr_params_finish(&e->close);
     ac_strmap_deinit(&types);
     ac_strmap_deinit(&members);
-    for (size_t k = 0; k < nkeys; k++) {
-        free(keys[k]);
-    }
     free(keys);
     free(t);
 }

@@ -348,7 +348,9 @@ static void test_esc_close_and_reopen_from_zero(void **state)
     assert_true(json_is_integer(json_object_get(rec, "increment_pct")));
     json_decref(r);
     /* the members went with the window */
-    assert_int_equal(it_sql_ll("SELECT count(*) FROM esc_members WHERE type = 'ItClose'"), 0);
+    assert_int_equal(
+        it_sql_ll("SELECT count(*) FROM esc_members WHERE type_key = ac_type_lock_key('ItClose')"),
+        0);
 
     post_apps("ItClose", "data", 100, 101);
     assert_int_equal(win_int("ItClose", "apps", 1), 1);
