@@ -18,7 +18,6 @@
 #define ESC_PURGE_US       (60LL * 1000000)
 #define ESC_REDIS_RETRY_US 1000000LL
 
-#define SQL_ESC_LEAD "SELECT pg_try_advisory_lock(16707, 3)"
 /* The windows' new events into the per-minute buckets (the increment). */
 #define SQL_ESC_FLUSH "SELECT ac_esc_flush()"
 /* Buckets the increment of any open window may still need, and a day. */
@@ -36,8 +35,7 @@ struct ac_escalator {
     int stop; /* atomic */
 
     /* Timer thread only. */
-    PGconn *conn;
-    bool leader;
+    struct ac_pg_leader lead; /* advisory lock (16707, 3) */
     redisContext *rc;
     int64_t redis_next_try;
     int64_t next_purge;
@@ -73,55 +71,22 @@ static void esc_redis_drop(redisContext **rc, int64_t *next_try)
     *next_try = ac_time_now_us() + ESC_REDIS_RETRY_US;
 }
 
-static void esc_disconnect(struct ac_escalator *e)
-{
-    PQfinish(e->conn);
-    e->conn = NULL;
-    e->leader = false;
-}
-
-/* Connects if needed and tries to become the cluster's escalation timer. */
-static bool esc_lead(struct ac_escalator *e)
-{
-    PGresult *res;
-
-    if (e->conn && PQstatus(e->conn) != CONNECTION_OK) {
-        esc_disconnect(e);
-    }
-    if (!e->conn && (e->conn = ac_pg_connect(e->cfg->pg_dsn)) == NULL) {
-        return false;
-    }
-    if (e->leader) {
-        return true;
-    }
-    res = PQexec(e->conn, SQL_ESC_LEAD);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't') {
-        e->leader = true;
-        ac_log(AC_LOG_INFO, "escalation", "this instance runs the escalation timer");
-    }
-    else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        esc_disconnect(e);
-    }
-    PQclear(res);
-    return e->leader;
-}
-
 static void esc_tick(struct ac_escalator *e)
 {
     struct ac_esc_win *wins = NULL;
     size_t n = 0;
     int64_t now = ac_time_now_us();
     long ttl_ms = (long)(e->esc->tick * 3 / 1000);
-    PGresult *res = PQexec(e->conn, SQL_ESC_FLUSH);
+    PGresult *res = PQexec(e->lead.conn, SQL_ESC_FLUSH);
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         ac_log(AC_LOG_WARN, "escalation", "flushing events to buckets failed: %s",
-               PQerrorMessage(e->conn));
+               PQerrorMessage(e->lead.conn));
     }
     PQclear(res);
-    if (ac_esc_load(e->conn, false, NULL, ESC_WINDOWS_MAX, &wins, &n) != AC_OK) {
-        if (PQstatus(e->conn) != CONNECTION_OK) {
-            esc_disconnect(e);
+    if (ac_esc_load(e->lead.conn, false, NULL, ESC_WINDOWS_MAX, &wins, &n) != AC_OK) {
+        if (PQstatus(e->lead.conn) != CONNECTION_OK) {
+            ac_pg_leader_drop(&e->lead);
         }
         return;
     }
@@ -131,7 +96,7 @@ static void esc_tick(struct ac_escalator *e)
         if (!ac_esc_win_due(e->esc, &wins[i], now)) {
             continue;
         }
-        if (ac_esc_apply(e->esc, e->conn, wins[i].type, now, &after, &raised) != AC_OK) {
+        if (ac_esc_apply(e->esc, e->lead.conn, wins[i].type, now, &after, &raised) != AC_OK) {
             break;
         }
         if (after.id) {
@@ -150,9 +115,10 @@ static void esc_tick(struct ac_escalator *e)
     }
     free(wins);
     if (now >= e->next_purge) {
-        res = PQexec(e->conn, SQL_ESC_PURGE);
+        res = PQexec(e->lead.conn, SQL_ESC_PURGE);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            ac_log(AC_LOG_WARN, "escalation", "bucket purge failed: %s", PQerrorMessage(e->conn));
+            ac_log(AC_LOG_WARN, "escalation", "bucket purge failed: %s",
+                   PQerrorMessage(e->lead.conn));
         }
         PQclear(res);
         e->next_purge = now + ESC_PURGE_US;
@@ -169,13 +135,13 @@ static void *esc_main(void *arg)
         int64_t now = ac_time_now_us();
         if (now >= next) {
             next = now + e->esc->tick;
-            if (esc_lead(e)) {
+            if (ac_pg_lead(&e->lead, e->cfg->pg_dsn)) {
                 esc_tick(e);
             }
         }
         nanosleep(&nap, NULL);
     }
-    esc_disconnect(e);
+    ac_pg_leader_drop(&e->lead);
     return NULL;
 }
 
@@ -186,6 +152,8 @@ struct ac_escalator *ac_escalator_start(const struct ac_config *cfg,
 
     e->cfg = cfg;
     e->esc = esc;
+    e->lead.key = 3;
+    e->lead.duty = "runs the escalation timer";
     e->has_redis = cfg->redis_url && ac_redis_parse_url(cfg->redis_url, &e->redis) == AC_OK;
     pthread_mutex_init(&e->lock, NULL);
     if (pthread_create(&e->thread, NULL, esc_main, e) != 0) {

@@ -22,7 +22,6 @@
 #define SW_TICK_MS   100
 #define SW_BATCH_MAX "1000"
 
-#define SQL_SW_LOCK "SELECT pg_try_advisory_lock(16707, 2)"
 #define SQL_SW_CANDIDATES                                                                          \
     "SELECT a.id, c.tmo FROM alerts a LEFT JOIN types t ON t.type = a.type,"                       \
     " LATERAL (SELECT coalesce(t.resolve_timeout_s, $1::int) AS tmo) c"                            \
@@ -36,46 +35,9 @@
 struct ac_sweeper {
     const struct ac_config *cfg;
     pthread_t thread;
-    int stop; /* atomic */
-    PGconn *conn;
-    bool leader;
+    int stop;                 /* atomic */
+    struct ac_pg_leader lead; /* advisory lock (16707, 2) */
 };
-
-static void sw_disconnect(struct ac_sweeper *s)
-{
-    PQfinish(s->conn);
-    s->conn = NULL;
-    s->leader = false;
-}
-
-/* Connects if needed and tries to become the cluster's sweeper. */
-static bool sw_lead(struct ac_sweeper *s)
-{
-    PGresult *res;
-
-    if (s->conn && PQstatus(s->conn) != CONNECTION_OK) {
-        sw_disconnect(s);
-    }
-    if (!s->conn) {
-        s->conn = ac_pg_connect(s->cfg->pg_dsn);
-        if (!s->conn) {
-            return false;
-        }
-    }
-    if (s->leader) {
-        return true;
-    }
-    res = PQexec(s->conn, SQL_SW_LOCK);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't') {
-        s->leader = true;
-        ac_log(AC_LOG_INFO, "sweeper", "this instance sweeps (auto-resolve)");
-    }
-    else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        sw_disconnect(s);
-    }
-    PQclear(res);
-    return s->leader;
-}
 
 static void sw_pass(struct ac_sweeper *s)
 {
@@ -85,21 +47,21 @@ static void sw_pass(struct ac_sweeper *s)
     int resolved = 0;
 
     (void)snprintf(def, sizeof(def), "%ld", s->cfg->default_resolve_timeout_s);
-    cand = PQexecParams(s->conn, SQL_SW_CANDIDATES, 1, NULL, p, NULL, NULL, 0);
+    cand = PQexecParams(s->lead.conn, SQL_SW_CANDIDATES, 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(cand) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_WARN, "sweeper", "candidate query failed: %s", PQerrorMessage(s->conn));
+        ac_log(AC_LOG_WARN, "sweeper", "candidate query failed: %s", PQerrorMessage(s->lead.conn));
         PQclear(cand);
         return;
     }
     for (int i = 0; i < PQntuples(cand) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++) {
         p[0] = PQgetvalue(cand, i, 0);
         p[1] = PQgetvalue(cand, i, 1);
-        res = PQexecParams(s->conn, SQL_SW_RESOLVE, 2, NULL, p, NULL, NULL, 0);
+        res = PQexecParams(s->lead.conn, SQL_SW_RESOLVE, 2, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 'o') { /* "ok" */
             resolved++;
         }
         else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            ac_log(AC_LOG_WARN, "sweeper", "resolve failed: %s", PQerrorMessage(s->conn));
+            ac_log(AC_LOG_WARN, "sweeper", "resolve failed: %s", PQerrorMessage(s->lead.conn));
         }
         PQclear(res);
     }
@@ -118,14 +80,14 @@ static void *sw_main(void *arg)
     while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
         if (waited >= s->cfg->sweep_interval_ms) {
             waited = 0;
-            if (sw_lead(s)) {
+            if (ac_pg_lead(&s->lead, s->cfg->pg_dsn)) {
                 sw_pass(s);
             }
         }
         nanosleep(&tick, NULL);
         waited += SW_TICK_MS;
     }
-    sw_disconnect(s);
+    ac_pg_leader_drop(&s->lead);
     return NULL;
 }
 
@@ -134,6 +96,8 @@ struct ac_sweeper *ac_sweeper_start(const struct ac_config *cfg)
     struct ac_sweeper *s = ac_xcalloc(1, sizeof(*s));
 
     s->cfg = cfg;
+    s->lead.key = 2;
+    s->lead.duty = "sweeps (auto-resolve)";
     if (pthread_create(&s->thread, NULL, sw_main, s) != 0) {
         ac_log(AC_LOG_ERROR, "sweeper", "cannot start thread");
         free(s);

@@ -216,3 +216,39 @@ void ac_pg_pool_release(struct ac_pg_pool *p, PGconn *conn)
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }
+
+void ac_pg_leader_drop(struct ac_pg_leader *l)
+{
+    PQfinish(l->conn);
+    l->conn = NULL;
+    l->leader = false;
+}
+
+bool ac_pg_lead(struct ac_pg_leader *l, const char *dsn)
+{
+    char key[16];
+    const char *p[1] = {key};
+    PGresult *res;
+
+    if (l->conn && PQstatus(l->conn) != CONNECTION_OK) {
+        ac_pg_leader_drop(l);
+    }
+    if (!l->conn && (l->conn = ac_pg_connect(dsn)) == NULL) {
+        return false;
+    }
+    if (l->leader) {
+        return true;
+    }
+    (void)snprintf(key, sizeof(key), "%d", l->key);
+    res = PQexecParams(l->conn, "SELECT pg_try_advisory_lock(16707, $1::int)", 1, NULL, p, NULL,
+                       NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't') {
+        l->leader = true;
+        ac_log(AC_LOG_INFO, "pg", "this instance %s", l->duty);
+    }
+    else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ac_pg_leader_drop(l);
+    }
+    PQclear(res);
+    return l->leader;
+}

@@ -42,6 +42,24 @@ void ac_pg_array_add(struct ac_buf *b, const char *s);
 void ac_pg_array_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null);
 void ac_pg_array_close(struct ac_buf *b);
 
+/*
+ * A duty one instance of the cluster performs (the sweeper, the escalation
+ * timer): its thread's own connection, holding the session advisory lock
+ * (16707, key) while it is the one. Losing the connection loses the lock.
+ */
+struct ac_pg_leader {
+    PGconn *conn;
+    bool leader;
+    int key;
+    const char *duty; /* for the log: "sweeps (auto-resolve)" */
+};
+
+/* Connects if needed and tries to take the lock. Returns true while this
+ * instance holds it (l->conn is then usable). */
+bool ac_pg_lead(struct ac_pg_leader *l, const char *dsn);
+/* Closes the connection (and so gives the lock up). */
+void ac_pg_leader_drop(struct ac_pg_leader *l);
+
 struct ac_pg_pool;
 
 /* Returns new pool of at most size connections, opened lazily. */
