@@ -90,10 +90,11 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The timer's tick: the open windows' events not yet in the buckets go to the
--- current minute. Rows are locked in type order, as the writer updates them.
+-- current minute. A window a writer holds is skipped until the next tick, so
+-- the timer never waits for ingest nor ingest for it.
 CREATE FUNCTION ac_esc_flush() RETURNS bigint LANGUAGE sql AS $$
     WITH o AS (SELECT id, flushed_events FROM esc_windows WHERE closed_at IS NULL
-                ORDER BY type FOR UPDATE),
+                FOR UPDATE SKIP LOCKED),
     u AS (UPDATE esc_windows w SET flushed_events = w.events, rev = w.rev + 1 FROM o
            WHERE w.id = o.id AND w.events > o.flushed_events
           RETURNING w.type, w.events - o.flushed_events AS d),

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "escalation/engine.h"
+#include "escalation/level.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -78,16 +79,11 @@ static const struct {
                 " JOIN alerts a ON a.fingerprint = k.fp AND a.status <> 'resolved'"},
     {"ac_ids", "SELECT array(SELECT nextval('events_id_seq') FROM generate_series(1, $1::int)),"
                " array(SELECT nextval('alerts_id_seq') FROM generate_series(1, $2::int))"},
-    /* A new alert opens at least at its type's raised window level; the
-     * raised windows are few, read once per statement. */
     {"ac_ins_alerts",
-     "WITH rw AS MATERIALIZED (SELECT type AS rtype, level AS rlevel FROM esc_windows"
-     " WHERE closed_at IS NULL AND level <> 'P4')"
-     " INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
+     "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
      " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
      " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc)"
-     " SELECT id, fingerprint, type, source, trace, category, least(level COLLATE \"C\","
-     " coalesce(rlevel, 'P4')), initial_level, status,"
+     " SELECT id, fingerprint, type, source, trace, category, level, initial_level, status,"
      " count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
      " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc"
      " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
@@ -97,7 +93,7 @@ static const struct {
      " $23::timestamptz[], $24::json[]) AS v(id, fingerprint, type, source, trace, category,"
      " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
      " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-     " last_doc) LEFT JOIN rw ON rtype = v.type"},
+     " last_doc)"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     {"ac_upd_alerts",
      "WITH u AS (UPDATE alerts a SET count = a.count + v.delta, first_seen = least(a.first_seen,"
@@ -122,19 +118,20 @@ static const struct {
      " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
      " $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[],"
      " $16::text[], $17::text[], $18::text[], $19::json[])"},
-    /* An alert that opens while its type's window is raised opens at the
-     * window's level (ac_ins_alerts); its open entry says so. Entries keep
-     * the group's order (their ids order an alert's timeline). */
     {"ac_ins_audit",
-     "WITH rw AS MATERIALIZED (SELECT id, type, level FROM esc_windows WHERE closed_at IS NULL"
-     " AND level <> 'P4')"
-     " INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-     " SELECT a, b, 'alert', c, CASE WHEN rw.id IS NULL THEN d ELSE d || jsonb_build_object("
-     " 'level', rw.level, 'requested_level', rl, 'window_id', rw.id::text, 'escalation',"
-     " format('opened while the %s window is at %s', rw.type, rw.level)) END"
-     " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])"
-     " WITH ORDINALITY AS t(a, b, c, d, ty, rl, o) LEFT JOIN rw ON t.b = 'alert.open'"
-     " AND rw.type = t.ty AND rw.level < t.rl COLLATE \"C\" ORDER BY t.o"},
+     "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+     " SELECT a, b, 'alert', c, d FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
+     " AS t(a, b, c, d)"},
+    /* The open windows of the group's types, read under the types' locks: a
+     * new alert opens at its window's level, and the writer knows which
+     * members it has already counted into which window. */
+    {"ac_esc_read", "SELECT type, id, level FROM esc_windows WHERE type = ANY($1::text[])"
+                    " AND closed_at IS NULL"},
+    /* A group that only adds events to open windows, with no member, alert
+     * or increment condition new to them, just counts them. */
+    {"ac_esc_events", "UPDATE esc_windows w SET events = w.events + v.n, rev = w.rev + 1"
+                      " FROM unnest($1::text[], $2::bigint[]) AS v(type, n)"
+                      " WHERE w.type = v.type AND w.closed_at IS NULL"},
     /* Escalation windows (migrations/0008), one upsert per group: the new
      * distinct apps and GC6/GC7 users, and into the open window of each type
      * (opened if there is none) the counts - figures returned for the
@@ -181,6 +178,19 @@ struct wr_job {
     struct wr_job *next;
 };
 
+/* The members the writer has counted into a type's open window (writer
+ * thread only): an open-addressing set of member keys, 0 = empty. Members
+ * leave a window only when it closes, and then the next one has another id,
+ * so "known for this window id" stays true. */
+struct wr_known {
+    char *type;
+    int64_t window_id;
+    int64_t *set;
+    size_t cap, n;
+};
+
+#define WR_KNOWN_MAX (1u << 20) /* members remembered per type */
+
 struct ac_writer {
     pthread_mutex_t lock;
     pthread_cond_t work;
@@ -201,6 +211,9 @@ struct ac_writer {
     redisContext *rc;
     int64_t redis_next_try;
     int64_t mirror_next_us;
+    struct ac_strmap known_idx; /* type -> index into known */
+    struct wr_known *known;
+    size_t nknown, capknown;
     PGconn *conn;
     int64_t next_connect_us;
     int64_t backoff_us;
@@ -224,6 +237,7 @@ struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const
     struct ac_writer *w = ac_xcalloc(1, sizeof(*w));
 
     w->esc = esc;
+    ac_strmap_init(&w->known_idx, 64);
     w->prefix = ac_xstrdup(redis_prefix ? redis_prefix : "ac:");
     w->has_redis = redis_url && ac_redis_parse_url(redis_url, &w->redis) == AC_OK;
     pthread_mutex_init(&w->lock, NULL);
@@ -643,9 +657,116 @@ static size_t wr_build_open(const struct ac_fold *f, const bool *fp_hit, struct 
     return n;
 }
 
-static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
+/* --- escalation windows: what the group sees of them ------------------- */
+
+/* The open windows of the group's types, read in round trip 1. */
+struct wr_view {
+    struct ac_strmap idx; /* type (borrowed from res) -> row */
+    PGresult *res;
+};
+
+static void wr_view_init(struct wr_view *v, PGresult *res)
+{
+    v->res = res;
+    ac_strmap_init(&v->idx, res ? (size_t)PQntuples(res) + 1 : 1);
+    for (int i = 0; res && i < PQntuples(res); i++) {
+        const char *t = PQgetvalue(res, i, 0);
+        (void)ac_strmap_upsert(&v->idx, t, strlen(t), i, NULL);
+    }
+}
+
+static void wr_view_deinit(struct wr_view *v)
+{
+    ac_strmap_deinit(&v->idx);
+}
+
+/* The open window of type: its id (0: none) and level (P4: not raised). */
+static int64_t wr_view_window(const struct wr_view *v, const char *type, enum ac_level *level)
+{
+    int64_t *row = ac_strmap_get(&v->idx, type, strlen(type));
+
+    *level = AC_LEVEL_P4;
+    if (!row) {
+        return 0;
+    }
+    (void)ac_level_parse(PQgetvalue(v->res, (int)*row, 2), level);
+    return strtoll(PQgetvalue(v->res, (int)*row, 1), NULL, 10);
+}
+
+static struct wr_known *wr_known_of(struct ac_writer *w, const char *type)
+{
+    bool added;
+    int64_t *slot = ac_strmap_get(&w->known_idx, type, strlen(type));
+    struct wr_known *k;
+
+    if (slot) {
+        return &w->known[*slot];
+    }
+    if (w->nknown == w->capknown) {
+        w->capknown = w->capknown ? 2 * w->capknown : 16;
+        w->known = ac_xrealloc(w->known, w->capknown * sizeof(*w->known));
+    }
+    k = &w->known[w->nknown];
+    memset(k, 0, sizeof(*k));
+    k->type = ac_xstrdup(type);
+    (void)ac_strmap_upsert(&w->known_idx, k->type, strlen(k->type), (int64_t)w->nknown, &added);
+    w->nknown++;
+    return k;
+}
+
+static bool wr_known_has(const struct wr_known *k, int64_t window_id, int64_t key)
+{
+    if (!k || !k->cap || k->window_id != window_id || key == 0) {
+        return false;
+    }
+    for (size_t i = (uint64_t)key & (k->cap - 1);; i = (i + 1) & (k->cap - 1)) {
+        if (k->set[i] == key) {
+            return true;
+        }
+        if (k->set[i] == 0) {
+            return false;
+        }
+    }
+}
+
+static void wr_known_add(struct wr_known *k, int64_t window_id, int64_t key)
+{
+    size_t i;
+
+    if (k->window_id != window_id) { /* a new window: its members start over */
+        k->window_id = window_id;
+        k->n = 0;
+        if (k->set) {
+            memset(k->set, 0, k->cap * sizeof(*k->set));
+        }
+    }
+    if (key == 0 || k->n >= WR_KNOWN_MAX || wr_known_has(k, window_id, key)) {
+        return;
+    }
+    if (2 * (k->n + 1) > k->cap) {
+        int64_t *old = k->set;
+        size_t oldcap = k->cap;
+        k->cap = k->cap ? 2 * k->cap : 64;
+        k->set = ac_xcalloc(k->cap, sizeof(*k->set));
+        k->n = 0;
+        for (size_t j = 0; j < oldcap; j++) {
+            if (old[j]) {
+                wr_known_add(k, window_id, old[j]);
+            }
+        }
+        free(old);
+    }
+    for (i = (uint64_t)key & (k->cap - 1); k->set[i]; i = (i + 1) & (k->cap - 1)) {
+    }
+    k->set[i] = key;
+    k->n++;
+}
+
+static void wr_build_new_alerts(const struct ac_fold *f, const struct wr_view *view, int64_t now,
+                                struct wr_params *p)
 {
     char gc[8];
+    enum ac_level floor;
 
     wr_params_init(p, 24);
     for (size_t i = 0; i < f->nalerts; i++) {
@@ -665,13 +786,15 @@ static void wr_build_new_alerts(const struct ac_fold *f, int64_t now, struct wr_
             json_decref(res);
         }
         (void)snprintf(gc, sizeof(gc), "%d", ev->gc_level);
+        /* a new alert opens at least at its type's raised window level */
+        (void)wr_view_window(view, ev->type, &floor);
         ac_pg_array_add_i64(&p->a[0], a->id, false);
         ac_pg_array_add(&p->a[1], ev->fingerprint);
         ac_pg_array_add(&p->a[2], ev->type);
         ac_pg_array_add(&p->a[3], ev->source);
         ac_pg_array_add(&p->a[4], ac_trace_name(ev->trace));
         ac_pg_array_add(&p->a[5], ac_category_name(ev->category));
-        ac_pg_array_add(&p->a[6], ac_level_name(a->level));
+        ac_pg_array_add(&p->a[6], ac_level_name(ac_level_raise(a->level, floor)));
         ac_pg_array_add(&p->a[7], ac_level_name(ev->level));
         ac_pg_array_add(&p->a[8], a->resolved ? "resolved" : "firing");
         ac_pg_array_add_i64(&p->a[9], a->delta, false);
@@ -761,7 +884,35 @@ static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
     wr_params_finish(p);
 }
 
-static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
+/* An open entry: the event and the level asked for; an alert that opens while
+ * its type's window is raised also says at which level it opened and why. */
+static char *wr_open_details(const struct ac_fold *f, const struct ac_fold_audit *au,
+                             const struct wr_view *view)
+{
+    const struct ac_fold_event *fe = &f->events[au->event];
+    const struct ac_fold_alert *a = &f->alerts[au->alert];
+    enum ac_level wl;
+    int64_t wid = wr_view_window(view, fe->ev->type, &wl);
+    char id[24], wids[24], *s, *why;
+    json_t *j;
+
+    (void)snprintf(id, sizeof(id), "%lld", (long long)fe->event_id);
+    (void)snprintf(wids, sizeof(wids), "%lld", (long long)wid);
+    if (!wid || ac_level_raise(a->level, wl) == a->level) {
+        return ac_xasprintf("{\"event_id\":\"%s\",\"level\":\"%s\"}", id,
+                            ac_level_name(fe->ev->level));
+    }
+    why = ac_xasprintf("opened while the %s window is at %s", fe->ev->type, ac_level_name(wl));
+    j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event_id", id, "level", ac_level_name(wl),
+                  "requested_level", ac_level_name(fe->ev->level), "window_id", wids, "escalation",
+                  why);
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    free(why);
+    return s;
+}
+
+static void wr_build_audit(const struct ac_fold *f, const struct wr_view *view, struct wr_params *p)
 {
     static const char *const actions[] = {
         [AC_FOLD_OPEN] = "alert.open",
@@ -769,7 +920,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
         [AC_FOLD_ROLLOVER] = "alert.rollover",
     };
 
-    wr_params_init(p, 6);
+    wr_params_init(p, 4);
     for (size_t i = 0; i < f->naudits; i++) {
         const struct ac_fold_audit *au = &f->audits[i];
         const struct ac_fold_event *fe = &f->events[au->event];
@@ -778,8 +929,7 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
 
         switch (au->action) {
             case AC_FOLD_OPEN:
-                details = ac_xasprintf("{\"event_id\":\"%lld\",\"level\":\"%s\"}",
-                                       (long long)fe->event_id, ac_level_name(fe->ev->level));
+                details = wr_open_details(f, au, view);
                 break;
             case AC_FOLD_RESOLVE:
                 details = ac_xasprintf("{\"event_id\":\"%lld\"}", (long long)fe->event_id);
@@ -794,8 +944,6 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
         ac_pg_array_add(&p->a[1], actions[au->action]);
         ac_pg_array_add_i64(&p->a[2], f->alerts[au->alert].id, false);
         ac_pg_array_add(&p->a[3], details);
-        ac_pg_array_add(&p->a[4], fe->ev->type);
-        ac_pg_array_add(&p->a[5], ac_level_name(fe->ev->level));
         free(actor);
         free(details);
     }
@@ -809,7 +957,13 @@ static void wr_build_audit(const struct ac_fold *f, struct wr_params *p)
 struct wr_esc {
     struct wr_params count;
     struct wr_params close;
-    size_t ntypes, nclose;
+    struct wr_params events; /* the events-only count: types, events */
+    size_t ntypes, nclose, nevtypes;
+    bool full; /* the count upsert (else the events-only count) */
+    /* the group's distinct members, for the cache after COMMIT */
+    int64_t (*keys)[2]; /* type key, member key */
+    const char **key_type;
+    size_t nkeys;
 };
 
 struct wr_esc_type {
@@ -826,17 +980,19 @@ static int wr_cmp_esc_type(const void *a, const void *b)
                   ((const struct wr_esc_type *)b)->ev->type);
 }
 
-static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, struct wr_esc *e)
+static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const struct wr_view *view,
+                         struct wr_esc *e)
 {
     struct ac_strmap types, members;
     struct wr_esc_type *t = ac_xcalloc(f->nevents + 1, sizeof(*t));
-    int64_t(*keys)[2] = ac_xcalloc(2 * f->nevents + 1, sizeof(*keys)); /* type key, member */
-    size_t nkeys = 0;
     bool added;
 
     memset(e, 0, sizeof(*e));
+    e->keys = ac_xcalloc(2 * f->nevents + 1, sizeof(*e->keys));
+    e->key_type = ac_xcalloc(2 * f->nevents + 1, sizeof(*e->key_type));
     wr_params_init(&e->count, 9);
     wr_params_init(&e->close, 1);
+    wr_params_init(&e->events, 2);
     ac_strmap_init(&types, 16);
     ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
@@ -857,21 +1013,28 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
         }
         t[*slot].n++;
         for (int k = 0; k < 2; k++) {
+            int64_t *key = e->keys[e->nkeys];
+            enum ac_level wl;
             if (!val[k]) {
                 continue;
             }
             /* the distinct members of the group, as ac_member_key() keys them */
-            keys[nkeys][0] = t[*slot].key;
-            keys[nkeys][1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
-            (void)ac_strmap_upsert(&members, (const char *)keys[nkeys], sizeof(keys[nkeys]), 0,
-                                   &added);
+            key[0] = t[*slot].key;
+            key[1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
+            (void)ac_strmap_upsert(&members, (const char *)key, 2 * sizeof(int64_t), 0, &added);
             if (!added) {
                 continue;
             }
-            ac_pg_array_add_i64(&e->count.a[5], keys[nkeys][0], false);
-            ac_pg_array_add_i64(&e->count.a[6], keys[nkeys][1], false);
+            e->key_type[e->nkeys++] = ev->type;
+            /* counted into this window before: nothing to ask */
+            if (wr_known_has(wr_known_of(w, ev->type), wr_view_window(view, ev->type, &wl),
+                             key[1])) {
+                continue;
+            }
+            e->full = true;
+            ac_pg_array_add_i64(&e->count.a[5], key[0], false);
+            ac_pg_array_add_i64(&e->count.a[6], key[1], false);
             ac_pg_array_add(&e->count.a[7], k == 0 ? "a" : "u");
-            nkeys++;
         }
     }
     for (size_t i = 0; i < f->nalerts; i++) {
@@ -889,7 +1052,19 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     qsort(t, e->ntypes, sizeof(*t), wr_cmp_esc_type);
     for (size_t k = 0; k < e->ntypes; k++) {
         const struct ac_event *ev = t[k].ev;
+        enum ac_level wl;
         char num[24];
+        if (t[k].delta != 0 || t[k].resolved ||
+            (t[k].n > 0 && !wr_view_window(view, ev->type, &wl)) ||
+            ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
+            e->full = true; /* a window opens or closes, or a decision may change */
+        }
+        if (t[k].n > 0) {
+            (void)snprintf(num, sizeof(num), "%ld", t[k].n);
+            ac_pg_array_add(&e->events.a[0], ev->type);
+            ac_pg_array_add(&e->events.a[1], num);
+            e->nevtypes++;
+        }
         (void)snprintf(num, sizeof(num), "%ld", t[k].n);
         ac_pg_array_add(&e->count.a[0], ev->type);
         ac_pg_array_add(&e->count.a[1], ac_trace_name(ev->trace));
@@ -907,9 +1082,9 @@ static void wr_build_esc(const struct ac_writer *w, const struct ac_fold *f, str
     }
     wr_params_finish(&e->count);
     wr_params_finish(&e->close);
+    wr_params_finish(&e->events);
     ac_strmap_deinit(&types);
     ac_strmap_deinit(&members);
-    free(keys);
     free(t);
 }
 
@@ -917,6 +1092,45 @@ static void wr_esc_deinit(struct wr_esc *e)
 {
     wr_params_deinit(&e->count);
     wr_params_deinit(&e->close);
+    wr_params_deinit(&e->events);
+    free(e->keys);
+    free(e->key_type);
+}
+
+/* After COMMIT: the group's members are in their windows now. */
+static void wr_esc_remember(struct ac_writer *w, const struct wr_esc *e, const struct wr_view *view,
+                            const struct ac_esc_win *wins, size_t nwins)
+{
+    for (size_t i = 0; i < e->nkeys; i++) {
+        const char *type = e->key_type[i];
+        enum ac_level wl;
+        int64_t id = wr_view_window(view, type, &wl);
+        for (size_t k = 0; !id && k < nwins; k++) { /* a window the group opened */
+            id = !wins[k].closed && strcmp(wins[k].type, type) == 0 ? wins[k].id : 0;
+        }
+        if (id) {
+            wr_known_add(wr_known_of(w, type), id, e->keys[i][1]);
+        }
+    }
+}
+
+/* The distinct types of the group, for the read of their windows. */
+static void wr_build_types(const struct ac_fold *f, struct wr_params *p)
+{
+    struct ac_strmap seen;
+    bool added;
+
+    wr_params_init(p, 1);
+    ac_strmap_init(&seen, 16);
+    for (size_t i = 0; i < f->nevents; i++) {
+        const char *t = f->events[i].ev->type;
+        (void)ac_strmap_upsert(&seen, t, strlen(t), 0, &added);
+        if (added) {
+            ac_pg_array_add(&p->a[0], t);
+        }
+    }
+    ac_strmap_deinit(&seen);
+    wr_params_finish(p);
 }
 
 /* Every newly accepted idempotency key, stored or folded. Returns the count. */
@@ -1208,8 +1422,12 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
     struct wr_params ins_keys = {0};
     struct wr_esc esc = {0};
+    struct wr_params types = {0};
+    struct wr_view view = {0};
+    PGresult *win_res = NULL;
     struct ac_esc_win *wins = NULL;
     size_t nkeys, nwins = 0;
+    bool nesc_count = false, nesc_events = false;
     PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL, *esc_res = NULL;
     char *keys = wr_lock_keys(first, njobs);
     struct ac_fold f;
@@ -1251,14 +1469,18 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_params_init(&ids, 2);
     (void)snprintf(n1, sizeof(n1), "%zu", total);
     ids.v[0] = ids.v[1] = n1;
+    wr_build_types(&f, &types);
+    wr_view_init(&view, NULL);
     if (!wr_send_text(w->conn, "BEGIN") || !wr_send(w->conn, "ac_lock", &lock) ||
         (nstored_q > 0 && !wr_send(w->conn, "ac_stored", &stored)) ||
         (nopen_q > 0 && !wr_send(w->conn, "ac_open", &open)) ||
+        !wr_send(w->conn, "ac_esc_read", &types) ||
         (early_ids && !wr_send(w->conn, "ac_ids", &ids)) || !wr_flush(w->conn)) {
         goto lost;
     }
     if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || (nstored_q > 0 && !wr_take(&r, &stored_res)) ||
-        (nopen_q > 0 && !wr_take(&r, &open_res)) || (early_ids && !wr_take(&r, &ids_res))) {
+        (nopen_q > 0 && !wr_take(&r, &open_res)) || !wr_take(&r, &win_res) ||
+        (early_ids && !wr_take(&r, &ids_res))) {
         goto lost;
     }
     if (r.failed) {
@@ -1266,6 +1488,8 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
     wr_apply_lookups(&f, stored_res, open_res);
     ac_fold_run(&f);
+    wr_view_deinit(&view);
+    wr_view_init(&view, win_res);
 
     /* Round trip 2 (a large group): reserve ids. */
     for (size_t i = 0; i < f.nevents; i++) {
@@ -1294,18 +1518,21 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
 
     /* Round trip 3: the writes and COMMIT. */
-    wr_build_new_alerts(&f, now, &ins_alerts);
+    wr_build_new_alerts(&f, &view, now, &ins_alerts);
     wr_build_upd_alerts(&f, now, &upd_alerts);
     wr_build_events(&f, &ins_events);
-    wr_build_audit(&f, &ins_audit);
+    wr_build_audit(&f, &view, &ins_audit);
     nkeys = wr_build_keys(&f, &ins_keys);
-    wr_build_esc(w, &f, &esc);
+    wr_build_esc(w, &f, &view, &esc);
+    nesc_count = esc.ntypes > 0 && esc.full;
+    nesc_events = !esc.full && esc.nevtypes > 0;
     /* Existing alerts first: a rollover closes one before its successor opens.
      * The windows are counted once the group's alerts are in place. */
     if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
         (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
-        (esc.ntypes > 0 && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
-        (esc.nclose > 0 && !wr_send(w->conn, "ac_esc_close", &esc.close)) ||
+        (nesc_count && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
+        (nesc_count && esc.nclose > 0 && !wr_send(w->conn, "ac_esc_close", &esc.close)) ||
+        (nesc_events && !wr_send(w->conn, "ac_esc_events", &esc.events)) ||
         (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
         (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
@@ -1314,9 +1541,11 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
     synced = commit_sent = true;
     if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
-        (esc.ntypes > 0 && !wr_take(&r, &esc_res)) || (esc.nclose > 0 && !wr_take(&r, NULL)) ||
-        (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
-        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        (nesc_count && !wr_take(&r, &esc_res)) ||
+        (nesc_count && esc.nclose > 0 && !wr_take(&r, NULL)) ||
+        (nesc_events && !wr_take(&r, NULL)) || (nkeys > 0 && !wr_take(&r, NULL)) ||
+        (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
+        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {
@@ -1338,6 +1567,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         }
     }
     wr_cache_update(w, &f, wins, nwins);
+    wr_esc_remember(w, &esc, &view, wins, nwins);
     wr_escalate(w, wins, nwins);
     outcome = WR_OK;
     goto cleanup;
@@ -1363,6 +1593,9 @@ cleanup:
     PQclear(open_res);
     PQclear(ids_res);
     PQclear(esc_res);
+    wr_view_deinit(&view);
+    PQclear(win_res);
+    wr_params_deinit(&types);
     free(wins);
     wr_esc_deinit(&esc);
     wr_params_deinit(&stored);
@@ -1529,6 +1762,12 @@ void ac_writer_destroy(struct ac_writer *w)
     wr_disconnect(w);
     redisFree(w->rc);
     ac_redis_target_deinit(&w->redis);
+    for (size_t i = 0; i < w->nknown; i++) {
+        free(w->known[i].type);
+        free(w->known[i].set);
+    }
+    free(w->known);
+    ac_strmap_deinit(&w->known_idx);
     free(w->prefix);
     free(w->dsn);
     pthread_cond_destroy(&w->work);
