@@ -136,13 +136,16 @@ static const struct {
      * distinct apps and GC6/GC7 users, and into the open window of each type
      * (opened if there is none) the counts - figures returned for the
      * decision after COMMIT. Types come sorted, so window rows are locked in
-     * one order everywhere. */
+     * one order everywhere. Members need no ON CONFLICT: they are inserted
+     * and deleted only under their type's lock, which this transaction holds
+     * (and the group's are distinct). */
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[],"
      " $5::bigint[]) AS v(type, trace, n, delta, tk)),"
      " m AS (INSERT INTO esc_members (type_key, member, kind)"
-     " SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::\"char\"[])"
-     " ON CONFLICT DO NOTHING RETURNING type_key, kind)"
+     " SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::\"char\"[]) AS x(tk, mk, k)"
+     " WHERE NOT EXISTS (SELECT 1 FROM esc_members e WHERE e.type_key = x.tk"
+     " AND e.member = x.mk) RETURNING type_key, kind)"
      " INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users)"
      " SELECT v.type, v.trace, v.n, v.delta, (SELECT count(*) FROM m WHERE m.type_key = v.tk"
      " AND m.kind = 'a'), (SELECT count(*) FROM m WHERE m.type_key = v.tk AND m.kind = 'u')"
