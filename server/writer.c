@@ -320,19 +320,24 @@ static int64_t wr_fp_key(const char *fp)
 }
 
 /* The first 64 bits of SHA-256(a, b), a with alen bytes. */
+/* The writer thread's digest context: lock and member keys take one digest
+ * per event or two, so it is made once (wr_main frees it). */
+static __thread EVP_MD_CTX *wr_md;
+
 static int64_t wr_hash_key(const char *a, size_t alen, const char *b)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
     uint64_t v = 0;
 
-    AC_ASSERT(md != NULL);
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, a, alen);
-    EVP_DigestUpdate(md, b, strlen(b));
-    EVP_DigestFinal_ex(md, d, &n);
-    EVP_MD_CTX_free(md);
+    if (!wr_md) {
+        wr_md = EVP_MD_CTX_new();
+        AC_ASSERT(wr_md != NULL);
+    }
+    EVP_DigestInit_ex(wr_md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(wr_md, a, alen);
+    EVP_DigestUpdate(wr_md, b, strlen(b));
+    EVP_DigestFinal_ex(wr_md, d, &n);
     for (int i = 0; i < 8; i++) {
         v = (v << 8) | d[i];
     }
@@ -1730,6 +1735,8 @@ static void *wr_main(void *arg)
     }
     pthread_mutex_unlock(&w->lock);
     wr_disconnect(w);
+    EVP_MD_CTX_free(wr_md);
+    wr_md = NULL;
     return NULL;
 }
 
