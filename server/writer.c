@@ -192,7 +192,8 @@ struct wr_known {
     size_t cap, n;
 };
 
-#define WR_KNOWN_MAX (1u << 20) /* members remembered per type */
+#define WR_KNOWN_MAX       (1u << 20) /* members remembered per type */
+#define WR_KNOWN_TOTAL_MAX (1u << 22) /* and in all (at most 64 MiB of sets) */
 
 struct ac_writer {
     pthread_mutex_t lock;
@@ -217,6 +218,7 @@ struct ac_writer {
     struct ac_strmap known_idx; /* type -> index into known */
     struct wr_known *known;
     size_t nknown, capknown;
+    size_t known_total; /* members remembered, all types */
     PGconn *conn;
     int64_t next_connect_us;
     int64_t backoff_us;
@@ -737,18 +739,30 @@ static bool wr_known_has(const struct wr_known *k, int64_t window_id, int64_t ke
     }
 }
 
-static void wr_known_add(struct wr_known *k, int64_t window_id, int64_t key)
+/* Puts key into a set with room for it. */
+static void wr_known_put(struct wr_known *k, int64_t key)
 {
-    size_t i;
+    size_t i = (uint64_t)key & (k->cap - 1);
 
+    while (k->set[i]) {
+        i = (i + 1) & (k->cap - 1);
+    }
+    k->set[i] = key;
+}
+
+static void wr_known_add(struct ac_writer *w, struct wr_known *k, int64_t window_id, int64_t key)
+{
     if (k->window_id != window_id) { /* a new window: its members start over */
         k->window_id = window_id;
+        w->known_total -= k->n;
         k->n = 0;
         if (k->set) {
             memset(k->set, 0, k->cap * sizeof(*k->set));
         }
     }
-    if (key == 0 || k->n >= WR_KNOWN_MAX || wr_known_has(k, window_id, key)) {
+    /* past the bounds members are simply asked about again */
+    if (key == 0 || k->n >= WR_KNOWN_MAX || w->known_total >= WR_KNOWN_TOTAL_MAX ||
+        wr_known_has(k, window_id, key)) {
         return;
     }
     if (2 * (k->n + 1) > k->cap) {
@@ -756,18 +770,16 @@ static void wr_known_add(struct wr_known *k, int64_t window_id, int64_t key)
         size_t oldcap = k->cap;
         k->cap = k->cap ? 2 * k->cap : 64;
         k->set = ac_xcalloc(k->cap, sizeof(*k->set));
-        k->n = 0;
         for (size_t j = 0; j < oldcap; j++) {
             if (old[j]) {
-                wr_known_add(k, window_id, old[j]);
+                wr_known_put(k, old[j]);
             }
         }
         free(old);
     }
-    for (i = (uint64_t)key & (k->cap - 1); k->set[i]; i = (i + 1) & (k->cap - 1)) {
-    }
-    k->set[i] = key;
+    wr_known_put(k, key);
     k->n++;
+    w->known_total++;
 }
 
 static void wr_build_new_alerts(const struct ac_fold *f, const struct wr_view *view, int64_t now,
@@ -1117,7 +1129,7 @@ static void wr_esc_remember(struct ac_writer *w, const struct wr_esc *e, const s
             id = !wins[k].closed && strcmp(wins[k].type, type) == 0 ? wins[k].id : 0;
         }
         if (id) {
-            wr_known_add(wr_known_of(w, type), id, e->keys[i][1]);
+            wr_known_add(w, wr_known_of(w, type), id, e->keys[i][1]);
         }
     }
 }
