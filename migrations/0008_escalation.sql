@@ -4,18 +4,20 @@
 -- A window per alert type opens with the first firing event of the type and
 -- closes, when no alert of the type is open any more, into a record kept for
 -- history. While it is open the writer counts, exactly, its events, its open
--- alerts, and its distinct apps and GC6/GC7 users (members below, inserted
--- with ON CONFLICT DO NOTHING, so a repeat counts once on any instance), in
--- one upsert per group; the group's net change of open alerts decides the
+-- alerts, and its distinct apps and GC6/GC7 users (members below, added only
+-- if absent, under the type's lock, so a repeat counts once on any instance),
+-- in one upsert per group; the group's net change of open alerts decides the
 -- close, so a resolve and a successor in one group (a compression rollover)
 -- keep the window open. Operators and the sweeper resolve through
 -- ac_alert_transition, which counts down and closes the same way.
 --
--- Locking: every change to a type's window or to the level or status of its
--- open alerts holds the type's advisory lock (ac_type_lock_key), taken in
--- sorted order together with fingerprint locks. Ingest, operators, the
--- sweeper and the escalation timer therefore serialize per type on every
--- instance, and never deadlock.
+-- Locking: every change to a type's window or members, or to the level or
+-- status of its open alerts, holds the type's advisory lock
+-- (ac_type_lock_key), taken in sorted order together with fingerprint locks.
+-- Ingest, operators, the sweeper and the escalation timer's decisions
+-- therefore serialize per type on every instance, and never deadlock. (The
+-- timer's move of counted events into esc_buckets takes row locks only, and
+-- skips rows in use.)
 
 CREATE FUNCTION ac_type_lock_key(t text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
     SELECT ('x' || substr(encode(sha256(convert_to('type:' || t, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint
