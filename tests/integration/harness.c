@@ -327,6 +327,7 @@ void it_redis_start(struct it_redis *r)
     snprintf(cmd, sizeof(cmd), "mkdir -p %s", r->dir);
     assert_int_equal(it_run(cmd, NULL), 0);
     r->port = it_free_port();
+    snprintf(r->env, sizeof(r->env), "AC_REDIS_URL=redis://127.0.0.1:%d/0", r->port);
     it_redis_up(r);
 }
 

@@ -105,6 +105,7 @@ bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
 struct it_redis {
     int port;
     char dir[160];
+    char env[64]; /* "AC_REDIS_URL=..." for a server that is to use it */
 };
 /* Picks a port and folder, starts it and waits for PING. */
 void it_redis_start(struct it_redis *r);

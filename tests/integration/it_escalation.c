@@ -27,7 +27,6 @@
 
 static struct it_server srv;
 static struct it_redis redis;
-static char redis_env[128];
 
 /* Short durations and small thresholds for the types that need them; the
  * rest keep the defaults of DESIGN §5. */
@@ -38,11 +37,10 @@ static char redis_env[128];
 
 static int setup(void **state)
 {
-    const char *env[2] = {redis_env, NULL};
+    const char *env[2] = {redis.env, NULL};
 
     (void)state;
     it_redis_start(&redis);
-    snprintf(redis_env, sizeof(redis_env), "AC_REDIS_URL=redis://127.0.0.1:%d/0", redis.port);
     it_server_start_config(&srv, CONFIG, env);
     return 0;
 }
@@ -434,7 +432,7 @@ static void *load_main(void *arg)
 static void test_esc_two_instances(void **state)
 {
     struct it_server second;
-    const char *env[2] = {redis_env, NULL};
+    const char *env[2] = {redis.env, NULL};
     pthread_t th[4];
     struct loader l[4] = {{&srv, 0, 60}, {&srv, 60, 120}, {NULL, 0, 60}, {NULL, 60, 120}};
 

@@ -43,12 +43,10 @@ static long long redis_open_keys(void)
 
 static int setup(void **state)
 {
-    char env_url[300];
-    const char *env[2] = {env_url, NULL};
+    const char *env[2] = {redis.env, NULL};
 
     (void)state;
     it_redis_start(&redis);
-    snprintf(env_url, sizeof(env_url), "AC_REDIS_URL=redis://127.0.0.1:%d/0", redis.port);
     it_server_start(&srv, env);
     return 0;
 }
