@@ -335,15 +335,15 @@ json_t *ac_esc_win_to_json(const struct ac_esc_config *c, const struct ac_esc_wi
     const struct ac_esc_policy *p = ac_esc_win_policy(c, w);
     json_t *pending = json_array(), *j;
     char id[24], step[32];
+    struct ac_esc_state st = {w->level, {0}};
 
+    memcpy(st.holding_since, w->holding, sizeof(st.holding_since));
     for (size_t i = 0; i < p->n && !w->closed; i++) {
         const struct ac_esc_tier *t = &p->tiers[i];
-        int64_t left;
-        if (!t->hold || !w->holding[i] || w->level <= t->to) {
+        int64_t left = ac_esc_tier_due(p, i, &st, now);
+        if (left < 0) {
             continue;
         }
-        left = w->holding[i] + t->hold - now;
-        left = left < 0 ? 0 : left;
         (void)snprintf(step, sizeof(step), "%s→%s", ac_level_name(t->from), ac_level_name(t->to));
         json_array_append_new(
             pending, json_pack("{s:s, s:s, s:o, s:o, s:I, s:f}", "tier", step, "to",

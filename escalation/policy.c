@@ -310,19 +310,26 @@ size_t ac_esc_evaluate(const struct ac_esc_policy *p, const char *name,
     return n;
 }
 
+int64_t ac_esc_tier_due(const struct ac_esc_policy *p, size_t i, const struct ac_esc_state *st,
+                        int64_t now)
+{
+    int64_t left;
+
+    /* pending: holding, with a duration, and the level where the tier applies */
+    if (!st->holding_since[i] || !p->tiers[i].hold || st->level <= p->tiers[i].to) {
+        return -1;
+    }
+    left = st->holding_since[i] + p->tiers[i].hold - now;
+    return left < 0 ? 0 : left;
+}
+
 int64_t ac_esc_next_due(const struct ac_esc_policy *p, const struct ac_esc_state *st, int64_t now)
 {
     int64_t best = -1;
 
     for (size_t i = 0; i < p->n; i++) {
-        int64_t left;
-        /* pending: holding, with a duration, and the level where the tier applies */
-        if (!st->holding_since[i] || !p->tiers[i].hold || st->level <= p->tiers[i].to) {
-            continue;
-        }
-        left = st->holding_since[i] + p->tiers[i].hold - now;
-        left = left < 0 ? 0 : left;
-        best = (best < 0 || left < best) ? left : best;
+        int64_t left = ac_esc_tier_due(p, i, st, now);
+        best = left >= 0 && (best < 0 || left < best) ? left : best;
     }
     return best;
 }
@@ -363,13 +370,18 @@ static bool esc_set_add(struct ac_esc_window *w, struct ac_strmap *set, const ch
     return added;
 }
 
+bool ac_esc_counts_user(int gc_level)
+{
+    return gc_level >= 6;
+}
+
 bool ac_esc_window_add(struct ac_esc_window *w, const char *app_id, const char *user_id,
                        int gc_level)
 {
     bool added = esc_set_add(w, &w->apps, app_id);
 
     w->events++;
-    if (gc_level >= 6) {
+    if (ac_esc_counts_user(gc_level)) {
         added |= esc_set_add(w, &w->users, user_id);
     }
     return added;

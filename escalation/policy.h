@@ -96,8 +96,12 @@ size_t ac_esc_evaluate(const struct ac_esc_policy *p, const char *name,
                        const struct ac_esc_figures *fig, int64_t now, struct ac_esc_state *st,
                        struct ac_esc_raise *out);
 
+/* µs until tier i's pending duration condition is met (0: due), or -1 if it
+ * is not pending. */
+int64_t ac_esc_tier_due(const struct ac_esc_policy *p, size_t i, const struct ac_esc_state *st,
+                        int64_t now);
 /* µs until the next pending duration condition is met, or -1 if none is
- * pending (for the timer thread and the windows API). */
+ * pending. */
 int64_t ac_esc_next_due(const struct ac_esc_policy *p, const struct ac_esc_state *st, int64_t now);
 
 /*
@@ -112,6 +116,9 @@ struct ac_esc_window {
     size_t nowned, capowned;
     long events;
 };
+
+/* Whether a user counts into a window: GC6 and GC7 tenants only. */
+bool ac_esc_counts_user(int gc_level);
 
 void ac_esc_window_init(struct ac_esc_window *w);
 void ac_esc_window_deinit(struct ac_esc_window *w);

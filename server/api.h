@@ -37,6 +37,13 @@ bool ac_api_cursor_decode(const char *cursor, char *key_out, size_t key_len);
  * further row means there is a next page, whose cursor follows the last key. */
 void ac_api_reply_page(struct ac_http_req *r, const PGresult *res, long limit);
 
+/* Answers 400 invalid_query naming the parameter and what is wrong with it. */
+void ac_api_bad_query(struct ac_http_req *r, const char *param, const char *msg);
+/* The "limit" parameter, dflt when absent, 1..AC_API_MAX_LIMIT; false after
+ * answering 400. */
+#define AC_API_MAX_LIMIT 1000
+bool ac_api_limit(struct ac_http_req *r, long dflt, long *out);
+
 /* A positive decimal id of at most 18 digits (ids are strings in the API). */
 bool ac_api_is_id(const char *s);          /* GET /healthz */
 void ac_api_readyz(struct ac_http_req *r); /* GET /readyz */

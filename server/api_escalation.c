@@ -12,17 +12,10 @@
 #include "server/server.h"
 
 #define ESC_API_DEFAULT_LIMIT 100
-#define ESC_API_MAX_LIMIT     1000
 
 void ac_api_escalation_policies(struct ac_http_req *r)
 {
     ac_http_reply_json(r, 200, ac_esc_config_to_json(&r->srv->escalation));
-}
-
-static void esc_api_bad(struct ac_http_req *r, const char *param, const char *msg)
-{
-    ac_http_reply_error(r, 400, "invalid_query", "a query parameter is not valid",
-                        json_pack("[{s:s, s:s}]", "path", param, "message", msg));
 }
 
 /* Closed windows (the records), newest first. */
@@ -55,29 +48,24 @@ void ac_api_escalation_windows(struct ac_http_req *r)
     static const char *const allowed[] = {"type", "status", "limit", NULL};
     const char *unknown = ac_http_unknown_arg(r, allowed);
     const char *type = ac_http_arg(r, "type"), *status = ac_http_arg(r, "status");
-    const char *v = ac_http_arg(r, "limit"), *source = NULL;
-    long limit = ESC_API_DEFAULT_LIMIT;
+    const char *source = NULL;
+    long limit;
     json_t *arr;
 
     if (unknown) {
-        esc_api_bad(r, unknown, "unknown parameter");
+        ac_api_bad_query(r, unknown, "unknown parameter");
         return;
     }
     if (type && (!*type || strlen(type) > AC_EVENT_TYPE_MAX * 4)) {
-        esc_api_bad(r, "type", "must be an alert type");
+        ac_api_bad_query(r, "type", "must be an alert type");
         return;
     }
     if (status && strcmp(status, "open") != 0 && strcmp(status, "closed") != 0) {
-        esc_api_bad(r, "status", "must be open or closed");
+        ac_api_bad_query(r, "status", "must be open or closed");
         return;
     }
-    if (v) {
-        char *end;
-        limit = strtol(v, &end, 10);
-        if (!*v || *end || limit < 1 || limit > ESC_API_MAX_LIMIT) {
-            esc_api_bad(r, "limit", "must be an integer from 1 to 1000");
-            return;
-        }
+    if (!ac_api_limit(r, ESC_API_DEFAULT_LIMIT, &limit)) {
+        return;
     }
     if (status && strcmp(status, "closed") == 0) {
         esc_api_closed(r, type, limit);

@@ -23,7 +23,6 @@
 #include "server/server.h"
 
 #define QR_DEFAULT_LIMIT 100
-#define QR_MAX_LIMIT     1000
 #define QR_MAX_PARAMS    16
 
 enum qr_kind { Q_TEXT, Q_LEVEL, Q_EV_STATUS, Q_AL_STATUS, Q_TIME, Q_ID };
@@ -175,11 +174,28 @@ bool ac_api_cursor_decode(const char *cur, char *key_out, size_t key_len)
     return true;
 }
 
-static void qr_bad(struct ac_http_req *r, const char *param, const char *msg)
+void ac_api_bad_query(struct ac_http_req *r, const char *param, const char *msg)
 {
     json_t *d = json_pack("[{s:s, s:s}]", "path", param, "message", msg);
 
     ac_http_reply_error(r, 400, "invalid_query", "a query parameter is not valid", d);
+}
+
+bool ac_api_limit(struct ac_http_req *r, long dflt, long *out)
+{
+    const char *v = ac_http_arg(r, "limit");
+    char *end = NULL;
+
+    *out = dflt;
+    if (!v) {
+        return true;
+    }
+    *out = strtol(v, &end, 10);
+    if (!*v || *end || *out < 1 || *out > AC_API_MAX_LIMIT) {
+        ac_api_bad_query(r, "limit", "must be an integer from 1 to 1000");
+        return false;
+    }
+    return true;
 }
 
 /* Validates one filter value into text for PostgreSQL (owned by store). */
@@ -193,39 +209,39 @@ static bool qr_value(struct ac_http_req *r, const struct qr_filter *f, const cha
     switch (f->kind) {
         case Q_TEXT:
             if (strlen(v) > 1024) {
-                qr_bad(r, f->arg, "too long");
+                ac_api_bad_query(r, f->arg, "too long");
                 return false;
             }
             return true;
         case Q_LEVEL:
             if (!ac_level_parse(v, &lv)) {
-                qr_bad(r, f->arg, "must be one of P1, P2, P3, P4");
+                ac_api_bad_query(r, f->arg, "must be one of P1, P2, P3, P4");
                 return false;
             }
             return true;
         case Q_EV_STATUS:
             if (!ac_status_parse(v, &st)) {
-                qr_bad(r, f->arg, "must be firing or resolved");
+                ac_api_bad_query(r, f->arg, "must be firing or resolved");
                 return false;
             }
             return true;
         case Q_AL_STATUS:
             if (strcmp(v, "firing") && strcmp(v, "acknowledged") && strcmp(v, "resolved") &&
                 strcmp(v, "open")) {
-                qr_bad(r, f->arg, "must be firing, acknowledged, resolved or open");
+                ac_api_bad_query(r, f->arg, "must be firing, acknowledged, resolved or open");
                 return false;
             }
             return true;
         case Q_TIME:
             if (!ac_time_parse(v, &us)) {
-                qr_bad(r, f->arg, "must be an RFC 3339 timestamp");
+                ac_api_bad_query(r, f->arg, "must be an RFC 3339 timestamp");
                 return false;
             }
             ac_time_format(us, store);
             return true;
         case Q_ID:
             if (!ac_api_is_id(v)) {
-                qr_bad(r, f->arg, "must be an id");
+                ac_api_bad_query(r, f->arg, "must be an id");
                 return false;
             }
             return true;
@@ -240,7 +256,7 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
     char times[QR_MAX_PARAMS][AC_TIME_STRLEN];
     char cursor_id[32], limit_s[24];
     const char *v, *unknown;
-    long limit = QR_DEFAULT_LIMIT;
+    long limit;
     size_t nf = 0, na = 0;
     PGresult *res = NULL;
     PGconn *c = NULL;
@@ -261,24 +277,19 @@ static void qr_run_list(struct ac_http_req *r, const struct qr_list *q)
     allowed[na++] = "limit";
     allowed[na] = NULL;
     if ((unknown = ac_http_unknown_arg(r, allowed)) != NULL) {
-        qr_bad(r, unknown, "unknown query parameter");
+        ac_api_bad_query(r, unknown, "unknown query parameter");
         return;
     }
     params[nf] = NULL;
     if ((v = ac_http_arg(r, "cursor")) != NULL) {
         if (!ac_api_cursor_decode(v, cursor_id, sizeof(cursor_id)) || !ac_api_is_id(cursor_id)) {
-            qr_bad(r, "cursor", "not a cursor this server issued");
+            ac_api_bad_query(r, "cursor", "not a cursor this server issued");
             return;
         }
         params[nf] = cursor_id;
     }
-    if ((v = ac_http_arg(r, "limit")) != NULL) {
-        char *end = NULL;
-        limit = strtol(v, &end, 10);
-        if (!*v || *end || limit < 1 || limit > QR_MAX_LIMIT) {
-            qr_bad(r, "limit", "must be an integer from 1 to 1000");
-            return;
-        }
+    if (!ac_api_limit(r, QR_DEFAULT_LIMIT, &limit)) {
+        return;
     }
     (void)snprintf(limit_s, sizeof(limit_s), "%ld", limit + 1);
     params[nf + 1] = limit_s;

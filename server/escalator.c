@@ -36,39 +36,20 @@ struct ac_escalator {
 
     /* Timer thread only. */
     struct ac_pg_leader lead; /* advisory lock (16707, 3) */
-    redisContext *rc;
-    int64_t redis_next_try;
+    struct ac_redis_lazy rl;
     int64_t next_purge;
 
     /* Readers (request threads), under lock. */
     pthread_mutex_t lock;
-    redisContext *read_rc;
-    int64_t read_next_try;
+    struct ac_redis_lazy read_rl;
 };
 
-static redisContext *esc_redis(struct ac_escalator *e, redisContext **rc, int64_t *next_try)
+/* A connection of l (the timer's or the readers'), connecting on demand. */
+static redisContext *esc_redis(struct ac_escalator *e, struct ac_redis_lazy *l)
 {
-    char err[128];
-
-    if (*rc || !e->has_redis || ac_time_now_us() < *next_try) {
-        return *rc;
-    }
-    *rc = ac_redis_connect(&e->redis, (int)e->cfg->redis_timeout_ms, err, sizeof(err));
-    if (*rc && ac_esc_mirror_prepare(*rc) != AC_OK) {
-        redisFree(*rc);
-        *rc = NULL;
-    }
-    if (!*rc) {
-        *next_try = ac_time_now_us() + ESC_REDIS_RETRY_US;
-    }
-    return *rc;
-}
-
-static void esc_redis_drop(redisContext **rc, int64_t *next_try)
-{
-    redisFree(*rc);
-    *rc = NULL;
-    *next_try = ac_time_now_us() + ESC_REDIS_RETRY_US;
+    return e->has_redis ? ac_redis_lazy_get(l, &e->redis, (int)e->cfg->redis_timeout_ms,
+                                            ESC_REDIS_RETRY_US, ac_esc_mirror_prepare, NULL)
+                        : NULL;
 }
 
 static void esc_tick(struct ac_escalator *e)
@@ -107,11 +88,10 @@ static void esc_tick(struct ac_escalator *e)
             wins[i] = after;
         }
     }
-    if (esc_redis(e, &e->rc, &e->redis_next_try) &&
-        ac_esc_mirror_sync(e->rc, e->cfg->redis_prefix, wins, n, ttl_ms < 2000 ? 2000 : ttl_ms) !=
-            AC_OK) {
+    if (esc_redis(e, &e->rl) && ac_esc_mirror_sync(e->rl.c, e->cfg->redis_prefix, wins, n,
+                                                   ttl_ms < 2000 ? 2000 : ttl_ms) != AC_OK) {
         ac_log(AC_LOG_WARN, "escalation", "redis: cannot mirror the windows; retrying");
-        esc_redis_drop(&e->rc, &e->redis_next_try);
+        ac_redis_lazy_drop(&e->rl, ESC_REDIS_RETRY_US);
     }
     free(wins);
     if (now >= e->next_purge) {
@@ -173,8 +153,8 @@ void ac_escalator_stop(struct ac_escalator *e)
     }
     __atomic_store_n(&e->stop, 1, __ATOMIC_RELEASE);
     pthread_join(e->thread, NULL);
-    redisFree(e->rc);
-    redisFree(e->read_rc);
+    redisFree(e->rl.c);
+    redisFree(e->read_rl.c);
     ac_redis_target_deinit(&e->redis);
     pthread_mutex_destroy(&e->lock);
     free(e);
@@ -190,10 +170,10 @@ json_t *ac_escalator_open_windows(struct ac_escalator *e, struct ac_pg_pool *poo
     json_t *arr;
 
     pthread_mutex_lock(&e->lock);
-    if (esc_redis(e, &e->read_rc, &e->read_next_try)) {
-        rc = ac_esc_mirror_read(e->read_rc, e->cfg->redis_prefix, type, &wins, &n);
+    if (esc_redis(e, &e->read_rl)) {
+        rc = ac_esc_mirror_read(e->read_rl.c, e->cfg->redis_prefix, type, &wins, &n);
         if (rc == AC_EKV) {
-            esc_redis_drop(&e->read_rc, &e->read_next_try);
+            ac_redis_lazy_drop(&e->read_rl, ESC_REDIS_RETRY_US);
         }
     }
     pthread_mutex_unlock(&e->lock);

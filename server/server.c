@@ -257,8 +257,9 @@ cleanup:
         struct ac_writer_stats st;
         ac_writer_stop(srv.writer);
         ac_writer_stats(srv.writer, &st);
-        ac_log(AC_LOG_INFO, "writer", "stopped groups=%llu events=%llu failed_jobs=%llu", st.groups,
-               st.events, st.failures);
+        ac_log(AC_LOG_INFO, "writer",
+               "stopped groups=%llu events=%llu failed_jobs=%llu alerts_raised=%llu", st.groups,
+               st.events, st.failures, st.raised);
     }
     ac_writer_destroy(srv.writer);
     if (code == 0) {

@@ -211,9 +211,8 @@ struct ac_writer {
     /* Writer thread only. */
     struct ac_redis_target redis;
     bool has_redis;
-    char *prefix; /* of every cache key */
-    redisContext *rc;
-    int64_t redis_next_try;
+    char *prefix;            /* of every cache key */
+    struct ac_redis_lazy rl; /* rl.c: NULL while Redis is not in use */
     int64_t mirror_next_us;
     struct ac_strmap known_idx; /* type -> index into known */
     struct wr_known *known;
@@ -1017,7 +1016,7 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
     ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
-        const char *val[2] = {ev->app_id, ev->gc_level >= 6 ? ev->user_id : NULL};
+        const char *val[2] = {ev->app_id, ac_esc_counts_user(ev->gc_level) ? ev->user_id : NULL};
         int64_t *slot;
 
         if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
@@ -1223,34 +1222,23 @@ static bool wr_assign_ids(struct ac_fold *f, PGresult *ids, size_t nev, size_t n
 /* Forgets the connection; the writer goes on with PostgreSQL alone. */
 static void wr_redis_drop(struct ac_writer *w, const char *why)
 {
-    if (w->rc) {
+    if (w->rl.c) {
         ac_log(AC_LOG_WARN, "writer", "redis: %s; continuing on PostgreSQL alone", why);
     }
-    redisFree(w->rc);
-    w->rc = NULL;
-    w->redis_next_try = ac_time_now_us() + WR_REDIS_RETRY_US;
+    ac_redis_lazy_drop(&w->rl, WR_REDIS_RETRY_US);
 }
 
 static bool wr_redis(struct ac_writer *w)
 {
-    char err[128];
+    bool fresh;
 
-    if (w->rc) {
-        return true;
-    }
-    if (!w->has_redis || ac_time_now_us() < w->redis_next_try) {
+    if (!w->has_redis || !ac_redis_lazy_get(&w->rl, &w->redis, WR_REDIS_TIMEOUT_MS,
+                                            WR_REDIS_RETRY_US, ac_esc_mirror_prepare, &fresh)) {
         return false;
     }
-    w->rc = ac_redis_connect(&w->redis, WR_REDIS_TIMEOUT_MS, err, sizeof(err));
-    if (w->rc && ac_esc_mirror_prepare(w->rc) != AC_OK) {
-        redisFree(w->rc);
-        w->rc = NULL;
+    if (fresh) {
+        ac_log(AC_LOG_INFO, "writer", "redis connected: open alerts and keys are cached");
     }
-    if (!w->rc) {
-        w->redis_next_try = ac_time_now_us() + WR_REDIS_RETRY_US;
-        return false;
-    }
-    ac_log(AC_LOG_INFO, "writer", "redis connected: open alerts and keys are cached");
     return true;
 }
 
@@ -1260,8 +1248,8 @@ static bool wr_redis_replies(struct ac_writer *w, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         redisReply *r = NULL;
-        if (redisGetReply(w->rc, (void **)&r) != REDIS_OK || !r) {
-            wr_redis_drop(w, w->rc->errstr[0] ? w->rc->errstr : "no reply");
+        if (redisGetReply(w->rl.c, (void **)&r) != REDIS_OK || !r) {
+            wr_redis_drop(w, w->rl.c->errstr[0] ? w->rl.c->errstr : "no reply");
             return false;
         }
         if (fn) {
@@ -1312,12 +1300,12 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
     }
     l.key_event = ac_xcalloc(f->nevents + 1, sizeof(size_t));
     for (size_t i = 0; i < l.nfp; i++) {
-        (void)redisAppendCommand(w->rc, "GET %sopen:%s", w->prefix, ac_fold_fingerprint(f, i));
+        (void)redisAppendCommand(w->rl.c, "GET %sopen:%s", w->prefix, ac_fold_fingerprint(f, i));
     }
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
         if (ev->id && f->events[i].dup_of < 0) {
-            (void)redisAppendCommand(w->rc, "GET %skey:%s\x1f%s", w->prefix, ev->source, ev->id);
+            (void)redisAppendCommand(w->rl.c, "GET %skey:%s\x1f%s", w->prefix, ev->source, ev->id);
             l.key_event[n++] = i;
         }
     }
@@ -1339,18 +1327,18 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
     int64_t now = ac_time_now_us();
     bool all = now >= w->mirror_next_us;
 
-    if (!w->rc) {
+    if (!w->rl.c) {
         return;
     }
-    (void)redisAppendCommand(w->rc, "MULTI");
+    (void)redisAppendCommand(w->rl.c, "MULTI");
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         const char *fp = f->events[a->opener].ev->fingerprint;
         if (a->resolved) {
-            (void)redisAppendCommand(w->rc, "DEL %sopen:%s", w->prefix, fp);
+            (void)redisAppendCommand(w->rl.c, "DEL %sopen:%s", w->prefix, fp);
         }
         else {
-            (void)redisAppendCommand(w->rc, "SET %sopen:%s %lld:%lld", w->prefix, fp,
+            (void)redisAppendCommand(w->rl.c, "SET %sopen:%s %lld:%lld", w->prefix, fp,
                                      (long long)a->id, (long long)a->first_seen);
         }
         n++;
@@ -1363,20 +1351,20 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
             continue;
         }
         ac_fold_result(f, i, &eid, &aid, &dup, &folded);
-        (void)redisAppendCommand(w->rc, "SET %skey:%s\x1f%s %lld:%lld EX " WR_KEY_TTL_S, w->prefix,
-                                 ev->source, ev->id, (long long)eid, (long long)aid);
+        (void)redisAppendCommand(w->rl.c, "SET %skey:%s\x1f%s %lld:%lld EX " WR_KEY_TTL_S,
+                                 w->prefix, ev->source, ev->id, (long long)eid, (long long)aid);
         n++;
     }
     for (size_t i = 0; i < nwins; i++) {
         if (all || wins[i].closed) {
-            ac_esc_mirror_append(w->rc, w->prefix, &wins[i]);
+            ac_esc_mirror_append(w->rl.c, w->prefix, &wins[i]);
             n++;
         }
     }
     if (all && nwins > 0) {
         w->mirror_next_us = now + WR_MIRROR_US;
     }
-    (void)redisAppendCommand(w->rc, "EXEC");
+    (void)redisAppendCommand(w->rl.c, "EXEC");
     (void)wr_redis_replies(w, n + 2, NULL, NULL); /* OK, n x QUEUED, the EXEC array */
 }
 
@@ -1385,11 +1373,11 @@ static void wr_cache_forget(struct ac_writer *w, const struct ac_fold *f)
 {
     size_t n = ac_fold_fingerprint_count(f);
 
-    if (!w->rc) {
+    if (!w->rl.c) {
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        (void)redisAppendCommand(w->rc, "DEL %sopen:%s", w->prefix, ac_fold_fingerprint(f, i));
+        (void)redisAppendCommand(w->rl.c, "DEL %sopen:%s", w->prefix, ac_fold_fingerprint(f, i));
     }
     (void)wr_redis_replies(w, n, NULL, NULL);
 }
@@ -1423,8 +1411,8 @@ static void wr_escalate(struct ac_writer *w, const struct ac_esc_win *wins, size
             break;
         }
         __atomic_add_fetch(&w->n_raised, (unsigned long long)raised, __ATOMIC_RELAXED);
-        if (after.id && w->rc) {
-            ac_esc_mirror_append(w->rc, w->prefix, &after);
+        if (after.id && w->rl.c) {
+            ac_esc_mirror_append(w->rl.c, w->prefix, &after);
             (void)wr_redis_replies(w, 1, NULL, NULL);
         }
     }
@@ -1782,7 +1770,7 @@ void ac_writer_destroy(struct ac_writer *w)
     }
     ac_writer_stop(w);
     wr_disconnect(w);
-    redisFree(w->rc);
+    redisFree(w->rl.c);
     ac_redis_target_deinit(&w->redis);
     for (size_t i = 0; i < w->nknown; i++) {
         free(w->known[i].type);

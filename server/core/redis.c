@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/timefmt.h"
 #include "server/core/mem.h"
 
 static char *rd_part(CURLU *u, CURLUPart part)
@@ -137,4 +138,37 @@ redisContext *ac_redis_connect(const struct ac_redis_target *t, int timeout_ms, 
 int ac_redis_ping(redisContext *c, char *err, size_t errlen)
 {
     return rd_expect_ok(c, redisCommand(c, "PING"), err, errlen);
+}
+
+redisContext *ac_redis_lazy_get(struct ac_redis_lazy *l, const struct ac_redis_target *t,
+                                int timeout_ms, int64_t retry_us, int (*prepare)(redisContext *c),
+                                bool *fresh)
+{
+    char err[128];
+
+    if (fresh) {
+        *fresh = false;
+    }
+    if (l->c || ac_time_now_us() < l->next_try) {
+        return l->c;
+    }
+    l->c = ac_redis_connect(t, timeout_ms, err, sizeof(err));
+    if (l->c && prepare && prepare(l->c) != AC_OK) {
+        redisFree(l->c);
+        l->c = NULL;
+    }
+    if (!l->c) {
+        l->next_try = ac_time_now_us() + retry_us;
+    }
+    else if (fresh) {
+        *fresh = true;
+    }
+    return l->c;
+}
+
+void ac_redis_lazy_drop(struct ac_redis_lazy *l, int64_t retry_us)
+{
+    redisFree(l->c);
+    l->c = NULL;
+    l->next_try = ac_time_now_us() + retry_us;
 }

@@ -8,6 +8,8 @@
 #define AC_SERVER_CORE_REDIS_H
 
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "server/core/err.h"
 
@@ -27,6 +29,22 @@ void ac_redis_target_deinit(struct ac_redis_target *t);
  * with the reason in err (a static or library string, never a secret). */
 redisContext *ac_redis_connect(const struct ac_redis_target *t, int timeout_ms, char *err,
                                size_t errlen);
+
+/*
+ * A connection made on demand, for one thread: after a failure the next
+ * attempt waits retry_us. prepare (may be NULL) runs on each new connection,
+ * and its failure counts as one. *fresh (may be NULL) says whether this call
+ * connected. Returns the connection, or NULL while Redis cannot be reached.
+ */
+struct ac_redis_lazy {
+    redisContext *c;
+    int64_t next_try;
+};
+redisContext *ac_redis_lazy_get(struct ac_redis_lazy *l, const struct ac_redis_target *t,
+                                int timeout_ms, int64_t retry_us, int (*prepare)(redisContext *c),
+                                bool *fresh);
+/* Closes it (after an error); the next attempt waits retry_us. */
+void ac_redis_lazy_drop(struct ac_redis_lazy *l, int64_t retry_us);
 
 /* PING. Returns AC_OK or AC_EKV. */
 AC_MUST_CHECK int ac_redis_ping(redisContext *c, char *err, size_t errlen);
