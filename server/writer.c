@@ -63,6 +63,11 @@
 #define WR_BACKOFF_MIN_US 100000LL
 #define WR_BACKOFF_MAX_US 2000000LL
 
+/* The figures ac_esc_count returns of each window it counted into. */
+#define WR_ESC_RETURNING                                                                           \
+    " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($9::text[])",              \
+                                    AC_ESC_UNFLUSHED)
+
 static const struct {
     const char *name;
     const char *sql;
@@ -132,31 +137,32 @@ static const struct {
     {"ac_esc_events", "UPDATE esc_windows w SET events = w.events + v.n, rev = w.rev + 1"
                       " FROM unnest($1::text[], $2::bigint[]) AS v(type, n)"
                       " WHERE w.type = v.type AND w.closed_at IS NULL"},
-    /* Escalation windows (migrations/0008), one upsert per group: the new
-     * distinct apps and GC6/GC7 users, and into the open window of each type
-     * (opened if there is none) the counts - figures returned for the
-     * decision after COMMIT. Types come sorted, so window rows are locked in
-     * one order everywhere. Members need no ON CONFLICT: they are inserted
-     * and deleted only under their type's lock, which this transaction holds
-     * (and the group's are distinct). */
+    /* Escalation windows (migrations/0008), one statement per group: the new
+     * distinct apps and GC6/GC7 users, and into each type's window the counts
+     * - figures returned for the decision after COMMIT. The windows open now
+     * are the ones ac_esc_read found ($10: their ids, NULL where none): they
+     * are created and closed only under their type's lock, which this
+     * transaction holds, so a known window is updated by its id and a type
+     * without one gets a new window if it has firing events. Types come
+     * sorted, so window rows are locked in one order everywhere. Members need
+     * no ON CONFLICT for the same reason (and the group's are distinct). */
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[],"
-     " $5::bigint[]) AS v(type, trace, n, delta, tk)),"
+     " $5::bigint[], $10::bigint[]) AS v(type, trace, n, delta, tk, wid)),"
      " m AS (INSERT INTO esc_members (type_key, member, kind)"
      " SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::\"char\"[]) AS x(tk, mk, k)"
      " WHERE NOT EXISTS (SELECT 1 FROM esc_members e WHERE e.type_key = x.tk"
-     " AND e.member = x.mk) RETURNING type_key, kind)"
-     " INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users)"
-     " SELECT v.type, v.trace, v.n, v.delta, (SELECT count(*) FROM m WHERE m.type_key = v.tk"
-     " AND m.kind = 'a'), (SELECT count(*) FROM m WHERE m.type_key = v.tk AND m.kind = 'u')"
-     " FROM v"
-     " WHERE v.n > 0 OR EXISTS (SELECT 1 FROM esc_windows x WHERE x.type = v.type"
-     " AND x.closed_at IS NULL)"
-     " ON CONFLICT (type) WHERE closed_at IS NULL DO UPDATE SET events = w.events +"
-     " excluded.events, open_alerts = w.open_alerts + excluded.open_alerts, apps = w.apps +"
-     " excluded.apps, gc_users = w.gc_users + excluded.gc_users, rev = w.rev + 1"
-     " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($9::text[])",
-                                     AC_ESC_UNFLUSHED)},
+     " AND e.member = x.mk) RETURNING type_key, kind),"
+     " c AS (SELECT v.*, count(m.kind) FILTER (WHERE m.kind = 'a') AS apps,"
+     " count(m.kind) FILTER (WHERE m.kind = 'u') AS users FROM v LEFT JOIN m"
+     " ON m.type_key = v.tk GROUP BY v.type, v.trace, v.n, v.delta, v.tk, v.wid),"
+     " u AS (UPDATE esc_windows w SET events = w.events + c.n, open_alerts = w.open_alerts +"
+     " c.delta, apps = w.apps + c.apps, gc_users = w.gc_users + c.users, rev = w.rev + 1"
+     " FROM c WHERE w.id = c.wid" WR_ESC_RETURNING "),"
+     " i AS (INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users)"
+     " SELECT type, trace, n, delta, apps, users FROM c WHERE wid IS NULL AND n > 0"
+     " " WR_ESC_RETURNING ")"
+     " SELECT * FROM u UNION ALL SELECT * FROM i"},
     /* Then the windows left without an open alert close (the figures above
      * already say so): the increment is kept, their last events go to the
      * buckets and their members go (trigger). */
@@ -1009,7 +1015,7 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
     memset(e, 0, sizeof(*e));
     e->keys = ac_xcalloc(2 * f->nevents + 1, sizeof(*e->keys));
     e->key_type = ac_xcalloc(2 * f->nevents + 1, sizeof(*e->key_type));
-    wr_params_init(&e->count, 9);
+    wr_params_init(&e->count, 10);
     wr_params_init(&e->close, 1);
     wr_params_init(&e->events, 2);
     ac_strmap_init(&types, 16);
@@ -1091,6 +1097,7 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
         (void)snprintf(num, sizeof(num), "%ld", t[k].delta);
         ac_pg_array_add(&e->count.a[3], num);
         ac_pg_array_add_i64(&e->count.a[4], t[k].key, false);
+        ac_pg_array_add_i64(&e->count.a[9], wr_view_window(view, ev->type, &wl), true);
         if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
             ac_pg_array_add(&e->count.a[8], ev->type);
         }
