@@ -11,7 +11,12 @@
 #     nothing): measures the server and PostgreSQL's CPU, not the disk
 #   BENCH_BASELINE=<git revision>: also build that revision and run it side by
 #     side (its own database and Redis prefix on the same PostgreSQL and
-#     Redis), interleaved run by run, and print the ratio of the medians
+#     Redis), interleaved run by run - baseline first in odd runs, current
+#     first in even ones, so neither always follows the other's writes - and
+#     print the ratio of the medians
+# Checkpoints are kept out of the runs (max_wal_size, checkpoint_timeout): one
+# landing in a single 8 s run would cost that run alone a burst of full-page
+# writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -59,7 +64,7 @@ trap cleanup EXIT
 
 PG_PORT=$(ac_free_port)
 REDIS_PORT=$(ac_free_port)
-AC_PG_OPTS=${BENCH_PG_LOG_MS:+-c log_min_duration_statement=$BENCH_PG_LOG_MS} \
+AC_PG_OPTS="-c max_wal_size=32GB -c checkpoint_timeout=1h${BENCH_PG_LOG_MS:+ -c log_min_duration_statement=$BENCH_PG_LOG_MS}" \
     ac_pg_start "$TMP/pg" "$PG_PORT"
 ac_redis_start "$TMP/redis" "$REDIS_PORT"
 TOKEN=bench-token-0123456789abcdef
@@ -86,13 +91,19 @@ for v in $VARIANTS; do
     $LG --port "${PORT[$v]}" --token "$TOKEN" --conns 8 --batch 10 --seconds 2 >/dev/null
 done
 
+# every run starts after the warm-ups' writes are checkpointed
+psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt -c CHECKPOINT >/dev/null
 declare -A RES
 for run in $(seq 1 "$RUNS"); do
     for dup in $DUPS; do
         for batch in 1 100; do
             conns=$CONNS_1
             [ "$batch" = 100 ] && conns=$CONNS_100
-            for v in $VARIANTS; do
+            order=$VARIANTS
+            if [ $((run % 2)) = 0 ]; then
+                order=$(printf '%s\n' $VARIANTS | tac | tr '\n' ' ')
+            fi
+            for v in $order; do
                 out=$($LG --port "${PORT[$v]}" --token "$TOKEN" --conns "$conns" \
                       --batch "$batch" --dup "$dup" --seconds "$SECONDS_PER_RUN")
                 echo "run $run $v: $out"

@@ -13,8 +13,10 @@
  *      of every fingerprint and the cached result of every idempotency key.
  *   1. BEGIN; advisory locks on every fingerprint, idempotency key and alert
  *      type of the group (sorted, so a second writer or instance waits, never
- *      deadlocks); from PostgreSQL, the keys and open alerts Redis did not
- *      know; for a small group, ids (as many as it has events).
+ *      deadlocks); the open escalation windows of its types; for a small
+ *      group, ids (as many as it has events) - all sent before round trip 0,
+ *      so they run while Redis answers; then from PostgreSQL the keys and
+ *      open alerts Redis did not know.
  *   2. The group is folded in memory (fold.h): every alert it touches is
  *      written once however many events fold into it, and a repeat of an open
  *      alert is counted but not stored as a row (compression). A large group
@@ -25,9 +27,11 @@
  *      (escalation/engine.h), INSERT the idempotency keys, the event rows and
  *      the audit entries - each one statement over unnest()ed arrays - and
  *      COMMIT.
- *   4. (Redis) one round trip records what the group left open or closed
- *      (and mirrors the windows). Then the escalation policies decide on the
- *      windows the group changed, before any request is answered.
+ *   4. (Redis) one MULTI/EXEC records what the group left open or closed (and
+ *      mirrors the windows); it is sent, and its replies are read before the
+ *      next Redis command, not waited for. Then the escalation policies
+ *      decide on the windows the group changed, before any request is
+ *      answered.
  *
  * One fsync per group instead of one per event; a request's batch is never
  * split across transactions. PostgreSQL is the system of record; Redis only
@@ -219,6 +223,7 @@ struct ac_writer {
     bool has_redis;
     char *prefix;            /* of every cache key */
     struct ac_redis_lazy rl; /* rl.c: NULL while Redis is not in use */
+    size_t redis_unread;     /* replies to cache updates not read yet */
     int64_t mirror_next_us;
     struct ac_strmap known_idx; /* type -> index into known */
     struct wr_known *known;
@@ -1233,6 +1238,7 @@ static void wr_redis_drop(struct ac_writer *w, const char *why)
         ac_log(AC_LOG_WARN, "writer", "redis: %s; continuing on PostgreSQL alone", why);
     }
     ac_redis_lazy_drop(&w->rl, WR_REDIS_RETRY_US);
+    w->redis_unread = 0;
 }
 
 static bool wr_redis(struct ac_writer *w)
@@ -1250,9 +1256,32 @@ static bool wr_redis(struct ac_writer *w)
 }
 
 /* Reads n pipelined replies, handing each to fn (which may be NULL). */
+/* Writes the appended commands, leaving their n replies unread. */
+static void wr_redis_send(struct ac_writer *w, size_t n)
+{
+    int done = 0;
+
+    while (!done) {
+        if (redisBufferWrite(w->rl.c, &done) != REDIS_OK) {
+            wr_redis_drop(w, w->rl.c->errstr[0] ? w->rl.c->errstr : "write failed");
+            return;
+        }
+    }
+    w->redis_unread += n;
+}
+
 static bool wr_redis_replies(struct ac_writer *w, size_t n,
                              void (*fn)(void *ctx, size_t i, const redisReply *r), void *ctx)
 {
+    /* first the replies to the last cache update, which come before */
+    for (; w->redis_unread > 0; w->redis_unread--) {
+        redisReply *r = NULL;
+        if (redisGetReply(w->rl.c, (void **)&r) != REDIS_OK || !r) {
+            wr_redis_drop(w, w->rl.c->errstr[0] ? w->rl.c->errstr : "no reply");
+            return false;
+        }
+        freeReplyObject(r);
+    }
     for (size_t i = 0; i < n; i++) {
         redisReply *r = NULL;
         if (redisGetReply(w->rl.c, (void **)&r) != REDIS_OK || !r) {
@@ -1372,7 +1401,10 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
         w->mirror_next_us = now + WR_MIRROR_US;
     }
     (void)redisAppendCommand(w->rl.c, "EXEC");
-    (void)wr_redis_replies(w, n + 2, NULL, NULL); /* OK, n x QUEUED, the EXEC array */
+    /* Sent now, its replies (OK, n x QUEUED, the EXEC array) read before the
+     * next command's: Redis answers in order, and nothing here depends on
+     * them, so the group's requests are not kept waiting for them. */
+    wr_redis_send(w, n + 2);
 }
 
 /* After a stale entry: forget the group's fingerprints. */
@@ -1465,21 +1497,14 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         }
     }
 
-    /* Round trip 0 (Redis, when there): what the cache knows. */
-    fp_hit = ac_xcalloc(ac_fold_fingerprint_count(&f) + 1, sizeof(bool));
-    key_hit = ac_xcalloc(f.nevents + 1, sizeof(bool));
-    if (use_cache) {
-        wr_cache_lookup(w, &f, fp_hit, key_hit);
-    }
-
-    /* Round trip 1: BEGIN, locks, and from PostgreSQL what the cache did not
-     * know. A small group also reserves its ids here, as many as it has
-     * events (no more can be stored, nor open new alerts): that saves round
-     * trip 2 for the cost of gaps in the ids. */
+    /* Round trip 1: BEGIN, locks, the windows, and from PostgreSQL what the
+     * cache did not know. A small group also reserves its ids here, as many
+     * as it has events (no more can be stored, nor open new alerts): that
+     * saves round trip 2 for the cost of gaps in the ids. The part that does
+     * not depend on the cache goes out first, so PostgreSQL takes the locks
+     * while Redis answers round trip 0. */
     wr_params_init(&lock, 1);
     lock.v[0] = keys;
-    nstored_q = wr_build_stored(&f, key_hit, &stored);
-    nopen_q = wr_build_open(&f, fp_hit, &open);
     early_ids = total <= WR_EARLY_IDS_MAX;
     wr_params_init(&ids, 2);
     (void)snprintf(n1, sizeof(n1), "%zu", total);
@@ -1487,15 +1512,27 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_build_types(&f, &types);
     wr_view_init(&view, NULL);
     if (!wr_send_text(w->conn, "BEGIN") || !wr_send(w->conn, "ac_lock", &lock) ||
-        (nstored_q > 0 && !wr_send(w->conn, "ac_stored", &stored)) ||
-        (nopen_q > 0 && !wr_send(w->conn, "ac_open", &open)) ||
         !wr_send(w->conn, "ac_esc_read", &types) ||
         (early_ids && !wr_send(w->conn, "ac_ids", &ids)) || !wr_flush(w->conn)) {
         goto lost;
     }
-    if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || (nstored_q > 0 && !wr_take(&r, &stored_res)) ||
-        (nopen_q > 0 && !wr_take(&r, &open_res)) || !wr_take(&r, &win_res) ||
-        (early_ids && !wr_take(&r, &ids_res))) {
+
+    /* Round trip 0 (Redis, when there): what the cache knows. */
+    fp_hit = ac_xcalloc(ac_fold_fingerprint_count(&f) + 1, sizeof(bool));
+    key_hit = ac_xcalloc(f.nevents + 1, sizeof(bool));
+    if (use_cache) {
+        wr_cache_lookup(w, &f, fp_hit, key_hit);
+    }
+    nstored_q = wr_build_stored(&f, key_hit, &stored);
+    nopen_q = wr_build_open(&f, fp_hit, &open);
+    if ((nstored_q > 0 && !wr_send(w->conn, "ac_stored", &stored)) ||
+        (nopen_q > 0 && !wr_send(w->conn, "ac_open", &open)) ||
+        ((nstored_q > 0 || nopen_q > 0) && !wr_flush(w->conn))) {
+        goto lost;
+    }
+    if (!wr_take(&r, NULL) || !wr_take(&r, NULL) || !wr_take(&r, &win_res) ||
+        (early_ids && !wr_take(&r, &ids_res)) || (nstored_q > 0 && !wr_take(&r, &stored_res)) ||
+        (nopen_q > 0 && !wr_take(&r, &open_res))) {
         goto lost;
     }
     if (r.failed) {
