@@ -6,7 +6,7 @@
 
 AC_DEB_BUILD="build-essential cmake pkg-config libmicrohttpd-dev libpq-dev libjansson-dev
   librdkafka-dev libhiredis-dev libcmocka-dev libcurl4-openssl-dev libssl-dev
-  postgresql redis-server curl python3"
+  postgresql redis-server curl python3 tzdata"
 
 # ac_install_packages PKG... : apt-get install what is missing (apt-get update first).
 ac_install_packages() {

@@ -26,6 +26,11 @@ void ac_api_tenants(struct ac_http_req *r);             /* /v1/tenants[/{user_id
 void ac_api_types(struct ac_http_req *r);               /* /v1/types[/{type}] */
 void ac_api_escalation_policies(struct ac_http_req *r); /* GET /v1/escalation/policies */
 void ac_api_escalation_windows(struct ac_http_req *r);  /* GET /v1/escalation/windows */
+void ac_api_contacts(struct ac_http_req *r);            /* /v1/contacts[/{id}] */
+void ac_api_schedules(struct ac_http_req *r);           /* /v1/schedules[/{id}] */
+void ac_api_schedule_oncall(struct ac_http_req *r);     /* GET /v1/schedules/{id}/oncall */
+void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
+void ac_api_routes(struct ac_http_req *r);              /* /v1/routes[/{id}] */
 void ac_api_healthz(struct ac_http_req *r);
 /* Opaque page cursors: base64url of "v1:" and the last key of the page. */
 #define AC_API_CURSOR_MAX 512
