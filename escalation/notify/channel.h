@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Notification channels (DESIGN §6), plugins behind struct ac_channel_ops
+ * (STYLE §1). A channel turns one notification - a JSON context of the alert,
+ * why it is sent, its action links and its recipients - into one HTTP
+ * request, and judges the answer: sent, retry later (AC_EAGAIN: timeouts,
+ * 408, 429, 5xx, a chat API's rate limit), or failed for good (AC_EINVAL).
+ * Sending itself (libcurl multi, retries, the outbox) is the dispatcher's.
+ *
+ * Kinds: "sms" and "phone" (HTTP gateways: URL, auth header, body template;
+ * one request per recipient with a phone), "dingtalk" (custom robot webhook,
+ * signed, ActionCard with the action buttons), "slack" (incoming webhook,
+ * blocks with buttons), "webhook" (generic JSON, HMAC-signed), "arms"
+ * (Alertmanager webhook v4, for ARMS or any Alertmanager receiver).
+ *
+ * Configuration: {"kind", "url", and per kind: "auth_header"?, "auth_env" |
+ * "auth_file" (the header's value, a secret), "secret_env" | "secret_file"
+ * (signing secret), "body" (template, JSON-escaped), "title"/"text"
+ * (templates), "timeout_ms"?}. Secrets are read once, never logged.
+ *
+ * The context (built by the planner): {"alert": {...the alert resource},
+ * "reason": "open"|"escalate"|"resolve"|"repeat"|"timeout", "level",
+ * "title", "text" (default message lines), "escalation"?: {"from", "to",
+ * "why"}, "tier", "actions": {"ack", "resolve", "silence", ...: URLs},
+ * "recipients": [contacts], "contact"?: the one recipient (person channels),
+ * "notification": {"id", "key"}}.
+ */
+#ifndef AC_ESCALATION_NOTIFY_CHANNEL_H
+#define AC_ESCALATION_NOTIFY_CHANNEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/core/err.h"
+
+#define AC_CHANNEL_HEADERS_MAX 8
+
+/* One HTTP request to send. */
+struct ac_http_out {
+    char *url;
+    char *headers[AC_CHANNEL_HEADERS_MAX]; /* "Name: value" */
+    size_t nheaders;
+    char *body;
+};
+void ac_http_out_deinit(struct ac_http_out *o);
+void ac_http_out_header(struct ac_http_out *o, const char *name, const char *value);
+
+struct ac_channel;
+
+struct ac_channel_ops {
+    const char *kind;
+    bool per_contact;        /* one request per recipient (sms, phone) */
+    const char *const *keys; /* its settings besides kind, url, timeout_ms (NULL-ended) */
+    /* Reads the kind's own settings from cfg (borrowed) into ch->priv;
+     * problems appended to errors with path. */
+    int (*configure)(struct ac_channel *ch, const json_t *cfg, const char *path, json_t *errors);
+    void (*deinit)(struct ac_channel *ch);
+    /* Builds the request for ctx (borrowed) at now_ms. */
+    int (*build)(const struct ac_channel *ch, const json_t *ctx, int64_t now_ms,
+                 struct ac_http_out *out);
+    /* Judges the answer: AC_OK, AC_EAGAIN or AC_EINVAL; why gets a reason. */
+    int (*result)(const struct ac_channel *ch, long status, const char *body, char *why,
+                  size_t whylen);
+};
+
+struct ac_channel {
+    char *name;
+    const struct ac_channel_ops *ops;
+    char *url;
+    char *auth_header; /* "Name: value", or NULL */
+    char *secret;      /* signing secret, or NULL */
+    long timeout_ms;
+    void *priv;
+};
+
+/* The ops of a kind, or NULL. */
+const struct ac_channel_ops *ac_channel_kind(const char *kind);
+
+/* Configures a channel named name from cfg. Returns AC_OK or AC_EINVAL. */
+AC_MUST_CHECK int ac_channel_configure(struct ac_channel *ch, const char *name, const json_t *cfg,
+                                       json_t *errors);
+void ac_channel_deinit(struct ac_channel *ch);
+
+/* The usual judgement of an HTTP status: 2xx AC_OK; 408, 425, 429, 5xx and
+ * 0 (no answer) AC_EAGAIN; the rest AC_EINVAL. */
+int ac_channel_status(long status, char *why, size_t whylen);
+
+/* Shared by the kinds: a secret from "<prefix>_env" or "<prefix>_file". */
+/* ch->auth_header from "auth_header" (default Authorization) and the value
+ * in auth_env / auth_file; none when neither is given. */
+bool ac_channel_auth(struct ac_channel *ch, const json_t *cfg, const char *path, json_t *errors);
+/* A result op judging by the status alone (ac_channel_status). */
+int ac_channel_result_status(const struct ac_channel *ch, long status, const char *body, char *why,
+                             size_t whylen);
+
+bool ac_channel_secret(const json_t *cfg, const char *prefix, const char *path, char **out,
+                       json_t *errors);
+
+extern const struct ac_channel_ops ac_channel_sms, ac_channel_phone, ac_channel_webhook,
+    ac_channel_dingtalk, ac_channel_slack, ac_channel_arms;
+
+#endif
