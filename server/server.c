@@ -53,12 +53,11 @@ static void srv_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Loads the escalation policies; logs every problem with its path. */
-static int srv_escalation(const struct ac_config *cfg, struct ac_esc_config *esc)
+/* Logs every problem of errs (consumed) with its path. */
+static void srv_log_problems(json_t *errs)
 {
-    json_t *errs = json_array(), *e;
+    json_t *e;
     size_t i;
-    int rc = ac_esc_config_load(esc, cfg->escalation, errs);
 
     json_array_foreach(errs, i, e)
     {
@@ -66,6 +65,19 @@ static int srv_escalation(const struct ac_config *cfg, struct ac_esc_config *esc
                json_string_value(json_object_get(e, "message")));
     }
     json_decref(errs);
+}
+
+/* Loads the escalation policies and the notification settings. */
+static int srv_escalation(const struct ac_config *cfg, struct ac_esc_config *esc,
+                          struct ac_notify_config *notify)
+{
+    json_t *errs = json_array();
+    int rc = ac_esc_config_load(esc, cfg->escalation, errs);
+
+    if (ac_notify_config_load(notify, cfg->notify, errs) != AC_OK) {
+        rc = AC_EINVAL;
+    }
+    srv_log_problems(errs);
     return rc;
 }
 
@@ -146,10 +158,12 @@ int ac_cmd_check_config(const char *config_path)
     }
     {
         struct ac_esc_config esc;
-        if (srv_escalation(&cfg, &esc) != AC_OK) {
+        struct ac_notify_config notify;
+        if (srv_escalation(&cfg, &esc, &notify) != AC_OK) {
             ok = false;
         }
         ac_esc_config_deinit(&esc);
+        ac_notify_config_deinit(&notify);
     }
     if (ac_redis_parse_url(cfg.redis_url, &rt) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "redis.url: not a redis:// URL");
@@ -189,10 +203,11 @@ int ac_cmd_serve(const char *config_path)
         return 2;
     }
     srv.auth = ac_auth_create(srv.cfg.auth_tokens);
-    if (!srv.auth || srv_escalation(&srv.cfg, &srv.escalation) != AC_OK) {
+    if (!srv.auth || srv_escalation(&srv.cfg, &srv.escalation, &srv.notify) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "configuration is not valid; not starting");
         ac_auth_destroy(srv.auth);
         ac_esc_config_deinit(&srv.escalation);
+        ac_notify_config_deinit(&srv.notify);
         ac_config_deinit(&srv.cfg);
         return 2;
     }
@@ -269,6 +284,7 @@ cleanup:
     ac_pg_pool_destroy(srv.pool);
     ac_auth_destroy(srv.auth);
     ac_esc_config_deinit(&srv.escalation);
+    ac_notify_config_deinit(&srv.notify);
     ac_config_deinit(&srv.cfg);
     return code;
 }

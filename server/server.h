@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "escalation/notify/config.h"
 #include "escalation/policy.h"
 #include "ingest/ingest.h"
 #include "server/auth.h"
@@ -35,6 +36,7 @@ struct ac_server {
     struct ac_filter *filter;        /* main; rules swapped by its own thread */
     struct ac_registry *registry;    /* main; contents swapped by its own thread */
     struct ac_esc_config escalation; /* main, before start; immutable after */
+    struct ac_notify_config notify;  /* main, before start; immutable after */
     struct ac_http *http;            /* main */
     struct ac_sink sink;             /* main: the pipeline entry for every source */
     int stopping;                    /* main (atomic store), read by request threads */

@@ -59,6 +59,9 @@ const struct ac_cfg_entry ac_config_table[] = {
      "bearer tokens: [{name, scopes, token_env|token_file|token_sha256}]", 0, 0},
     {AC_CFG_JSON, "escalation", NULL, CFO(escalation), NULL,
      "impact escalation: {policies: {trace: [tier]}, types: {type: [tier]}}", 0, 0},
+    {AC_CFG_JSON, "notify", NULL, CFO(notify), NULL,
+     "notification: {channels: {name: channel}, levels: {P1: [name]}, mtta_s, retry, poll_ms}", 0,
+     0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
@@ -250,10 +253,13 @@ char *ac_cfg_mask_dsn(const char *dsn)
     return ac_buf_steal(&b);
 }
 
-char *ac_cfg_mask_url(const char *url)
+/* The URL with its password masked, and if hook its path and query too:
+ * webhooks carry their token there (DingTalk's access_token, Slack's
+ * /services/T/B/<secret>). */
+static char *cfg_mask_url(const char *url, bool hook)
 {
     CURLU *u = curl_url();
-    char *pw = NULL, *out = NULL, *res;
+    char *pw = NULL, *q = NULL, *out = NULL, *res;
 
     if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
         curl_url_cleanup(u);
@@ -263,6 +269,13 @@ char *ac_cfg_mask_url(const char *url)
         (void)curl_url_set(u, CURLUPART_PASSWORD, "***", 0);
     }
     curl_free(pw);
+    if (hook && curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q) {
+        (void)curl_url_set(u, CURLUPART_QUERY, "***", 0);
+    }
+    if (hook) {
+        (void)curl_url_set(u, CURLUPART_PATH, "/***", 0);
+    }
+    curl_free(q);
     if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) {
         curl_url_cleanup(u);
         return ac_xstrdup("(unparsable)");
@@ -271,6 +284,29 @@ char *ac_cfg_mask_url(const char *url)
     curl_free(out);
     curl_url_cleanup(u);
     return res;
+}
+
+char *ac_cfg_mask_url(const char *url)
+{
+    return cfg_mask_url(url, false);
+}
+
+/* A copy of the notify object with its channels' URLs masked. */
+static json_t *cfg_mask_notify(const json_t *notify)
+{
+    json_t *copy = json_deep_copy(notify), *ch;
+    const char *name;
+
+    json_object_foreach(json_object_get(copy, "channels"), name, ch)
+    {
+        const char *url = json_string_value(json_object_get(ch, "url"));
+        if (url) {
+            char *m = cfg_mask_url(url, true);
+            (void)json_object_set_new(ch, "url", json_string(m));
+            free(m);
+        }
+    }
+    return copy;
 }
 
 static void cfg_dump_set(json_t *root, const char *key, json_t *v)
@@ -305,7 +341,11 @@ static json_t *cfg_dump_value(const struct ac_cfg_entry *e, const void *base)
         return json_integer(*(const long *)slot);
     }
     if (e->type == AC_CFG_JSON) {
-        return *(json_t *const *)slot ? json_deep_copy(*(json_t *const *)slot) : json_null();
+        const json_t *j = *(json_t *const *)slot;
+        if (!j) {
+            return json_null();
+        }
+        return strcmp(e->key, "notify") == 0 ? cfg_mask_notify(j) : json_deep_copy(j);
     }
     s = *(char *const *)slot;
     if (!s) {

@@ -54,6 +54,7 @@ struct ac_config {
     json_t *auth_tokens;
     json_t *filter_rules;
     json_t *escalation;
+    json_t *notify;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

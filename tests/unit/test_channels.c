@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "escalation/notify/channel.h"
+#include "escalation/notify/config.h"
 #include "escalation/notify/sign.h"
 #include "server/core/mem.h"
 #include "tests/unit/unit.h"
@@ -267,12 +268,50 @@ static void test_arms(void **state)
     json_decref(ctx);
 }
 
+static void test_notify_config(void **state)
+{
+    struct ac_notify_config c;
+    json_t *cfg, *errs = json_array();
+
+    (void)state;
+    /* without "levels": DESIGN §6 by kind */
+    cfg = json_loads("{\"channels\":{\"call\":{\"kind\":\"phone\",\"url\":\"http://h/c\"},"
+                     "\"text\":{\"kind\":\"sms\",\"url\":\"http://h/s\"},"
+                     "\"chat\":{\"kind\":\"slack\",\"url\":\"http://h/k\"}},"
+                     "\"mtta_s\":{\"P1\":60}}",
+                     0, NULL);
+    assert_int_equal(ac_notify_config_load(&c, cfg, errs), AC_OK);
+    assert_int_equal(c.nlevel[0], 3); /* P1: phone, sms, chat */
+    assert_int_equal(c.nlevel[1], 2); /* P2: sms, chat */
+    assert_int_equal(c.nlevel[2], 1); /* P3: chat */
+    assert_string_equal(c.channels[c.level_channels[2][0]].name, "chat");
+    assert_false(ac_notify_level_notifies(&c, AC_LEVEL_P4));
+    assert_true(ac_notify_level_notifies(&c, AC_LEVEL_P3));
+    assert_int_equal(c.mtta_s[0], 60);
+    assert_int_equal(c.mtta_s[1], 600); /* the default */
+    ac_notify_config_deinit(&c);
+    json_decref(cfg);
+
+    /* explicit levels, and what is refused */
+    cfg = json_loads("{\"channels\":{\"text\":{\"kind\":\"sms\",\"url\":\"http://h/s\"}},"
+                     "\"levels\":{\"P4\":[\"text\"],\"P9\":[],\"P1\":[\"pager\"]},"
+                     "\"retry\":{\"base_ms\":5000,\"cap_ms\":1000},\"colour\":1}",
+                     0, NULL);
+    assert_int_equal(ac_notify_config_load(&c, cfg, errs), AC_EINVAL);
+    assert_true(unit_has_error(errs, "notify.levels.P9", NULL));
+    assert_true(unit_has_error(errs, "notify.levels.P1", "pager"));
+    assert_true(unit_has_error(errs, "notify.retry.cap_ms", NULL));
+    assert_true(unit_has_error(errs, "notify.colour", NULL));
+    json_decref(cfg);
+    json_decref(errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_errors), cmocka_unit_test(test_sms),
         cmocka_unit_test(test_dingtalk),      cmocka_unit_test(test_slack_and_webhook),
-        cmocka_unit_test(test_arms),
+        cmocka_unit_test(test_arms),          cmocka_unit_test(test_notify_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

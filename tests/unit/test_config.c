@@ -155,6 +155,24 @@ static void test_config_secrets_masked(void **state)
     s = ac_cfg_mask_dsn("host=x dbname=y");
     assert_string_equal(s, "host=x dbname=y");
     free(s);
+
+    /* webhook URLs carry their tokens in the path or the query */
+    assert_int_equal(load_text(&cfg,
+                               "{\"notify\":{\"channels\":{\"d\":{\"kind\":\"dingtalk\",\"url\":"
+                               "\"https://oapi.dingtalk.com/robot/send?access_token=t0kEn\"},"
+                               "\"s\":{\"kind\":\"slack\",\"url\":\"https://hooks.slack.com/"
+                               "services/T0/B0/sl4ckSecret\"}}}}",
+                               &errs),
+                     AC_OK);
+    dump = ac_cfg_dump(ac_config_table, &cfg);
+    s = json_dumps(dump, 0);
+    assert_null(strstr(s, "t0kEn"));
+    assert_null(strstr(s, "sl4ckSecret"));
+    assert_non_null(strstr(s, "https://hooks.slack.com/***"));
+    free(s);
+    json_decref(dump);
+    json_decref(errs);
+    ac_config_deinit(&cfg);
 }
 
 static void test_config_redis_url(void **state)

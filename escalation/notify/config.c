@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The "notify" configuration (config.h). */
+#include "escalation/notify/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/mem.h"
+
+static const int64_t nc_mtta_default[4] = {300, 600, 3600, 86400};
+
+/* DESIGN §6 by kind: which levels a kind serves without "levels". */
+static bool nc_default_serves(const char *kind, int li)
+{
+    if (strcmp(kind, "phone") == 0) {
+        return li == 0;
+    }
+    if (strcmp(kind, "sms") == 0) {
+        return li <= 1;
+    }
+    return li <= 2; /* chat, webhook, arms */
+}
+
+static long nc_int(const json_t *obj, const char *key, long dflt, long lo, long hi,
+                   const char *path, json_t *errors)
+{
+    const json_t *v = json_object_get(obj, key);
+    char p[128];
+
+    if (!v) {
+        return dflt;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        (void)snprintf(p, sizeof(p), "%s.%s", path, key);
+        ac_event_error(errors, -1, p, "must be an integer %ld..%ld", lo, hi);
+        return dflt;
+    }
+    return (long)json_integer_value(v);
+}
+
+static void nc_levels(struct ac_notify_config *c, const json_t *levels, json_t *errors)
+{
+    const char *k;
+    const json_t *v;
+
+    if (!levels) {
+        for (int li = 0; li < 4; li++) {
+            for (size_t i = 0; i < c->nchannels; i++) {
+                if (nc_default_serves(c->channels[i].ops->kind, li)) {
+                    c->level_channels[li][c->nlevel[li]++] = i;
+                }
+            }
+        }
+        return;
+    }
+    if (!json_is_object(levels)) {
+        ac_event_error(errors, -1, "notify.levels", "must be an object of P1..P4 lists");
+        return;
+    }
+    json_object_foreach((json_t *)levels, k, v)
+    {
+        enum ac_level l;
+        char p[96];
+        size_t i;
+        const json_t *name;
+        (void)snprintf(p, sizeof(p), "notify.levels.%.40s", k);
+        if (!ac_level_parse(k, &l) || l == AC_LEVEL_UNSET) {
+            ac_event_error(errors, -1, p, "is not a level (P1..P4)");
+            continue;
+        }
+        if (!json_is_array(v)) {
+            ac_event_error(errors, -1, p, "must be a list of channel names");
+            continue;
+        }
+        json_array_foreach(v, i, name)
+        {
+            const struct ac_channel *ch = ac_notify_channel(c, json_string_value(name));
+            if (!ch) {
+                ac_event_error(errors, -1, p, "names no configured channel: %s",
+                               json_is_string(name) ? json_string_value(name) : "?");
+                continue;
+            }
+            c->level_channels[l - 1][c->nlevel[l - 1]++] = (size_t)(ch - c->channels);
+        }
+    }
+}
+
+int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t *errors)
+{
+    static const char *const keys[] = {"channels", "levels",     "mtta_s", "retry",
+                                       "poll_ms",  "public_url", NULL};
+    size_t before = json_array_size(errors);
+    const json_t *chans = json_object_get(obj, "channels");
+    const json_t *mtta = json_object_get(obj, "mtta_s");
+    const json_t *retry = json_object_get(obj, "retry");
+    const char *pub = json_string_value(json_object_get(obj, "public_url"));
+    const char *k;
+    const json_t *v;
+
+    memset(c, 0, sizeof(*c));
+    memcpy(c->mtta_s, nc_mtta_default, sizeof(c->mtta_s));
+    c->backoff = (struct ac_backoff){.base_ms = 1000, .cap_ms = 300000};
+    c->max_attempts = 10;
+    c->poll_ms = 500;
+    if (obj && !json_is_object(obj)) {
+        ac_event_error(errors, -1, "notify", "must be an object");
+        return AC_EINVAL;
+    }
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        bool known = false;
+        for (const char *const *p = keys; *p && !known; p++) {
+            known = strcmp(*p, k) == 0;
+        }
+        if (!known) {
+            char p[96];
+            (void)snprintf(p, sizeof(p), "notify.%.60s", k);
+            ac_event_error(errors, -1, p, "is not a notify setting");
+        }
+    }
+    if (chans && (!json_is_object(chans) || json_object_size(chans) > AC_NOTIFY_CHANNELS_MAX)) {
+        ac_event_error(errors, -1, "notify.channels", "must be an object of at most %d channels",
+                       AC_NOTIFY_CHANNELS_MAX);
+    }
+    else {
+        json_object_foreach((json_t *)chans, k, v)
+        {
+            if (ac_channel_configure(&c->channels[c->nchannels], k, v, errors) == AC_OK) {
+                c->nchannels++;
+            }
+        }
+    }
+    nc_levels(c, json_object_get(obj, "levels"), errors);
+    for (int li = 0; li < 4; li++) {
+        char key[4] = {'P', (char)('1' + li), '\0', '\0'};
+        c->mtta_s[li] =
+            nc_int(mtta, key, nc_mtta_default[li], 10, 30 * 86400, "notify.mtta_s", errors);
+    }
+    c->backoff.base_ms = nc_int(retry, "base_ms", 1000, 10, 3600000, "notify.retry", errors);
+    c->backoff.cap_ms = nc_int(retry, "cap_ms", 300000, 10, 86400000, "notify.retry", errors);
+    c->max_attempts = (int)nc_int(retry, "max_attempts", 10, 1, 1000, "notify.retry", errors);
+    c->poll_ms = nc_int(obj, "poll_ms", 500, 20, 60000, "notify", errors);
+    if (c->backoff.cap_ms < c->backoff.base_ms) {
+        ac_event_error(errors, -1, "notify.retry.cap_ms", "must be at least base_ms");
+    }
+    if (pub) {
+        c->public_url = ac_xstrdup(pub);
+        while (strlen(c->public_url) > 0 && c->public_url[strlen(c->public_url) - 1] == '/') {
+            c->public_url[strlen(c->public_url) - 1] = '\0';
+        }
+    }
+    if (json_array_size(errors) > before) {
+        ac_notify_config_deinit(c);
+        return AC_EINVAL;
+    }
+    return AC_OK;
+}
+
+void ac_notify_config_deinit(struct ac_notify_config *c)
+{
+    for (size_t i = 0; i < c->nchannels; i++) {
+        ac_channel_deinit(&c->channels[i]);
+    }
+    free(c->public_url);
+    memset(c, 0, sizeof(*c));
+}
+
+const struct ac_channel *ac_notify_channel(const struct ac_notify_config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->nchannels; i++) {
+        if (strcmp(c->channels[i].name, name) == 0) {
+            return &c->channels[i];
+        }
+    }
+    return NULL;
+}
+
+bool ac_notify_level_notifies(const struct ac_notify_config *c, enum ac_level level)
+{
+    return level >= AC_LEVEL_P1 && level <= AC_LEVEL_P4 && c->nlevel[level - 1] > 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Notification configuration (the "notify" object), validated at start-up:
+ *   {"channels": {"<name>": {channel, see channel.h}, ...},
+ *    "levels": {"P1": ["<channel>", ...], ...},
+ *    "mtta_s": {"P1": 300, "P2": 600, "P3": 3600, "P4": 86400},
+ *    "retry": {"base_ms": 1000, "cap_ms": 300000, "max_attempts": 10},
+ *    "poll_ms": 500, "public_url": "https://alerts.example.com"}
+ * Without "levels", DESIGN §6 by kind: P1 phone, SMS and chat; P2 SMS and
+ * chat; P3 chat; P4 nothing (chat meaning dingtalk, slack, webhook and arms
+ * channels). MTTA targets move an unacknowledged alert to the next tier of
+ * its team's chain.
+ */
+#ifndef AC_ESCALATION_NOTIFY_CONFIG_H
+#define AC_ESCALATION_NOTIFY_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "escalation/notify/backoff.h"
+#include "escalation/notify/channel.h"
+#include "schema/event.h"
+#include "server/core/err.h"
+
+#define AC_NOTIFY_CHANNELS_MAX 32
+
+struct ac_notify_config {
+    struct ac_channel channels[AC_NOTIFY_CHANNELS_MAX];
+    size_t nchannels;
+    /* per level (index AC_LEVEL_P1 - 1 ...): indexes into channels */
+    size_t level_channels[4][AC_NOTIFY_CHANNELS_MAX];
+    size_t nlevel[4];
+    int64_t mtta_s[4];
+    struct ac_backoff backoff;
+    int max_attempts;
+    long poll_ms;
+    char *public_url; /* base of action links; NULL: none */
+};
+
+/* Loads from obj (borrowed; NULL = no channels). errors: {"path", "message"}. */
+AC_MUST_CHECK int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj,
+                                        json_t *errors);
+void ac_notify_config_deinit(struct ac_notify_config *c);
+
+/* The channel named name, or NULL. */
+const struct ac_channel *ac_notify_channel(const struct ac_notify_config *c, const char *name);
+
+/* Whether level has any channel. */
+bool ac_notify_level_notifies(const struct ac_notify_config *c, enum ac_level level);
+
+#endif
