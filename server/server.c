@@ -20,6 +20,7 @@
 #include "server/filter.h"
 #include "server/health.h"
 #include "server/http.h"
+#include "server/notifier.h"
 #include "server/registry.h"
 #include "server/sweeper.h"
 
@@ -227,6 +228,13 @@ int ac_cmd_serve(const char *config_path)
     srv.writer =
         ac_writer_create(srv.cfg.pg_dsn, srv.cfg.redis_url, srv.cfg.redis_prefix, &srv.escalation,
                          srv.cfg.writer_queue_events, srv.cfg.group_commit_max_events);
+    {
+        unsigned mask = 0;
+        for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
+            mask |= ac_notify_level_notifies(&srv.notify, (enum ac_level)l) ? 1u << l : 0;
+        }
+        ac_writer_set_notify_levels(srv.writer, mask);
+    }
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }
@@ -244,6 +252,10 @@ int ac_cmd_serve(const char *config_path)
     }
     srv.escalator = ac_escalator_start(&srv.cfg, &srv.escalation);
     if (!srv.escalator) {
+        goto cleanup;
+    }
+    srv.notifier = ac_notifier_start(&srv.cfg, &srv.notify);
+    if (!srv.notifier) {
         goto cleanup;
     }
     srv.sink.submit = ac_pipeline_submit;
@@ -266,6 +278,7 @@ cleanup:
     ac_http_stop(srv.http, 0);
     ac_sweeper_stop(srv.sweeper);
     ac_escalator_stop(srv.escalator);
+    ac_notifier_stop(srv.notifier);
     ac_filter_stop(srv.filter);
     ac_registry_stop(srv.registry);
     if (srv.writer) {

@@ -22,6 +22,7 @@ struct ac_http;
 struct ac_health;
 struct ac_sweeper;
 struct ac_escalator;
+struct ac_notifier;
 struct ac_filter;
 struct ac_registry;
 
@@ -33,6 +34,7 @@ struct ac_server {
     struct ac_health *health;        /* main */
     struct ac_sweeper *sweeper;      /* main; its thread owns its connection */
     struct ac_escalator *escalator;  /* main; its thread owns its connections */
+    struct ac_notifier *notifier;    /* main; its thread owns its connection */
     struct ac_filter *filter;        /* main; rules swapped by its own thread */
     struct ac_registry *registry;    /* main; contents swapped by its own thread */
     struct ac_esc_config escalation; /* main, before start; immutable after */

@@ -118,6 +118,10 @@ static const struct {
      " updated_at, mode, doc, fp)"
      " WHERE a.id = v.id AND a.fingerprint = v.fp AND a.status <> 'resolved' RETURNING 1)"
      " SELECT ac_expect_rows(count(*), cardinality($1::bigint[])) FROM u"},
+    /* The notification outbox's intents for the group's new alerts at a
+     * notified level (migrations/0010). */
+    {"ac_ins_intents", "INSERT INTO notify_intents (alert_id, reason, level)"
+                       " SELECT a, 'open', l FROM unnest($1::bigint[], $2::text[]) AS t(a, l)"},
     {"ac_ins_keys", "INSERT INTO ingest_keys (source, client_id, event_id, alert_id)"
                     " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"},
     {"ac_ins_events",
@@ -225,6 +229,7 @@ struct ac_writer {
     struct ac_redis_lazy rl; /* rl.c: NULL while Redis is not in use */
     size_t redis_unread;     /* replies to cache updates not read yet */
     int64_t mirror_next_us;
+    unsigned notify_levels;     /* before start */
     struct ac_strmap known_idx; /* type -> index into known */
     struct wr_known *known;
     size_t nknown, capknown;
@@ -793,12 +798,14 @@ static void wr_known_add(struct ac_writer *w, struct wr_known *k, int64_t window
 }
 
 static void wr_build_new_alerts(const struct ac_fold *f, const struct wr_view *view, int64_t now,
-                                struct wr_params *p)
+                                unsigned notify_levels, struct wr_params *p,
+                                struct wr_params *intents, size_t *nintents)
 {
     char gc[8];
-    enum ac_level floor;
+    enum ac_level floor, level;
 
     wr_params_init(p, 24);
+    wr_params_init(intents, 2);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         const struct ac_event *ev = f->events[a->opener].ev;
@@ -818,13 +825,19 @@ static void wr_build_new_alerts(const struct ac_fold *f, const struct wr_view *v
         (void)snprintf(gc, sizeof(gc), "%d", ev->gc_level);
         /* a new alert opens at least at its type's raised window level */
         (void)wr_view_window(view, ev->type, &floor);
+        level = ac_level_raise(a->level, floor);
+        if (!a->resolved && (notify_levels & (1u << level))) {
+            ac_pg_array_add_i64(&intents->a[0], a->id, false);
+            ac_pg_array_add(&intents->a[1], ac_level_name(level));
+            (*nintents)++;
+        }
         ac_pg_array_add_i64(&p->a[0], a->id, false);
         ac_pg_array_add(&p->a[1], ev->fingerprint);
         ac_pg_array_add(&p->a[2], ev->type);
         ac_pg_array_add(&p->a[3], ev->source);
         ac_pg_array_add(&p->a[4], ac_trace_name(ev->trace));
         ac_pg_array_add(&p->a[5], ac_category_name(ev->category));
-        ac_pg_array_add(&p->a[6], ac_level_name(ac_level_raise(a->level, floor)));
+        ac_pg_array_add(&p->a[6], ac_level_name(level));
         ac_pg_array_add(&p->a[7], ac_level_name(ev->level));
         ac_pg_array_add(&p->a[8], a->resolved ? "resolved" : "firing");
         ac_pg_array_add_i64(&p->a[9], a->delta, false);
@@ -848,6 +861,7 @@ static void wr_build_new_alerts(const struct ac_fold *f, const struct wr_view *v
         free(res_s);
     }
     wr_params_finish(p);
+    wr_params_finish(intents);
 }
 
 static void wr_build_upd_alerts(const struct ac_fold *f, int64_t now, struct wr_params *p)
@@ -1467,13 +1481,13 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct wr_reader r = {.conn = w->conn, .outcome = WR_OK};
     struct wr_params lock = {0}, stored = {0}, open = {0}, ids = {0};
     struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
-    struct wr_params ins_keys = {0};
+    struct wr_params ins_keys = {0}, ins_intents = {0};
     struct wr_esc esc = {0};
     struct wr_params types = {0};
     struct wr_view view = {0};
     PGresult *win_res = NULL;
     struct ac_esc_win *wins = NULL;
-    size_t nkeys, nwins = 0;
+    size_t nkeys, nwins = 0, nintents = 0;
     bool nesc_count = false, nesc_events = false;
     PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL, *esc_res = NULL;
     char *keys = wr_lock_keys(first, njobs);
@@ -1570,7 +1584,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
 
     /* Round trip 3: the writes and COMMIT. */
-    wr_build_new_alerts(&f, &view, now, &ins_alerts);
+    wr_build_new_alerts(&f, &view, now, w->notify_levels, &ins_alerts, &ins_intents, &nintents);
     wr_build_upd_alerts(&f, now, &upd_alerts);
     wr_build_events(&f, &ins_events);
     wr_build_audit(&f, &view, &ins_audit);
@@ -1582,6 +1596,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
      * The windows are counted once the group's alerts are in place. */
     if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
         (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
+        (nintents > 0 && !wr_send(w->conn, "ac_ins_intents", &ins_intents)) ||
         (nesc_count && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
         (nesc_count && esc.nclose > 0 && !wr_send(w->conn, "ac_esc_close", &esc.close)) ||
         (nesc_events && !wr_send(w->conn, "ac_esc_events", &esc.events)) ||
@@ -1593,7 +1608,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     }
     synced = commit_sent = true;
     if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
-        (nesc_count && !wr_take(&r, &esc_res)) ||
+        (nintents > 0 && !wr_take(&r, NULL)) || (nesc_count && !wr_take(&r, &esc_res)) ||
         (nesc_count && esc.nclose > 0 && !wr_take(&r, NULL)) ||
         (nesc_events && !wr_take(&r, NULL)) || (nkeys > 0 && !wr_take(&r, NULL)) ||
         (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
@@ -1657,6 +1672,7 @@ cleanup:
     wr_params_deinit(&ins_events);
     wr_params_deinit(&ins_audit);
     wr_params_deinit(&ins_keys);
+    wr_params_deinit(&ins_intents);
     free(fp_hit);
     free(key_hit);
     ac_fold_deinit(&f);
@@ -1782,6 +1798,11 @@ static void *wr_main(void *arg)
     EVP_MD_CTX_free(wr_md);
     wr_md = NULL;
     return NULL;
+}
+
+void ac_writer_set_notify_levels(struct ac_writer *w, unsigned mask)
+{
+    w->notify_levels = mask;
 }
 
 int ac_writer_start(struct ac_writer *w)

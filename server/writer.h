@@ -29,6 +29,9 @@ struct ac_writer;
 struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const char *redis_prefix,
                                    const struct ac_esc_config *esc, long queue_events,
                                    long group_max);
+/* The levels whose new alerts are notified (bit 1 << level; before start):
+ * a new alert at one of them gets a notify_intents row in its transaction. */
+void ac_writer_set_notify_levels(struct ac_writer *w, unsigned mask);
 /* Starts the thread; connects lazily. Returns AC_OK or AC_EIO. */
 AC_MUST_CHECK int ac_writer_start(struct ac_writer *w);
 /* Refuses new batches, finishes the queued ones, joins. Idempotent. */

@@ -135,7 +135,7 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
     for (int li = 0; li < 4; li++) {
         char key[4] = {'P', (char)('1' + li), '\0', '\0'};
         c->mtta_s[li] =
-            nc_int(mtta, key, nc_mtta_default[li], 10, 30 * 86400, "notify.mtta_s", errors);
+            nc_int(mtta, key, nc_mtta_default[li], 1, 30 * 86400, "notify.mtta_s", errors);
     }
     c->backoff.base_ms = nc_int(retry, "base_ms", 1000, 10, 3600000, "notify.retry", errors);
     c->backoff.cap_ms = nc_int(retry, "cap_ms", 300000, 10, 86400000, "notify.retry", errors);

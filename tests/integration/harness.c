@@ -713,3 +713,227 @@ void it_proxy_stop(struct it_proxy *p)
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
+
+/* ---- HTTP sink -------------------------------------------------------------- */
+
+#define IT_SINK_MAX 1024
+
+struct it_sink_req {
+    char *path, *head, *body;
+};
+
+struct it_sink {
+    int lfd, port, stop, fail, fail_status;
+    char *ok_body;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    struct it_sink_req reqs[IT_SINK_MAX];
+    int n;
+};
+
+static void it_sink_serve(struct it_sink *s, int fd)
+{
+    char *buf = malloc(1 << 20), *hend = NULL, *cl, reply[512];
+    size_t len = 0, need = 0;
+    int status;
+    const char *body;
+
+    while (len < (1 << 20) - 1) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        ssize_t r;
+        if (poll(&pfd, 1, 5000) <= 0 || (r = read(fd, buf + len, (1 << 20) - 1 - len)) <= 0) {
+            break;
+        }
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
+            cl = strcasestr(buf, "\r\nContent-Length:");
+            need = (size_t)(hend + 4 - buf) + (cl && cl < hend ? strtoul(cl + 17, NULL, 10) : 0);
+        }
+        if (hend && len >= need) {
+            break;
+        }
+    }
+    if (!hend) {
+        free(buf);
+        close(fd);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->n < IT_SINK_MAX) {
+        struct it_sink_req *q = &s->reqs[s->n++];
+        char *sp = strchr(buf, ' ');
+        q->path = sp ? strndup(sp + 1, strcspn(sp + 1, " ")) : strdup("");
+        q->head = strndup(buf, (size_t)(hend - buf));
+        q->body = strdup(hend + 4);
+    }
+    if (s->fail > 0) {
+        s->fail--;
+        status = s->fail_status;
+        body = "{\"error\":\"down\"}";
+    }
+    else {
+        status = 200;
+        body = s->ok_body;
+    }
+    pthread_mutex_unlock(&s->lock);
+    snprintf(reply, sizeof(reply),
+             "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n%s",
+             status, strlen(body), body);
+    (void)!write(fd, reply, strlen(reply));
+    free(buf);
+    close(fd);
+}
+
+static void *it_sink_main(void *arg)
+{
+    struct it_sink *s = arg;
+
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        struct pollfd pfd = {s->lfd, POLLIN, 0};
+        if (poll(&pfd, 1, 50) == 1) {
+            int fd = accept(s->lfd, NULL, NULL);
+            if (fd >= 0) {
+                it_sink_serve(s, fd);
+            }
+        }
+    }
+    return NULL;
+}
+
+struct it_sink *it_sink_start(const char *ok_body)
+{
+    struct it_sink *s = calloc(1, sizeof(*s));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int one = 1;
+
+    s->ok_body = strdup(ok_body ? ok_body : "ok");
+    pthread_mutex_init(&s->lock, NULL);
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->lfd, 64), 0);
+    getsockname(s->lfd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->thread, NULL, it_sink_main, s);
+    return s;
+}
+
+int it_sink_port(const struct it_sink *s)
+{
+    return s->port;
+}
+
+void it_sink_fail(struct it_sink *s, int n, int status)
+{
+    pthread_mutex_lock(&s->lock);
+    s->fail = n;
+    s->fail_status = status;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static struct it_sink_req *it_sink_find(struct it_sink *s, const char *path, int i, int *count)
+{
+    int k = 0;
+
+    for (int j = 0; j < s->n; j++) {
+        if (!path || strncmp(s->reqs[j].path, path, strlen(path)) == 0) {
+            if (k++ == i) {
+                return &s->reqs[j];
+            }
+        }
+    }
+    *count = k;
+    return NULL;
+}
+
+int it_sink_count(struct it_sink *s, const char *path)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&s->lock);
+    (void)it_sink_find(s, path, -1, &n);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+char *it_sink_body(struct it_sink *s, const char *path, int i)
+{
+    int n;
+    char *out;
+
+    pthread_mutex_lock(&s->lock);
+    struct it_sink_req *q = it_sink_find(s, path, i, &n);
+    out = q ? strdup(q->body) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    return out;
+}
+
+char *it_sink_header(struct it_sink *s, const char *path, int i, const char *name)
+{
+    int n;
+    char *out = NULL, key[128];
+
+    snprintf(key, sizeof(key), "\r\n%s:", name);
+    pthread_mutex_lock(&s->lock);
+    struct it_sink_req *q = it_sink_find(s, path, i, &n);
+    const char *h = q ? strcasestr(q->head, key) : NULL;
+    if (h) {
+        h += strlen(key);
+        while (*h == ' ') {
+            h++;
+        }
+        out = strndup(h, strcspn(h, "\r\n"));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return out;
+}
+
+int it_sink_wait(struct it_sink *s, const char *path, int n, int timeout_ms)
+{
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    int c = 0;
+
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        if ((c = it_sink_count(s, path)) >= n) {
+            return c;
+        }
+        nanosleep(&tick, NULL);
+    }
+    return c;
+}
+
+void it_sink_stop(struct it_sink *s)
+{
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(s->thread, NULL);
+    close(s->lfd);
+    for (int i = 0; i < s->n; i++) {
+        free(s->reqs[i].path);
+        free(s->reqs[i].head);
+        free(s->reqs[i].body);
+    }
+    free(s->ok_body);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+bool it_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    struct timespec tick = {0, 50 * 1000 * 1000};
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        if (it_sql_ll(sql) >= want) {
+            return true;
+        }
+        nanosleep(&tick, NULL);
+    }
+    return false;
+}

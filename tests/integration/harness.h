@@ -98,6 +98,9 @@ long long it_sql_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* Polls cond every 20 ms until true or timeout; returns the last result. */
 bool it_wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
+/* Waits until the single number the formatted query answers is >= want. */
+bool it_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A redis-server of the suite's own (it can be killed or flushed without
  * disturbing other suites), in a folder under AC_TEST_TMP so that
@@ -117,6 +120,22 @@ void it_redis_kill(struct it_redis *r);
 void it_redis_stop(struct it_redis *r);
 /* Runs redis-cli with args against it; returns its output (new) . */
 char *it_redis_cli(const struct it_redis *r, const char *args);
+
+/* An HTTP sink standing in for a gateway or chat API: a loopback server that
+ * records every request (path, headers, body) and answers 200 with body ok
+ * - or, while fail > 0, fail_status (and fail counts down). */
+struct it_sink;
+struct it_sink *it_sink_start(const char *ok_body);
+int it_sink_port(const struct it_sink *s);
+void it_sink_fail(struct it_sink *s, int n, int status);
+/* Requests so far whose path starts with path (NULL: all). */
+int it_sink_count(struct it_sink *s, const char *path);
+/* The i-th such request's body / a header's value (new), or NULL. */
+char *it_sink_body(struct it_sink *s, const char *path, int i);
+char *it_sink_header(struct it_sink *s, const char *path, int i, const char *name);
+/* Waits until it_sink_count(s, path) >= n; returns the count. */
+int it_sink_wait(struct it_sink *s, const char *path, int n, int timeout_ms);
+void it_sink_stop(struct it_sink *s);
 
 /* A TCP proxy on a free loopback port to target_port. */
 struct it_proxy;

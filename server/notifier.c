@@ -1,0 +1,822 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The notifier: plans intents, time escalation, sends; see notifier.h. */
+#include "server/notifier.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "escalation/notify/schedule.h"
+#include "schema/timefmt.h"
+#include "server/core/log.h"
+#include "server/core/matcher.h"
+#include "server/core/mem.h"
+#include "server/core/pg.h"
+
+#define NT_INTENTS_MAX      100
+#define NT_RESPONSE_MAX     (64 * 1024)
+#define NT_RETRY_CONNECT_US 1000000LL
+
+#define SQL_CLAIM_INTENTS                                                                          \
+    "SELECT i.id, i.alert_id, i.reason, i.level, i.tier, i.details::text,"                         \
+    " ac_alert_json(a)::text, n.team_id, n.tier, to_json(n.channels)::text"                        \
+    " FROM notify_intents i JOIN alerts a ON a.id = i.alert_id"                                    \
+    " LEFT JOIN alert_notify n ON n.alert_id = i.alert_id"                                         \
+    " WHERE i.planned_at IS NULL ORDER BY i.id LIMIT 100 FOR UPDATE OF i SKIP LOCKED"
+#define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
+#define SQL_TEAMS  "SELECT id, name, doc::text, is_default FROM teams"
+#define SQL_SCHEDS "SELECT id, doc::text FROM schedules"
+#define SQL_CONTACTS                                                                               \
+    "SELECT id, ac_oncall_json(w.id, w.name, w.doc, w.created_at, w.updated_at)::text"             \
+    " FROM contacts w"
+#define SQL_INSERT_NOTIFICATIONS                                                                   \
+    "INSERT INTO notifications (intent_id, alert_id, channel, kind, contact_id, level, reason,"    \
+    " idem_key, context) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[],"             \
+    " $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::jsonb[])"                  \
+    " ON CONFLICT (idem_key) DO NOTHING"
+#define SQL_PLANNED "UPDATE notify_intents SET planned_at = clock_timestamp() WHERE id = ANY($1)"
+/* The alert's team, tier, channels used and next tier time (not for a
+ * resolve, nor once it is acknowledged or resolved). */
+#define SQL_ALERT_NOTIFY                                                                           \
+    "INSERT INTO alert_notify AS n (alert_id, team_id, tier, channels, next_tier_at)"              \
+    " SELECT u.a, u.t, u.tier, ARRAY(SELECT jsonb_array_elements_text(u.ch)), CASE WHEN"           \
+    " al.status = 'firing' THEN clock_timestamp() + make_interval(secs => u.mtta) END"             \
+    " FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::jsonb[], $5::int[])"                  \
+    " AS u(a, t, tier, ch, mtta)"                                                                  \
+    " JOIN alerts al ON al.id = u.a"                                                               \
+    " ON CONFLICT (alert_id) DO UPDATE SET team_id = excluded.team_id, tier = excluded.tier,"      \
+    " channels = ARRAY(SELECT DISTINCT x FROM unnest(n.channels || excluded.channels) x),"         \
+    " notified_at = clock_timestamp(), next_tier_at = excluded.next_tier_at"
+/* Unacknowledged past their MTTA: the next tier. */
+#define SQL_DUE_TIERS                                                                              \
+    "WITH due AS (SELECT n.alert_id, a.level FROM alert_notify n JOIN alerts a ON a.id ="          \
+    " n.alert_id WHERE n.next_tier_at <= clock_timestamp() AND a.status = 'firing'"                \
+    " ORDER BY n.next_tier_at LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                             \
+    " u AS (UPDATE alert_notify n SET tier = n.tier + 1, next_tier_at = NULL FROM due"             \
+    " WHERE n.alert_id = due.alert_id RETURNING n.alert_id, n.tier, due.level)"                    \
+    " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
+    " SELECT alert_id, 'timeout', level, tier FROM u"
+#define SQL_CLAIM_DUE                                                                              \
+    "WITH c AS (SELECT id FROM notifications WHERE status IN ('pending', 'sending')"               \
+    " AND next_at <= clock_timestamp() AND (lease_until IS NULL OR lease_until <"                  \
+    " clock_timestamp()) ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED)"                        \
+    " UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"                   \
+    " lease_until = clock_timestamp() + make_interval(secs => $2::int) FROM c WHERE n.id = c.id"   \
+    " RETURNING n.id, n.channel, n.context::text, n.attempts"
+#define SQL_SENT                                                                                   \
+    "UPDATE notifications SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL,"   \
+    " last_status = $2::int, last_error = NULL WHERE id = $1::bigint"
+#define SQL_RETRY                                                                                  \
+    "UPDATE notifications SET status = 'pending', lease_until = NULL, next_at ="                   \
+    " clock_timestamp() + make_interval(secs => $3::double precision / 1000),"                     \
+    " last_status = $2::int, last_error = $4 WHERE id = $1::bigint"
+#define SQL_FAILED                                                                                 \
+    "UPDATE notifications SET status = 'failed', lease_until = NULL, last_status = $2::int,"       \
+    " last_error = $3 WHERE id = $1::bigint"
+
+struct ac_notifier {
+    const struct ac_config *cfg;
+    const struct ac_notify_config *nc;
+    pthread_t thread;
+    int stop; /* atomic */
+    /* Notifier thread only. */
+    PGconn *conn;
+    int64_t next_connect_us;
+    CURLM *multi;
+    unsigned rand_state;
+};
+
+/* ---- the on-call snapshot a planning batch uses --------------------------- */
+
+struct nt_route {
+    struct ac_matchers ms;
+    int64_t team;
+};
+
+struct nt_oncall {
+    struct nt_route *routes;
+    size_t nroutes;
+    json_t *teams;     /* id -> {"name", "doc", "default"} */
+    json_t *contacts;  /* id -> contact resource */
+    json_t *schedules; /* id -> doc (parsed on use) */
+    int64_t default_team;
+};
+
+static void nt_oncall_free(struct nt_oncall *o)
+{
+    for (size_t i = 0; i < o->nroutes; i++) {
+        ac_matchers_deinit(&o->routes[i].ms);
+    }
+    free(o->routes);
+    json_decref(o->teams);
+    json_decref(o->contacts);
+    json_decref(o->schedules);
+    memset(o, 0, sizeof(*o));
+}
+
+static PGresult *nt_query(PGconn *c, const char *sql, int n, const char *const *p)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        ac_log(AC_LOG_WARN, "notify", "statement failed: %s", PQerrorMessage(c));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static bool nt_oncall_load(PGconn *c, struct nt_oncall *o)
+{
+    PGresult *r;
+
+    memset(o, 0, sizeof(*o));
+    o->teams = json_object();
+    o->contacts = json_object();
+    o->schedules = json_object();
+    if (!(r = nt_query(c, SQL_ROUTES, 0, NULL))) {
+        return false;
+    }
+    o->routes = ac_xcalloc((size_t)PQntuples(r) + 1, sizeof(*o->routes));
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 0), 0, NULL), *errs = json_array();
+        struct nt_route *rt = &o->routes[o->nroutes];
+        const char *team = json_string_value(json_object_get(doc, "team"));
+        if (doc && team &&
+            ac_matchers_from_json(&rt->ms, json_object_get(doc, "matchers"), "$.matchers", errs) ==
+                AC_OK) {
+            rt->team = strtoll(team, NULL, 10);
+            o->nroutes++;
+        }
+        json_decref(doc);
+        json_decref(errs);
+    }
+    PQclear(r);
+    if (!(r = nt_query(c, SQL_TEAMS, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 2), 0, NULL);
+        (void)json_object_set_new(o->teams, PQgetvalue(r, i, 0),
+                                  json_pack("{s:s, s:s, s:o*}", "id", PQgetvalue(r, i, 0), "name",
+                                            PQgetvalue(r, i, 1), "doc", doc));
+        if (strcmp(PQgetvalue(r, i, 3), "t") == 0) {
+            o->default_team = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        }
+    }
+    PQclear(r);
+    if (!(r = nt_query(c, SQL_SCHEDS, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        (void)json_object_set_new(o->schedules, PQgetvalue(r, i, 0),
+                                  json_loads(PQgetvalue(r, i, 1), 0, NULL));
+    }
+    PQclear(r);
+    if (!(r = nt_query(c, SQL_CONTACTS, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        (void)json_object_set_new(o->contacts, PQgetvalue(r, i, 0),
+                                  json_loads(PQgetvalue(r, i, 1), 0, NULL));
+    }
+    PQclear(r);
+    return true;
+}
+
+/* The team of an alert (JSON): the first route matching its latest event. */
+static int64_t nt_route_team(const struct nt_oncall *o, const json_t *alert)
+{
+    const json_t *latest = json_object_get(alert, "latest_event");
+    struct ac_event ev;
+    json_t *errs = json_array();
+    int64_t team = o->default_team;
+
+    memset(&ev, 0, sizeof(ev));
+    if (latest && ac_event_from_json(latest, &ev, -1, errs)) {
+        for (size_t i = 0; i < o->nroutes; i++) {
+            if (ac_matchers_match(&o->routes[i].ms, &ev)) {
+                team = o->routes[i].team;
+                break;
+            }
+        }
+    }
+    ac_event_deinit(&ev);
+    json_decref(errs);
+    return team;
+}
+
+static void nt_add_contact(const struct nt_oncall *o, json_t *recipients, int64_t id)
+{
+    char key[24];
+    const json_t *c;
+    size_t i;
+    json_t *r;
+
+    (void)snprintf(key, sizeof(key), "%lld", (long long)id);
+    c = json_object_get(o->contacts, key);
+    if (!c) {
+        return;
+    }
+    json_array_foreach(recipients, i, r)
+    {
+        if (json_equal(json_object_get(r, "id"), json_object_get(c, "id"))) {
+            return;
+        }
+    }
+    (void)json_array_append(recipients, (json_t *)c);
+}
+
+/* Who tier (1-based; past the last: the last) of team's chain names now. */
+static json_t *nt_recipients(const struct nt_oncall *o, int64_t team, long tier, int64_t now_s)
+{
+    char key[24];
+    const json_t *t, *doc, *chain, *targets, *target;
+    json_t *out = json_array();
+    size_t n, i;
+
+    (void)snprintf(key, sizeof(key), "%lld", (long long)team);
+    t = json_object_get(o->teams, key);
+    doc = json_object_get(t, "doc");
+    chain = json_object_get(doc, "chain");
+    n = json_array_size(chain);
+    if (n == 0) {
+        return out;
+    }
+    targets = json_object_get(json_array_get(chain, (size_t)(tier < 1         ? 0
+                                                             : tier > (long)n ? (long)n - 1
+                                                                              : tier - 1)),
+                              "targets");
+    json_array_foreach(targets, i, target)
+    {
+        const char *sched = json_string_value(json_object_get(target, "schedule"));
+        const char *contact = json_string_value(json_object_get(target, "contact"));
+        if (sched) {
+            struct ac_schedule s;
+            struct ac_oncall oc;
+            json_t *errs = json_array();
+            const json_t *sdoc = json_object_get(o->schedules, sched);
+            if (sdoc && ac_schedule_from_json(sdoc, &s, errs) == AC_OK) {
+                ac_schedule_oncall(&s, now_s, &oc);
+                if (oc.contact) {
+                    nt_add_contact(o, out, oc.contact);
+                }
+                ac_schedule_deinit(&s);
+            }
+            json_decref(errs);
+        }
+        else if (contact) {
+            nt_add_contact(o, out, strtoll(contact, NULL, 10));
+        }
+        else if (json_is_true(json_object_get(target, "lead"))) {
+            const char *lead = json_string_value(json_object_get(doc, "lead"));
+            if (lead) {
+                nt_add_contact(o, out, strtoll(lead, NULL, 10));
+            }
+        }
+    }
+    return out;
+}
+
+/* ---- planning --------------------------------------------------------------- */
+
+/* The default title and text of a notification (channels' templates may use
+ * anything of the context instead). */
+static void nt_message(json_t *ctx, const json_t *alert, const char *reason, const char *level,
+                       long tier, const json_t *details)
+{
+    const char *type = json_string_value(json_object_get(alert, "type"));
+    const char *where = json_string_value(json_object_get(alert, "app_id"));
+    const json_t *ev = json_object_get(alert, "latest_event");
+    const char *title = json_string_value(json_object_get(ev, "title"));
+    const char *msg = json_string_value(json_object_get(ev, "message"));
+    struct ac_buf t = {0}, x = {0};
+    char *s;
+
+    if (!where) {
+        where = json_string_value(json_object_get(alert, "instance"));
+    }
+    if (strcmp(reason, "resolve") == 0) {
+        ac_buf_printf(&t, "[RESOLVED] %s", type ? type : "alert");
+    }
+    else if (strcmp(reason, "escalate") == 0) {
+        ac_buf_printf(&t, "[%s] %s escalated %s→%s", level, type ? type : "alert",
+                      json_string_value(json_object_get(details, "from")) ?: "?",
+                      json_string_value(json_object_get(details, "to")) ?: level);
+    }
+    else if (strcmp(reason, "timeout") == 0) {
+        ac_buf_printf(&t, "[%s] %s not acknowledged (tier %ld)", level, type ? type : "alert",
+                      tier);
+    }
+    else {
+        ac_buf_printf(&t, "[%s] %s", level, type ? type : "alert");
+    }
+    if (where) {
+        ac_buf_printf(&t, " on %s", where);
+    }
+    ac_buf_printf(&x, "%s", title ? title : "");
+    if (msg) {
+        ac_buf_printf(&x, "%s%s", x.len ? "\n" : "", msg);
+    }
+    if (strcmp(reason, "escalate") == 0 && json_object_get(details, "why")) {
+        ac_buf_printf(&x, "%sescalated: %s", x.len ? "\n" : "",
+                      json_string_value(json_object_get(details, "why")));
+    }
+    ac_buf_printf(&x, "%salert %s, %lld event(s) since %s", x.len ? "\n" : "",
+                  json_string_value(json_object_get(alert, "id")) ?: "?",
+                  (long long)json_integer_value(json_object_get(alert, "count")),
+                  json_string_value(json_object_get(alert, "first_seen")) ?: "?");
+    s = ac_buf_steal(&t);
+    (void)json_object_set_new(ctx, "title", json_string(s));
+    free(s);
+    s = ac_buf_steal(&x);
+    (void)json_object_set_new(ctx, "text", json_string(s));
+    free(s);
+}
+
+struct nt_rows {
+    struct ac_buf a[9];
+    size_t n;
+};
+
+static void nt_row(struct nt_rows *r, const char *intent, const char *alert,
+                   const struct ac_channel *ch, const json_t *contact, const char *level,
+                   const char *reason, json_t *ctx)
+{
+    char *key, *doc;
+    const char *cid = json_string_value(json_object_get(contact, "id"));
+
+    key = cid ? ac_xasprintf("n%s-%s-c%s", intent, ch->name, cid)
+              : ac_xasprintf("n%s-%s", intent, ch->name);
+    (void)json_object_set_new(ctx, "notification", json_pack("{s:s}", "key", key));
+    if (contact) {
+        (void)json_object_set(ctx, "contact", (json_t *)contact);
+    }
+    else {
+        (void)json_object_del(ctx, "contact");
+    }
+    doc = json_dumps(ctx, JSON_COMPACT);
+    ac_pg_array_add(&r->a[0], intent);
+    ac_pg_array_add(&r->a[1], alert);
+    ac_pg_array_add(&r->a[2], ch->name);
+    ac_pg_array_add(&r->a[3], ch->ops->kind);
+    ac_pg_array_add(&r->a[4], cid);
+    ac_pg_array_add(&r->a[5], level);
+    ac_pg_array_add(&r->a[6], reason);
+    ac_pg_array_add(&r->a[7], key);
+    ac_pg_array_add(&r->a[8], doc);
+    r->n++;
+    free(key);
+    free(doc);
+}
+
+static bool nt_simple(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    PQclear(r);
+    return ok;
+}
+
+/* Plans up to NT_INTENTS_MAX intents in one transaction. Returns how many. */
+static int nt_plan(struct ac_notifier *n)
+{
+    const struct ac_notify_config *nc = n->nc;
+    PGresult *in = NULL;
+    struct nt_oncall o = {0};
+    struct nt_rows rows = {0};
+    struct ac_buf ids = {0}, an[5] = {{0}};
+    size_t nan = 0;
+    int count = 0, ok = 0;
+    int64_t now_s = ac_time_now_us() / 1000000;
+
+    if (!nt_simple(n->conn, "BEGIN") || !(in = nt_query(n->conn, SQL_CLAIM_INTENTS, 0, NULL))) {
+        goto out;
+    }
+    count = PQntuples(in);
+    if (count == 0) { /* end the transaction: the statements after run on their own */
+        ok = nt_simple(n->conn, "ROLLBACK");
+        goto out;
+    }
+    if (!nt_oncall_load(n->conn, &o)) {
+        goto out;
+    }
+    for (int i = 0; i < count; i++) {
+        const char *intent = PQgetvalue(in, i, 0), *alert_id = PQgetvalue(in, i, 1);
+        const char *reason = PQgetvalue(in, i, 2), *level_s = PQgetvalue(in, i, 3);
+        json_t *details = json_loads(PQgetvalue(in, i, 5), 0, NULL);
+        json_t *alert = json_loads(PQgetvalue(in, i, 6), 0, NULL);
+        bool known = !PQgetisnull(in, i, 7) || !PQgetisnull(in, i, 8);
+        long tier = strtol(PQgetvalue(in, i, 4), NULL, 10);
+        int64_t team = !PQgetisnull(in, i, 7) ? strtoll(PQgetvalue(in, i, 7), NULL, 10) : 0;
+        enum ac_level level = AC_LEVEL_P4;
+        const struct ac_channel *chans[AC_NOTIFY_CHANNELS_MAX];
+        size_t nch = 0;
+        json_t *ctx, *recipients, *used = json_array();
+        char tk[24];
+
+        ac_pg_array_add(&ids, intent);
+        (void)ac_level_parse(level_s, &level);
+        if (strcmp(reason, "resolve") == 0) { /* the channels used before */
+            json_t *prev = PQgetisnull(in, i, 9) ? NULL : json_loads(PQgetvalue(in, i, 9), 0, NULL);
+            size_t k;
+            json_t *name;
+            json_array_foreach(prev, k, name)
+            {
+                const struct ac_channel *ch = ac_notify_channel(nc, json_string_value(name));
+                if (ch) {
+                    chans[nch++] = ch;
+                }
+            }
+            json_decref(prev);
+            tier = known ? strtol(PQgetvalue(in, i, 8), NULL, 10) : 1;
+        }
+        else {
+            for (size_t k = 0; level >= AC_LEVEL_P1 && k < nc->nlevel[level - 1]; k++) {
+                chans[nch++] = &nc->channels[nc->level_channels[level - 1][k]];
+            }
+            if (strcmp(reason, "escalate") == 0 && known) {
+                tier = strtol(PQgetvalue(in, i, 8), NULL, 10);
+            }
+        }
+        if (!team) {
+            team = nt_route_team(&o, alert);
+        }
+        recipients = team ? nt_recipients(&o, team, tier, now_s) : json_array();
+        (void)snprintf(tk, sizeof(tk), "%lld", (long long)team);
+        /* ctx owns recipients from here (borrowed below) */
+        ctx = json_pack("{s:O, s:s, s:s, s:i, s:o, s:o}", "alert", alert, "reason", reason, "level",
+                        level_s, "tier", (json_int_t)tier, "recipients", recipients, "team",
+                        team ? json_pack("{s:s, s:O*}", "id", tk, "name",
+                                         json_object_get(json_object_get(o.teams, tk), "name"))
+                             : json_null());
+        if (strcmp(reason, "escalate") == 0) {
+            (void)json_object_set(ctx, "escalation", details);
+        }
+        (void)json_object_set_new(ctx, "actions", json_object());
+        nt_message(ctx, alert, reason, level_s, tier, details);
+        for (size_t k = 0; k < nch; k++) {
+            const struct ac_channel *ch = chans[k];
+            size_t r;
+            json_t *who;
+            if (ch->ops->per_contact) {
+                json_array_foreach(recipients, r, who)
+                {
+                    if (json_object_get(who, "phone")) {
+                        nt_row(&rows, intent, alert_id, ch, who, level_s, reason, ctx);
+                    }
+                }
+            }
+            else {
+                nt_row(&rows, intent, alert_id, ch, NULL, level_s, reason, ctx);
+            }
+            (void)json_array_append_new(used, json_string(ch->name));
+        }
+        if (strcmp(reason, "resolve") != 0 && (nch > 0 || team)) {
+            char tier_s[24], mtta[24], *used_s = json_dumps(used, JSON_COMPACT);
+            (void)snprintf(tier_s, sizeof(tier_s), "%ld", tier);
+            (void)snprintf(mtta, sizeof(mtta), "%lld",
+                           (long long)nc->mtta_s[level >= AC_LEVEL_P1 ? level - 1 : 3]);
+            ac_pg_array_add(&an[0], alert_id);
+            ac_pg_array_add(&an[1], team ? tk : NULL);
+            ac_pg_array_add(&an[2], tier_s);
+            ac_pg_array_add(&an[3], used_s);
+            ac_pg_array_add(&an[4], mtta);
+            nan++;
+            free(used_s);
+        }
+        json_decref(used);
+        json_decref(ctx);
+        json_decref(alert);
+        json_decref(details);
+    }
+    {
+        const char *p[9];
+        PGresult *r;
+        for (int k = 0; k < 9; k++) {
+            ac_pg_array_close(&rows.a[k]);
+            p[k] = rows.a[k].data;
+        }
+        r = rows.n ? nt_query(n->conn, SQL_INSERT_NOTIFICATIONS, 9, p) : NULL;
+        ok = !rows.n || r;
+        PQclear(r);
+        for (int k = 0; k < 5; k++) {
+            ac_pg_array_close(&an[k]);
+            p[k] = an[k].data;
+        }
+        r = ok && nan ? nt_query(n->conn, SQL_ALERT_NOTIFY, 5, p) : NULL;
+        ok = ok && (!nan || r);
+        PQclear(r);
+        ac_pg_array_close(&ids);
+        p[0] = ids.data;
+        r = ok ? nt_query(n->conn, SQL_PLANNED, 1, p) : NULL;
+        ok = ok && r;
+        PQclear(r);
+    }
+    if (ok) {
+        ok = nt_simple(n->conn, "COMMIT");
+        if (ok && rows.n) {
+            ac_log(AC_LOG_INFO, "notify", "planned intents=%d notifications=%zu", count, rows.n);
+        }
+    }
+out:
+    if (!ok) {
+        (void)nt_simple(n->conn, "ROLLBACK");
+        count = -1;
+    }
+    PQclear(in);
+    nt_oncall_free(&o);
+    for (int k = 0; k < 9; k++) {
+        ac_buf_deinit(&rows.a[k]);
+    }
+    for (int k = 0; k < 5; k++) {
+        ac_buf_deinit(&an[k]);
+    }
+    ac_buf_deinit(&ids);
+    return count;
+}
+
+/* ---- time escalation ------------------------------------------------------ */
+
+static void nt_due_tiers(struct ac_notifier *n)
+{
+    PGresult *r = nt_query(n->conn, SQL_DUE_TIERS, 0, NULL);
+
+    if (r && strcmp(PQcmdTuples(r), "0") != 0) {
+        ac_log(AC_LOG_INFO, "notify", "unacknowledged past MTTA: next tier for %s alert(s)",
+               PQcmdTuples(r));
+    }
+    PQclear(r);
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+struct nt_send {
+    char id[24];
+    const struct ac_channel *ch;
+    struct ac_http_out out;
+    struct curl_slist *headers;
+    CURL *easy;
+    struct ac_buf resp;
+    char retry_after[64];
+    long status;
+    int attempts;
+    int rc;
+    char why[256];
+};
+
+static size_t nt_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct nt_send *s = ud;
+    size_t n = size * nmemb;
+
+    if (s->resp.len < NT_RESPONSE_MAX) {
+        ac_buf_append(&s->resp, p,
+                      n < NT_RESPONSE_MAX - s->resp.len ? n : NT_RESPONSE_MAX - s->resp.len);
+    }
+    return n;
+}
+
+static size_t nt_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct nt_send *s = ud;
+    size_t n = size * nmemb;
+
+    if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+        size_t l = n - 12;
+        if (l >= sizeof(s->retry_after)) {
+            l = sizeof(s->retry_after) - 1;
+        }
+        memcpy(s->retry_after, p + 12, l);
+        s->retry_after[l] = '\0';
+        s->retry_after[strcspn(s->retry_after, "\r\n")] = '\0';
+    }
+    return n;
+}
+
+static void nt_record(struct ac_notifier *n, struct nt_send *s)
+{
+    char status[16], delay[24];
+    const char *p[4] = {s->id, status, NULL, NULL};
+    PGresult *r;
+    int64_t ms;
+
+    (void)snprintf(status, sizeof(status), "%ld", s->status);
+    if (s->rc == AC_OK) {
+        r = nt_query(n->conn, SQL_SENT, 2, p);
+    }
+    else if (s->rc == AC_EAGAIN && s->attempts < n->nc->max_attempts) {
+        double rnd = (double)(rand_r(&n->rand_state) % 1000000) / 1000000.0;
+        ms = ac_backoff_delay(&n->nc->backoff, s->attempts, rnd);
+        if (ac_retry_after_ms(s->retry_after[0] ? s->retry_after : NULL, ac_time_now_us() / 1000000,
+                              &ms) &&
+            ms > n->nc->backoff.cap_ms) {
+            ms = n->nc->backoff.cap_ms;
+        }
+        (void)snprintf(delay, sizeof(delay), "%lld", (long long)ms);
+        p[2] = delay;
+        p[3] = s->why;
+        r = nt_query(n->conn, SQL_RETRY, 4, p);
+    }
+    else {
+        p[2] = s->why;
+        r = nt_query(n->conn, SQL_FAILED, 3, p);
+        ac_log(AC_LOG_WARN, "notify", "notification %s on %s failed after %d attempt(s): %s", s->id,
+               s->ch ? s->ch->name : "?", s->attempts, s->why);
+    }
+    PQclear(r);
+}
+
+/* Claims the due notifications and sends them concurrently. Returns how many. */
+static int nt_dispatch(struct ac_notifier *n)
+{
+    char lim[24], lease[24];
+    const char *p[2] = {lim, lease};
+    long max_tmo = 1000;
+    PGresult *r;
+    struct nt_send *sends;
+    int count, running = 0;
+    int64_t now_ms = ac_time_now_us() / 1000;
+
+    for (size_t i = 0; i < n->nc->nchannels; i++) {
+        if (n->nc->channels[i].timeout_ms > max_tmo) {
+            max_tmo = n->nc->channels[i].timeout_ms;
+        }
+    }
+    (void)snprintf(lim, sizeof(lim), "%d", AC_NOTIFY_BATCH);
+    (void)snprintf(lease, sizeof(lease), "%ld", 2 * max_tmo / 1000 + 30);
+    if (!(r = nt_query(n->conn, SQL_CLAIM_DUE, 2, p))) {
+        return -1;
+    }
+    count = PQntuples(r);
+    sends = ac_xcalloc((size_t)count + 1, sizeof(*sends));
+    for (int i = 0; i < count; i++) {
+        struct nt_send *s = &sends[i];
+        json_t *ctx = json_loads(PQgetvalue(r, i, 2), 0, NULL);
+        (void)snprintf(s->id, sizeof(s->id), "%s", PQgetvalue(r, i, 0));
+        s->attempts = (int)strtol(PQgetvalue(r, i, 3), NULL, 10);
+        s->ch = ac_notify_channel(n->nc, PQgetvalue(r, i, 1));
+        if (!s->ch) {
+            s->rc = AC_EINVAL;
+            (void)snprintf(s->why, sizeof(s->why), "channel %s is no longer configured",
+                           PQgetvalue(r, i, 1));
+        }
+        else if (!ctx || s->ch->ops->build(s->ch, ctx, now_ms, &s->out) != AC_OK) {
+            s->rc = AC_EINVAL;
+            (void)snprintf(s->why, sizeof(s->why), "nothing to send on %s", s->ch->name);
+        }
+        else {
+            s->easy = curl_easy_init();
+            AC_ASSERT(s->easy != NULL);
+            for (size_t h = 0; h < s->out.nheaders; h++) {
+                s->headers = curl_slist_append(s->headers, s->out.headers[h]);
+            }
+            s->headers = curl_slist_append(s->headers, "Expect:");
+            (void)curl_easy_setopt(s->easy, CURLOPT_URL, s->out.url);
+            (void)curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->out.body);
+            (void)curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
+            (void)curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, s->ch->timeout_ms);
+            (void)curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, s->ch->timeout_ms);
+            (void)curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+            (void)curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+            (void)curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, nt_write);
+            (void)curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+            (void)curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, nt_header);
+            (void)curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+            (void)curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+            (void)curl_multi_add_handle(n->multi, s->easy);
+        }
+        json_decref(ctx);
+    }
+    PQclear(r);
+    do { /* every transfer ends by its own timeout */
+        CURLMsg *m;
+        int left;
+        if (curl_multi_perform(n->multi, &running) != CURLM_OK) {
+            break;
+        }
+        while ((m = curl_multi_info_read(n->multi, &left))) {
+            struct nt_send *s = NULL;
+            if (m->msg != CURLMSG_DONE) {
+                continue;
+            }
+            (void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            if (m->data.result != CURLE_OK) {
+                s->status = 0;
+                s->rc = AC_EAGAIN;
+                (void)snprintf(s->why, sizeof(s->why), "%s", curl_easy_strerror(m->data.result));
+            }
+            else {
+                (void)curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &s->status);
+                s->rc = s->ch->ops->result(s->ch, s->status, s->resp.data ? s->resp.data : "",
+                                           s->why, sizeof(s->why));
+            }
+        }
+        if (running > 0) {
+            (void)curl_multi_poll(n->multi, NULL, 0, 200, NULL);
+        }
+    } while (running > 0);
+    for (int i = 0; i < count; i++) {
+        struct nt_send *s = &sends[i];
+        nt_record(n, s);
+        if (s->easy) {
+            (void)curl_multi_remove_handle(n->multi, s->easy);
+            curl_easy_cleanup(s->easy);
+        }
+        curl_slist_free_all(s->headers);
+        ac_http_out_deinit(&s->out);
+        ac_buf_deinit(&s->resp);
+    }
+    free(sends);
+    return count;
+}
+
+/* ---- the thread ----------------------------------------------------------- */
+
+static bool nt_connect(struct ac_notifier *n)
+{
+    int64_t now = ac_time_now_us();
+
+    if (n->conn && PQstatus(n->conn) == CONNECTION_OK) {
+        return true;
+    }
+    if (now < n->next_connect_us) {
+        return false;
+    }
+    PQfinish(n->conn);
+    n->conn = ac_pg_connect(n->cfg->pg_dsn);
+    if (!n->conn) {
+        n->next_connect_us = now + NT_RETRY_CONNECT_US;
+    }
+    return n->conn != NULL;
+}
+
+static void nt_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static void *nt_main(void *arg)
+{
+    struct ac_notifier *n = arg;
+
+    while (!__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE)) {
+        int planned = 0, sent = 0;
+        if (nt_connect(n)) {
+            nt_due_tiers(n);
+            planned = nt_plan(n);
+            sent = nt_dispatch(n);
+            if (planned < 0 || sent < 0) {
+                PQfinish(n->conn); /* reconnect: a failed statement may have cut it */
+                n->conn = NULL;
+            }
+        }
+        if (planned < NT_INTENTS_MAX && sent < AC_NOTIFY_BATCH) {
+            for (long waited = 0;
+                 waited < n->nc->poll_ms && !__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE);
+                 waited += 20) {
+                nt_sleep_ms(20);
+            }
+        }
+    }
+    return NULL;
+}
+
+struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
+                                      const struct ac_notify_config *nc)
+{
+    struct ac_notifier *n = ac_xcalloc(1, sizeof(*n));
+
+    n->cfg = cfg;
+    n->nc = nc;
+    n->rand_state = (unsigned)ac_time_now_us();
+    n->multi = curl_multi_init();
+    if (!n->multi || pthread_create(&n->thread, NULL, nt_main, n) != 0) {
+        ac_log(AC_LOG_ERROR, "notify", "cannot start the notifier");
+        if (n->multi) {
+            curl_multi_cleanup(n->multi);
+        }
+        free(n);
+        return NULL;
+    }
+    ac_log(AC_LOG_INFO, "notify", "notifier started channels=%zu", nc->nchannels);
+    return n;
+}
+
+void ac_notifier_stop(struct ac_notifier *n)
+{
+    if (!n) {
+        return;
+    }
+    __atomic_store_n(&n->stop, 1, __ATOMIC_RELEASE);
+    (void)pthread_join(n->thread, NULL);
+    curl_multi_cleanup(n->multi);
+    PQfinish(n->conn);
+    free(n);
+}

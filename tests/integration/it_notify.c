@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration tests of notification (DESIGN §6) through the real server,
+ * with local HTTP sinks standing in for the phone and SMS gateways and a
+ * chat webhook: who gets what at which level, retries until a gateway
+ * answers, time escalation to the next tier and an acknowledgement stopping
+ * it, and the resolved message on the channels used.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/integration/harness.h"
+
+static struct it_server srv;
+static struct it_sink *gw;   /* phone and SMS gateway: /phone, /sms */
+static struct it_sink *chat; /* chat webhook: /hook */
+static char ann_id[24], bob_id[24];
+
+static long req(const char *method, const char *path, const char *body, json_t **out)
+{
+    return it_call(&srv, method, path, IT_ADMIN_TOKEN, body ? "application/json" : NULL, body, out);
+}
+
+static char *create(const char *path, const char *body)
+{
+    json_t *r = NULL;
+    char *id;
+
+    if (req("POST", path, body, &r) != 201) {
+        fail_msg("POST %s failed: %s", path, json_dumps(r, 0));
+    }
+    id = strdup(json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    return id;
+}
+
+static int setup(void **state)
+{
+    char config[2048], body[1024];
+    char *sched, *id;
+
+    (void)state;
+    gw = it_sink_start("{\"ok\":true}");
+    chat = it_sink_start("ok");
+    snprintf(config, sizeof(config),
+             "{\"notify\":{\"poll_ms\":50,\"mtta_s\":{\"P1\":2,\"P2\":600,\"P3\":600},"
+             "\"retry\":{\"base_ms\":100,\"cap_ms\":400,\"max_attempts\":6},\"channels\":{"
+             "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
+             "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
+             "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
+             it_sink_port(gw), it_sink_port(gw), it_sink_port(chat));
+    it_server_start_config(&srv, config, NULL);
+    id = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
+    snprintf(ann_id, sizeof(ann_id), "%s", id);
+    free(id);
+    id = create("/v1/contacts", "{\"name\":\"bob\",\"phone\":\"+8613800000002\"}");
+    snprintf(bob_id, sizeof(bob_id), "%s", id);
+    free(id);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"primary\",\"layers\":[{\"start\":\"2020-01-01T00:00:00Z\","
+             "\"rotation\":\"weekly\",\"members\":[\"%s\"]}]}",
+             ann_id);
+    sched = create("/v1/schedules", body);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"sre\",\"default\":true,\"chain\":[{\"targets\":[{\"schedule\":\"%s\"}]},"
+             "{\"targets\":[{\"contact\":\"%s\"}]}]}",
+             sched, bob_id);
+    free(create("/v1/teams", body));
+    free(sched);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(it_server_stop(&srv), 0);
+    it_sink_stop(gw);
+    it_sink_stop(chat);
+    return 0;
+}
+
+/* Posts one firing event; returns its alert id (new). */
+static char *fire(const char *type, const char *level, const char *app)
+{
+    char body[512];
+    json_t *r;
+    char *id;
+
+    snprintf(body, sizeof(body),
+             "{\"source\":\"probe\",\"type\":\"%s\",\"level\":\"%s\",\"title\":\"%s is down\","
+             "\"app_id\":\"%s\"}",
+             type, level, app, app);
+    r = it_post_events(&srv, body, 200);
+    id = strdup(json_string_value(
+        json_object_get(json_array_get(json_object_get(r, "items"), 0), "alert_id")));
+    json_decref(r);
+    return id;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* the alert id inside a sink's i-th body on path (the webhook's context) */
+static bool body_has(struct it_sink *s, const char *path, int i, const char *needle)
+{
+    char *b = it_sink_body(s, path, i);
+    bool hit = b && strstr(b, needle);
+
+    free(b);
+    return hit;
+}
+
+static void test_p1_reaches_phone_sms_chat_and_p4_nothing(void **state)
+{
+    char *p1, *p4, needle[64];
+    int phone0 = it_sink_count(gw, "/phone"), sms0 = it_sink_count(gw, "/sms");
+    int hook0 = it_sink_count(chat, "/hook");
+
+    (void)state;
+    p1 = fire("ItNotifyDown", "P1", "shop");
+    assert_int_equal(it_sink_wait(gw, "/phone", phone0 + 1, 10000), phone0 + 1);
+    assert_int_equal(it_sink_wait(gw, "/sms", sms0 + 1, 10000), sms0 + 1);
+    assert_int_equal(it_sink_wait(chat, "/hook", hook0 + 1, 10000), hook0 + 1);
+    /* to the on-call person, with a key stable across retries */
+    assert_true(body_has(gw, "/sms", sms0, "+8613800000001"));
+    assert_true(body_has(gw, "/phone", phone0, "+8613800000001"));
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", p1);
+    assert_true(body_has(chat, "/hook", hook0, needle));
+    assert_true(body_has(chat, "/hook", hook0, "[P1] ItNotifyDown on shop"));
+    {
+        char *key = it_sink_header(gw, "/sms", sms0, "Idempotency-Key");
+        assert_non_null(key);
+        free(key);
+    }
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s"
+                                " AND status = 'sent'",
+                                p1),
+                     3);
+
+    /* a P4 reaches nobody: no intent, no notification, no request */
+    p4 = fire("ItNotifyQuiet", "P4", "shop");
+    sleep_ms(1500);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM notify_intents WHERE alert_id = %s", p4), 0);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s", p4), 0);
+    assert_false(body_has(chat, "/hook", it_sink_count(chat, "/hook") - 1, "ItNotifyQuiet"));
+    /* acknowledged: no second tier for it (checked in the tier test) */
+    free(p1);
+    free(p4);
+}
+
+/* The indexes of the requests on path whose body holds needle. */
+static int matching(struct it_sink *s, const char *path, const char *needle, int *idx, int max)
+{
+    int n = 0, total = it_sink_count(s, path);
+
+    for (int i = 0; i < total; i++) {
+        if (body_has(s, path, i, needle) && n < max) {
+            idx[n++] = i;
+        }
+    }
+    return n;
+}
+
+static void test_gateway_errors_are_retried_until_sent_once(void **state)
+{
+    char *a;
+    int idx[16], n = 0;
+    char *k0, *k3;
+
+    (void)state;
+    /* the other tests' alerts may be notified meanwhile: count this one's */
+    it_sink_fail(chat, 3, 500);
+    a = fire("ItNotifyFlaky", "P3", "cart");
+    /* three 500s, then one 200: four requests and no fifth */
+    for (int waited = 0;
+         waited < 15000 && (n = matching(chat, "/hook", "ItNotifyFlaky", idx, 16)) < 4;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_int_equal(n, 4);
+    sleep_ms(1000);
+    assert_int_equal(matching(chat, "/hook", "ItNotifyFlaky", idx, 16), 4);
+    assert_int_equal(it_sql_llf("SELECT attempts FROM notifications WHERE alert_id = %s"
+                                " AND status = 'sent'",
+                                a),
+                     4);
+    k0 = it_sink_header(chat, "/hook", idx[0], "Idempotency-Key");
+    k3 = it_sink_header(chat, "/hook", idx[3], "Idempotency-Key");
+    assert_non_null(k0);
+    assert_string_equal(k0, k3); /* the same key on every attempt */
+    free(k0);
+    free(k3);
+    free(a);
+}
+
+static void test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it(void **state)
+{
+    char *a, *b, path[96];
+    json_t *r = NULL;
+
+    (void)state;
+    a = fire("ItNotifyTier", "P1", "pay");
+    b = fire("ItNotifyAcked", "P1", "pay");
+    assert_true(it_wait_sql(3, 10000,
+                            "SELECT count(*) FROM notifications WHERE reason = 'open'"
+                            " AND status = 'sent' AND alert_id = %s",
+                            b));
+    snprintf(path, sizeof(path), "/v1/alerts/%s/ack", b);
+    assert_int_equal(req("POST", path, "{}", &r), 200);
+    json_decref(r);
+    /* P1's MTTA is 2 s here: bob (tier 2) gets the unacknowledged one */
+    assert_true(it_wait_sql(1, 10000,
+                            "SELECT count(*) FROM notifications WHERE alert_id = %s"
+                            " AND reason = 'timeout' AND contact_id = %s"
+                            " AND channel = 'text' AND status = 'sent'",
+                            a, bob_id));
+    sleep_ms(2500);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s"
+                                " AND reason = 'timeout'",
+                                b),
+                     0);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_p1_reaches_phone_sms_chat_and_p4_nothing),
+        cmocka_unit_test(test_gateway_errors_are_retried_until_sent_once),
+        cmocka_unit_test(test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it),
+    };
+    int rc;
+
+    it_init("notify");
+    rc = cmocka_run_group_tests_name("integration_notify", tests, setup, teardown);
+    it_fini();
+    return rc;
+}
