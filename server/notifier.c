@@ -22,10 +22,11 @@
 
 #define SQL_CLAIM_INTENTS                                                                          \
     "SELECT i.id, i.alert_id, i.reason, i.level, i.tier, i.details::text,"                         \
-    " ac_alert_json(a)::text, n.team_id, n.tier, to_json(n.channels)::text"                        \
+    " ac_alert_json(a)::text, n.team_id, n.tier, to_json(n.channels)::text, i.held_by"             \
     " FROM notify_intents i JOIN alerts a ON a.id = i.alert_id"                                    \
     " LEFT JOIN alert_notify n ON n.alert_id = i.alert_id"                                         \
-    " WHERE i.planned_at IS NULL ORDER BY i.id LIMIT 100 FOR UPDATE OF i SKIP LOCKED"
+    " WHERE i.planned_at IS NULL AND coalesce(i.check_at, i.created_at) <= clock_timestamp()"      \
+    " ORDER BY i.id LIMIT 100 FOR UPDATE OF i SKIP LOCKED"
 #define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
 #define SQL_TEAMS  "SELECT id, name, doc::text, is_default FROM teams"
 #define SQL_SCHEDS "SELECT id, doc::text FROM schedules"
@@ -38,6 +39,17 @@
     " $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::jsonb[])"                  \
     " ON CONFLICT (idem_key) DO NOTHING"
 #define SQL_PLANNED "UPDATE notify_intents SET planned_at = clock_timestamp() WHERE id = ANY($1)"
+#define SQL_SILENCES                                                                               \
+    "SELECT id, matchers::text, alert_id, extract(epoch FROM ends_at)::bigint FROM silences"       \
+    " WHERE expired_at IS NULL AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now())"
+/* Held by a silence: looked at again at its end, or in 30 s (a silence can
+ * be deleted, an alert resolved). */
+#define SQL_HOLD                                                                                   \
+    "UPDATE notify_intents i SET held_by = u.s, check_at = least(to_timestamp(coalesce(u.e,"       \
+    " 'infinity'::float8)), clock_timestamp() + interval '30 seconds') FROM unnest($1::bigint[],"  \
+    " $2::bigint[], $3::float8[]) AS u(id, s, e) WHERE i.id = u.id"
+#define SQL_DROP                                                                                   \
+    "UPDATE notify_intents SET planned_at = clock_timestamp(), dropped = $2 WHERE id = ANY($1)"
 /* The alert's team, tier, channels used and next tier time (not for a
  * resolve, nor once it is acknowledged or resolved). */
 #define SQL_ALERT_NOTIFY                                                                           \
@@ -96,9 +108,16 @@ struct nt_route {
     int64_t team;
 };
 
+struct nt_silence {
+    int64_t id, alert, ends; /* alert 0: any; ends 0: until resolved */
+    struct ac_matchers ms;
+};
+
 struct nt_oncall {
     struct nt_route *routes;
     size_t nroutes;
+    struct nt_silence *silences;
+    size_t nsilences;
     json_t *teams;     /* id -> {"name", "doc", "default"} */
     json_t *contacts;  /* id -> contact resource */
     json_t *schedules; /* id -> doc (parsed on use) */
@@ -111,6 +130,10 @@ static void nt_oncall_free(struct nt_oncall *o)
         ac_matchers_deinit(&o->routes[i].ms);
     }
     free(o->routes);
+    for (size_t i = 0; i < o->nsilences; i++) {
+        ac_matchers_deinit(&o->silences[i].ms);
+    }
+    free(o->silences);
     json_decref(o->teams);
     json_decref(o->contacts);
     json_decref(o->schedules);
@@ -176,6 +199,23 @@ static bool nt_oncall_load(PGconn *c, struct nt_oncall *o)
                                   json_loads(PQgetvalue(r, i, 1), 0, NULL));
     }
     PQclear(r);
+    if (!(r = nt_query(c, SQL_SILENCES, 0, NULL))) {
+        return false;
+    }
+    o->silences = ac_xcalloc((size_t)PQntuples(r) + 1, sizeof(*o->silences));
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *ms = json_loads(PQgetvalue(r, i, 1), 0, NULL), *errs = json_array();
+        struct nt_silence *s = &o->silences[o->nsilences];
+        if (ms && ac_matchers_from_json(&s->ms, ms, "$.matchers", errs) == AC_OK) {
+            s->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+            s->alert = PQgetisnull(r, i, 2) ? 0 : strtoll(PQgetvalue(r, i, 2), NULL, 10);
+            s->ends = PQgetisnull(r, i, 3) ? 0 : strtoll(PQgetvalue(r, i, 3), NULL, 10);
+            o->nsilences++;
+        }
+        json_decref(ms);
+        json_decref(errs);
+    }
+    PQclear(r);
     if (!(r = nt_query(c, SQL_CONTACTS, 0, NULL))) {
         return false;
     }
@@ -187,26 +227,60 @@ static bool nt_oncall_load(PGconn *c, struct nt_oncall *o)
     return true;
 }
 
-/* The team of an alert (JSON): the first route matching its latest event. */
-static int64_t nt_route_team(const struct nt_oncall *o, const json_t *alert)
+/* An alert's latest event (what routes and silences match); false if none. */
+static bool nt_event(const json_t *alert, struct ac_event *ev)
 {
-    const json_t *latest = json_object_get(alert, "latest_event");
-    struct ac_event ev;
+    /* the stored document with what the server added to it (ids, the
+     * fingerprint, times: ac_event_json, ac_alert_json) taken off again */
+    static const char *const added[] = {"event_id",    "alert_id", "fingerprint",
+                                        "received_at", "folded",   NULL};
+    json_t *latest = json_deep_copy(json_object_get(alert, "latest_event"));
     json_t *errs = json_array();
-    int64_t team = o->default_team;
+    bool ok;
 
-    memset(&ev, 0, sizeof(ev));
-    if (latest && ac_event_from_json(latest, &ev, -1, errs)) {
-        for (size_t i = 0; i < o->nroutes; i++) {
-            if (ac_matchers_match(&o->routes[i].ms, &ev)) {
-                team = o->routes[i].team;
-                break;
-            }
+    memset(ev, 0, sizeof(*ev));
+    for (const char *const *k = added; latest && *k; k++) {
+        (void)json_object_del(latest, *k);
+    }
+    ok = latest && ac_event_from_json(latest, ev, -1, errs);
+    if (!ok && latest) {
+        char *e = json_dumps(errs, JSON_COMPACT);
+        ac_log(AC_LOG_WARN, "notify",
+               "alert %s: its latest event does not load (%s); routes"
+               " and silences see no fields",
+               json_string_value(json_object_get(alert, "id")), e);
+        free(e);
+    }
+    json_decref(latest);
+    json_decref(errs);
+    return ok;
+}
+
+/* The team of an alert: the first route matching its latest event. */
+static int64_t nt_route_team(const struct nt_oncall *o, const struct ac_event *ev, bool has_ev)
+{
+    for (size_t i = 0; has_ev && i < o->nroutes; i++) {
+        if (ac_matchers_match(&o->routes[i].ms, ev)) {
+            return o->routes[i].team;
         }
     }
-    ac_event_deinit(&ev);
-    json_decref(errs);
-    return team;
+    return o->default_team;
+}
+
+/* The silence holding alert_id (its latest event ev), or NULL. */
+static const struct nt_silence *nt_silenced(const struct nt_oncall *o, int64_t alert_id,
+                                            const struct ac_event *ev, bool has_ev)
+{
+    for (size_t i = 0; i < o->nsilences; i++) {
+        const struct nt_silence *s = &o->silences[i];
+        if (s->alert && s->alert != alert_id) {
+            continue;
+        }
+        if (s->ms.n == 0 ? s->alert != 0 : has_ev && ac_matchers_match(&s->ms, ev)) {
+            return s;
+        }
+    }
+    return NULL;
 }
 
 static void nt_add_contact(const struct nt_oncall *o, json_t *recipients, int64_t id)
@@ -389,8 +463,8 @@ static int nt_plan(struct ac_notifier *n)
     PGresult *in = NULL;
     struct nt_oncall o = {0};
     struct nt_rows rows = {0};
-    struct ac_buf ids = {0}, an[5] = {{0}};
-    size_t nan = 0;
+    struct ac_buf ids = {0}, an[5] = {{0}}, hold[3] = {{0}}, drop = {0};
+    size_t nan = 0, nhold = 0, ndrop = 0;
     int count = 0, ok = 0;
     int64_t now_s = ac_time_now_us() / 1000000;
 
@@ -416,9 +490,30 @@ static int nt_plan(struct ac_notifier *n)
         enum ac_level level = AC_LEVEL_P4;
         const struct ac_channel *chans[AC_NOTIFY_CHANNELS_MAX];
         size_t nch = 0;
-        json_t *ctx, *recipients, *used = json_array();
+        json_t *ctx, *recipients, *used;
         char tk[24];
+        struct ac_event ev;
+        bool has_ev = nt_event(alert, &ev);
+        const struct nt_silence *sil = nt_silenced(&o, strtoll(alert_id, NULL, 10), &ev, has_ev);
+        const char *status = json_string_value(json_object_get(alert, "status"));
 
+        if (sil) { /* recorded, not notified: held while the silence lasts */
+            char sid[24], ends[24];
+            (void)snprintf(sid, sizeof(sid), "%lld", (long long)sil->id);
+            (void)snprintf(ends, sizeof(ends), "%lld", (long long)sil->ends);
+            ac_pg_array_add(&hold[0], intent);
+            ac_pg_array_add(&hold[1], sid);
+            ac_pg_array_add(&hold[2], sil->ends ? ends : NULL);
+            nhold++;
+            goto next;
+        }
+        if (!PQgetisnull(in, i, 10) && strcmp(reason, "resolve") != 0 && status &&
+            strcmp(status, "resolved") == 0) { /* it resolved while silenced */
+            ac_pg_array_add(&drop, intent);
+            ndrop++;
+            goto next;
+        }
+        used = json_array();
         ac_pg_array_add(&ids, intent);
         (void)ac_level_parse(level_s, &level);
         if (strcmp(reason, "resolve") == 0) { /* the channels used before */
@@ -444,7 +539,7 @@ static int nt_plan(struct ac_notifier *n)
             }
         }
         if (!team) {
-            team = nt_route_team(&o, alert);
+            team = nt_route_team(&o, &ev, has_ev);
         }
         recipients = team ? nt_recipients(&o, team, tier, now_s) : json_array();
         (void)snprintf(tk, sizeof(tk), "%lld", (long long)team);
@@ -491,6 +586,8 @@ static int nt_plan(struct ac_notifier *n)
         }
         json_decref(used);
         json_decref(ctx);
+    next:
+        ac_event_deinit(&ev);
         json_decref(alert);
         json_decref(details);
     }
@@ -516,11 +613,26 @@ static int nt_plan(struct ac_notifier *n)
         r = ok ? nt_query(n->conn, SQL_PLANNED, 1, p) : NULL;
         ok = ok && r;
         PQclear(r);
+        for (int k = 0; k < 3; k++) {
+            ac_pg_array_close(&hold[k]);
+            p[k] = hold[k].data;
+        }
+        r = ok && nhold ? nt_query(n->conn, SQL_HOLD, 3, p) : NULL;
+        ok = ok && (!nhold || r);
+        PQclear(r);
+        ac_pg_array_close(&drop);
+        p[0] = drop.data;
+        p[1] = "resolved while silenced";
+        r = ok && ndrop ? nt_query(n->conn, SQL_DROP, 2, p) : NULL;
+        ok = ok && (!ndrop || r);
+        PQclear(r);
     }
     if (ok) {
         ok = nt_simple(n->conn, "COMMIT");
-        if (ok && rows.n) {
-            ac_log(AC_LOG_INFO, "notify", "planned intents=%d notifications=%zu", count, rows.n);
+        if (ok && (rows.n || nhold || ndrop)) {
+            ac_log(AC_LOG_INFO, "notify",
+                   "planned intents=%d notifications=%zu held=%zu dropped=%zu", count, rows.n,
+                   nhold, ndrop);
         }
     }
 out:
@@ -537,6 +649,10 @@ out:
         ac_buf_deinit(&an[k]);
     }
     ac_buf_deinit(&ids);
+    for (int k = 0; k < 3; k++) {
+        ac_buf_deinit(&hold[k]);
+    }
+    ac_buf_deinit(&drop);
     return count;
 }
 
