@@ -50,6 +50,12 @@ void ac_api_bad_query(struct ac_http_req *r, const char *param, const char *msg)
 #define AC_API_MAX_LIMIT 1000
 bool ac_api_limit(struct ac_http_req *r, long dflt, long *out);
 
+/* The query of a list paged by id: no parameter outside allowed, "limit"
+ * (default 100), "cursor" (into after, "" when absent; after_len >=
+ * AC_API_CURSOR_MAX). False after answering 400. */
+bool ac_api_page_params(struct ac_http_req *r, const char *const *allowed, long *limit, char *after,
+                        size_t after_len);
+
 /* A positive decimal id of at most 18 digits (ids are strings in the API). */
 bool ac_api_is_id(const char *s);          /* GET /healthz */
 void ac_api_readyz(struct ac_http_req *r); /* GET /readyz */

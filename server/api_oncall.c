@@ -181,28 +181,16 @@ static bool oc_simple(PGconn *c, const char *sql)
 static void oc_list(struct ac_http_req *r, struct oc_kind *k)
 {
     static const char *const allowed[] = {"limit", "cursor", NULL};
-    const char *bad = ac_http_unknown_arg(r, allowed);
-    const char *cur = ac_http_arg(r, "cursor");
     char after[AC_API_CURSOR_MAX], lim[24];
     const char *p[2] = {NULL, lim};
     long limit;
     PGconn *c;
     PGresult *res;
 
-    if (bad) {
-        ac_api_bad_query(r, bad, "is not a parameter of this list");
+    if (!ac_api_page_params(r, allowed, &limit, after, sizeof(after))) {
         return;
     }
-    if (!ac_api_limit(r, 100, &limit)) {
-        return;
-    }
-    if (cur) {
-        if (!ac_api_cursor_decode(cur, after, sizeof(after)) || !ac_api_is_id(after)) {
-            ac_api_bad_query(r, "cursor", "is not a cursor this server gave");
-            return;
-        }
-        p[0] = after;
-    }
+    p[0] = after[0] ? after : NULL;
     (void)snprintf(lim, sizeof(lim), "%ld", limit + 1);
     if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
         oc_unavailable(r);

@@ -320,3 +320,23 @@ void ac_api_list_alerts(struct ac_http_req *r)
 {
     qr_run_list(r, &qr_alerts);
 }
+
+bool ac_api_page_params(struct ac_http_req *r, const char *const *allowed, long *limit, char *after,
+                        size_t after_len)
+{
+    const char *bad = ac_http_unknown_arg(r, allowed), *cur = ac_http_arg(r, "cursor");
+
+    after[0] = '\0';
+    if (bad) {
+        ac_api_bad_query(r, bad, "is not a parameter of this list");
+        return false;
+    }
+    if (!ac_api_limit(r, 100, limit)) {
+        return false;
+    }
+    if (cur && (!ac_api_cursor_decode(cur, after, after_len) || !ac_api_is_id(after))) {
+        ac_api_bad_query(r, "cursor", "is not a cursor this server gave");
+        return false;
+    }
+    return true;
+}

@@ -49,7 +49,6 @@ static void sl_unavailable(struct ac_http_req *r)
 static void sl_list(struct ac_http_req *r)
 {
     static const char *const allowed[] = {"limit", "cursor", "state", NULL};
-    const char *bad = ac_http_unknown_arg(r, allowed), *cur = ac_http_arg(r, "cursor");
     const char *state = ac_http_arg(r, "state");
     char after[AC_API_CURSOR_MAX], lim[24];
     const char *p[3] = {NULL, lim, state ? state : "active"};
@@ -57,24 +56,14 @@ static void sl_list(struct ac_http_req *r)
     PGconn *c;
     PGresult *res;
 
-    if (bad) {
-        ac_api_bad_query(r, bad, "is not a parameter of this list");
+    if (!ac_api_page_params(r, allowed, &limit, after, sizeof(after))) {
         return;
     }
     if (state && strcmp(state, "active") != 0 && strcmp(state, "all") != 0) {
         ac_api_bad_query(r, "state", "must be active or all");
         return;
     }
-    if (!ac_api_limit(r, 100, &limit)) {
-        return;
-    }
-    if (cur) {
-        if (!ac_api_cursor_decode(cur, after, sizeof(after)) || !ac_api_is_id(after)) {
-            ac_api_bad_query(r, "cursor", "is not a cursor this server gave");
-            return;
-        }
-        p[0] = after;
-    }
+    p[0] = after[0] ? after : NULL;
     (void)snprintf(lim, sizeof(lim), "%ld", limit + 1);
     if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
         sl_unavailable(r);
