@@ -31,7 +31,9 @@ void ac_api_schedules(struct ac_http_req *r);           /* /v1/schedules[/{id}] 
 void ac_api_schedule_oncall(struct ac_http_req *r);     /* GET /v1/schedules/{id}/oncall */
 void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
 void ac_api_routes(struct ac_http_req *r);
-void ac_api_silences(struct ac_http_req *r); /* /v1/silences[/{id}] */ /* /v1/routes[/{id}] */
+void ac_api_silences(struct ac_http_req *r); /* /v1/silences[/{id}] */
+void ac_api_action(struct ac_http_req *r);
+/* GET /v1/actions/{token} (signed) */ /* /v1/routes[/{id}] */
 void ac_api_healthz(struct ac_http_req *r);
 /* Opaque page cursors: base64url of "v1:" and the last key of the page. */
 #define AC_API_CURSOR_MAX 512

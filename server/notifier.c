@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escalation/notify/action.h"
 #include "escalation/notify/schedule.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
@@ -411,6 +412,36 @@ static void nt_message(json_t *ctx, const json_t *alert, const char *reason, con
     free(s);
 }
 
+/* The action links of a card: for the first recipient (chat cards go to a
+ * group; the link records who was asked). None without public_url and a
+ * secret; the O&M ones only with om_webhook. */
+static json_t *nt_actions(const struct ac_notify_config *nc, const char *alert_id,
+                          const json_t *recipient, int64_t now_s)
+{
+    json_t *out = json_object();
+    const char *cid = json_string_value(json_object_get(recipient, "id"));
+
+    if (!nc->public_url || !nc->action_secret) {
+        return out;
+    }
+    for (int a = 0; a < AC_ACTION_COUNT; a++) {
+        struct ac_action_link l = {.alert = strtoll(alert_id, NULL, 10),
+                                   .action = (enum ac_action)a,
+                                   .contact = cid ? strtoll(cid, NULL, 10) : 0,
+                                   .expires = now_s + nc->action_ttl_s};
+        char *tok, *url;
+        if (ac_action_is_om(l.action) && !nc->om.ops) {
+            continue;
+        }
+        tok = ac_action_token(nc->action_secret, &l);
+        url = ac_xasprintf("%s/v1/actions/%s", nc->public_url, tok);
+        (void)json_object_set_new(out, ac_action_name(l.action), json_string(url));
+        free(tok);
+        free(url);
+    }
+    return out;
+}
+
 struct nt_rows {
     struct ac_buf a[9];
     size_t n;
@@ -552,7 +583,8 @@ static int nt_plan(struct ac_notifier *n)
         if (strcmp(reason, "escalate") == 0) {
             (void)json_object_set(ctx, "escalation", details);
         }
-        (void)json_object_set_new(ctx, "actions", json_object());
+        (void)json_object_set_new(ctx, "actions",
+                                  nt_actions(nc, alert_id, json_array_get(recipients, 0), now_s));
         nt_message(ctx, alert, reason, level_s, tier, details);
         for (size_t k = 0; k < nch; k++) {
             const struct ac_channel *ch = chans[k];

@@ -86,10 +86,44 @@ static void nc_levels(struct ac_notify_config *c, const json_t *levels, json_t *
     }
 }
 
+static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *errors)
+{
+    const json_t *om = json_object_get(a, "om_webhook");
+    const char *k;
+    const json_t *v;
+
+    c->action_ttl_s = 86400;
+    if (!a) {
+        return;
+    }
+    json_object_foreach((json_t *)a, k, v)
+    {
+        if (strcmp(k, "secret_env") && strcmp(k, "secret_file") && strcmp(k, "ttl_s") &&
+            strcmp(k, "om_webhook")) {
+            char p[96];
+            (void)snprintf(p, sizeof(p), "notify.actions.%.60s", k);
+            ac_event_error(errors, -1, p, "is not an actions setting");
+        }
+    }
+    (void)ac_channel_secret(a, "secret", "notify.actions", &c->action_secret, errors);
+    if (!c->action_secret) {
+        ac_event_error(errors, -1, "notify.actions", "needs secret_env or secret_file");
+    }
+    c->action_ttl_s = nc_int(a, "ttl_s", 86400, 60, 30 * 86400, "notify.actions", errors);
+    if (om) {
+        json_t *cfg = json_deep_copy(om);
+        (void)json_object_set_new(cfg, "kind", json_string("webhook"));
+        if (ac_channel_configure(&c->om, "om_webhook", cfg, errors) != AC_OK) {
+            memset(&c->om, 0, sizeof(c->om)); /* the problems are in errors */
+        }
+        json_decref(cfg);
+    }
+}
+
 int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t *errors)
 {
-    static const char *const keys[] = {"channels", "levels",     "mtta_s", "retry",
-                                       "poll_ms",  "public_url", NULL};
+    static const char *const keys[] = {"channels", "levels",     "mtta_s",  "retry",
+                                       "poll_ms",  "public_url", "actions", NULL};
     size_t before = json_array_size(errors);
     const json_t *chans = json_object_get(obj, "channels");
     const json_t *mtta = json_object_get(obj, "mtta_s");
@@ -144,6 +178,7 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
     if (c->backoff.cap_ms < c->backoff.base_ms) {
         ac_event_error(errors, -1, "notify.retry.cap_ms", "must be at least base_ms");
     }
+    nc_actions(c, json_object_get(obj, "actions"), errors);
     if (pub) {
         c->public_url = ac_xstrdup(pub);
         while (strlen(c->public_url) > 0 && c->public_url[strlen(c->public_url) - 1] == '/') {
@@ -163,6 +198,13 @@ void ac_notify_config_deinit(struct ac_notify_config *c)
         ac_channel_deinit(&c->channels[i]);
     }
     free(c->public_url);
+    if (c->action_secret) {
+        memset(c->action_secret, 0, strlen(c->action_secret));
+        free(c->action_secret);
+    }
+    if (c->om.ops) {
+        ac_channel_deinit(&c->om);
+    }
     memset(c, 0, sizeof(*c));
 }
 

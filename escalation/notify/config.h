@@ -5,7 +5,12 @@
  *    "levels": {"P1": ["<channel>", ...], ...},
  *    "mtta_s": {"P1": 300, "P2": 600, "P3": 3600, "P4": 86400},
  *    "retry": {"base_ms": 1000, "cap_ms": 300000, "max_attempts": 10},
- *    "poll_ms": 500, "public_url": "https://alerts.example.com"}
+ *    "poll_ms": 500, "public_url": "https://alerts.example.com",
+ *    "actions": {"secret_env" | "secret_file", "ttl_s": 86400,
+ *                "om_webhook": {"url", "secret_env" | "secret_file"}}}
+ * Cards carry action links when public_url and the actions' secret are set;
+ * stop diagnosis, restart app and delete instance also need om_webhook, to
+ * which they are forwarded (signed as a webhook channel signs).
  * Without "levels", DESIGN §6 by kind: P1 phone, SMS and chat; P2 SMS and
  * chat; P3 chat; P4 nothing (chat meaning dingtalk, slack, webhook and arms
  * channels). MTTA targets move an unacknowledged alert to the next tier of
@@ -35,7 +40,10 @@ struct ac_notify_config {
     struct ac_backoff backoff;
     int max_attempts;
     long poll_ms;
-    char *public_url; /* base of action links; NULL: none */
+    char *public_url;    /* base of action links; NULL: none */
+    char *action_secret; /* signs action links; NULL: no links */
+    long action_ttl_s;
+    struct ac_channel om; /* the O&M webhook (a "webhook" channel); om.ops NULL: none */
 };
 
 /* Loads from obj (borrowed; NULL = no channels). errors: {"path", "message"}. */

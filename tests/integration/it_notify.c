@@ -24,6 +24,7 @@
 static struct it_server srv;
 static struct it_sink *gw;   /* phone and SMS gateway: /phone, /sms */
 static struct it_sink *chat; /* chat webhook: /hook */
+static struct it_sink *om;   /* the O&M webhook: /om */
 static char ann_id[24], bob_id[24];
 
 static long req(const char *method, const char *path, const char *body, json_t **out)
@@ -50,16 +51,24 @@ static int setup(void **state)
     char *sched, *id;
 
     (void)state;
+    static const char *const env[] = {"AC_TEST_ACTION_SECRET=act-s3cret-0123456789",
+                                      "AC_TEST_OM_SECRET=om-s3cret", NULL};
+
     gw = it_sink_start("{\"ok\":true}");
     chat = it_sink_start("ok");
-    snprintf(config, sizeof(config),
-             "{\"notify\":{\"poll_ms\":50,\"mtta_s\":{\"P1\":2,\"P2\":600,\"P3\":600},"
-             "\"retry\":{\"base_ms\":100,\"cap_ms\":400,\"max_attempts\":6},\"channels\":{"
-             "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
-             "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
-             "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
-             it_sink_port(gw), it_sink_port(gw), it_sink_port(chat));
-    it_server_start_config(&srv, config, NULL);
+    om = it_sink_start("{\"restarted\":true}");
+    snprintf(
+        config, sizeof(config),
+        "{\"notify\":{\"poll_ms\":50,\"public_url\":\"https://ac.example/\","
+        "\"actions\":{\"secret_env\":\"AC_TEST_ACTION_SECRET\",\"om_webhook\":{\"url\":"
+        "\"http://127.0.0.1:%d/"
+        "om\",\"secret_env\":\"AC_TEST_OM_SECRET\"}},\"mtta_s\":{\"P1\":2,\"P2\":600,\"P3\":600},"
+        "\"retry\":{\"base_ms\":100,\"cap_ms\":400,\"max_attempts\":6},\"channels\":{"
+        "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
+        "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
+        "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
+        it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_sink_port(chat));
+    it_server_start_config(&srv, config, env);
     id = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
     snprintf(ann_id, sizeof(ann_id), "%s", id);
     free(id);
@@ -86,6 +95,7 @@ static int teardown(void **state)
     assert_int_equal(it_server_stop(&srv), 0);
     it_sink_stop(gw);
     it_sink_stop(chat);
+    it_sink_stop(om);
     return 0;
 }
 
@@ -306,6 +316,80 @@ static void test_silence_holds_and_its_end_resumes(void **state)
     free(b);
 }
 
+/* The path of the action link of kind in the chat card of type (new). */
+static char *action_path(const char *type, const char *kind)
+{
+    int idx[8], n = 0;
+    char *body, *path = NULL;
+    json_t *j;
+    const char *url;
+
+    for (int waited = 0; waited < 10000 && (n = matching(chat, "/hook", type, idx, 8)) < 1;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_true(n >= 1);
+    body = it_sink_body(chat, "/hook", idx[0]);
+    j = json_loads(body, 0, NULL);
+    url = json_string_value(json_object_get(json_object_get(j, "actions"), kind));
+    assert_non_null(url);
+    assert_true(strncmp(url, "https://ac.example/v1/actions/", 30) == 0);
+    path = strdup(url + strlen("https://ac.example"));
+    json_decref(j);
+    free(body);
+    return path;
+}
+
+static void test_action_links_ack_and_forward_and_refuse_tampering(void **state)
+{
+    char *a, *ack, *restart, *bad;
+    json_t *r = NULL;
+    char *sig;
+
+    (void)state;
+    a = fire("ItNotifyAction", "P3", "api");
+    ack = action_path("ItNotifyAction", "ack");
+    restart = action_path("ItNotifyAction", "restart_app");
+    /* altered: 403 and nothing done */
+    bad = strdup(ack);
+    bad[strlen("/v1/actions/") + 5] = bad[strlen("/v1/actions/") + 5] == 'A' ? 'B' : 'A';
+    assert_int_equal(it_call(&srv, "GET", bad, NULL, NULL, NULL, &r), 403);
+    json_decref(r);
+    assert_int_equal(
+        it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s AND status = 'firing'", a), 1);
+    /* the real link acknowledges, as the contact it was sent to, without a token */
+    assert_int_equal(it_call(&srv, "GET", ack, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(json_string_value(json_object_get(r, "by")), "contact:ann");
+    json_decref(r);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s"
+                                " AND status = 'acknowledged' AND acked_by = 'contact:ann'",
+                                a),
+                     1);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%s'"
+                                " AND action = 'alert.ack' AND actor = 'contact:ann'",
+                                a),
+                     1);
+    /* restart app: forwarded, signed, to the O&M webhook, its answer shown */
+    assert_int_equal(it_call(&srv, "GET", restart, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"), "status")),
+                     200);
+    json_decref(r);
+    assert_int_equal(it_sink_count(om, "/om"), 1);
+    assert_true(body_has(om, "/om", 0, "restart_app"));
+    sig = it_sink_header(om, "/om", 0, "X-AC-Signature");
+    assert_non_null(sig);
+    assert_true(strncmp(sig, "sha256=", 7) == 0);
+    free(sig);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%s'"
+                                " AND action = 'alert.action' AND actor = 'contact:ann'",
+                                a),
+                     1);
+    free(a);
+    free(ack);
+    free(restart);
+    free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_gateway_errors_are_retried_until_sent_once),
         cmocka_unit_test(test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it),
         cmocka_unit_test(test_silence_holds_and_its_end_resumes),
+        cmocka_unit_test(test_action_links_ack_and_forward_and_refuse_tampering),
     };
     int rc;
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalation/notify/action.h"
 #include "escalation/notify/backoff.h"
 #include "escalation/notify/sign.h"
 #include "escalation/notify/template.h"
@@ -134,12 +135,51 @@ static void test_template_bounded(void **state)
     json_decref(ctx);
 }
 
+static void test_action_links(void **state)
+{
+    const struct ac_action_link l = {
+        .alert = 42, .action = AC_ACTION_ACK, .contact = 7, .expires = 1700003600};
+    struct ac_action_link out;
+    char *t = ac_action_token("k3y", &l), *bad;
+
+    (void)state;
+    assert_null(strpbrk(t, "+/=")); /* URL-safe */
+    assert_int_equal(ac_action_verify("k3y", t, 1700000000, &out), AC_ACTION_OK);
+    assert_int_equal(out.alert, 42);
+    assert_int_equal(out.action, AC_ACTION_ACK);
+    assert_int_equal(out.contact, 7);
+    /* expired, another key, an altered payload or signature, junk */
+    assert_int_equal(ac_action_verify("k3y", t, 1700003600, &out), AC_ACTION_EXPIRED);
+    assert_int_equal(ac_action_verify("other", t, 1700000000, &out), AC_ACTION_FORGED);
+    bad = strdup(t);
+    bad[3] = bad[3] == 'A' ? 'B' : 'A';
+    assert_int_equal(ac_action_verify("k3y", bad, 1700000000, &out), AC_ACTION_FORGED);
+    free(bad);
+    bad = strdup(t);
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+    assert_int_equal(ac_action_verify("k3y", bad, 1700000000, &out), AC_ACTION_FORGED);
+    free(bad);
+    assert_int_equal(ac_action_verify("k3y", "nodot", 0, &out), AC_ACTION_FORGED);
+    assert_int_equal(ac_action_verify("k3y", "a.b.c", 0, &out), AC_ACTION_FORGED);
+    assert_int_equal(ac_action_verify("k3y", "!!.??", 0, &out), AC_ACTION_FORGED);
+    /* a link for another alert signed with the same key is not this one */
+    {
+        struct ac_action_link l2 = l;
+        char *t2;
+        l2.alert = 43;
+        t2 = ac_action_token("k3y", &l2);
+        assert_string_not_equal(t, t2);
+        free(t2);
+    }
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dingtalk_sign),    cmocka_unit_test(test_webhook_signature),
         cmocka_unit_test(test_backoff),          cmocka_unit_test(test_template),
-        cmocka_unit_test(test_template_bounded),
+        cmocka_unit_test(test_template_bounded), cmocka_unit_test(test_action_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
