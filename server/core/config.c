@@ -291,21 +291,30 @@ char *ac_cfg_mask_url(const char *url)
     return cfg_mask_url(url, false);
 }
 
+/* Masks obj's "url" (if any) as a webhook's. */
+static void cfg_mask_url_in(json_t *obj)
+{
+    const char *url = json_string_value(json_object_get(obj, "url"));
+
+    if (url) {
+        char *m = cfg_mask_url(url, true);
+        (void)json_object_set_new(obj, "url", json_string(m));
+        free(m);
+    }
+}
+
 /* A copy of the notify object with its channels' URLs masked. */
 static json_t *cfg_mask_notify(const json_t *notify)
 {
     json_t *copy = json_deep_copy(notify), *ch;
+    json_t *om = json_object_get(json_object_get(copy, "actions"), "om_webhook");
     const char *name;
 
     json_object_foreach(json_object_get(copy, "channels"), name, ch)
     {
-        const char *url = json_string_value(json_object_get(ch, "url"));
-        if (url) {
-            char *m = cfg_mask_url(url, true);
-            (void)json_object_set_new(ch, "url", json_string(m));
-            free(m);
-        }
+        cfg_mask_url_in(ch);
     }
+    cfg_mask_url_in(om);
     return copy;
 }
 
