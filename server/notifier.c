@@ -27,7 +27,7 @@
     " FROM notify_intents i JOIN alerts a ON a.id = i.alert_id"                                    \
     " LEFT JOIN alert_notify n ON n.alert_id = i.alert_id"                                         \
     " WHERE i.planned_at IS NULL AND coalesce(i.check_at, i.created_at) <= clock_timestamp()"      \
-    " ORDER BY i.id LIMIT 100 FOR UPDATE OF i SKIP LOCKED"
+    " ORDER BY i.id LIMIT $1 FOR UPDATE OF i SKIP LOCKED"
 #define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
 #define SQL_TEAMS  "SELECT id, name, doc::text, is_default FROM teams"
 #define SQL_SCHEDS "SELECT id, doc::text FROM schedules"
@@ -55,11 +55,13 @@
  * resolve, nor once it is acknowledged or resolved). */
 #define SQL_ALERT_NOTIFY                                                                           \
     "INSERT INTO alert_notify AS n (alert_id, team_id, tier, channels, next_tier_at)"              \
-    " SELECT u.a, u.t, u.tier, ARRAY(SELECT jsonb_array_elements_text(u.ch)), CASE WHEN"           \
-    " al.status = 'firing' THEN clock_timestamp() + make_interval(secs => u.mtta) END"             \
+    " SELECT DISTINCT ON (u.a) u.a, u.t, u.tier, ARRAY(SELECT DISTINCT c FROM "                    \
+    "unnest($1::bigint[],"                                                                         \
+    " $4::jsonb[]) AS x(a, ch), jsonb_array_elements_text(x.ch) AS c WHERE x.a = u.a),"            \
+    " CASE WHEN al.status = 'firing' THEN clock_timestamp() + make_interval(secs => u.mtta) END"   \
     " FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::jsonb[], $5::int[])"                  \
-    " AS u(a, t, tier, ch, mtta)"                                                                  \
-    " JOIN alerts al ON al.id = u.a"                                                               \
+    " WITH ORDINALITY AS u(a, t, tier, ch, mtta, ord) JOIN alerts al ON al.id = u.a"               \
+    " ORDER BY u.a, u.ord DESC"                                                                    \
     " ON CONFLICT (alert_id) DO UPDATE SET team_id = excluded.team_id, tier = excluded.tier,"      \
     " channels = ARRAY(SELECT DISTINCT x FROM unnest(n.channels || excluded.channels) x),"         \
     " notified_at = clock_timestamp(), next_tier_at = excluded.next_tier_at"
@@ -100,6 +102,7 @@ struct ac_notifier {
     int64_t next_connect_us;
     CURLM *multi;
     unsigned rand_state;
+    int plan_batch; /* halved after a failed batch, so one bad intent cannot hold the rest */
 };
 
 /* ---- the on-call snapshot a planning batch uses --------------------------- */
@@ -497,9 +500,12 @@ static int nt_plan(struct ac_notifier *n)
     struct ac_buf ids = {0}, an[5] = {{0}}, hold[3] = {{0}}, drop = {0};
     size_t nan = 0, nhold = 0, ndrop = 0;
     int count = 0, ok = 0;
+    char lim[16];
+    const char *lp[1] = {lim};
     int64_t now_s = ac_time_now_us() / 1000000;
 
-    if (!nt_simple(n->conn, "BEGIN") || !(in = nt_query(n->conn, SQL_CLAIM_INTENTS, 0, NULL))) {
+    (void)snprintf(lim, sizeof(lim), "%d", n->plan_batch);
+    if (!nt_simple(n->conn, "BEGIN") || !(in = nt_query(n->conn, SQL_CLAIM_INTENTS, 1, lp))) {
         goto out;
     }
     count = PQntuples(in);
@@ -671,6 +677,10 @@ out:
     if (!ok) {
         (void)nt_simple(n->conn, "ROLLBACK");
         count = -1;
+        n->plan_batch = n->plan_batch > 1 ? n->plan_batch / 2 : 1;
+    }
+    else if (count > 0) {
+        n->plan_batch = NT_INTENTS_MAX;
     }
     PQclear(in);
     nt_oncall_free(&o);
@@ -944,6 +954,7 @@ struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
     n->cfg = cfg;
     n->nc = nc;
     n->rand_state = (unsigned)ac_time_now_us();
+    n->plan_batch = NT_INTENTS_MAX;
     n->multi = curl_multi_init();
     if (!n->multi || pthread_create(&n->thread, NULL, nt_main, n) != 0) {
         ac_log(AC_LOG_ERROR, "notify", "cannot start the notifier");

@@ -26,6 +26,10 @@ static struct it_sink *gw;   /* phone and SMS gateway: /phone, /sms */
 static struct it_sink *chat; /* chat webhook: /hook */
 static struct it_sink *om;   /* the O&M webhook: /om */
 static char ann_id[24], bob_id[24];
+static char config[2048];
+static const char *const env[] = {"AC_TEST_ACTION_SECRET=act-s3cret-0123456789",
+                                  "AC_TEST_OM_SECRET=om-s3cret", NULL};
+static struct it_proxy *chat_proxy; /* the room channel goes through it: /hook */
 
 static long req(const char *method, const char *path, const char *body, json_t **out)
 {
@@ -47,27 +51,26 @@ static char *create(const char *path, const char *body)
 
 static int setup(void **state)
 {
-    char config[2048], body[1024];
+    char body[1024];
     char *sched, *id;
 
     (void)state;
-    static const char *const env[] = {"AC_TEST_ACTION_SECRET=act-s3cret-0123456789",
-                                      "AC_TEST_OM_SECRET=om-s3cret", NULL};
-
     gw = it_sink_start("{\"ok\":true}");
     chat = it_sink_start("ok");
     om = it_sink_start("{\"restarted\":true}");
+    chat_proxy = it_proxy_start(it_sink_port(chat));
     snprintf(
         config, sizeof(config),
-        "{\"notify\":{\"poll_ms\":50,\"public_url\":\"https://ac.example/\","
+        "{\"escalation\":{\"types\":{\"ItNotifyEsc\":[{\"from\":\"P3\",\"to\":\"P2\","
+        "\"apps\":2}]}},\"notify\":{\"poll_ms\":50,\"public_url\":\"https://ac.example/\","
         "\"actions\":{\"secret_env\":\"AC_TEST_ACTION_SECRET\",\"om_webhook\":{\"url\":"
         "\"http://127.0.0.1:%d/"
         "om\",\"secret_env\":\"AC_TEST_OM_SECRET\"}},\"mtta_s\":{\"P1\":2,\"P2\":600,\"P3\":600},"
-        "\"retry\":{\"base_ms\":100,\"cap_ms\":400,\"max_attempts\":6},\"channels\":{"
+        "\"retry\":{\"base_ms\":100,\"cap_ms\":2000,\"max_attempts\":40},\"channels\":{"
         "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
         "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
         "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
-        it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_sink_port(chat));
+        it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_proxy_port(chat_proxy));
     it_server_start_config(&srv, config, env);
     id = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
     snprintf(ann_id, sizeof(ann_id), "%s", id);
@@ -94,6 +97,7 @@ static int teardown(void **state)
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
     it_sink_stop(gw);
+    it_proxy_stop(chat_proxy);
     it_sink_stop(chat);
     it_sink_stop(om);
     return 0;
@@ -115,6 +119,17 @@ static char *fire(const char *type, const char *level, const char *app)
         json_object_get(json_array_get(json_object_get(r, "items"), 0), "alert_id")));
     json_decref(r);
     return id;
+}
+
+/* Acknowledges an alert (so its tiers stop repeating into later tests). */
+static void ack(const char *id)
+{
+    char path[96];
+    json_t *r = NULL;
+
+    snprintf(path, sizeof(path), "/v1/alerts/%s/ack", id);
+    (void)req("POST", path, "{}", &r);
+    json_decref(r);
 }
 
 static void sleep_ms(long ms)
@@ -167,7 +182,7 @@ static void test_p1_reaches_phone_sms_chat_and_p4_nothing(void **state)
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notify_intents WHERE alert_id = %s", p4), 0);
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s", p4), 0);
     assert_false(body_has(chat, "/hook", it_sink_count(chat, "/hook") - 1, "ItNotifyQuiet"));
-    /* acknowledged: no second tier for it (checked in the tier test) */
+    ack(p1);
     free(p1);
     free(p4);
 }
@@ -243,6 +258,7 @@ static void test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it(void **state)
                                 " AND reason = 'timeout'",
                                 b),
                      0);
+    ack(a);
     free(a);
     free(b);
 }
@@ -390,6 +406,94 @@ static void test_action_links_ack_and_forward_and_refuse_tampering(void **state)
     free(bad);
 }
 
+static void test_escalation_p3_to_p2_adds_sms(void **state)
+{
+    char *a, *b;
+
+    (void)state;
+    a = fire("ItNotifyEsc", "P3", "esc-1"); /* P3: the room only */
+    sleep_ms(800);
+    assert_int_equal(count_with(gw, "/sms", "ItNotifyEsc"), 0);
+    assert_int_equal(count_with(chat, "/hook", "ItNotifyEsc"), 1);
+    b = fire("ItNotifyEsc", "P3", "esc-2"); /* 2 apps: the type goes to P2 */
+    for (int waited = 0; waited < 10000 && count_with(gw, "/sms", "escalated P3") < 1;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_true(count_with(gw, "/sms", "escalated P3") >= 1);
+    assert_true(it_wait_sql(2, 5000,
+                            "SELECT count(*) FROM notifications WHERE reason = 'escalate'"
+                            " AND channel = 'text' AND alert_id IN (%s, %s)",
+                            a, b));
+    free(a);
+    free(b);
+}
+
+static void test_chat_down_30s_gets_everything_after(void **state)
+{
+    int before = count_with(chat, "/hook", "ItNotifyOutage");
+    char *ids[5];
+
+    (void)state;
+    it_proxy_set_down(chat_proxy, true);
+    for (int i = 0; i < 5; i++) {
+        char app[16];
+        snprintf(app, sizeof(app), "out-%d", i);
+        ids[i] = fire("ItNotifyOutage", "P3", app);
+    }
+    sleep_ms(30000);
+    assert_int_equal(count_with(chat, "/hook", "ItNotifyOutage"), before);
+    assert_true(it_wait_sql(5, 1000,
+                            "SELECT count(*) FROM notifications n JOIN alerts a ON a.id ="
+                            " n.alert_id WHERE a.type = 'ItNotifyOutage' AND n.status = 'pending'"
+                            " AND n.attempts >= 2"));
+    it_proxy_set_down(chat_proxy, false);
+    for (int waited = 0; waited < 15000 && count_with(chat, "/hook", "ItNotifyOutage") < 5;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_int_equal(count_with(chat, "/hook", "ItNotifyOutage"), before + 5);
+    for (int i = 0; i < 5; i++) {
+        free(ids[i]);
+    }
+}
+
+static void test_two_instances_send_each_notification_once(void **state)
+{
+    struct it_server second;
+    char *ids[20];
+    int idx[64], n = 0;
+
+    (void)state;
+    it_server_start_config(&second, config, env);
+    for (int i = 0; i < 20; i++) {
+        char app[16];
+        snprintf(app, sizeof(app), "pair-%d", i);
+        ids[i] = fire("ItNotifyPair", "P3", app);
+    }
+    for (int waited = 0;
+         waited < 15000 && (n = matching(chat, "/hook", "ItNotifyPair", idx, 64)) < 20;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    sleep_ms(1500); /* a double would come now */
+    n = matching(chat, "/hook", "ItNotifyPair", idx, 64);
+    assert_int_equal(n, 20);
+    for (int i = 0; i < n; i++) { /* twenty different keys */
+        char *ki = it_sink_header(chat, "/hook", idx[i], "Idempotency-Key");
+        for (int j = 0; j < i; j++) {
+            char *kj = it_sink_header(chat, "/hook", idx[j], "Idempotency-Key");
+            assert_string_not_equal(ki, kj);
+            free(kj);
+        }
+        free(ki);
+    }
+    assert_int_equal(it_server_stop(&second), 0);
+    for (int i = 0; i < 20; i++) {
+        free(ids[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +502,9 @@ int main(void)
         cmocka_unit_test(test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it),
         cmocka_unit_test(test_silence_holds_and_its_end_resumes),
         cmocka_unit_test(test_action_links_ack_and_forward_and_refuse_tampering),
+        cmocka_unit_test(test_escalation_p3_to_p2_adds_sms),
+        cmocka_unit_test(test_two_instances_send_each_notification_once),
+        cmocka_unit_test(test_chat_down_30s_gets_everything_after),
     };
     int rc;
 

@@ -118,7 +118,7 @@ static void test_sms(void **state)
     assert_non_null(body); /* quotes and newlines of the message escaped */
     assert_string_equal(json_string_value(json_object_get(body, "to")), "+8613800000001");
     assert_string_equal(json_string_value(json_object_get(body, "text")),
-                        "disk \"/\" full\nsecond line");
+                        "[P1] DiskFull on shop\ndisk \"/\" full\nsecond line");
     assert_true(has_header(&o, "Idempotency-Key: n7-sms-ann"));
     assert_true(has_header(&o, "Authorization: APPCODE s3cret"));
     json_decref(body);

@@ -14,7 +14,7 @@
 #include "server/core/mem.h"
 
 #define GW_SMS_BODY                                                                                \
-    "{\"to\":\"{{contact.phone}}\",\"text\":\"{{text}}\",\"idempotency_key\":"                     \
+    "{\"to\":\"{{contact.phone}}\",\"text\":\"{{title}}\\n{{text}}\",\"idempotency_key\":"         \
     "\"{{notification.key}}\"}"
 #define GW_PHONE_BODY                                                                              \
     "{\"to\":\"{{contact.phone}}\",\"tts\":\"{{title}}\",\"idempotency_key\":"                     \
