@@ -74,6 +74,17 @@
     " WHERE n.alert_id = due.alert_id RETURNING n.alert_id, n.tier, due.level)"                    \
     " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
     " SELECT alert_id, 'timeout', level, tier FROM u"
+/* Repeats since the last notification, past the level's repeat interval. */
+#define SQL_DUE_REPEATS                                                                            \
+    "WITH due AS (SELECT n.alert_id, a.level, n.tier FROM alert_notify n JOIN alerts a ON"         \
+    " a.id = n.alert_id WHERE a.status = 'firing' AND a.level = $1 AND a.last_seen >"              \
+    " n.notified_at AND n.notified_at < clock_timestamp() - make_interval(secs => $2::int)"        \
+    " AND NOT EXISTS (SELECT 1 FROM notify_intents i WHERE i.alert_id = n.alert_id"                \
+    " AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                           \
+    " u AS (UPDATE alert_notify n SET notified_at = clock_timestamp() FROM due"                    \
+    " WHERE n.alert_id = due.alert_id RETURNING n.alert_id)"                                       \
+    " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
+    " SELECT due.alert_id, 'repeat', due.level, due.tier FROM due JOIN u USING (alert_id)"
 #define SQL_CLAIM_DUE                                                                              \
     "WITH c AS (SELECT id FROM notifications WHERE status IN ('pending', 'sending')"               \
     " AND next_at <= clock_timestamp() AND (lease_until IS NULL OR lease_until <"                  \
@@ -385,6 +396,9 @@ static void nt_message(json_t *ctx, const json_t *alert, const char *reason, con
                       json_string_value(json_object_get(details, "from")) ?: "?",
                       json_string_value(json_object_get(details, "to")) ?: level);
     }
+    else if (strcmp(reason, "repeat") == 0) {
+        ac_buf_printf(&t, "[%s] %s still firing", level, type ? type : "alert");
+    }
     else if (strcmp(reason, "timeout") == 0) {
         ac_buf_printf(&t, "[%s] %s not acknowledged (tier %ld)", level, type ? type : "alert",
                       tier);
@@ -571,7 +585,7 @@ static int nt_plan(struct ac_notifier *n)
             for (size_t k = 0; level >= AC_LEVEL_P1 && k < nc->nlevel[level - 1]; k++) {
                 chans[nch++] = &nc->channels[nc->level_channels[level - 1][k]];
             }
-            if (strcmp(reason, "escalate") == 0 && known) {
+            if ((strcmp(reason, "escalate") == 0 || strcmp(reason, "repeat") == 0) && known) {
                 tier = strtol(PQgetvalue(in, i, 8), NULL, 10);
             }
         }
@@ -709,6 +723,21 @@ static void nt_due_tiers(struct ac_notifier *n)
                PQcmdTuples(r));
     }
     PQclear(r);
+}
+
+static void nt_due_repeats(struct ac_notifier *n)
+{
+    for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
+        char secs[24];
+        const char *p[2] = {ac_level_name((enum ac_level)l), secs};
+        PGresult *r;
+        if (n->nc->repeat_s[l - 1] <= 0) {
+            continue;
+        }
+        (void)snprintf(secs, sizeof(secs), "%lld", (long long)n->nc->repeat_s[l - 1]);
+        r = nt_query(n->conn, SQL_DUE_REPEATS, 2, p);
+        PQclear(r);
+    }
 }
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -928,6 +957,7 @@ static void *nt_main(void *arg)
         int planned = 0, sent = 0;
         if (nt_connect(n)) {
             nt_due_tiers(n);
+            nt_due_repeats(n);
             planned = nt_plan(n);
             sent = nt_dispatch(n);
             if (planned < 0 || sent < 0) {

@@ -9,6 +9,7 @@
 #include "server/core/mem.h"
 
 static const int64_t nc_mtta_default[4] = {300, 600, 3600, 86400};
+static const int64_t nc_repeat_default[4] = {1800, 3600, 14400, 0};
 
 /* DESIGN §6 by kind: which levels a kind serves without "levels". */
 static bool nc_default_serves(const char *kind, int li)
@@ -122,11 +123,12 @@ static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *erro
 
 int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t *errors)
 {
-    static const char *const keys[] = {"channels", "levels",     "mtta_s",  "retry",
+    static const char *const keys[] = {"channels", "levels",     "mtta_s",  "repeat_s", "retry",
                                        "poll_ms",  "public_url", "actions", NULL};
     size_t before = json_array_size(errors);
     const json_t *chans = json_object_get(obj, "channels");
     const json_t *mtta = json_object_get(obj, "mtta_s");
+    const json_t *repeat = json_object_get(obj, "repeat_s");
     const json_t *retry = json_object_get(obj, "retry");
     const char *pub = json_string_value(json_object_get(obj, "public_url"));
     const char *k;
@@ -170,6 +172,8 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
         char key[4] = {'P', (char)('1' + li), '\0', '\0'};
         c->mtta_s[li] =
             nc_int(mtta, key, nc_mtta_default[li], 1, 30 * 86400, "notify.mtta_s", errors);
+        c->repeat_s[li] =
+            nc_int(repeat, key, nc_repeat_default[li], 0, 30 * 86400, "notify.repeat_s", errors);
     }
     c->backoff.base_ms = nc_int(retry, "base_ms", 1000, 10, 3600000, "notify.retry", errors);
     c->backoff.cap_ms = nc_int(retry, "cap_ms", 300000, 10, 86400000, "notify.retry", errors);

@@ -4,6 +4,7 @@
  *   {"channels": {"<name>": {channel, see channel.h}, ...},
  *    "levels": {"P1": ["<channel>", ...], ...},
  *    "mtta_s": {"P1": 300, "P2": 600, "P3": 3600, "P4": 86400},
+ *    "repeat_s": {"P1": 1800, "P2": 3600, "P3": 14400, "P4": 0},
  *    "retry": {"base_ms": 1000, "cap_ms": 300000, "max_attempts": 10},
  *    "poll_ms": 500, "public_url": "https://alerts.example.com",
  *    "actions": {"secret_env" | "secret_file", "ttl_s": 86400,
@@ -37,6 +38,7 @@ struct ac_notify_config {
     size_t level_channels[4][AC_NOTIFY_CHANNELS_MAX];
     size_t nlevel[4];
     int64_t mtta_s[4];
+    int64_t repeat_s[4]; /* 0: repeats never notify again */
     struct ac_backoff backoff;
     int max_attempts;
     long poll_ms;

@@ -59,18 +59,18 @@ static int setup(void **state)
     chat = it_sink_start("ok");
     om = it_sink_start("{\"restarted\":true}");
     chat_proxy = it_proxy_start(it_sink_port(chat));
-    snprintf(
-        config, sizeof(config),
-        "{\"escalation\":{\"types\":{\"ItNotifyEsc\":[{\"from\":\"P3\",\"to\":\"P2\","
-        "\"apps\":2}]}},\"notify\":{\"poll_ms\":50,\"public_url\":\"https://ac.example/\","
-        "\"actions\":{\"secret_env\":\"AC_TEST_ACTION_SECRET\",\"om_webhook\":{\"url\":"
-        "\"http://127.0.0.1:%d/"
-        "om\",\"secret_env\":\"AC_TEST_OM_SECRET\"}},\"mtta_s\":{\"P1\":2,\"P2\":600,\"P3\":600},"
-        "\"retry\":{\"base_ms\":100,\"cap_ms\":2000,\"max_attempts\":40},\"channels\":{"
-        "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
-        "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
-        "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
-        it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_proxy_port(chat_proxy));
+    snprintf(config, sizeof(config),
+             "{\"escalation\":{\"types\":{\"ItNotifyEsc\":[{\"from\":\"P3\",\"to\":\"P2\","
+             "\"apps\":2}]}},\"notify\":{\"poll_ms\":50,\"public_url\":\"https://ac.example/\","
+             "\"actions\":{\"secret_env\":\"AC_TEST_ACTION_SECRET\",\"om_webhook\":{\"url\":"
+             "\"http://127.0.0.1:%d/"
+             "om\",\"secret_env\":\"AC_TEST_OM_SECRET\"}},\"mtta_s\":{\"P1\":2,\"P2\":600,\"P3\":"
+             "600},\"repeat_s\":{\"P1\":0,\"P2\":1,\"P3\":0},"
+             "\"retry\":{\"base_ms\":100,\"cap_ms\":2000,\"max_attempts\":40},\"channels\":{"
+             "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
+             "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
+             "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
+             it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_proxy_port(chat_proxy));
     it_server_start_config(&srv, config, env);
     id = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
     snprintf(ann_id, sizeof(ann_id), "%s", id);
@@ -494,6 +494,33 @@ static void test_two_instances_send_each_notification_once(void **state)
     }
 }
 
+static void test_repeats_notify_only_after_the_repeat_interval(void **state)
+{
+    char *a, *b;
+
+    (void)state;
+    a = fire("ItNotifyRepeat", "P2", "rep");
+    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "ItNotifyRepeat") < 1;
+         waited += 50) {
+        sleep_ms(50);
+    }
+    assert_int_equal(count_with(chat, "/hook", "ItNotifyRepeat"), 1);
+    b = fire("ItNotifyRepeat", "P2", "rep"); /* a repeat: folded into the same alert */
+    assert_string_equal(a, b);
+    sleep_ms(300); /* within P2's repeat interval (1 s here): nothing */
+    assert_int_equal(count_with(chat, "/hook", "ItNotifyRepeat"), 1);
+    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "still firing") < 1;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_int_equal(count_with(chat, "/hook", "still firing"), 1);
+    sleep_ms(2500); /* no repeat since: no more */
+    assert_int_equal(count_with(chat, "/hook", "ItNotifyRepeat"), 2);
+    ack(a);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_silence_holds_and_its_end_resumes),
         cmocka_unit_test(test_action_links_ack_and_forward_and_refuse_tampering),
         cmocka_unit_test(test_escalation_p3_to_p2_adds_sms),
+        cmocka_unit_test(test_repeats_notify_only_after_the_repeat_interval),
         cmocka_unit_test(test_two_instances_send_each_notification_once),
         cmocka_unit_test(test_chat_down_30s_gets_everything_after),
     };
