@@ -106,6 +106,7 @@
 struct ac_notifier {
     const struct ac_config *cfg;
     const struct ac_notify_config *nc;
+    const struct ac_sink *sink;
     pthread_t thread;
     int stop; /* atomic */
     /* Notifier thread only. */
@@ -581,6 +582,11 @@ static int nt_plan(struct ac_notifier *n)
             json_decref(prev);
             tier = known ? strtol(PQgetvalue(in, i, 8), NULL, 10) : 1;
         }
+        else if (nc->fallback && json_string_value(json_object_get(alert, "type")) &&
+                 strcmp(json_string_value(json_object_get(alert, "type")), "NotificationFailed") ==
+                     0) {
+            chans[nch++] = nc->fallback; /* never the channels that may be failing */
+        }
         else {
             for (size_t k = 0; level >= AC_LEVEL_P1 && k < nc->nlevel[level - 1]; k++) {
                 chans[nch++] = &nc->channels[nc->level_channels[level - 1][k]];
@@ -785,6 +791,30 @@ static size_t nt_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* A notification failed for good: a NotificationFailed alert (one per
+ * channel while open), stored and notified like any other. */
+static void nt_raise_failed(struct ac_notifier *n, const struct nt_send *s)
+{
+    struct ac_event_vec v = {0};
+    struct ac_ingest_result res;
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "source", "alertcenter",
+                            "type", "NotificationFailed", "level", "P2", "title",
+                            "a notification could not be delivered", "message", s->why, "instance",
+                            s->ch ? s->ch->name : "unknown", "labels", "notification", s->id,
+                            "channel", s->ch ? s->ch->name : "unknown");
+    json_t *errs = json_array();
+    struct ac_event *ev = ac_event_vec_push(&v);
+
+    if (!ac_event_from_json(doc, ev, -1, errs) ||
+        n->sink->submit(n->sink->ctx, &v, &res) != AC_OK) {
+        ac_log(AC_LOG_ERROR, "notify", "could not raise NotificationFailed for notification %s",
+               s->id);
+    }
+    ac_event_vec_deinit(&v);
+    json_decref(doc);
+    json_decref(errs);
+}
+
 static void nt_record(struct ac_notifier *n, struct nt_send *s)
 {
     char status[16], delay[24];
@@ -814,6 +844,9 @@ static void nt_record(struct ac_notifier *n, struct nt_send *s)
         r = nt_query(n->conn, SQL_FAILED, 3, p);
         ac_log(AC_LOG_WARN, "notify", "notification %s on %s failed after %d attempt(s): %s", s->id,
                s->ch ? s->ch->name : "?", s->attempts, s->why);
+        if (r) {
+            nt_raise_failed(n, s);
+        }
     }
     PQclear(r);
 }
@@ -977,12 +1010,13 @@ static void *nt_main(void *arg)
 }
 
 struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
-                                      const struct ac_notify_config *nc)
+                                      const struct ac_notify_config *nc, const struct ac_sink *sink)
 {
     struct ac_notifier *n = ac_xcalloc(1, sizeof(*n));
 
     n->cfg = cfg;
     n->nc = nc;
+    n->sink = sink;
     n->rand_state = (unsigned)ac_time_now_us();
     n->plan_batch = NT_INTENTS_MAX;
     n->multi = curl_multi_init();

@@ -22,12 +22,14 @@
  * Sending: up to AC_NOTIFY_BATCH due rows at a time, concurrently (libcurl
  * multi, each with its channel's timeout); sent, retried later with
  * exponential backoff and jitter (or the server's Retry-After), or failed
- * after a permanent error or max_attempts.
+ * after a permanent error or max_attempts - which raises a NotificationFailed
+ * alert through sink (the pipeline), notified on the fallback channel.
  */
 #ifndef AC_SERVER_NOTIFIER_H
 #define AC_SERVER_NOTIFIER_H
 
 #include "escalation/notify/config.h"
+#include "ingest/ingest.h"
 #include "server/core/config.h"
 
 #define AC_NOTIFY_BATCH 50
@@ -37,7 +39,8 @@ struct ac_notifier;
 /* cfg and nc borrowed for its lifetime. Returns new running notifier, or
  * NULL. With no channel configured it still plans (and records) intents. */
 struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
-                                      const struct ac_notify_config *nc);
+                                      const struct ac_notify_config *nc,
+                                      const struct ac_sink *sink);
 /* Stops and joins (within a channel timeout); frees. NULL is fine. */
 void ac_notifier_stop(struct ac_notifier *n);
 

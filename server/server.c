@@ -254,12 +254,12 @@ int ac_cmd_serve(const char *config_path)
     if (!srv.escalator) {
         goto cleanup;
     }
-    srv.notifier = ac_notifier_start(&srv.cfg, &srv.notify);
+    srv.sink.submit = ac_pipeline_submit;
+    srv.sink.ctx = &srv;
+    srv.notifier = ac_notifier_start(&srv.cfg, &srv.notify, &srv.sink);
     if (!srv.notifier) {
         goto cleanup;
     }
-    srv.sink.submit = ac_pipeline_submit;
-    srv.sink.ctx = &srv;
     srv.http = ac_http_start(&srv);
     if (!srv.http) {
         goto cleanup;

@@ -124,7 +124,7 @@ static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *erro
 int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t *errors)
 {
     static const char *const keys[] = {"channels", "levels",     "mtta_s",  "repeat_s", "retry",
-                                       "poll_ms",  "public_url", "actions", NULL};
+                                       "poll_ms",  "public_url", "actions", "fallback", NULL};
     size_t before = json_array_size(errors);
     const json_t *chans = json_object_get(obj, "channels");
     const json_t *mtta = json_object_get(obj, "mtta_s");
@@ -183,6 +183,12 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
         ac_event_error(errors, -1, "notify.retry.cap_ms", "must be at least base_ms");
     }
     nc_actions(c, json_object_get(obj, "actions"), errors);
+    if (json_object_get(obj, "fallback")) {
+        c->fallback = ac_notify_channel(c, json_string_value(json_object_get(obj, "fallback")));
+        if (!c->fallback) {
+            ac_event_error(errors, -1, "notify.fallback", "names no configured channel");
+        }
+    }
     if (pub) {
         c->public_url = ac_xstrdup(pub);
         while (strlen(c->public_url) > 0 && c->public_url[strlen(c->public_url) - 1] == '/') {

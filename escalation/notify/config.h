@@ -7,11 +7,15 @@
  *    "repeat_s": {"P1": 1800, "P2": 3600, "P3": 14400, "P4": 0},
  *    "retry": {"base_ms": 1000, "cap_ms": 300000, "max_attempts": 10},
  *    "poll_ms": 500, "public_url": "https://alerts.example.com",
+ *    "fallback": "<channel>",
  *    "actions": {"secret_env" | "secret_file", "ttl_s": 86400,
  *                "om_webhook": {"url", "secret_env" | "secret_file"}}}
  * Cards carry action links when public_url and the actions' secret are set;
  * stop diagnosis, restart app and delete instance also need om_webhook, to
- * which they are forwarded (signed as a webhook channel signs).
+ * which they are forwarded (signed as a webhook channel signs). A
+ * notification that fails for good raises a NotificationFailed alert (P2,
+ * instance = the channel), notified on the fallback channel alone when one
+ * is set.
  * Without "levels", DESIGN §6 by kind: P1 phone, SMS and chat; P2 SMS and
  * chat; P3 chat; P4 nothing (chat meaning dingtalk, slack, webhook and arms
  * channels). MTTA targets move an unacknowledged alert to the next tier of
@@ -42,8 +46,9 @@ struct ac_notify_config {
     struct ac_backoff backoff;
     int max_attempts;
     long poll_ms;
-    char *public_url;    /* base of action links; NULL: none */
-    char *action_secret; /* signs action links; NULL: no links */
+    char *public_url;                  /* base of action links; NULL: none */
+    const struct ac_channel *fallback; /* NotificationFailed goes here; NULL: its level's */
+    char *action_secret;               /* signs action links; NULL: no links */
     long action_ttl_s;
     struct ac_channel om; /* the O&M webhook (a "webhook" channel); om.ops NULL: none */
 };

@@ -25,6 +25,7 @@ static struct it_server srv;
 static struct it_sink *gw;   /* phone and SMS gateway: /phone, /sms */
 static struct it_sink *chat; /* chat webhook: /hook */
 static struct it_sink *om;   /* the O&M webhook: /om */
+static struct it_sink *dead; /* a P3 channel that can be made to refuse: /dead */
 static char ann_id[24], bob_id[24];
 static char config[2048];
 static const char *const env[] = {"AC_TEST_ACTION_SECRET=act-s3cret-0123456789",
@@ -58,6 +59,7 @@ static int setup(void **state)
     gw = it_sink_start("{\"ok\":true}");
     chat = it_sink_start("ok");
     om = it_sink_start("{\"restarted\":true}");
+    dead = it_sink_start("ok");
     chat_proxy = it_proxy_start(it_sink_port(chat));
     snprintf(config, sizeof(config),
              "{\"escalation\":{\"types\":{\"ItNotifyEsc\":[{\"from\":\"P3\",\"to\":\"P2\","
@@ -69,8 +71,12 @@ static int setup(void **state)
              "\"retry\":{\"base_ms\":100,\"cap_ms\":2000,\"max_attempts\":40},\"channels\":{"
              "\"call\":{\"kind\":\"phone\",\"url\":\"http://127.0.0.1:%d/phone\"},"
              "\"text\":{\"kind\":\"sms\",\"url\":\"http://127.0.0.1:%d/sms\"},"
-             "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}}}}",
-             it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_proxy_port(chat_proxy));
+             "\"room\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"},"
+             "\"dead\":{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/dead\"}},"
+             "\"levels\":{\"P1\":[\"call\",\"text\",\"room\"],\"P2\":[\"text\",\"room\"],"
+             "\"P3\":[\"room\",\"dead\"]},\"fallback\":\"room\"}}",
+             it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_proxy_port(chat_proxy),
+             it_sink_port(dead));
     it_server_start_config(&srv, config, env);
     id = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
     snprintf(ann_id, sizeof(ann_id), "%s", id);
@@ -100,6 +106,7 @@ static int teardown(void **state)
     it_proxy_stop(chat_proxy);
     it_sink_stop(chat);
     it_sink_stop(om);
+    it_sink_stop(dead);
     return 0;
 }
 
@@ -219,10 +226,11 @@ static void test_gateway_errors_are_retried_until_sent_once(void **state)
     assert_int_equal(n, 4);
     sleep_ms(1000);
     assert_int_equal(matching(chat, "/hook", "ItNotifyFlaky", idx, 16), 4);
-    assert_int_equal(it_sql_llf("SELECT attempts FROM notifications WHERE alert_id = %s"
-                                " AND status = 'sent'",
-                                a),
-                     4);
+    assert_int_equal(
+        it_sql_llf("SELECT attempts FROM notifications WHERE alert_id = %s AND channel = 'room'"
+                   " AND status = 'sent'",
+                   a),
+        4);
     k0 = it_sink_header(chat, "/hook", idx[0], "Idempotency-Key");
     k3 = it_sink_header(chat, "/hook", idx[3], "Idempotency-Key");
     assert_non_null(k0);
@@ -521,6 +529,31 @@ static void test_repeats_notify_only_after_the_repeat_interval(void **state)
     free(b);
 }
 
+static void test_failed_notification_raises_notification_failed_on_fallback(void **state)
+{
+    char *a;
+
+    (void)state;
+    it_sink_fail(dead, 1, 400); /* a permanent error: no retry */
+    a = fire("ItNotifyRefused", "P3", "ref");
+    assert_true(it_wait_sql(1, 10000,
+                            "SELECT count(*) FROM notifications WHERE alert_id = %s"
+                            " AND channel = 'dead' AND status = 'failed' AND attempts = 1"
+                            " AND last_status = 400",
+                            a));
+    assert_true(it_wait_sql(1, 10000,
+                            "SELECT count(*) FROM alerts WHERE type = 'NotificationFailed'"
+                            " AND instance = 'dead' AND status = 'firing'"));
+    /* told on the fallback channel (the room), not on the failing one */
+    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "NotificationFailed") < 1;
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_int_equal(count_with(chat, "/hook", "NotificationFailed"), 1);
+    assert_int_equal(count_with(dead, "/dead", "NotificationFailed"), 0);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_action_links_ack_and_forward_and_refuse_tampering),
         cmocka_unit_test(test_escalation_p3_to_p2_adds_sms),
         cmocka_unit_test(test_repeats_notify_only_after_the_repeat_interval),
+        cmocka_unit_test(test_failed_notification_raises_notification_failed_on_fallback),
         cmocka_unit_test(test_two_instances_send_each_notification_once),
         cmocka_unit_test(test_chat_down_30s_gets_everything_after),
     };
