@@ -31,7 +31,8 @@ void ac_api_schedules(struct ac_http_req *r);           /* /v1/schedules[/{id}] 
 void ac_api_schedule_oncall(struct ac_http_req *r);     /* GET /v1/schedules/{id}/oncall */
 void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
 void ac_api_routes(struct ac_http_req *r);
-void ac_api_silences(struct ac_http_req *r); /* /v1/silences[/{id}] */
+void ac_api_silences(struct ac_http_req *r);      /* /v1/silences[/{id}] */
+void ac_api_notifications(struct ac_http_req *r); /* GET /v1/notifications */
 void ac_api_action(struct ac_http_req *r);
 /* GET /v1/actions/{token} (signed) */ /* /v1/routes[/{id}] */
 void ac_api_healthz(struct ac_http_req *r);

@@ -92,6 +92,7 @@ static const struct http_route http_routes[] = {
     {"PUT", "/v1/routes/*", ac_api_routes, AC_SCOPE_ADMIN, true},
     {"DELETE", "/v1/routes/*", ac_api_routes, AC_SCOPE_ADMIN, false},
     {"GET", "/v1/actions/*", ac_api_action, 0, false},
+    {"GET", "/v1/notifications", ac_api_notifications, AC_SCOPE_READ, false},
     {"GET", "/v1/silences", ac_api_silences, AC_SCOPE_READ, false},
     {"POST", "/v1/silences", ac_api_silences, AC_SCOPE_OPERATE, true},
     {"DELETE", "/v1/silences/*", ac_api_silences, AC_SCOPE_OPERATE, false},

@@ -551,6 +551,22 @@ static void test_failed_notification_raises_notification_failed_on_fallback(void
     }
     assert_int_equal(count_with(chat, "/hook", "NotificationFailed"), 1);
     assert_int_equal(count_with(dead, "/dead", "NotificationFailed"), 0);
+    /* and the outbox says so through the API */
+    {
+        char path[128];
+        json_t *r = NULL, *item;
+        snprintf(path, sizeof(path), "/v1/notifications?alert_id=%s&status=failed", a);
+        assert_int_equal(it_call(&srv, "GET", path, IT_READ_TOKEN, NULL, NULL, &r), 200);
+        assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+        item = json_array_get(json_object_get(r, "items"), 0);
+        assert_string_equal(json_string_value(json_object_get(item, "channel")), "dead");
+        assert_int_equal(json_integer_value(json_object_get(item, "last_status")), 400);
+        json_decref(r);
+        assert_int_equal(
+            it_call(&srv, "GET", "/v1/notifications?status=lost", IT_READ_TOKEN, NULL, NULL, &r),
+            400);
+        json_decref(r);
+    }
     free(a);
 }
 
