@@ -32,6 +32,8 @@ struct lg_opts {
     double dup;
     double seconds;
     long requests;
+    double rate;       /* events per second in all; 0: as fast as answered */
+    const char *level; /* of every event */
 };
 
 struct lg_thread {
@@ -134,11 +136,11 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
         n += (size_t)snprintf(
             buf + n, cap - n,
             "%s{\"source\":\"bench\",\"type\":\"BenchAlert%d\",\"title\":\"benchmark event\","
-            "\"level\":\"P4\",\"region\":\"cn-hangzhou\",\"namespace\":\"bench\","
+            "\"level\":\"%s\",\"region\":\"cn-hangzhou\",\"namespace\":\"bench\","
             "\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":\"sre\"},"
             "\"message\":\"synthetic load from ac_loadgen with a realistic message size\"}",
-            i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0u : lg_seed, dup ? 0 : t->id,
-            dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
+            i ? "," : "", (int)(r % 8), t->o->level, dup ? "hot" : "app", dup ? 0u : lg_seed,
+            dup ? 0 : t->id, dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
     }
     if (t->o->batch > 1) {
         n += (size_t)snprintf(buf + n, cap - n, "]");
@@ -153,6 +155,9 @@ static void *lg_main(void *arg)
     char *body = malloc(cap), *req = malloc(cap + 512), resp[65536];
     int fd = lg_connect(t->o->port);
     long seq = 0;
+    /* a steady rate: each connection sends its share at even intervals */
+    double every = t->o->rate > 0 ? (double)t->o->conns * t->o->batch / t->o->rate : 0;
+    double next = lg_now() + every * t->id / t->o->conns;
 
     while (fd >= 0 && lg_now() < lg_deadline &&
            __atomic_add_fetch(&lg_sent_total, 1, __ATOMIC_RELAXED) <= t->o->requests) {
@@ -162,8 +167,18 @@ static void *lg_main(void *arg)
                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                             "Content-Length: %zu\r\n\r\n",
                             t->o->token, blen);
-        double t0 = lg_now();
+        double t0;
         int status;
+
+        if (every > 0) {
+            double wait = next - lg_now();
+            if (wait > 0) {
+                struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+            next += every;
+        }
+        t0 = lg_now();
 
         memcpy(req + hlen, body, blen);
         if (lg_write_all(fd, req, (size_t)hlen + blen) != 0 ||
@@ -205,15 +220,16 @@ int main(int argc, char **argv)
         {"port", required_argument, NULL, 'p'},     {"token", required_argument, NULL, 't'},
         {"conns", required_argument, NULL, 'c'},    {"batch", required_argument, NULL, 'b'},
         {"dup", required_argument, NULL, 'd'},      {"seconds", required_argument, NULL, 's'},
-        {"requests", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
+        {"requests", required_argument, NULL, 'n'}, {"rate", required_argument, NULL, 'r'},
+        {"level", required_argument, NULL, 'l'},    {NULL, 0, NULL, 0},
     };
-    struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000};
+    struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000, 0, "P4"};
     struct lg_thread *ts;
     double start, elapsed, *all;
     long n = 0, events = 0, errors = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "p:t:c:b:d:s:n:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:t:c:b:d:s:n:r:l:", opts, NULL)) != -1) {
         switch (c) {
             case 'p':
                 o.port = atoi(optarg);
@@ -236,14 +252,25 @@ int main(int argc, char **argv)
             case 'n':
                 o.requests = atol(optarg);
                 break;
+            case 'r':
+                o.rate = atof(optarg);
+                break;
+            case 'l':
+                o.level = optarg;
+                break;
             default:
                 fprintf(stderr, "usage: ac_loadgen --port P --token T [--conns N] [--batch N] "
-                                "[--dup 0..1] [--seconds S] [--requests N]\n");
+                                "[--dup 0..1] [--seconds S] [--requests N] [--rate EVENTS_PER_S] "
+                                "[--level P1..P4]\n");
                 return 2;
         }
     }
+    if (strlen(o.level) != 2 || o.level[0] != 'P' || o.level[1] < '1' || o.level[1] > '4') {
+        fprintf(stderr, "ac_loadgen: --level is P1, P2, P3 or P4\n");
+        return 2;
+    }
     if (o.port <= 0 || !o.token || o.conns < 1 || o.batch < 1 || o.seconds <= 0 ||
-        o.seconds > 600) {
+        o.seconds > 600 || o.rate < 0) {
         fprintf(stderr, "ac_loadgen: --port and --token are required; seconds <= 600\n");
         return 2;
     }

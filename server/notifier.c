@@ -860,6 +860,7 @@ static int nt_dispatch(struct ac_notifier *n)
     PGresult *r;
     struct nt_send *sends;
     int count, running = 0;
+    bool recorded;
     int64_t now_ms = ac_time_now_us() / 1000;
 
     for (size_t i = 0; i < n->nc->nchannels; i++) {
@@ -940,6 +941,9 @@ static int nt_dispatch(struct ac_notifier *n)
             (void)curl_multi_poll(n->multi, NULL, 0, 200, NULL);
         }
     } while (running > 0);
+    /* the outcomes in one transaction: one commit for the batch (if it is
+     * lost, the rows are sent again once their lease ends: at least once) */
+    recorded = count > 0 && nt_simple(n->conn, "BEGIN");
     for (int i = 0; i < count; i++) {
         struct nt_send *s = &sends[i];
         nt_record(n, s);
@@ -950,6 +954,10 @@ static int nt_dispatch(struct ac_notifier *n)
         curl_slist_free_all(s->headers);
         ac_http_out_deinit(&s->out);
         ac_buf_deinit(&s->resp);
+    }
+    if (recorded && !nt_simple(n->conn, "COMMIT")) {
+        (void)nt_simple(n->conn, "ROLLBACK");
+        count = -1;
     }
     free(sends);
     return count;

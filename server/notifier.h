@@ -32,7 +32,7 @@
 #include "ingest/ingest.h"
 #include "server/core/config.h"
 
-#define AC_NOTIFY_BATCH 50
+#define AC_NOTIFY_BATCH 200
 
 struct ac_notifier;
 

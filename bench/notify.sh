@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Notification latency benchmark: new P3 alerts at a steady RATE events/s
+# (each a new alert) for BENCH_SECONDS; every one is notified on a webhook
+# channel to a local HTTP sink. Reports, from the outbox, the time from an
+# alert's first event being received to its notification being accepted by
+# the sink (p50, p99, max), and how many were notified. PostgreSQL on disk
+# with fsync on, Redis, the sink and the server on loopback; bounded in time.
+#   RATE (1000)  BENCH_SECONDS (20)  POLL_MS (500: notify.poll_ms)  CONNS (16)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+ac_install_packages $AC_DEB_BUILD
+
+RATE=${RATE:-1000}
+RUN_S=${BENCH_SECONDS:-20}
+POLL_MS=${POLL_MS:-500}
+CONNS=${CONNS:-16}
+
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
+cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
+
+TMP=$(mktemp -d /tmp/ac-notify-bench.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 1 100); do # 20 s, then for good
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    ac_pg_stop "$TMP/pg"
+    ac_redis_stop "$TMP/redis"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PG_PORT=$(ac_free_port)
+REDIS_PORT=$(ac_free_port)
+SINK_PORT=$(ac_free_port)
+PORT=$(ac_free_port)
+ac_pg_start "$TMP/pg" "$PG_PORT"
+ac_redis_start "$TMP/redis" "$REDIS_PORT"
+
+# the sink: answers every POST 200 at once (a gateway that keeps up)
+python3 - "$SINK_PORT" 2>"$TMP/sink.log" <<'PY' &
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+PIDS+=($!)
+
+cat >"$TMP/config.json" <<JSON
+{"notify": {"poll_ms": $POLL_MS,
+  "channels": {"hook": {"kind": "webhook", "url": "http://127.0.0.1:$SINK_PORT/hook"}},
+  "levels": {"P1": ["hook"], "P2": ["hook"], "P3": ["hook"], "P4": []}}}
+JSON
+TOKEN=bench-token-0123456789abcdef
+AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$PORT AC_LOG_LEVEL=warn \
+AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
+AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+    ./build/bench/alertcenter serve -c "$TMP/config.json" 2>"$TMP/server.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
+    sleep 0.1
+done
+
+./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --conns "$CONNS" --batch 1 --dup 0 \
+    --level P3 --rate "$RATE" --seconds "$RUN_S"
+SQL="psql -h 127.0.0.1 -p $PG_PORT -U alertcenter -d alertcenter -qAt"
+# let the outbox drain (bounded)
+for _ in $(seq 1 300); do
+    left=$($SQL -c "SELECT (SELECT count(*) FROM notify_intents WHERE planned_at IS NULL)
+                         + (SELECT count(*) FROM notifications
+                             WHERE status IN ('pending', 'sending'))")
+    [ "$left" = 0 ] && break
+    sleep 0.1
+done
+echo
+echo "event received -> notification accepted by the sink (new P3 alerts at $RATE/s for ${RUN_S}s, poll_ms=$POLL_MS):"
+$SQL -F ' ' <<'Q'
+WITH first AS (SELECT n.alert_id, min(n.sent_at) AS sent FROM notifications n
+                WHERE n.reason = 'open' AND n.status = 'sent' GROUP BY n.alert_id),
+     lat AS (SELECT extract(epoch FROM f.sent - e.received_at) * 1000 AS ms
+               FROM first f JOIN LATERAL (SELECT min(id) AS id FROM events
+                                           WHERE alert_id = f.alert_id) o ON true
+               JOIN events e ON e.id = o.id)
+SELECT 'alerts=' || (SELECT count(*) FROM alerts),
+       'notified=' || count(*),
+       'p50_ms=' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+       'p99_ms=' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+       'max_ms=' || round(max(ms)::numeric, 1)
+  FROM lat
+Q
+grep -i "error" "$TMP/server.log" | head -5 || true
