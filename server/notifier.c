@@ -17,7 +17,7 @@
 #include "server/core/mem.h"
 #include "server/core/pg.h"
 
-#define NT_INTENTS_MAX      100
+#define NT_INTENTS_MAX      500
 #define NT_RESPONSE_MAX     (64 * 1024)
 #define NT_RETRY_CONNECT_US 1000000LL
 
@@ -54,14 +54,15 @@
 /* The alert's team, tier, channels used and next tier time (not for a
  * resolve, nor once it is acknowledged or resolved). */
 #define SQL_ALERT_NOTIFY                                                                           \
-    "INSERT INTO alert_notify AS n (alert_id, team_id, tier, channels, next_tier_at)"              \
-    " SELECT DISTINCT ON (u.a) u.a, u.t, u.tier, ARRAY(SELECT DISTINCT c FROM "                    \
-    "unnest($1::bigint[],"                                                                         \
-    " $4::jsonb[]) AS x(a, ch), jsonb_array_elements_text(x.ch) AS c WHERE x.a = u.a),"            \
-    " CASE WHEN al.status = 'firing' THEN clock_timestamp() + make_interval(secs => u.mtta) END"   \
-    " FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::jsonb[], $5::int[])"                  \
-    " WITH ORDINALITY AS u(a, t, tier, ch, mtta, ord) JOIN alerts al ON al.id = u.a"               \
-    " ORDER BY u.a, u.ord DESC"                                                                    \
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::jsonb[],"          \
+    " $5::int[]) WITH ORDINALITY AS u(a, t, tier, ch, mtta, ord)),"                                \
+    " used AS (SELECT u.a, array_agg(DISTINCT c) AS chans FROM u,"                                 \
+    " jsonb_array_elements_text(u.ch) AS c GROUP BY u.a),"                                         \
+    " last AS (SELECT DISTINCT ON (u.a) u.* FROM u ORDER BY u.a, u.ord DESC)"                      \
+    " INSERT INTO alert_notify AS n (alert_id, team_id, tier, channels, next_tier_at)"             \
+    " SELECT l.a, l.t, l.tier, coalesce(used.chans, '{}'), CASE WHEN al.status = 'firing'"         \
+    " THEN clock_timestamp() + make_interval(secs => l.mtta) END FROM last l"                      \
+    " JOIN alerts al ON al.id = l.a LEFT JOIN used ON used.a = l.a"                                \
     " ON CONFLICT (alert_id) DO UPDATE SET team_id = excluded.team_id, tier = excluded.tier,"      \
     " channels = ARRAY(SELECT DISTINCT x FROM unnest(n.channels || excluded.channels) x),"         \
     " notified_at = clock_timestamp(), next_tier_at = excluded.next_tier_at"
@@ -1006,7 +1007,7 @@ static void *nt_main(void *arg)
                 n->conn = NULL;
             }
         }
-        if (planned < NT_INTENTS_MAX && sent < AC_NOTIFY_BATCH) {
+        if (planned <= 0 && sent <= 0) { /* idle (or failing): wait; else go on at once */
             for (long waited = 0;
                  waited < n->nc->poll_ms && !__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE);
                  waited += 20) {
