@@ -163,17 +163,24 @@ static bool ch_url_ok(const char *url)
 
 int ac_channel_configure(struct ac_channel *ch, const char *name, const json_t *cfg, json_t *errors)
 {
+    char path[160];
+
+    (void)snprintf(path, sizeof(path), "notify.channels.%s", name);
+    return ac_channel_configure_at(ch, name, path, cfg, errors);
+}
+
+int ac_channel_configure_at(struct ac_channel *ch, const char *name, const char *path,
+                            const json_t *cfg, json_t *errors)
+{
     static const char *const common[] = {"kind", "url", "timeout_ms", NULL};
     size_t before = json_array_size(errors);
     const char *kind = json_string_value(json_object_get(cfg, "kind"));
     const char *url = json_string_value(json_object_get(cfg, "url"));
     const json_t *tmo = json_object_get(cfg, "timeout_ms");
-    char path[160];
     const char *k;
     const json_t *v;
 
     memset(ch, 0, sizeof(*ch));
-    (void)snprintf(path, sizeof(path), "notify.channels.%s", name);
     if (!json_is_object(cfg)) {
         ac_event_error(errors, -1, path, "must be an object");
         return AC_EINVAL;

@@ -81,6 +81,9 @@ const struct ac_channel_ops *ac_channel_kind(const char *kind);
 /* Configures a channel named name from cfg. Returns AC_OK or AC_EINVAL. */
 AC_MUST_CHECK int ac_channel_configure(struct ac_channel *ch, const char *name, const json_t *cfg,
                                        json_t *errors);
+/* The same with problems reported under path (a channel outside "channels"). */
+AC_MUST_CHECK int ac_channel_configure_at(struct ac_channel *ch, const char *name, const char *path,
+                                          const json_t *cfg, json_t *errors);
 void ac_channel_deinit(struct ac_channel *ch);
 
 /* The usual judgement of an HTTP status: 2xx AC_OK; 408, 425, 429, 5xx and

@@ -114,7 +114,8 @@ static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *erro
     if (om) {
         json_t *cfg = json_deep_copy(om);
         (void)json_object_set_new(cfg, "kind", json_string("webhook"));
-        if (ac_channel_configure(&c->om, "om_webhook", cfg, errors) != AC_OK) {
+        if (ac_channel_configure_at(&c->om, "om_webhook", "notify.actions.om_webhook", cfg,
+                                    errors) != AC_OK) {
             memset(&c->om, 0, sizeof(c->om)); /* the problems are in errors */
         }
         json_decref(cfg);

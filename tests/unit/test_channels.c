@@ -303,6 +303,12 @@ static void test_notify_config(void **state)
     assert_true(unit_has_error(errs, "notify.retry.cap_ms", NULL));
     assert_true(unit_has_error(errs, "notify.colour", NULL));
     json_decref(cfg);
+    /* the O&M webhook's problems under its own path */
+    cfg = json_loads(
+        "{\"actions\":{\"secret_env\":\"PATH\",\"om_webhook\":{\"url\":\"ftp://x/\"}}}", 0, NULL);
+    assert_int_equal(ac_notify_config_load(&c, cfg, errs), AC_EINVAL);
+    assert_true(unit_has_error(errs, "notify.actions.om_webhook.url", NULL));
+    json_decref(cfg);
     json_decref(errs);
 }
 
