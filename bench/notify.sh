@@ -120,4 +120,6 @@ SELECT 'plan_ms=' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY
   FROM notifications n JOIN notify_intents i ON i.id = n.intent_id WHERE n.status = 'sent'
 Q
 grep -i "error" "$TMP/server.log" | head -5 || true
-[ -n "${KEEP_LOG:-}" ] && cp "$TMP/server.log" "$KEEP_LOG"
+if [ -n "${KEEP_LOG:-}" ]; then
+    cp "$TMP/server.log" "$KEEP_LOG"
+fi

@@ -116,6 +116,8 @@ struct ac_notifier {
     CURLM *multi;
     unsigned rand_state;
     int plan_batch; /* halved after a failed batch, so one bad intent cannot hold the rest */
+    bool sender;    /* this thread sends; the other plans (and times tiers and repeats) */
+    struct ac_notifier *sender_peer; /* the planner's: the sending thread's own state */
 };
 
 /* ---- the on-call snapshot a planning batch uses --------------------------- */
@@ -998,18 +1000,24 @@ static void *nt_main(void *arg)
     while (!__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE)) {
         int planned = 0, sent = 0;
         if (nt_connect(n)) {
-            nt_due_tiers(n);
-            nt_due_repeats(n);
-            planned = nt_plan(n);
-            sent = nt_dispatch(n);
+            if (n->sender) {
+                sent = nt_dispatch(n);
+            }
+            else {
+                nt_due_tiers(n);
+                nt_due_repeats(n);
+                planned = nt_plan(n);
+            }
             if (planned < 0 || sent < 0) {
                 PQfinish(n->conn); /* reconnect: a failed statement may have cut it */
                 n->conn = NULL;
             }
         }
         if (planned <= 0 && sent <= 0) { /* idle (or failing): wait; else go on at once */
-            for (long waited = 0;
-                 waited < n->nc->poll_ms && !__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE);
+            /* the sender looks more often: what was just planned is due now */
+            long idle =
+                n->sender ? (n->nc->poll_ms / 10 > 20 ? n->nc->poll_ms / 10 : 20) : n->nc->poll_ms;
+            for (long waited = 0; waited < idle && !__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE);
                  waited += 20) {
                 nt_sleep_ms(20);
             }
@@ -1018,23 +1026,48 @@ static void *nt_main(void *arg)
     return NULL;
 }
 
-struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
-                                      const struct ac_notify_config *nc, const struct ac_sink *sink)
+/* One thread's state: the planner's and the sender's are two of these. */
+static struct ac_notifier *nt_new(const struct ac_config *cfg, const struct ac_notify_config *nc,
+                                  const struct ac_sink *sink, bool sender)
 {
     struct ac_notifier *n = ac_xcalloc(1, sizeof(*n));
 
     n->cfg = cfg;
     n->nc = nc;
     n->sink = sink;
-    n->rand_state = (unsigned)ac_time_now_us();
+    n->sender = sender;
+    n->rand_state = (unsigned)ac_time_now_us() ^ (sender ? 0x9e3779b9u : 0);
     n->plan_batch = NT_INTENTS_MAX;
     n->multi = curl_multi_init();
-    if (!n->multi || pthread_create(&n->thread, NULL, nt_main, n) != 0) {
+    AC_ASSERT(n->multi != NULL);
+    return n;
+}
+
+static void nt_free(struct ac_notifier *n)
+{
+    curl_multi_cleanup(n->multi);
+    PQfinish(n->conn);
+    free(n);
+}
+
+struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
+                                      const struct ac_notify_config *nc, const struct ac_sink *sink)
+{
+    struct ac_notifier *n = nt_new(cfg, nc, sink, false);
+
+    n->sender_peer = nt_new(cfg, nc, sink, true);
+    if (pthread_create(&n->thread, NULL, nt_main, n) != 0) {
         ac_log(AC_LOG_ERROR, "notify", "cannot start the notifier");
-        if (n->multi) {
-            curl_multi_cleanup(n->multi);
-        }
-        free(n);
+        nt_free(n->sender_peer);
+        nt_free(n);
+        return NULL;
+    }
+    if (pthread_create(&n->sender_peer->thread, NULL, nt_main, n->sender_peer) != 0) {
+        ac_log(AC_LOG_ERROR, "notify", "cannot start the notifier's sender");
+        __atomic_store_n(&n->stop, 1, __ATOMIC_RELEASE);
+        (void)pthread_join(n->thread, NULL);
+        nt_free(n->sender_peer);
+        nt_free(n);
         return NULL;
     }
     ac_log(AC_LOG_INFO, "notify", "notifier started channels=%zu", nc->nchannels);
@@ -1047,8 +1080,9 @@ void ac_notifier_stop(struct ac_notifier *n)
         return;
     }
     __atomic_store_n(&n->stop, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&n->sender_peer->stop, 1, __ATOMIC_RELEASE);
     (void)pthread_join(n->thread, NULL);
-    curl_multi_cleanup(n->multi);
-    PQfinish(n->conn);
-    free(n);
+    (void)pthread_join(n->sender_peer->thread, NULL);
+    nt_free(n->sender_peer);
+    nt_free(n);
 }

@@ -4,7 +4,8 @@
  * moves unacknowledged alerts to the next tier of their chain, and sends the
  * due notifications through the channels, at least once.
  *
- * Every instance runs one notifier thread; they share the work through
+ * Every instance runs a planning thread (intents, tiers, repeats) and a
+ * sending thread, each with its own connection; instances share the work through
  * PostgreSQL alone: intents, due tiers and due notifications are claimed with
  * FOR UPDATE SKIP LOCKED, and a notification being sent carries a lease, so
  * two instances never send the same one at once, and one an instance was
