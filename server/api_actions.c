@@ -37,28 +37,12 @@
     "INSERT INTO audit_log (actor, action, target_type, target_id, details)"                       \
     " VALUES ($1, 'alert.action', 'alert', $2, $3::jsonb)"
 
-struct act_resp {
-    struct ac_buf body;
-};
-
-static size_t act_write(char *p, size_t size, size_t nmemb, void *ud)
-{
-    struct act_resp *r = ud;
-    size_t n = size * nmemb;
-
-    if (r->body.len < ACT_RESULT_MAX) {
-        ac_buf_append(&r->body, p,
-                      n < ACT_RESULT_MAX - r->body.len ? n : ACT_RESULT_MAX - r->body.len);
-    }
-    return n;
-}
-
 /* Forwards an O&M action; fills status and the answer. */
 static int act_forward(const struct ac_channel *om, json_t *ctx, long *status, char **answer)
 {
     struct ac_http_out out = {0};
-    struct act_resp resp = {{0}};
-    struct curl_slist *h = NULL;
+    struct ac_http_answer resp = {.max = ACT_RESULT_MAX};
+    struct curl_slist *h;
     CURL *c;
     CURLcode rc;
 
@@ -66,20 +50,7 @@ static int act_forward(const struct ac_channel *om, json_t *ctx, long *status, c
     if (om->ops->build(om, ctx, ac_time_now_us() / 1000, &out) != AC_OK) {
         return AC_EINVAL;
     }
-    c = curl_easy_init();
-    AC_ASSERT(c != NULL);
-    for (size_t i = 0; i < out.nheaders; i++) {
-        h = curl_slist_append(h, out.headers[i]);
-    }
-    h = curl_slist_append(h, "Expect:");
-    (void)curl_easy_setopt(c, CURLOPT_URL, out.url);
-    (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, out.body);
-    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    (void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, om->timeout_ms);
-    (void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, act_write);
-    (void)curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+    c = ac_channel_easy(om, &out, &resp, &h);
     rc = curl_easy_perform(c);
     if (rc == CURLE_OK) {
         (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

@@ -757,25 +757,13 @@ struct nt_send {
     struct ac_http_out out;
     struct curl_slist *headers;
     CURL *easy;
-    struct ac_buf resp;
+    struct ac_http_answer resp;
     char retry_after[64];
     long status;
     int attempts;
     int rc;
     char why[256];
 };
-
-static size_t nt_write(char *p, size_t size, size_t nmemb, void *ud)
-{
-    struct nt_send *s = ud;
-    size_t n = size * nmemb;
-
-    if (s->resp.len < NT_RESPONSE_MAX) {
-        ac_buf_append(&s->resp, p,
-                      n < NT_RESPONSE_MAX - s->resp.len ? n : NT_RESPONSE_MAX - s->resp.len);
-    }
-    return n;
-}
 
 static size_t nt_header(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -894,21 +882,8 @@ static int nt_dispatch(struct ac_notifier *n)
             (void)snprintf(s->why, sizeof(s->why), "nothing to send on %s", s->ch->name);
         }
         else {
-            s->easy = curl_easy_init();
-            AC_ASSERT(s->easy != NULL);
-            for (size_t h = 0; h < s->out.nheaders; h++) {
-                s->headers = curl_slist_append(s->headers, s->out.headers[h]);
-            }
-            s->headers = curl_slist_append(s->headers, "Expect:");
-            (void)curl_easy_setopt(s->easy, CURLOPT_URL, s->out.url);
-            (void)curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->out.body);
-            (void)curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
-            (void)curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, s->ch->timeout_ms);
-            (void)curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, s->ch->timeout_ms);
-            (void)curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
-            (void)curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-            (void)curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, nt_write);
-            (void)curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+            s->resp.max = NT_RESPONSE_MAX;
+            s->easy = ac_channel_easy(s->ch, &s->out, &s->resp, &s->headers);
             (void)curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, nt_header);
             (void)curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
             (void)curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
@@ -936,8 +911,9 @@ static int nt_dispatch(struct ac_notifier *n)
             }
             else {
                 (void)curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &s->status);
-                s->rc = s->ch->ops->result(s->ch, s->status, s->resp.data ? s->resp.data : "",
-                                           s->why, sizeof(s->why));
+                s->rc =
+                    s->ch->ops->result(s->ch, s->status, s->resp.body.data ? s->resp.body.data : "",
+                                       s->why, sizeof(s->why));
             }
         }
         if (running > 0) {
@@ -956,7 +932,7 @@ static int nt_dispatch(struct ac_notifier *n)
         }
         curl_slist_free_all(s->headers);
         ac_http_out_deinit(&s->out);
-        ac_buf_deinit(&s->resp);
+        ac_buf_deinit(&s->resp.body);
     }
     if (recorded && !nt_simple(n->conn, "COMMIT")) {
         (void)nt_simple(n->conn, "ROLLBACK");

@@ -43,6 +43,40 @@ void ac_http_out_deinit(struct ac_http_out *o)
     memset(o, 0, sizeof(*o));
 }
 
+static size_t ch_answer_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct ac_http_answer *a = ud;
+    size_t n = size * nmemb;
+
+    if (a->body.len < a->max) {
+        ac_buf_append(&a->body, p, n < a->max - a->body.len ? n : a->max - a->body.len);
+    }
+    return n;
+}
+
+CURL *ac_channel_easy(const struct ac_channel *ch, const struct ac_http_out *out,
+                      struct ac_http_answer *ans, struct curl_slist **headers)
+{
+    CURL *c = curl_easy_init();
+
+    AC_ASSERT(c != NULL);
+    *headers = NULL;
+    for (size_t i = 0; i < out->nheaders; i++) {
+        *headers = curl_slist_append(*headers, out->headers[i]);
+    }
+    *headers = curl_slist_append(*headers, "Expect:");
+    (void)curl_easy_setopt(c, CURLOPT_URL, out->url);
+    (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, out->body);
+    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, *headers);
+    (void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ch->timeout_ms);
+    (void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ch->timeout_ms);
+    (void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    (void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ch_answer_write);
+    (void)curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
+    return c;
+}
+
 void ac_http_out_header(struct ac_http_out *o, const char *name, const char *value)
 {
     AC_ASSERT(o->nheaders < AC_CHANNEL_HEADERS_MAX);

@@ -28,12 +28,14 @@
 #ifndef AC_ESCALATION_NOTIFY_CHANNEL_H
 #define AC_ESCALATION_NOTIFY_CHANNEL_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "server/core/err.h"
+#include "server/core/mem.h"
 
 #define AC_CHANNEL_HEADERS_MAX 8
 
@@ -45,6 +47,22 @@ struct ac_http_out {
     char *body;
 };
 void ac_http_out_deinit(struct ac_http_out *o);
+
+struct ac_channel;
+
+/* An answer being read: at most max bytes of it are kept. */
+struct ac_http_answer {
+    struct ac_buf body;
+    size_t max;
+};
+
+/*
+ * A libcurl easy handle that POSTs out (borrowed until the transfer ends) with
+ * ch's timeouts, over http or https only, the answer into ans. *headers gets
+ * the header list to free (curl_slist_free_all) after the transfer.
+ */
+CURL *ac_channel_easy(const struct ac_channel *ch, const struct ac_http_out *out,
+                      struct ac_http_answer *ans, struct curl_slist **headers);
 void ac_http_out_header(struct ac_http_out *o, const char *name, const char *value);
 
 struct ac_channel;
