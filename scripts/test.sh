@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ac_install_packages $AC_DEB_BUILD clang-format
+# prometheus: promtool checks /metrics
+ac_install_packages $AC_DEB_BUILD clang-format prometheus
 
 BUILD=${AC_BUILD_DIR:-build/test}
 JOBS=$(nproc)

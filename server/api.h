@@ -30,12 +30,12 @@ void ac_api_contacts(struct ac_http_req *r);            /* /v1/contacts[/{id}] *
 void ac_api_schedules(struct ac_http_req *r);           /* /v1/schedules[/{id}] */
 void ac_api_schedule_oncall(struct ac_http_req *r);     /* GET /v1/schedules/{id}/oncall */
 void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
-void ac_api_routes(struct ac_http_req *r);
-void ac_api_silences(struct ac_http_req *r);      /* /v1/silences[/{id}] */
-void ac_api_notifications(struct ac_http_req *r); /* GET /v1/notifications */
-void ac_api_action(struct ac_http_req *r);
-/* GET /v1/actions/{token} (signed) */ /* /v1/routes[/{id}] */
-void ac_api_healthz(struct ac_http_req *r);
+void ac_api_routes(struct ac_http_req *r);              /* /v1/routes[/{id}] */
+void ac_api_silences(struct ac_http_req *r);            /* /v1/silences[/{id}] */
+void ac_api_notifications(struct ac_http_req *r);       /* GET /v1/notifications */
+void ac_api_action(struct ac_http_req *r);              /* GET /v1/actions/{token} (signed) */
+void ac_api_metrics(struct ac_http_req *r);             /* GET /metrics */
+void ac_api_healthz(struct ac_http_req *r);             /* GET /healthz */
 /* Opaque page cursors: base64url of "v1:" and the last key of the page. */
 #define AC_API_CURSOR_MAX 512
 char *ac_api_cursor_encode(const char *key); /* returns new */
@@ -60,7 +60,11 @@ bool ac_api_page_params(struct ac_http_req *r, const char *const *allowed, long 
                         size_t after_len);
 
 /* A positive decimal id of at most 18 digits (ids are strings in the API). */
-bool ac_api_is_id(const char *s);          /* GET /healthz */
+bool ac_api_is_id(const char *s);
 void ac_api_readyz(struct ac_http_req *r); /* GET /readyz */
+
+/* Registers the process and cluster collectors (api_metrics.c). */
+struct ac_server;
+void ac_api_metrics_register(struct ac_server *srv);
 
 #endif

@@ -23,9 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "schema/timefmt.h"
 #include "server/api.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
+#include "server/metrics.h"
 #include "server/server.h"
 
 #define HTTP_JSON        "application/json"
@@ -42,6 +44,7 @@ struct http_route {
 static const struct http_route http_routes[] = {
     {"GET", "/healthz", ac_api_healthz, 0, false},
     {"GET", "/readyz", ac_api_readyz, 0, false},
+    {"GET", "/metrics", ac_api_metrics, AC_SCOPE_READ, false},
     {"POST", "/v1/events", ac_api_ingest_events, AC_SCOPE_INGEST, true},
     {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
@@ -99,10 +102,20 @@ static const struct http_route http_routes[] = {
     {NULL, NULL, NULL, 0, false},
 };
 
+#define HTTP_NROUTES (sizeof(http_routes) / sizeof(*http_routes) - 1)
+
+/* Per route (and one for requests that matched none): answers by status
+ * code, and the time to answer. Relaxed atomics. */
+struct http_stats {
+    unsigned long long by_status[500]; /* [status - 100] */
+    struct ac_hist time;
+};
+
 struct ac_http {
     struct ac_server *srv;
     struct MHD_Daemon *d;
     int inflight; /* atomic */
+    struct http_stats stats[HTTP_NROUTES + 1];
 };
 
 struct http_state {
@@ -114,6 +127,7 @@ struct http_state {
     bool counted;
     struct MHD_Response *early; /* a refusal waiting for the body to be discarded */
     unsigned early_status;
+    int64_t started_us;
 };
 
 void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body, size_t len,
@@ -279,9 +293,11 @@ static bool http_answer_now(const struct ac_http_req *r)
     return len <= 0 || len > HTTP_DISCARD_MAX;
 }
 
-static enum MHD_Result http_queue(struct ac_http_req *r)
+static enum MHD_Result http_queue(struct ac_http *h, const struct http_state *st,
+                                  struct ac_http_req *r)
 {
     enum MHD_Result ret;
+    struct http_stats *s = &h->stats[st->route ? (size_t)(st->route - http_routes) : HTTP_NROUTES];
 
     if (!r->resp) {
         ac_http_reply_error(r, 500, "internal", "the handler produced no response", NULL);
@@ -295,6 +311,10 @@ static enum MHD_Result http_queue(struct ac_http_req *r)
     ret = MHD_queue_response(r->conn, r->status, r->resp);
     MHD_destroy_response(r->resp);
     r->resp = NULL;
+    if (r->status >= 100 && r->status < 600) {
+        __atomic_add_fetch(&s->by_status[r->status - 100], 1, __ATOMIC_RELAXED);
+    }
+    ac_hist_observe_us(&s->time, ac_time_now_us() - st->started_us);
     return ret;
 }
 
@@ -368,11 +388,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         st = ac_xcalloc(1, sizeof(*st));
         *con_cls = st;
         st->counted = true;
+        st->started_us = ac_time_now_us();
         __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
         st->route = http_match(method, url, &st->arg, &path_known);
         if (http_early(h, &r, st, path_known)) {
             if (http_answer_now(&r)) {
-                return http_queue(&r);
+                return http_queue(h, st, &r);
             }
             st->early = r.resp;
             st->early_status = r.status;
@@ -395,12 +416,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         r.resp = st->early;
         r.status = st->early_status;
         st->early = NULL;
-        return http_queue(&r);
+        return http_queue(h, st, &r);
     }
     if (st->too_big) {
         ac_http_reply_error(&r, 413, "payload_too_large", "the request body is over the limit",
                             NULL);
-        return http_queue(&r);
+        return http_queue(h, st, &r);
     }
     if (!st->body.data) {
         ac_buf_append(&st->body, "", 0);
@@ -410,7 +431,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     r.path_arg = st->arg;
     r.principal = st->principal;
     st->route->fn(&r);
-    return http_queue(&r);
+    return http_queue(h, st, &r);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -493,6 +514,38 @@ static bool http_parse_listen(const char *listen, struct sockaddr_storage *ss, s
     return true;
 }
 
+static void http_collect(void *ctx, struct ac_metrics_out *o)
+{
+    const struct ac_http *h = ctx;
+
+    ac_metrics_family(o, "ac_http_requests_total", "counter",
+                      "Requests this instance answered, by route (its pattern; \"unmatched\" for"
+                      " none), method and status code.");
+    for (size_t i = 0; i <= HTTP_NROUTES; i++) {
+        for (unsigned c = 0; c < 500; c++) {
+            unsigned long long v = __atomic_load_n(&h->stats[i].by_status[c], __ATOMIC_RELAXED);
+            char code[8];
+            if (!v) {
+                continue;
+            }
+            (void)snprintf(code, sizeof(code), "%u", c + 100);
+            ac_metrics_sample(o, "ac_http_requests_total", (double)v, "route",
+                              i < HTTP_NROUTES ? http_routes[i].path : "unmatched", "method",
+                              i < HTTP_NROUTES ? http_routes[i].method : "", "code", code, NULL);
+        }
+    }
+    ac_metrics_family(o, "ac_http_request_duration_seconds", "histogram",
+                      "From a request's headers to its answer, by route (routes that were used).");
+    for (size_t i = 0; i <= HTTP_NROUTES; i++) {
+        if (__atomic_load_n(&h->stats[i].time.count, __ATOMIC_RELAXED) == 0) {
+            continue;
+        }
+        ac_metrics_hist(o, "ac_http_request_duration_seconds", &h->stats[i].time, "route",
+                        i < HTTP_NROUTES ? http_routes[i].path : "unmatched", "method",
+                        i < HTTP_NROUTES ? http_routes[i].method : "", NULL);
+    }
+}
+
 struct ac_http *ac_http_start(struct ac_server *srv)
 {
     struct ac_http *h = ac_xcalloc(1, sizeof(*h));
@@ -522,6 +575,9 @@ struct ac_http *ac_http_start(struct ac_server *srv)
         return NULL;
     }
     ac_log(AC_LOG_INFO, "http", "listening addr=%s", srv->cfg.listen);
+    if (srv->metrics) {
+        ac_metrics_register(srv->metrics, http_collect, h);
+    }
     return h;
 }
 

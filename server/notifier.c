@@ -16,6 +16,7 @@
 #include "server/core/matcher.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/metrics.h"
 
 #define NT_INTENTS_MAX      500
 #define NT_RESPONSE_MAX     (64 * 1024)
@@ -118,6 +119,15 @@ struct ac_notifier {
     int plan_batch; /* halved after a failed batch, so one bad intent cannot hold the rest */
     bool sender;    /* this thread sends; the other plans (and times tiers and repeats) */
     struct ac_notifier *sender_peer; /* the planner's: the sending thread's own state */
+
+    /* Relaxed atomics, for metrics. The planner's: */
+    unsigned long long n_intents, n_created, n_held, n_dropped;
+    /* The sender's: per configured channel, and one for a channel no longer
+     * configured ([nc->nchannels]). */
+    struct nt_chan_stats {
+        unsigned long long sent, retried, failed;
+        struct ac_hist time; /* each attempt's request, answered or not */
+    } * chan;
 };
 
 /* ---- the on-call snapshot a planning batch uses --------------------------- */
@@ -690,6 +700,12 @@ static int nt_plan(struct ac_notifier *n)
     }
     if (ok) {
         ok = nt_simple(n->conn, "COMMIT");
+        if (ok) {
+            __atomic_add_fetch(&n->n_intents, (unsigned long long)count, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&n->n_created, (unsigned long long)rows.n, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&n->n_held, (unsigned long long)nhold, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&n->n_dropped, (unsigned long long)ndrop, __ATOMIC_RELAXED);
+        }
         if (ok && (rows.n || nhold || ndrop)) {
             ac_log(AC_LOG_INFO, "notify",
                    "planned intents=%d notifications=%zu held=%zu dropped=%zu", count, rows.n,
@@ -763,6 +779,7 @@ struct nt_send {
     int attempts;
     int rc;
     char why[256];
+    int64_t time_us;
 };
 
 static size_t nt_header(char *p, size_t size, size_t nmemb, void *ud)
@@ -812,10 +829,16 @@ static void nt_record(struct ac_notifier *n, struct nt_send *s)
     const char *p[4] = {s->id, status, NULL, NULL};
     PGresult *r;
     int64_t ms;
+    struct nt_chan_stats *st =
+        &n->chan[s->ch ? (size_t)(s->ch - n->nc->channels) : n->nc->nchannels];
 
     (void)snprintf(status, sizeof(status), "%ld", s->status);
+    if (s->easy) {
+        ac_hist_observe_us(&st->time, s->time_us);
+    }
     if (s->rc == AC_OK) {
         r = nt_query(n->conn, SQL_SENT, 2, p);
+        __atomic_add_fetch(&st->sent, 1, __ATOMIC_RELAXED);
     }
     else if (s->rc == AC_EAGAIN && s->attempts < n->nc->max_attempts) {
         double rnd = (double)(rand_r(&n->rand_state) % 1000000) / 1000000.0;
@@ -829,10 +852,12 @@ static void nt_record(struct ac_notifier *n, struct nt_send *s)
         p[2] = delay;
         p[3] = s->why;
         r = nt_query(n->conn, SQL_RETRY, 4, p);
+        __atomic_add_fetch(&st->retried, 1, __ATOMIC_RELAXED);
     }
     else {
         p[2] = s->why;
         r = nt_query(n->conn, SQL_FAILED, 3, p);
+        __atomic_add_fetch(&st->failed, 1, __ATOMIC_RELAXED);
         ac_log(AC_LOG_WARN, "notify", "notification %s on %s failed after %d attempt(s): %s", s->id,
                s->ch ? s->ch->name : "?", s->attempts, s->why);
         if (r) {
@@ -904,6 +929,11 @@ static int nt_dispatch(struct ac_notifier *n)
                 continue;
             }
             (void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            {
+                curl_off_t us = 0;
+                (void)curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &us);
+                s->time_us = (int64_t)us;
+            }
             if (m->data.result != CURLE_OK) {
                 s->status = 0;
                 s->rc = AC_EAGAIN;
@@ -1016,11 +1046,13 @@ static struct ac_notifier *nt_new(const struct ac_config *cfg, const struct ac_n
     n->plan_batch = NT_INTENTS_MAX;
     n->multi = curl_multi_init();
     AC_ASSERT(n->multi != NULL);
+    n->chan = ac_xcalloc(nc->nchannels + 1, sizeof(*n->chan));
     return n;
 }
 
 static void nt_free(struct ac_notifier *n)
 {
+    free(n->chan);
     curl_multi_cleanup(n->multi);
     PQfinish(n->conn);
     free(n);
@@ -1061,4 +1093,56 @@ void ac_notifier_stop(struct ac_notifier *n)
     (void)pthread_join(n->sender_peer->thread, NULL);
     nt_free(n->sender_peer);
     nt_free(n);
+}
+
+void ac_notifier_collect(void *ctx, struct ac_metrics_out *o)
+{
+    const struct ac_notifier *n = ctx;
+    const struct ac_notifier *snd = n->sender_peer;
+    const struct ac_notify_config *nc = n->nc;
+    static const char *const outcomes[] = {"sent", "retried", "failed"};
+
+    ac_metrics_family(o, "ac_notify_intents_planned_total", "counter",
+                      "Notification intents this instance planned, by outcome: notified (outbox"
+                      " rows made), held by a silence, or dropped (nobody to tell, resolved while"
+                      " silenced).");
+    ac_metrics_sample(o, "ac_notify_intents_planned_total",
+                      (double)(__atomic_load_n(&n->n_intents, __ATOMIC_RELAXED) -
+                               __atomic_load_n(&n->n_held, __ATOMIC_RELAXED) -
+                               __atomic_load_n(&n->n_dropped, __ATOMIC_RELAXED)),
+                      "outcome", "notified", NULL);
+    ac_metrics_sample(o, "ac_notify_intents_planned_total",
+                      (double)__atomic_load_n(&n->n_held, __ATOMIC_RELAXED), "outcome", "held",
+                      NULL);
+    ac_metrics_sample(o, "ac_notify_intents_planned_total",
+                      (double)__atomic_load_n(&n->n_dropped, __ATOMIC_RELAXED), "outcome",
+                      "dropped", NULL);
+    ac_metrics_family(o, "ac_notifications_created_total", "counter",
+                      "Outbox rows (one per request to a channel) this instance planned.");
+    ac_metrics_sample(o, "ac_notifications_created_total",
+                      (double)__atomic_load_n(&n->n_created, __ATOMIC_RELAXED), NULL);
+    ac_metrics_family(
+        o, "ac_notification_attempts_total", "counter",
+        "Send attempts this instance made, by channel and outcome: sent, retried"
+        " later (timeout, 5xx, 429), or failed for good (raises NotificationFailed).");
+    for (size_t i = 0; i <= nc->nchannels; i++) {
+        const char *name = i < nc->nchannels ? nc->channels[i].name : "(unconfigured)";
+        const char *kind = i < nc->nchannels ? nc->channels[i].ops->kind : "";
+        const unsigned long long *v[3] = {&snd->chan[i].sent, &snd->chan[i].retried,
+                                          &snd->chan[i].failed};
+        if (i == nc->nchannels && !__atomic_load_n(v[2], __ATOMIC_RELAXED)) {
+            continue; /* only ever failed, and only when the config changed */
+        }
+        for (int k = 0; k < 3; k++) {
+            ac_metrics_sample(o, "ac_notification_attempts_total",
+                              (double)__atomic_load_n(v[k], __ATOMIC_RELAXED), "channel", name,
+                              "kind", kind, "outcome", outcomes[k], NULL);
+        }
+    }
+    ac_metrics_family(o, "ac_notification_request_duration_seconds", "histogram",
+                      "Each send attempt's request to its channel, by channel.");
+    for (size_t i = 0; i < nc->nchannels; i++) {
+        ac_metrics_hist(o, "ac_notification_request_duration_seconds", &snd->chan[i].time,
+                        "channel", nc->channels[i].name, NULL);
+    }
 }

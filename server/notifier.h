@@ -45,4 +45,9 @@ struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
 /* Stops and joins (within a channel timeout); frees. NULL is fine. */
 void ac_notifier_stop(struct ac_notifier *n);
 
+/* Metrics collector (metrics.h); ctx is the notifier: this instance's sends
+ * by channel and outcome, and their durations. */
+struct ac_metrics_out;
+void ac_notifier_collect(void *ctx, struct ac_metrics_out *o);
+
 #endif

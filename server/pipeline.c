@@ -41,6 +41,8 @@ int ac_pipeline_submit(void *arg, struct ac_event_vec *evs, struct ac_ingest_res
         from[kept.n] = i;
         *ac_event_vec_push(&kept) = *ev;
     }
+    __atomic_add_fetch(&srv->n_dropped, (unsigned long long)(evs->n - kept.n), __ATOMIC_RELAXED);
+    __atomic_add_fetch(&srv->n_submitted, (unsigned long long)kept.n, __ATOMIC_RELAXED);
     if (kept.n == evs->n) {
         /* nothing dropped: submit the batch as it is */
         free(kept.items);

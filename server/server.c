@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "schema/timefmt.h"
+#include "server/api.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/migrate.h"
@@ -20,6 +22,7 @@
 #include "server/filter.h"
 #include "server/health.h"
 #include "server/http.h"
+#include "server/metrics.h"
 #include "server/notifier.h"
 #include "server/registry.h"
 #include "server/sweeper.h"
@@ -220,6 +223,9 @@ int ac_cmd_serve(const char *config_path)
     if (srv_migrate(&srv.cfg, SRV_START_RETRY_S) != AC_OK) {
         goto cleanup;
     }
+    srv.started_us = ac_time_now_us();
+    srv.metrics = ac_metrics_create();
+    ac_api_metrics_register(&srv);
     srv.pool = ac_pg_pool_create(srv.cfg.pg_dsn, (int)srv.cfg.pg_pool_size);
     srv.health = ac_health_create(&srv.cfg, srv.pool);
     if (!srv.health) {
@@ -235,6 +241,7 @@ int ac_cmd_serve(const char *config_path)
         }
         ac_writer_set_notify_levels(srv.writer, mask);
     }
+    ac_metrics_register(srv.metrics, ac_writer_collect, srv.writer);
     if (ac_writer_start(srv.writer) != AC_OK) {
         goto cleanup;
     }
@@ -260,6 +267,7 @@ int ac_cmd_serve(const char *config_path)
     if (!srv.notifier) {
         goto cleanup;
     }
+    ac_metrics_register(srv.metrics, ac_notifier_collect, srv.notifier);
     srv.http = ac_http_start(&srv);
     if (!srv.http) {
         goto cleanup;
@@ -295,6 +303,7 @@ cleanup:
     }
     ac_health_destroy(srv.health);
     ac_pg_pool_destroy(srv.pool);
+    ac_metrics_destroy(srv.metrics);
     ac_auth_destroy(srv.auth);
     ac_esc_config_deinit(&srv.escalation);
     ac_notify_config_deinit(&srv.notify);

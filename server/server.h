@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "escalation/notify/config.h"
 #include "escalation/policy.h"
@@ -25,6 +26,7 @@ struct ac_escalator;
 struct ac_notifier;
 struct ac_filter;
 struct ac_registry;
+struct ac_metrics;
 
 struct ac_server {
     struct ac_config cfg;            /* main, before start; immutable after */
@@ -40,8 +42,12 @@ struct ac_server {
     struct ac_esc_config escalation; /* main, before start; immutable after */
     struct ac_notify_config notify;  /* main, before start; immutable after */
     struct ac_http *http;            /* main */
+    struct ac_metrics *metrics;      /* main, collectors registered before http starts */
+    int64_t started_us;              /* main, before start */
     struct ac_sink sink;             /* main: the pipeline entry for every source */
     int stopping;                    /* main (atomic store), read by request threads */
+    /* Relaxed atomics, added to by the pipeline (any source thread). */
+    unsigned long long n_dropped, n_submitted;
 };
 
 /* Set by the signal handler; the one other global (STYLE §2). */

@@ -62,6 +62,7 @@
 #include "server/core/pg.h"
 #include "server/core/redis.h"
 #include "server/fold.h"
+#include "server/metrics.h"
 
 #define WR_RETRIES        3
 #define WR_BACKOFF_MIN_US 100000LL
@@ -240,6 +241,7 @@ struct ac_writer {
 
     /* Relaxed atomics. */
     unsigned long long n_groups, n_events, n_failures, n_raised;
+    struct ac_hist group_time; /* from taking a group to answering it */
 };
 
 enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
@@ -1728,6 +1730,7 @@ static int wr_store(struct ac_writer *w, struct wr_job *first, size_t njobs)
 
 static void wr_run_group(struct ac_writer *w, struct wr_job *group, size_t njobs)
 {
+    int64_t started = ac_time_now_us();
     int rc = wr_store(w, group, njobs);
     struct wr_job *j = group;
     size_t events = 0;
@@ -1749,6 +1752,7 @@ static void wr_run_group(struct ac_writer *w, struct wr_job *group, size_t njobs
     }
     __atomic_add_fetch(&w->n_groups, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&w->n_events, events, __ATOMIC_RELAXED);
+    ac_hist_observe_us(&w->group_time, ac_time_now_us() - started);
 }
 
 static void *wr_main(void *arg)
@@ -1892,4 +1896,35 @@ void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out)
     out->events = __atomic_load_n(&w->n_events, __ATOMIC_RELAXED);
     out->failures = __atomic_load_n(&w->n_failures, __ATOMIC_RELAXED);
     out->raised = __atomic_load_n(&w->n_raised, __ATOMIC_RELAXED);
+}
+
+void ac_writer_collect(void *ctx, struct ac_metrics_out *o)
+{
+    struct ac_writer *w = ctx;
+    struct ac_writer_stats st;
+    long queued;
+
+    ac_writer_stats(w, &st);
+    pthread_mutex_lock(&w->lock);
+    queued = w->queued;
+    pthread_mutex_unlock(&w->lock);
+    ac_metrics_single(o, "ac_writer_events_total", "counter",
+                      "Events this instance's writer handled in its groups (stored, folded into"
+                      " an alert, or answered as duplicates), failed ones included.",
+                      (double)st.events);
+    ac_metrics_single(o, "ac_writer_groups_total", "counter",
+                      "Group-commit transactions this instance's writer ran.", (double)st.groups);
+    ac_metrics_single(o, "ac_writer_failed_requests_total", "counter",
+                      "Requests (jobs) the writer could not store: answered 503 or 400.",
+                      (double)st.failures);
+    ac_metrics_single(o, "ac_escalation_raised_alerts_total", "counter",
+                      "Alerts this instance's writer raised by an escalation policy.",
+                      (double)st.raised);
+    ac_metrics_single(o, "ac_writer_queue_events", "gauge",
+                      "Events waiting for the writer (the queue holds writer_queue_events at most;"
+                      " beyond, ingest answers 503).",
+                      (double)queued);
+    ac_metrics_family(o, "ac_writer_group_duration_seconds", "histogram",
+                      "From taking a group off the queue to answering its requests.");
+    ac_metrics_hist(o, "ac_writer_group_duration_seconds", &w->group_time, NULL);
 }

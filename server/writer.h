@@ -58,4 +58,8 @@ struct ac_writer_stats {
 };
 void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out);
 
+/* Metrics collector (metrics.h); ctx is the writer. */
+struct ac_metrics_out;
+void ac_writer_collect(void *ctx, struct ac_metrics_out *o);
+
 #endif

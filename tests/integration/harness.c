@@ -263,6 +263,26 @@ json_t *it_get(const struct it_server *s, const char *path)
     return j;
 }
 
+double it_metric(const struct it_server *s, const char *series)
+{
+    struct it_resp r;
+    double v = -1;
+    size_t n = strlen(series);
+
+    assert_int_equal(it_http(s, "GET", "/metrics", IT_READ_TOKEN, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    for (const char *line = r.body; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            v = strtod(line + n + 1, NULL);
+            break;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    it_resp_free(&r);
+    return v;
+}
+
 const char *it_db_name(void)
 {
     return it_db;

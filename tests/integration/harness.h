@@ -83,6 +83,10 @@ json_t *it_post_events(const struct it_server *s, const char *body, long expect_
 /* GETs a path as admin, asserts 200, returns the parsed body (new). */
 json_t *it_get(const struct it_server *s, const char *path);
 
+/* The value of one series of GET /metrics (read token), named exactly as
+ * exposed, labels included: 'ac_x_total{a="b"}'; -1 when it is absent. */
+double it_metric(const struct it_server *s, const char *series);
+
 /* The suite database's name. */
 const char *it_db_name(void);
 /* Runs SQL on the suite database as the superuser; true if it succeeded. */

@@ -533,7 +533,13 @@ static void test_failed_notification_raises_notification_failed_on_fallback(void
 {
     char *a;
 
+    const char *failed_attempts =
+        "ac_notification_attempts_total{channel=\"dead\",kind=\"webhook\",outcome=\"failed\"}";
+    double failed0 = it_metric(&srv, failed_attempts);
+    double outbox0 = it_metric(&srv, "ac_outbox_notifications{status=\"failed\"}");
+
     (void)state;
+    assert_true(failed0 >= 0 && outbox0 >= 0);
     it_sink_fail(dead, 1, 400); /* a permanent error: no retry */
     a = fire("ItNotifyRefused", "P3", "ref");
     assert_true(it_wait_sql(1, 10000,
@@ -567,6 +573,56 @@ static void test_failed_notification_raises_notification_failed_on_fallback(void
             400);
         json_decref(r);
     }
+    /* and /metrics: this instance's failed attempt, and the cluster's outbox */
+    assert_true(it_metric(&srv, failed_attempts) == failed0 + 1);
+    assert_true(it_metric(&srv, "ac_outbox_notifications{status=\"failed\"}") == outbox0 + 1);
+    free(a);
+}
+
+/* A resolve is told on the channels the alert was notified on - and only
+ * those - as resolved; the sends show in /metrics. */
+static void test_resolve_is_told_on_the_channels_used(void **state)
+{
+    const char *sent_sms =
+        "ac_notification_attempts_total{channel=\"text\",kind=\"sms\",outcome=\"sent\"}";
+    double sms_sent0 = it_metric(&srv, sent_sms);
+    int phone0 = it_sink_count(gw, "/phone");
+    char *a, path[96];
+    json_t *r = NULL;
+
+    (void)state;
+    a = fire("ItNotifyFixed", "P2", "fixed"); /* P2: text and room */
+    for (int waited = 0; waited < 10000 && (count_with(gw, "/sms", "ItNotifyFixed") < 1 ||
+                                            count_with(chat, "/hook", "ItNotifyFixed") < 1);
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_int_equal(count_with(gw, "/sms", "[P2] ItNotifyFixed on fixed"), 1);
+    assert_int_equal(count_with(chat, "/hook", "[P2] ItNotifyFixed on fixed"), 1);
+    snprintf(path, sizeof(path), "/v1/alerts/%s/resolve", a);
+    assert_int_equal(req("POST", path, "{}", &r), 200);
+    json_decref(r);
+    for (int waited = 0;
+         waited < 10000 && (count_with(gw, "/sms", "[RESOLVED] ItNotifyFixed") < 1 ||
+                            count_with(chat, "/hook", "[RESOLVED] ItNotifyFixed") < 1);
+         waited += 100) {
+        sleep_ms(100);
+    }
+    assert_int_equal(count_with(gw, "/sms", "[RESOLVED] ItNotifyFixed on fixed"), 1);
+    assert_int_equal(count_with(chat, "/hook", "[RESOLVED] ItNotifyFixed on fixed"), 1);
+    assert_true(body_has(gw, "/sms", it_sink_count(gw, "/sms") - 1, "+8613800000001"));
+    sleep_ms(500); /* nothing else follows: no phone (not used), no tier */
+    assert_int_equal(it_sink_count(gw, "/phone"), phone0);
+    assert_int_equal(count_with(gw, "/sms", "ItNotifyFixed"), 2);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s"
+                                " AND reason = 'resolve' AND status = 'sent'",
+                                a),
+                     2);
+    assert_true(it_metric(&srv, sent_sms) >= sms_sent0 + 2);
+    /* /metrics wants the read scope */
+    assert_int_equal(it_call(&srv, "GET", "/metrics", NULL, NULL, NULL, NULL), 401);
+    assert_int_equal(it_call(&srv, "GET", "/metrics", IT_INGEST_TOKEN, NULL, NULL, &r), 403);
+    json_decref(r);
     free(a);
 }
 
@@ -581,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_escalation_p3_to_p2_adds_sms),
         cmocka_unit_test(test_repeats_notify_only_after_the_repeat_interval),
         cmocka_unit_test(test_failed_notification_raises_notification_failed_on_fallback),
+        cmocka_unit_test(test_resolve_is_told_on_the_channels_used),
         cmocka_unit_test(test_two_instances_send_each_notification_once),
         cmocka_unit_test(test_chat_down_30s_gets_everything_after),
     };

@@ -180,6 +180,12 @@ static void test_ops_postgres_outage(void **state)
     assert_int_equal(it_http(&s, "GET", "/healthz", NULL, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200); /* the process is fine */
     it_resp_free(&r);
+    /* /metrics still answers: this instance's figures, and no cluster ones */
+    assert_true(it_metric(&s, "ac_cluster_scrape_ok") == 0);
+    assert_true(it_metric(&s, "ac_alerts_open{level=\"P4\",status=\"firing\"}") < 0);
+    assert_true(
+        it_metric(
+            &s, "ac_http_requests_total{route=\"/v1/events\",method=\"POST\",code=\"503\"}") == 3);
 
     it_proxy_set_down(px, false);
     assert_true(it_wait_until(post_ok, &s, 20000));
@@ -394,6 +400,72 @@ static void test_ops_escalation_policies(void **state)
     unlink(path);
 }
 
+/* Firing alerts of every level, as /metrics reports them. */
+static double open_firing(const struct it_server *s)
+{
+    static const char *const lv[] = {"P1", "P2", "P3", "P4"};
+    char series[96];
+    double open = 0;
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(series, sizeof(series), "ac_alerts_open{level=\"%s\",status=\"firing\"}", lv[i]);
+        open += it_metric(s, series);
+    }
+    return open;
+}
+
+/* /metrics follows what the instance did: requests by route and code,
+ * events through the pipeline and the writer, open alerts. */
+static void test_ops_metrics(void **state)
+{
+    struct it_server s;
+    const char *ok =
+        "[{\"source\":\"probe\",\"type\":\"ItMetrics\",\"title\":\"t\",\"app_id\":\"a\"},"
+        "{\"source\":\"probe\",\"type\":\"ItMetrics\",\"title\":\"t\",\"app_id\":\"b\"}]";
+    const char *bad = "{\"source\":\"probe\"}";
+    double open0;
+
+    (void)state;
+    it_server_start(&s, NULL);
+    open0 = open_firing(&s);
+    assert_true(open0 >= 0);
+    assert_true(it_metric(&s, "ac_writer_events_total") == 0);
+    json_decref(it_post_events(&s, ok, 200));
+    json_decref(it_post_events(&s, ok, 200)); /* repeats: fold into the same two alerts */
+    json_decref(it_post_events(&s, bad, 400));
+    assert_true(it_metric(&s, "ac_pipeline_events_total{outcome=\"submitted\"}") == 4);
+    assert_true(it_metric(&s, "ac_writer_events_total") == 4);
+    assert_true(it_metric(&s, "ac_writer_groups_total") >= 1);
+    assert_true(it_metric(&s, "ac_writer_group_duration_seconds_count") ==
+                it_metric(&s, "ac_writer_groups_total"));
+    assert_true(
+        it_metric(
+            &s, "ac_http_requests_total{route=\"/v1/events\",method=\"POST\",code=\"200\"}") == 2);
+    assert_true(
+        it_metric(
+            &s, "ac_http_requests_total{route=\"/v1/events\",method=\"POST\",code=\"400\"}") == 1);
+    assert_true(it_metric(&s, "ac_http_request_duration_seconds_count{route=\"/v1/events\",method="
+                              "\"POST\"}") == 3);
+    /* two alerts opened (cluster-wide figure, read from PostgreSQL) */
+    assert_true(open_firing(&s) == open0 + 2);
+    assert_true(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItMetrics'"
+                          " AND status = 'firing'") == 2);
+    assert_true(it_metric(&s, "ac_cluster_scrape_ok") == 1);
+    /* and Prometheus's own checker accepts the exposition, lint included */
+    {
+        char cmd[1024], *out = NULL;
+        snprintf(cmd, sizeof(cmd),
+                 "curl -sf -o %s.metrics -H 'Authorization: Bearer " IT_READ_TOKEN
+                 "' http://127.0.0.1:%d/metrics && promtool check metrics < %s.metrics",
+                 s.log, s.port, s.log);
+        if (it_run(cmd, &out) != 0) {
+            fail_msg("promtool check metrics: %s", out);
+        }
+        free(out);
+    }
+    assert_int_equal(it_server_stop(&s), 0);
+}
+
 static void test_ops_audit_log_append_only(void **state)
 {
     (void)state;
@@ -415,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_ops_cli),
         cmocka_unit_test(test_ops_concurrent_start_migrates_once),
         cmocka_unit_test(test_ops_escalation_policies),
+        cmocka_unit_test(test_ops_metrics),
         cmocka_unit_test(test_ops_audit_log_append_only),
     };
     int rc;
