@@ -178,10 +178,11 @@ static void test_p1_reaches_phone_sms_chat_and_p4_nothing(void **state)
         assert_non_null(key);
         free(key);
     }
-    assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s"
-                                " AND status = 'sent'",
-                                p1),
-                     3);
+    /* marked sent once the batch's outcomes commit, just after the requests */
+    assert_true(it_wait_sql(3, 5000,
+                            "SELECT count(*) FROM notifications WHERE alert_id = %s"
+                            " AND status = 'sent'",
+                            p1));
 
     /* a P4 reaches nobody: no intent, no notification, no request */
     p4 = fire("ItNotifyQuiet", "P4", "shop");
