@@ -39,6 +39,12 @@ struct ac_ingest_result {
     int64_t rule_id;  /* the rule that dropped it */
 };
 
+/* For decoders: appends {"index"?, "line"?, "path": "$", "message"} for a JSON
+ * syntax error (index, line: -1 when not applicable). */
+void ac_ingest_json_error(json_t *details, long index, long line, const json_error_t *jerr);
+/* Sets *details to the one error of a body over max_events; returns AC_ETOOBIG. */
+int ac_ingest_too_many(json_t **details, size_t max_events);
+
 struct ac_sink {
     /*
      * Store a batch atomically and durably, then fill results[0..n).

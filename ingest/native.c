@@ -32,7 +32,7 @@ void ac_event_vec_deinit(struct ac_event_vec *v)
     memset(v, 0, sizeof(*v));
 }
 
-static void nt_json_error(json_t *details, long index, long line, const json_error_t *jerr)
+void ac_ingest_json_error(json_t *details, long index, long line, const json_error_t *jerr)
 {
     json_t *e = json_object();
 
@@ -62,7 +62,7 @@ static void nt_item(const json_t *v, long index, int64_t received_at, struct ac_
     ev->received_at = received_at;
 }
 
-static int nt_too_many(json_t **details, size_t max_events)
+int ac_ingest_too_many(json_t **details, size_t max_events)
 {
     *details = json_array();
     json_array_append_new(
@@ -80,7 +80,7 @@ static int nt_decode_json(const char *body, size_t len, size_t max_events, int64
     size_t i;
 
     if (!root) {
-        nt_json_error(details, -1, -1, &jerr);
+        ac_ingest_json_error(details, -1, -1, &jerr);
         return AC_EINVAL;
     }
     if (json_is_array(root)) {
@@ -133,7 +133,7 @@ static int nt_decode_ndjson(const char *body, size_t len, size_t max_events, int
             }
             v = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
             if (!v) {
-                nt_json_error(details, index, line, &jerr);
+                ac_ingest_json_error(details, index, line, &jerr);
             }
             else {
                 nt_item(v, index, received_at, out, details);
@@ -167,7 +167,7 @@ int ac_native_decode(const char *body, size_t len, enum ac_native_format fmt, si
     if (rc == AC_ETOOBIG) {
         json_decref(errs);
         ac_event_vec_deinit(out);
-        return nt_too_many(details, max_events);
+        return ac_ingest_too_many(details, max_events);
     }
     if (rc != AC_OK) {
         ac_event_vec_deinit(out);

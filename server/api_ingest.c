@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* POST /v1/events: decode the native format, run the pipeline, answer per event. */
+/* The ingest routes: decode a source format, run the pipeline, answer per event. */
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/alertmanager.h"
 #include "ingest/native.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/server.h"
 
@@ -36,34 +38,30 @@ static json_t *ing_result_json(const struct ac_event *ev, const struct ac_ingest
     return o;
 }
 
-void ac_api_ingest_events(struct ac_http_req *r)
+/* Answers a decoded body: 413/400 for what the decoder refused (rc, details
+ * stolen), else runs the pipeline and answers per event; extra (stolen, may
+ * be NULL) adds fields to the answer. Releases evs. */
+static void ing_submit(struct ac_http_req *r, int rc, struct ac_event_vec *evs, json_t *details,
+                       json_t *extra)
 {
-    const char *ct = ac_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    enum ac_native_format fmt = (ct && strncasecmp(ct, "application/x-ndjson", 20) == 0)
-                                    ? AC_NATIVE_NDJSON
-                                    : AC_NATIVE_JSON;
-    struct ac_event_vec evs;
     struct ac_ingest_result *results = NULL;
-    json_t *details = NULL, *items, *body;
+    json_t *items, *body;
     size_t dups = 0, dropped = 0;
-    int rc;
 
-    rc = ac_native_decode(r->body, r->body_len, fmt, (size_t)r->srv->cfg.max_batch_events,
-                          ac_time_now_us(), &evs, &details);
     if (rc == AC_ETOOBIG) {
         ac_http_reply_error(r, 413, "too_many_events",
                             "too many events in one request; "
                             "nothing was stored",
                             details);
-        return;
+        goto cleanup;
     }
     if (rc != AC_OK) {
         ac_http_reply_error(r, 400, "invalid_event", "the request is not valid; nothing was stored",
                             details);
-        return;
+        goto cleanup;
     }
-    results = ac_xcalloc(evs.n, sizeof(*results));
-    rc = r->srv->sink.submit(r->srv->sink.ctx, &evs, results);
+    results = ac_xcalloc(evs->n + 1, sizeof(*results));
+    rc = evs->n ? r->srv->sink.submit(r->srv->sink.ctx, evs, results) : AC_OK;
     if (rc != AC_OK) {
         ac_http_reply_error(r, 503, "unavailable",
                             rc == AC_EAGAIN ? "the server is overloaded or stopping; retry"
@@ -73,16 +71,81 @@ void ac_api_ingest_events(struct ac_http_req *r)
         goto cleanup;
     }
     items = json_array();
-    for (size_t i = 0; i < evs.n; i++) {
+    for (size_t i = 0; i < evs->n; i++) {
         dups += results[i].duplicate;
         dropped += results[i].dropped;
-        json_array_append_new(items, ing_result_json(&evs.items[i], &results[i], i));
+        json_array_append_new(items, ing_result_json(&evs->items[i], &results[i], i));
     }
     body =
-        json_pack("{s:I, s:I, s:I, s:o}", "accepted", (json_int_t)(evs.n - dups - dropped),
+        json_pack("{s:I, s:I, s:I, s:o}", "accepted", (json_int_t)(evs->n - dups - dropped),
                   "duplicates", (json_int_t)dups, "dropped", (json_int_t)dropped, "items", items);
+    if (extra) {
+        json_object_update(body, extra);
+    }
     ac_http_reply_json(r, 200, body);
 cleanup:
+    json_decref(extra);
     free(results);
-    ac_event_vec_deinit(&evs);
+    ac_event_vec_deinit(evs);
+}
+
+void ac_api_ingest_events(struct ac_http_req *r)
+{
+    const char *ct = ac_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    enum ac_native_format fmt = (ct && strncasecmp(ct, "application/x-ndjson", 20) == 0)
+                                    ? AC_NATIVE_NDJSON
+                                    : AC_NATIVE_JSON;
+    struct ac_event_vec evs;
+    json_t *details = NULL;
+    int rc = ac_native_decode(r->body, r->body_len, fmt, (size_t)r->srv->cfg.max_batch_events,
+                              ac_time_now_us(), &evs, &details);
+
+    ing_submit(r, rc, &evs, details, NULL);
+}
+
+/* POST /api/v2/alerts: Alertmanager API v2, as Prometheus sends it. */
+void ac_api_ingest_am_v2(struct ac_http_req *r)
+{
+    struct ac_event_vec evs;
+    json_t *details = NULL;
+    int rc =
+        ac_am_decode_v2(&r->srv->prometheus, r->body, r->body_len, "prometheus",
+                        (size_t)r->srv->cfg.max_batch_events, ac_time_now_us(), &evs, &details);
+
+    ing_submit(r, rc, &evs, details, NULL);
+}
+
+/* POST /v1/ingest/alertmanager: an Alertmanager receiver's webhook (v4). */
+void ac_api_ingest_am_webhook(struct ac_http_req *r)
+{
+    struct ac_event_vec evs;
+    json_t *details = NULL;
+    long truncated = 0;
+    int rc = ac_am_decode_webhook(&r->srv->prometheus, r->body, r->body_len, "alertmanager",
+                                  (size_t)r->srv->cfg.max_batch_events, ac_time_now_us(), &evs,
+                                  &details, &truncated);
+
+    if (rc == AC_OK && truncated > 0) {
+        ac_log(AC_LOG_WARN, "ingest",
+               "alertmanager webhook: %ld alert(s) truncated by the sender (max_alerts)",
+               truncated);
+    }
+    ing_submit(r, rc, &evs, details, json_pack("{s:I}", "truncated_alerts", (json_int_t)truncated));
+}
+
+/* GET /api/v2/status: enough of Alertmanager's answer for amtool and
+ * Prometheus's discovery of an Alertmanager. */
+void ac_api_am_status(struct ac_http_req *r)
+{
+    char uptime[AC_TIME_STRLEN];
+
+    ac_time_format(r->srv->started_us, uptime);
+    ac_http_reply_json(
+        r, 200,
+        json_pack("{s:{s:s, s:s, s:[]}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s}, s:s}", "cluster",
+                  "name", "alertcenter", "status", "ready", "peers", "versionInfo", "version",
+                  AC_VERSION, "revision", "", "branch", "", "buildUser", "alertcenter", "buildDate",
+                  "", "goVersion", "none (C)", "config", "original",
+                  "# Unified Alert Center: configuration is not Alertmanager's\n", "uptime",
+                  uptime));
 }

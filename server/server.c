@@ -72,17 +72,28 @@ static void srv_log_problems(json_t *errs)
 }
 
 /* Loads the escalation policies and the notification settings. */
-static int srv_escalation(const struct ac_config *cfg, struct ac_esc_config *esc,
-                          struct ac_notify_config *notify)
+/* The modules' own sections of the configuration, into s (every problem
+ * logged); srv_modules_deinit releases them, loaded or not. */
+static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
 {
     json_t *errs = json_array();
-    int rc = ac_esc_config_load(esc, cfg->escalation, errs);
+    int rc = ac_esc_config_load(&s->escalation, cfg->escalation, errs);
 
-    if (ac_notify_config_load(notify, cfg->notify, errs) != AC_OK) {
+    if (ac_notify_config_load(&s->notify, cfg->notify, errs) != AC_OK) {
+        rc = AC_EINVAL;
+    }
+    if (ac_am_config_load(cfg->prometheus, &s->prometheus, errs) != AC_OK) {
         rc = AC_EINVAL;
     }
     srv_log_problems(errs);
     return rc;
+}
+
+static void srv_modules_deinit(struct ac_server *s)
+{
+    ac_esc_config_deinit(&s->escalation);
+    ac_notify_config_deinit(&s->notify);
+    ac_am_config_deinit(&s->prometheus);
 }
 
 static int srv_load_config(struct ac_config *cfg, const char *path)
@@ -161,13 +172,12 @@ int ac_cmd_check_config(const char *config_path)
         ok = false;
     }
     {
-        struct ac_esc_config esc;
-        struct ac_notify_config notify;
-        if (srv_escalation(&cfg, &esc, &notify) != AC_OK) {
+        struct ac_server mods;
+        memset(&mods, 0, sizeof(mods));
+        if (srv_modules(&cfg, &mods) != AC_OK) {
             ok = false;
         }
-        ac_esc_config_deinit(&esc);
-        ac_notify_config_deinit(&notify);
+        srv_modules_deinit(&mods);
     }
     if (ac_redis_parse_url(cfg.redis_url, &rt) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "redis.url: not a redis:// URL");
@@ -207,11 +217,10 @@ int ac_cmd_serve(const char *config_path)
         return 2;
     }
     srv.auth = ac_auth_create(srv.cfg.auth_tokens);
-    if (!srv.auth || srv_escalation(&srv.cfg, &srv.escalation, &srv.notify) != AC_OK) {
+    if (!srv.auth || srv_modules(&srv.cfg, &srv) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "configuration is not valid; not starting");
         ac_auth_destroy(srv.auth);
-        ac_esc_config_deinit(&srv.escalation);
-        ac_notify_config_deinit(&srv.notify);
+        srv_modules_deinit(&srv);
         ac_config_deinit(&srv.cfg);
         return 2;
     }
@@ -305,8 +314,7 @@ cleanup:
     ac_pg_pool_destroy(srv.pool);
     ac_metrics_destroy(srv.metrics);
     ac_auth_destroy(srv.auth);
-    ac_esc_config_deinit(&srv.escalation);
-    ac_notify_config_deinit(&srv.notify);
+    srv_modules_deinit(&srv);
     ac_config_deinit(&srv.cfg);
     return code;
 }

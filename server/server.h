@@ -13,6 +13,7 @@
 
 #include "escalation/notify/config.h"
 #include "escalation/policy.h"
+#include "ingest/alertmanager.h"
 #include "ingest/ingest.h"
 #include "server/auth.h"
 #include "server/core/config.h"
@@ -41,6 +42,7 @@ struct ac_server {
     struct ac_registry *registry;    /* main; contents swapped by its own thread */
     struct ac_esc_config escalation; /* main, before start; immutable after */
     struct ac_notify_config notify;  /* main, before start; immutable after */
+    struct ac_am_config prometheus;  /* main, before start; immutable after */
     struct ac_http *http;            /* main */
     struct ac_metrics *metrics;      /* main, collectors registered before http starts */
     int64_t started_us;              /* main, before start */

@@ -62,6 +62,10 @@ const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_JSON, "notify", NULL, CFO(notify), NULL,
      "notification: {channels: {name: channel}, levels: {P1: [name]}, mtta_s, retry, poll_ms}", 0,
      0},
+    {AC_CFG_JSON, "prometheus", NULL, CFO(prometheus), NULL,
+     "Prometheus/Alertmanager formats: {level_label, levels: {value: P1..P4}, dimensions: {field:"
+     " label}}",
+     0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},

@@ -55,6 +55,7 @@ struct ac_config {
     json_t *filter_rules;
     json_t *escalation;
     json_t *notify;
+    json_t *prometheus;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

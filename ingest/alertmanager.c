@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Decoders of the Alertmanager API v2 and webhook v4 formats (alertmanager.h). */
+#include "ingest/alertmanager.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "schema/timefmt.h"
+#include "server/core/mem.h"
+
+static const char *const am_dim_fields[6] = {"region", "cluster", "namespace",
+                                             "app_id", "user_id", "instance"};
+static const struct {
+    const char *value;
+    enum ac_level level;
+} am_default_levels[] = {
+    {"critical", AC_LEVEL_P1},
+    {"error", AC_LEVEL_P2},
+    {"warning", AC_LEVEL_P3},
+    {"info", AC_LEVEL_P4},
+};
+
+void ac_am_config_deinit(struct ac_am_config *c)
+{
+    free(c->level_label);
+    for (size_t i = 0; i < c->nlevels; i++) {
+        free(c->levels[i].value);
+    }
+    for (size_t i = 0; i < 6; i++) {
+        free(c->dims[i]);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+static void am_cfg_error(json_t *errors, const char *key, const char *msg)
+{
+    json_array_append_new(errors, json_sprintf("prometheus.%s: %s", key, msg));
+}
+
+int ac_am_config_load(const json_t *section, struct ac_am_config *c, json_t *errors)
+{
+    const json_t *v, *levels, *dims;
+    const char *k;
+    size_t before = json_array_size(errors);
+
+    memset(c, 0, sizeof(*c));
+    if (section && !json_is_object(section)) {
+        am_cfg_error(errors, "", "must be an object");
+        return AC_EINVAL;
+    }
+    json_object_foreach((json_t *)section, k, v)
+    {
+        if (strcmp(k, "level_label") != 0 && strcmp(k, "levels") != 0 &&
+            strcmp(k, "dimensions") != 0) {
+            am_cfg_error(errors, k, "unknown key (level_label, levels, dimensions)");
+        }
+    }
+    v = json_object_get(section, "level_label");
+    if (v && (!json_is_string(v) || !json_string_length(v))) {
+        am_cfg_error(errors, "level_label", "must be a label name");
+    }
+    c->level_label = ac_xstrdup(json_is_string(v) ? json_string_value(v) : "severity");
+    levels = json_object_get(section, "levels");
+    if (levels && !json_is_object(levels)) {
+        am_cfg_error(errors, "levels", "must be an object of label value -> P1..P4");
+    }
+    else if (levels) {
+        json_object_foreach((json_t *)levels, k, v)
+        {
+            enum ac_level l;
+            if (!json_is_string(v) || !ac_level_parse(json_string_value(v), &l)) {
+                am_cfg_error(errors, "levels", "each value must be P1, P2, P3 or P4");
+                continue;
+            }
+            if (c->nlevels == AC_AM_LEVELS_MAX) {
+                am_cfg_error(errors, "levels", "too many values (16 at most)");
+                break;
+            }
+            c->levels[c->nlevels].value = ac_xstrdup(k);
+            c->levels[c->nlevels++].level = l;
+        }
+    }
+    else {
+        for (size_t i = 0; i < sizeof(am_default_levels) / sizeof(*am_default_levels); i++) {
+            c->levels[c->nlevels].value = ac_xstrdup(am_default_levels[i].value);
+            c->levels[c->nlevels++].level = am_default_levels[i].level;
+        }
+    }
+    dims = json_object_get(section, "dimensions");
+    if (dims && !json_is_object(dims)) {
+        am_cfg_error(errors, "dimensions", "must be an object of event field -> label name");
+    }
+    for (size_t i = 0; i < 6; i++) {
+        v = json_object_get(dims, am_dim_fields[i]);
+        if (v && (!json_is_string(v) || !json_string_length(v))) {
+            am_cfg_error(errors, "dimensions", "each value must be a label name");
+        }
+        c->dims[i] = ac_xstrdup(json_is_string(v) ? json_string_value(v) : am_dim_fields[i]);
+    }
+    json_object_foreach((json_t *)dims, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < 6; i++) {
+            known = known || strcmp(k, am_dim_fields[i]) == 0;
+        }
+        if (!known) {
+            am_cfg_error(errors, "dimensions",
+                         "keys are region, cluster, namespace, app_id, user_id, instance");
+        }
+    }
+    if (json_array_size(errors) > before) {
+        ac_am_config_deinit(c);
+        return AC_EINVAL;
+    }
+    return AC_OK;
+}
+
+static void am_error(json_t *details, long index, const char *path, const char *msg)
+{
+    ac_event_error(details, index, path, "%s", msg);
+}
+
+/* Go's zero time (0001-01-01T00:00:00Z) means "not set". Returns false for a
+ * malformed time; *us = 0 when unset. */
+static bool am_time(const json_t *v, int64_t *us)
+{
+    *us = 0;
+    if (!v || json_is_null(v)) {
+        return true;
+    }
+    if (!json_is_string(v)) {
+        return false;
+    }
+    if (strncmp(json_string_value(v), "0001-01-01", 10) == 0) {
+        return true;
+    }
+    return ac_time_parse(json_string_value(v), us);
+}
+
+/* "am:" and the SHA-256 of the sorted label set, startsAt and status. */
+static json_t *am_id(const json_t *labels, const char *starts_at, const char *status)
+{
+    char *canon = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    char hex[3 + 2 * EVP_MAX_MD_SIZE + 1] = "am:";
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    AC_ASSERT(canon != NULL && ctx != NULL);
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, canon, strlen(canon));
+    EVP_DigestUpdate(ctx, "\x1f", 1);
+    EVP_DigestUpdate(ctx, starts_at, strlen(starts_at));
+    EVP_DigestUpdate(ctx, "\x1f", 1);
+    EVP_DigestUpdate(ctx, status, strlen(status));
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    free(canon);
+    for (unsigned i = 0; i < mdlen; i++) {
+        (void)snprintf(hex + 3 + 2 * i, 3, "%02x", md[i]);
+    }
+    return json_string(hex);
+}
+
+static bool am_string_object(const json_t *o)
+{
+    const char *k;
+    const json_t *v;
+
+    if (!json_is_object(o)) {
+        return false;
+    }
+    json_object_foreach((json_t *)o, k, v)
+    {
+        if (!json_is_string(v)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void am_copy(json_t *doc, const char *field, const json_t *labels, const char *label)
+{
+    const char *v = json_string_value(json_object_get(labels, label));
+
+    if (v && *v) {
+        json_object_set_new(doc, field, json_string(v));
+    }
+}
+
+/*
+ * One alert into the native document, then through the event model's
+ * validation. status: the webhook's alert status, or NULL (v2: from endsAt).
+ * extra: webhook context to merge (borrowed), or NULL.
+ */
+static void am_alert(const struct ac_am_config *c, const json_t *a, long index, const char *source,
+                     const char *status, const json_t *extra, int64_t now_us,
+                     struct ac_event_vec *out, json_t *details)
+{
+    const json_t *labels = json_object_get(a, "labels");
+    const json_t *ann = json_object_get(a, "annotations");
+    const json_t *gen = json_object_get(a, "generatorURL");
+    const char *name, *sev, *title, *msg;
+    int64_t starts = 0, ends = 0;
+    bool resolved;
+    json_t *doc, *kept, *ctx;
+    size_t before = json_array_size(details);
+    char when[AC_TIME_STRLEN];
+    struct ac_event *ev;
+
+    if (!json_is_object(a)) {
+        am_error(details, index, "$", "an alert must be an object");
+        return;
+    }
+    if (!am_string_object(labels)) {
+        am_error(details, index, "$.labels", "must be an object of strings");
+        return;
+    }
+    name = json_string_value(json_object_get(labels, "alertname"));
+    if (!name || !*name) {
+        am_error(details, index, "$.labels.alertname", "is required (it becomes the type)");
+    }
+    if (ann && !json_is_null(ann) && !am_string_object(ann)) {
+        am_error(details, index, "$.annotations", "must be an object of strings");
+    }
+    if (!am_time(json_object_get(a, "startsAt"), &starts)) {
+        am_error(details, index, "$.startsAt", "must be an RFC 3339 time");
+    }
+    if (!am_time(json_object_get(a, "endsAt"), &ends)) {
+        am_error(details, index, "$.endsAt", "must be an RFC 3339 time");
+    }
+    if (gen && !json_is_null(gen) && !json_is_string(gen)) {
+        am_error(details, index, "$.generatorURL", "must be a string");
+    }
+    if (status && strcmp(status, "firing") != 0 && strcmp(status, "resolved") != 0) {
+        am_error(details, index, "$.status", "must be firing or resolved");
+    }
+    if (json_array_size(details) > before) {
+        return;
+    }
+    resolved = status ? strcmp(status, "resolved") == 0 : (ends > 0 && ends <= now_us);
+
+    doc = json_pack("{s:s, s:s, s:s}", "source", source, "type", name, "status",
+                    resolved ? "resolved" : "firing");
+    if (starts > 0) {
+        ac_time_format(starts, when);
+        json_object_set_new(doc, "id", am_id(labels, when, resolved ? "resolved" : "firing"));
+    }
+    if ((sev = json_string_value(json_object_get(labels, c->level_label)))) {
+        for (size_t i = 0; i < c->nlevels; i++) {
+            if (strcasecmp(sev, c->levels[i].value) == 0) {
+                json_object_set_new(doc, "level", json_string(ac_level_name(c->levels[i].level)));
+                break;
+            }
+        }
+    }
+    title = json_string_value(json_object_get(ann, "summary"));
+    json_object_set_new(doc, "title", json_string(title && *title ? title : name));
+    msg = json_string_value(json_object_get(ann, "description"));
+    if (!msg || !*msg) {
+        msg = json_string_value(json_object_get(ann, "message"));
+    }
+    if (msg && *msg) {
+        json_object_set_new(doc, "message", json_string(msg));
+    }
+    if (resolved && ends > 0) {
+        ac_time_format(ends, when);
+        json_object_set_new(doc, "occurred_at", json_string(when));
+    }
+    else if (starts > 0) {
+        ac_time_format(starts, when);
+        json_object_set_new(doc, "occurred_at", json_string(when));
+    }
+    for (size_t i = 0; i < 6; i++) {
+        am_copy(doc, am_dim_fields[i], labels, c->dims[i]);
+    }
+    if (json_string_length(json_object_get(labels, "pod"))) {
+        json_t *res =
+            json_pack("{s:s, s:O}", "kind", "Pod", "name", json_object_get(labels, "pod"));
+        am_copy(res, "namespace", labels, "namespace");
+        json_object_set_new(doc, "resource", res);
+    }
+    kept = json_deep_copy(labels);
+    json_object_del(kept, "alertname");
+    if (json_object_size(kept)) {
+        json_object_set_new(doc, "labels", kept);
+    }
+    else {
+        json_decref(kept);
+    }
+    ctx = extra ? json_deep_copy(extra) : json_object();
+    if (json_object_size(ann)) {
+        json_object_set(ctx, "annotations", (json_t *)ann);
+    }
+    if (json_string_length(gen)) {
+        json_object_set(ctx, "generator_url", (json_t *)gen);
+    }
+    if (json_is_string(json_object_get(a, "startsAt"))) {
+        json_object_set(ctx, "starts_at", json_object_get(a, "startsAt"));
+    }
+    if (json_is_string(json_object_get(a, "endsAt"))) {
+        json_object_set(ctx, "ends_at", json_object_get(a, "endsAt"));
+    }
+    if (json_is_string(json_object_get(a, "fingerprint"))) {
+        json_object_set(ctx, "alertmanager_fingerprint", json_object_get(a, "fingerprint"));
+    }
+    if (json_object_size(ctx)) {
+        json_object_set(doc, "context", ctx);
+    }
+    json_decref(ctx);
+
+    ev = ac_event_vec_push(out);
+    if (!ac_event_from_json(doc, ev, index, details)) {
+        ac_event_vec_pop(out);
+    }
+    else {
+        ev->received_at = now_us;
+    }
+    json_decref(doc);
+}
+
+/* Parses the body; on a syntax error fills *details and returns NULL. */
+static json_t *am_load(const char *body, size_t len, json_t **details)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (!root) {
+        *details = json_array();
+        ac_ingest_json_error(*details, -1, -1, &jerr);
+    }
+    return root;
+}
+
+static int am_finish(json_t *root, struct ac_event_vec *out, json_t **details)
+{
+    json_decref(root);
+    if (json_array_size(*details) > 0) {
+        ac_event_vec_deinit(out);
+        return AC_EINVAL;
+    }
+    json_decref(*details);
+    *details = NULL;
+    return AC_OK;
+}
+
+int ac_am_decode_v2(const struct ac_am_config *c, const char *body, size_t len, const char *source,
+                    size_t max_events, int64_t now_us, struct ac_event_vec *out, json_t **details)
+{
+    json_t *root, *a;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    *details = NULL;
+    if (!(root = am_load(body, len, details))) {
+        return AC_EINVAL;
+    }
+    if (!json_is_array(root)) {
+        json_decref(root);
+        *details = json_array();
+        am_error(*details, -1, "$", "must be an array of alerts (Alertmanager API v2)");
+        return AC_EINVAL;
+    }
+    if (json_array_size(root) > max_events) {
+        json_decref(root);
+        return ac_ingest_too_many(details, max_events);
+    }
+    *details = json_array();
+    json_array_foreach(root, i, a)
+    {
+        am_alert(c, a, (long)i, source, NULL, NULL, now_us, out, *details);
+    }
+    return am_finish(root, out, details);
+}
+
+int ac_am_decode_webhook(const struct ac_am_config *c, const char *body, size_t len,
+                         const char *source, size_t max_events, int64_t now_us,
+                         struct ac_event_vec *out, json_t **details, long *truncated)
+{
+    json_t *root, *alerts, *a, *extra;
+    const json_t *ver, *tr;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    *details = NULL;
+    *truncated = 0;
+    if (!(root = am_load(body, len, details))) {
+        return AC_EINVAL;
+    }
+    alerts = json_object_get(root, "alerts");
+    ver = json_object_get(root, "version");
+    tr = json_object_get(root, "truncatedAlerts");
+    *details = json_array();
+    if (!json_is_object(root) || !json_is_array(alerts)) {
+        am_error(*details, -1, "$", "must be an Alertmanager webhook body with an alerts array");
+        json_decref(root);
+        return AC_EINVAL;
+    }
+    if (ver && (!json_is_string(ver) || strcmp(json_string_value(ver), "4") != 0)) {
+        am_error(*details, -1, "$.version", "only version \"4\" is understood");
+    }
+    if (tr && !json_is_integer(tr)) {
+        am_error(*details, -1, "$.truncatedAlerts", "must be an integer");
+    }
+    if (json_array_size(alerts) > max_events) {
+        json_decref(root);
+        json_decref(*details);
+        return ac_ingest_too_many(details, max_events);
+    }
+    *truncated = json_is_integer(tr) ? (long)json_integer_value(tr) : 0;
+    extra = json_object();
+    if (json_is_string(json_object_get(root, "receiver"))) {
+        json_object_set(extra, "receiver", json_object_get(root, "receiver"));
+    }
+    if (json_is_string(json_object_get(root, "groupKey"))) {
+        json_object_set(extra, "group_key", json_object_get(root, "groupKey"));
+    }
+    if (*truncated > 0) {
+        json_object_set_new(extra, "truncated_alerts", json_integer(*truncated));
+    }
+    json_array_foreach(alerts, i, a)
+    {
+        const json_t *st = json_object_get(a, "status");
+        if (st && !json_is_string(st)) {
+            am_error(*details, (long)i, "$.status", "must be firing or resolved");
+            continue;
+        }
+        am_alert(c, a, (long)i, source,
+                 json_is_string(st) ? json_string_value(st)
+                                    : json_string_value(json_object_get(root, "status")),
+                 extra, now_us, out, *details);
+    }
+    json_decref(extra);
+    return am_finish(root, out, details);
+}
