@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration tests of the Prometheus / Alertmanager compatibility: POST
+ * /api/v2/alerts as Prometheus sends it (a re-send is no new occurrence, a
+ * past endsAt resolves), the Alertmanager webhook v4 (every alert of the
+ * group an event, truncatedAlerts recorded), GET /api/v2/status, bad bodies
+ * storing nothing - and the real Prometheus from Debian's package, with an
+ * always-firing rule and bearer auth, reaching us as an alert.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+extern char **environ;
+
+static struct it_server srv;
+
+static int setup(void **state)
+{
+    (void)state;
+    it_server_start(&srv, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(it_server_stop(&srv), 0);
+    return 0;
+}
+
+static long post(const char *path, const char *token, const char *body, json_t **out)
+{
+    return it_call(&srv, "POST", path, token, "application/json", body, out);
+}
+
+static void test_v2_alerts_resend_and_resolve(void **state)
+{
+    char body[1024];
+    json_t *r = NULL;
+
+    (void)state;
+    snprintf(body, sizeof(body),
+             "[{\"labels\":{\"alertname\":\"ItPromCpu\",\"severity\":\"critical\",\"instance\":"
+             "\"node-1:9100\",\"job\":\"node\"},\"annotations\":{\"summary\":\"CPU hot on "
+             "node-1\"},\"startsAt\":\"2026-11-22T10:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+             "\"generatorURL\":\"http://prom:9090/graph\"}]");
+    /* bearer auth as Prometheus sends it: the ingest scope */
+    assert_int_equal(post("/api/v2/alerts", NULL, body, &r), 401);
+    json_decref(r);
+    assert_int_equal(post("/api/v2/alerts", IT_READ_TOKEN, body, &r), 403);
+    json_decref(r);
+    assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+    assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 1);
+    json_decref(r);
+    /* Prometheus re-sends every active alert: not a new occurrence */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+        assert_int_equal(json_integer_value(json_object_get(r, "duplicates")), 1);
+        json_decref(r);
+    }
+    assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItPromCpu'"
+                               " AND status = 'firing' AND level = 'P1' AND source = 'prometheus'"
+                               " AND instance = 'node-1:9100'"),
+                     1);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItPromCpu'"
+                               " AND doc->>'title' = 'CPU hot on node-1'"
+                               " AND doc->'labels'->>'job' = 'node'"
+                               " AND doc->'context'->>'generator_url' = 'http://prom:9090/graph'"),
+                     1);
+    /* endsAt in the past: resolved */
+    snprintf(body, sizeof(body),
+             "[{\"labels\":{\"alertname\":\"ItPromCpu\",\"severity\":\"critical\",\"instance\":"
+             "\"node-1:9100\",\"job\":\"node\"},\"startsAt\":\"2026-11-22T10:00:00Z\","
+             "\"endsAt\":\"2026-11-22T10:05:00Z\"}]");
+    assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+    json_decref(r);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu'"
+                               " AND status = 'resolved'"),
+                     1);
+    assert_int_equal(
+        it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu' AND status <> 'resolved'"),
+        0);
+}
+
+static void test_alertmanager_webhook(void **state)
+{
+    const char *body =
+        "{\"version\":\"4\",\"groupKey\":\"{}:{alertname=\\\"ItAmDisk\\\"}\",\"truncatedAlerts\":3,"
+        "\"status\":\"firing\",\"receiver\":\"alert-center\",\"groupLabels\":{\"alertname\":"
+        "\"ItAmDisk\"},\"commonLabels\":{},\"commonAnnotations\":{},\"externalURL\":\"http://am\","
+        "\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"ItAmDisk\",\"severity\":"
+        "\"error\",\"instance\":\"db-1\"},\"annotations\":{},\"startsAt\":\"2026-11-22T08:00:00Z\","
+        "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\",\"fingerprint\":\"aa\"},"
+        "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ItAmDisk\",\"severity\":\"error\","
+        "\"instance\":\"db-2\"},\"annotations\":{},\"startsAt\":\"2026-11-22T08:00:00Z\","
+        "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\",\"fingerprint\":\"bb\"}]}";
+    json_t *r = NULL;
+
+    (void)state;
+    assert_int_equal(post("/v1/ingest/alertmanager", IT_INGEST_TOKEN, body, &r), 200);
+    assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r, "truncated_alerts")), 3);
+    json_decref(r);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItAmDisk'"
+                               " AND source = 'alertmanager' AND level = 'P2'"
+                               " AND status = 'firing'"),
+                     2);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItAmDisk'"
+                               " AND (doc->'context'->>'truncated_alerts')::int = 3"
+                               " AND doc->'context'->>'receiver' = 'alert-center'"),
+                     2);
+}
+
+static void test_status_and_bad_bodies(void **state)
+{
+    json_t *r = NULL;
+    long before = (long)it_sql_ll("SELECT count(*) FROM events");
+
+    (void)state;
+    assert_int_equal(it_call(&srv, "GET", "/api/v2/status", IT_READ_TOKEN, NULL, NULL, &r), 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "cluster"), "status")),
+                        "ready");
+    assert_non_null(json_string_value(json_object_get(r, "uptime")));
+    assert_non_null(json_object_get(json_object_get(r, "versionInfo"), "version"));
+    json_decref(r);
+    /* one bad alert refuses the whole body, naming it; nothing stored */
+    assert_int_equal(
+        post("/api/v2/alerts", IT_INGEST_TOKEN,
+             "[{\"labels\":{\"alertname\":\"ItPromOk\"}},{\"labels\":{\"job\":\"x\"}}]", &r),
+        400);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
+                        "invalid_event");
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(r, "error"), "details"), 0), "index")),
+        1);
+    json_decref(r);
+    assert_int_equal(post("/v1/ingest/alertmanager", IT_INGEST_TOKEN, "[]", &r), 400);
+    json_decref(r);
+    assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, "{not json", &r), 400);
+    json_decref(r);
+    assert_int_equal((long)it_sql_ll("SELECT count(*) FROM events"), before);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool prom_alert_present(void *arg)
+{
+    (void)arg;
+    return it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromAlwaysFiring'") > 0;
+}
+
+/* The real Prometheus, evaluating an always-firing rule every second and
+ * re-sending it every second, with a bearer token: one alert, counted once. */
+static void test_real_prometheus(void **state)
+{
+    char dir[256], cfg[4096], path[512], log[512], cfgpath[512], listen[64], tsdb[512];
+    pid_t pid;
+    int st;
+    posix_spawn_file_actions_t fa;
+    char *argv[8];
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/it-prom-%d",
+             getenv("AC_TEST_TMP") ? getenv("AC_TEST_TMP") : "/tmp", (int)getpid());
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/rules.yml", dir);
+    write_file(path, "groups:\n"
+                     "- name: it\n"
+                     "  interval: 1s\n"
+                     "  rules:\n"
+                     "  - alert: ItPromAlwaysFiring\n"
+                     "    expr: vector(1)\n"
+                     "    labels: {severity: critical, app_id: prom-app}\n"
+                     "    annotations: {summary: always firing}\n");
+    snprintf(cfg, sizeof(cfg),
+             "global:\n"
+             "  evaluation_interval: 1s\n"
+             "alerting:\n"
+             "  alertmanagers:\n"
+             "  - api_version: v2\n"
+             "    authorization:\n"
+             "      type: Bearer\n"
+             "      credentials: %s\n"
+             "    static_configs:\n"
+             "    - targets: ['127.0.0.1:%d']\n"
+             "rule_files: ['%s']\n",
+             IT_INGEST_TOKEN, srv.port, path);
+    snprintf(cfgpath, sizeof(cfgpath), "%s/prometheus.yml", dir);
+    write_file(cfgpath, cfg);
+    snprintf(log, sizeof(log), "%s/prometheus.log", dir);
+    snprintf(tsdb, sizeof(tsdb), "--storage.tsdb.path=%s/data", dir);
+    snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", it_free_port());
+    {
+        char c1[600];
+        snprintf(c1, sizeof(c1), "--config.file=%s", cfgpath);
+        argv[0] = "prometheus";
+        argv[1] = c1;
+        argv[2] = tsdb;
+        argv[3] = listen;
+        argv[4] = "--rules.alert.resend-delay=1s";
+        argv[5] = NULL;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        if (posix_spawnp(&pid, "prometheus", &fa, NULL, argv, environ) != 0) {
+            fail_msg("cannot run prometheus (Debian package prometheus)");
+        }
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    if (!it_wait_until(prom_alert_present, NULL, 60000)) {
+        char *out = NULL;
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "tail -20 %s", log);
+        (void)it_run(cmd, &out);
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        fail_msg("Prometheus's alert did not arrive; its log:\n%s", out);
+    }
+    /* several re-sends later, still one occurrence */
+    sleep(4);
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItPromAlwaysFiring'"
+                               " AND doc->>'title' = 'always firing'"),
+                     1);
+    assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItPromAlwaysFiring'"
+                               " AND status = 'firing' AND level = 'P1' AND app_id = 'prom-app'"
+                               " AND source = 'prometheus'"),
+                     1);
+    {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        (void)it_run(cmd, NULL);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_v2_alerts_resend_and_resolve),
+        cmocka_unit_test(test_alertmanager_webhook),
+        cmocka_unit_test(test_status_and_bad_bodies),
+        cmocka_unit_test(test_real_prometheus),
+    };
+    int rc;
+
+    it_init("prometheus");
+    rc = cmocka_run_group_tests_name("integration_prometheus", tests, setup, teardown);
+    it_fini();
+    return rc;
+}
