@@ -164,23 +164,6 @@ static json_t *am_id(const json_t *labels, const char *starts_at, const char *st
     return json_string(hex);
 }
 
-static bool am_string_object(const json_t *o)
-{
-    const char *k;
-    const json_t *v;
-
-    if (!json_is_object(o)) {
-        return false;
-    }
-    json_object_foreach((json_t *)o, k, v)
-    {
-        if (!json_is_string(v)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void am_copy(json_t *doc, const char *field, const json_t *labels, const char *label)
 {
     const char *v = json_string_value(json_object_get(labels, label));
@@ -214,7 +197,7 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
         am_error(details, index, "$", "an alert must be an object");
         return;
     }
-    if (!am_string_object(labels)) {
+    if (!ac_json_is_string_object(labels)) {
         am_error(details, index, "$.labels", "must be an object of strings");
         return;
     }
@@ -222,7 +205,7 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
     if (!name || !*name) {
         am_error(details, index, "$.labels.alertname", "is required (it becomes the type)");
     }
-    if (ann && !json_is_null(ann) && !am_string_object(ann)) {
+    if (ann && !json_is_null(ann) && !ac_json_is_string_object(ann)) {
         am_error(details, index, "$.annotations", "must be an object of strings");
     }
     if (!am_time(json_object_get(a, "startsAt"), &starts)) {

@@ -42,6 +42,9 @@ struct ac_ingest_result {
 /* For decoders: appends {"index"?, "line"?, "path": "$", "message"} for a JSON
  * syntax error (index, line: -1 when not applicable). */
 void ac_ingest_json_error(json_t *details, long index, long line, const json_error_t *jerr);
+/* True if o is a JSON object whose values are all strings (labels,
+ * annotations). */
+bool ac_json_is_string_object(const json_t *o);
 /* Sets *details to the one error of a body over max_events; returns AC_ETOOBIG. */
 int ac_ingest_too_many(json_t **details, size_t max_events);
 

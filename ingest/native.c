@@ -62,6 +62,23 @@ static void nt_item(const json_t *v, long index, int64_t received_at, struct ac_
     ev->received_at = received_at;
 }
 
+bool ac_json_is_string_object(const json_t *o)
+{
+    const char *k;
+    const json_t *v;
+
+    if (!json_is_object(o)) {
+        return false;
+    }
+    json_object_foreach((json_t *)o, k, v)
+    {
+        if (!json_is_string(v)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int ac_ingest_too_many(json_t **details, size_t max_events)
 {
     *details = json_array();

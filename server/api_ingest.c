@@ -6,10 +6,14 @@
 
 #include "ingest/alertmanager.h"
 #include "ingest/native.h"
+#include "ingest/pagerduty.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/auth.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
+#include "server/core/pg.h"
+#include "server/registry.h"
 #include "server/server.h"
 
 static json_t *ing_result_json(const struct ac_event *ev, const struct ac_ingest_result *res,
@@ -148,4 +152,131 @@ void ac_api_am_status(struct ac_http_req *r)
                   "", "goVersion", "none (C)", "config", "original",
                   "# Unified Alert Center: configuration is not Alertmanager's\n", "uptime",
                   uptime));
+}
+
+/* PagerDuty's answer shape, with ours (error) beside it for a refusal. */
+static void pd_reply(struct ac_http_req *r, unsigned status, const char *pd_status,
+                     const char *message, json_t *errors, const char *dedup_key)
+{
+    json_t *body = json_pack("{s:s, s:s}", "status", pd_status, "message", message);
+
+    if (dedup_key) {
+        json_object_set_new(body, "dedup_key", json_string(dedup_key));
+    }
+    if (errors) {
+        json_t *details = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e)
+        {
+            json_array_append_new(details, json_pack("{s:s, s:O}", "path", "$", "message", e));
+        }
+        json_object_set(body, "errors", errors);
+        json_object_set_new(body, "error",
+                            json_pack("{s:s, s:s, s:o}", "code",
+                                      status == 400 ? "invalid_event" : "unavailable", "message",
+                                      message, "details", details));
+    }
+    ac_http_reply_json(r, status, body);
+}
+
+/* Acknowledges the open alert the event names (by its fingerprint), if any. */
+static int pd_acknowledge(struct ac_http_req *r, const struct ac_event *ev, const char *who)
+{
+    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
+    char *actor = ac_xasprintf("pagerduty:%s", who), *details;
+    json_t *d = json_pack("{s:s, s:s}", "via", "PagerDuty Events API", "dedup_key",
+                          json_string_value(json_object_get(ev->labels, "dedup_key")));
+    PGresult *res;
+    int rc = AC_EDB;
+
+    details = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    if (c) {
+        const char *p[3] = {ev->fingerprint, actor, details};
+        res = PQexecParams(c,
+                           "SELECT ac_alert_transition(id, 'ack', $2, $3::jsonb) FROM alerts"
+                           " WHERE fingerprint = $1 AND status <> 'resolved'",
+                           3, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            rc = AC_OK;
+            if (PQntuples(res) > 0) {
+                ac_log(AC_LOG_INFO, "ingest", "pagerduty: acknowledge by %s: %s", actor,
+                       PQgetvalue(res, 0, 0));
+            }
+        }
+        else {
+            ac_log(AC_LOG_ERROR, "ingest", "pagerduty acknowledge: %s", PQerrorMessage(c));
+        }
+        PQclear(res);
+        ac_pg_pool_release(r->srv->pool, c);
+    }
+    free(actor);
+    free(details);
+    return rc;
+}
+
+/* POST /v2/enqueue: the PagerDuty Events API v2. Authorized by a bearer
+ * token of the ingest scope, or - as PagerDuty senders do - by the routing
+ * key, which is such a token. */
+void ac_api_ingest_pagerduty(struct ac_http_req *r)
+{
+    struct ac_pd_request req;
+    json_t *errors = NULL;
+    const char *auth = ac_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *who = NULL;
+    char *bearer = NULL;
+    enum ac_auth_verdict v;
+    struct ac_event_vec evs = {0};
+    struct ac_ingest_result res;
+    int rc;
+
+    if (ac_pd_parse(r->body, r->body_len, &req, &errors) != AC_OK) {
+        pd_reply(r, 400, "invalid event", "Event object is invalid", errors, NULL);
+        json_decref(errors);
+        return;
+    }
+    if (!auth) {
+        bearer = ac_xasprintf("Bearer %s", req.routing_key);
+    }
+    v = ac_auth_check(r->srv->auth, auth ? auth : bearer, AC_SCOPE_INGEST, &who);
+    free(bearer);
+    if (v != AC_AUTH_OK) {
+        ac_http_reply_json(
+            r, v == AC_AUTH_FORBIDDEN ? 403 : 401,
+            json_pack(
+                "{s:s, s:s, s:{s:s, s:s, s:[]}}", "status", "unauthorized", "message",
+                auth ? "the bearer token is not valid for ingest" : "the routing key is not valid",
+                "error", "code", v == AC_AUTH_FORBIDDEN ? "forbidden" : "unauthorized", "message",
+                auth ? "the bearer token is not valid for ingest"
+                     : "the routing key is not valid (it is a token of the ingest scope)",
+                "details"));
+        ac_pd_request_deinit(&req);
+        return;
+    }
+    errors = json_array();
+    if (ac_pd_event(&req, ac_pd_route_for(&r->srv->pagerduty, who), ac_time_now_us(),
+                    ac_event_vec_push(&evs), errors) != AC_OK) {
+        evs.n = 0; /* the slot was left empty */
+        pd_reply(r, 400, "invalid event", "Event object is invalid", errors, NULL);
+        goto out;
+    }
+    if (req.action == AC_PD_ACKNOWLEDGE) {
+        ac_registry_normalize(r->srv->registry, &evs.items[0]);
+        rc = pd_acknowledge(r, &evs.items[0], who);
+    }
+    else {
+        rc = r->srv->sink.submit(r->srv->sink.ctx, &evs, &res);
+    }
+    if (rc != AC_OK) {
+        json_t *why = json_pack("[s]", "the server is overloaded or its database unavailable");
+        pd_reply(r, 503, "unavailable", "retry later", why, NULL);
+        ac_http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        json_decref(why);
+        goto out;
+    }
+    pd_reply(r, 202, "success", "Event processed", NULL, req.dedup_key);
+out:
+    json_decref(errors);
+    ac_event_vec_deinit(&evs);
+    ac_pd_request_deinit(&req);
 }

@@ -50,6 +50,8 @@ static const struct http_route http_routes[] = {
     {"POST", "/api/v2/alerts", ac_api_ingest_am_v2, AC_SCOPE_INGEST, true},
     {"GET", "/api/v2/status", ac_api_am_status, AC_SCOPE_READ, false},
     {"POST", "/v1/ingest/alertmanager", ac_api_ingest_am_webhook, AC_SCOPE_INGEST, true},
+    /* authorized in the handler: by bearer token, or by the routing key */
+    {"POST", "/v2/enqueue", ac_api_ingest_pagerduty, 0, true},
     {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
     {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},
@@ -148,7 +150,15 @@ void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body, size
 void ac_http_reply_json(struct ac_http_req *r, unsigned status, json_t *body)
 {
     struct ac_buf b = {0};
-    char *s = json_dumps(body, JSON_COMPACT);
+    char *s;
+
+    if (!body) { /* a json_pack that failed: a bug, answered, not crashed on */
+        ac_log(AC_LOG_ERROR, "http", "%s %s: the handler built no answer", r->method, r->url);
+        status = 500;
+        body = json_pack("{s:{s:s, s:s, s:[]}}", "error", "code", "internal", "message",
+                         "the server could not build its answer", "details");
+    }
+    s = json_dumps(body, JSON_COMPACT);
 
     ac_buf_appends(&b, s);
     ac_buf_append(&b, "\n", 1);

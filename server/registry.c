@@ -247,7 +247,15 @@ void ac_registry_normalize(struct ac_registry *r, struct ac_event *ev)
         ev->retain_duplicates = t->retain_duplicates;
     }
     ac_event_apply_defaults(ev);
-    ac_fingerprint(ev, t && t->has_dims ? &t->fp : NULL, ev->fingerprint);
+    if (json_string_length(json_object_get(ev->labels, "dedup_key"))) {
+        /* an explicit dedup key (PagerDuty's dedup_key) alone names the alert */
+        static const char *const dk[] = {"labels.dedup_key"};
+        static const struct ac_fp_dims by_key = {dk, 1};
+        ac_fingerprint(ev, &by_key, ev->fingerprint);
+    }
+    else {
+        ac_fingerprint(ev, t && t->has_dims ? &t->fp : NULL, ev->fingerprint);
+    }
     pthread_rwlock_unlock(&r->lock);
 }
 

@@ -25,7 +25,10 @@ void ac_registry_poke(struct ac_registry *r);
 /*
  * Normalize: level, trace and category from the event's type where the event
  * has none, then the built-in defaults, then the fingerprint over the type's
- * dimensions (or the default ones); the type's compression settings.
+ * dimensions (or the default ones) - or, for an event with a non-empty
+ * labels.dedup_key, over that label alone (an explicit dedup key, as
+ * PagerDuty's, names its alert whatever else differs); the type's
+ * compression settings.
  */
 void ac_registry_normalize(struct ac_registry *r, struct ac_event *ev);
 

@@ -85,6 +85,9 @@ static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
     if (ac_am_config_load(cfg->prometheus, &s->prometheus, errs) != AC_OK) {
         rc = AC_EINVAL;
     }
+    if (ac_pd_config_load(cfg->pagerduty, &s->pagerduty, errs) != AC_OK) {
+        rc = AC_EINVAL;
+    }
     srv_log_problems(errs);
     return rc;
 }
@@ -94,6 +97,7 @@ static void srv_modules_deinit(struct ac_server *s)
     ac_esc_config_deinit(&s->escalation);
     ac_notify_config_deinit(&s->notify);
     ac_am_config_deinit(&s->prometheus);
+    ac_pd_config_deinit(&s->pagerduty);
 }
 
 static int srv_load_config(struct ac_config *cfg, const char *path)

@@ -15,6 +15,7 @@
 #include "escalation/policy.h"
 #include "ingest/alertmanager.h"
 #include "ingest/ingest.h"
+#include "ingest/pagerduty.h"
 #include "server/auth.h"
 #include "server/core/config.h"
 #include "server/core/pg.h"
@@ -43,6 +44,7 @@ struct ac_server {
     struct ac_esc_config escalation; /* main, before start; immutable after */
     struct ac_notify_config notify;  /* main, before start; immutable after */
     struct ac_am_config prometheus;  /* main, before start; immutable after */
+    struct ac_pd_config pagerduty;   /* main, before start; immutable after */
     struct ac_http *http;            /* main */
     struct ac_metrics *metrics;      /* main, collectors registered before http starts */
     int64_t started_us;              /* main, before start */

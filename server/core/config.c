@@ -66,6 +66,8 @@ const struct ac_cfg_entry ac_config_table[] = {
      "Prometheus/Alertmanager formats: {level_label, levels: {value: P1..P4}, dimensions: {field:"
      " label}}",
      0, 0},
+    {AC_CFG_JSON, "pagerduty", NULL, CFO(pagerduty), NULL,
+     "PagerDuty Events API: {routing_keys: {token name: {source, type, labels}}}", 0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},

@@ -56,6 +56,7 @@ struct ac_config {
     json_t *escalation;
     json_t *notify;
     json_t *prometheus;
+    json_t *pagerduty;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

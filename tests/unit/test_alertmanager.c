@@ -19,28 +19,16 @@
 
 #include "ingest/alertmanager.h"
 #include "schema/timefmt.h"
+#include "tests/unit/unit.h"
 
 static struct ac_am_config cfg;
 static int64_t now_us;
 
 static char *slurp(const char *name, size_t *len)
 {
-    char path[512];
-    FILE *f;
-    char *buf;
-    long n;
+    char *buf = unit_fixture("prometheus", name, len);
 
-    snprintf(path, sizeof(path), "%s/prometheus/%s", AC_FIXTURES, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
+    assert_non_null(buf);
     return buf;
 }
 

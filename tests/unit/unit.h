@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* True if the problem list errs ([{"path", "message"}, ...], as the
@@ -24,6 +26,35 @@ static inline bool unit_has_error(const json_t *errs, const char *path, const ch
         }
     }
     return false;
+}
+
+/* The whole of tests/fixtures/<dir>/<name> (new, NUL-terminated; *len its
+ * size), or NULL when it cannot be read. */
+static inline char *unit_fixture(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    FILE *f;
+    char *buf = NULL;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/%s/%s", AC_FIXTURES, dir, name);
+    if (!(f = fopen(path, "rb"))) {
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0) {
+        rewind(f);
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+            buf[n] = '\0';
+            *len = (size_t)n;
+        }
+        else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
 }
 
 #endif
