@@ -14,8 +14,8 @@
 #include "schema/event.h"
 #include "server/api.h"
 #include "server/core/log.h"
+#include "server/core/metrics.h"
 #include "server/core/pg.h"
-#include "server/metrics.h"
 #include "server/server.h"
 
 #define MT_PG_WAIT_MS 2000

@@ -27,7 +27,7 @@
 #include "server/api.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
-#include "server/metrics.h"
+#include "server/core/metrics.h"
 #include "server/server.h"
 
 #define HTTP_JSON        "application/json"

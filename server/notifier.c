@@ -15,8 +15,8 @@
 #include "server/core/log.h"
 #include "server/core/matcher.h"
 #include "server/core/mem.h"
+#include "server/core/metrics.h"
 #include "server/core/pg.h"
-#include "server/metrics.h"
 
 #define NT_INTENTS_MAX      500
 #define NT_RESPONSE_MAX     (64 * 1024)

@@ -59,10 +59,10 @@
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
+#include "server/core/metrics.h"
 #include "server/core/pg.h"
 #include "server/core/redis.h"
 #include "server/fold.h"
-#include "server/metrics.h"
 
 #define WR_RETRIES        3
 #define WR_BACKOFF_MIN_US 100000LL

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/metrics.h"
+#include "server/core/metrics.h"
 
 struct fig {
     unsigned long long hits;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The metrics registry and the text exposition format (metrics.h). */
-#include "server/metrics.h"
+#include "server/core/metrics.h"
 
 #include <math.h>
 #include <pthread.h>

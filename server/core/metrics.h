@@ -17,8 +17,8 @@
  * _seconds for durations. Label values are escaped here; keep label sets
  * bounded (routes, channels, levels - never an event's own strings).
  */
-#ifndef AC_SERVER_METRICS_H
-#define AC_SERVER_METRICS_H
+#ifndef AC_SERVER_CORE_METRICS_H
+#define AC_SERVER_CORE_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>
