@@ -60,4 +60,33 @@ struct ac_sink {
     void *ctx;
 };
 
+/*
+ * A long-running source (STYLE §1; cf. flb_input_plugin): Kafka, the
+ * Kubernetes watch, the heartbeat sweeper. The server creates one struct
+ * ac_ingest per configured adapter, calls init, start, and at shutdown stop
+ * and destroy. HTTP formats are plain decoders (native.h, alertmanager.h,
+ * pagerduty.h) that the server's routes call.
+ */
+struct ac_config;
+struct ac_metrics_out;
+struct ac_ingest;
+
+struct ac_ingest_ops {
+    const char *name;                   /* "heartbeats", "kafka", "k8s" */
+    int (*init)(struct ac_ingest *in);  /* parse in->section, allocate in->ctx; AC_EINVAL logged */
+    int (*start)(struct ac_ingest *in); /* begin emitting into in->sink */
+    void (*stop)(struct ac_ingest *in); /* idempotent, returns promptly */
+    void (*destroy)(struct ac_ingest *in); /* frees in->ctx; safe after a failed init */
+    /* its figures for /metrics (may be NULL); called from any thread */
+    void (*collect)(struct ac_ingest *in, struct ac_metrics_out *o);
+};
+
+struct ac_ingest {
+    const struct ac_ingest_ops *ops;
+    const struct ac_config *cfg; /* the process configuration (borrowed) */
+    const json_t *section;       /* the adapter's own section (borrowed; may be NULL) */
+    const struct ac_sink *sink;  /* where its events go (borrowed) */
+    void *ctx;                   /* the adapter's state */
+};
+
 #endif

@@ -15,6 +15,8 @@ void ac_api_ingest_am_v2(struct ac_http_req *r);        /* POST /api/v2/alerts *
 void ac_api_ingest_am_webhook(struct ac_http_req *r);   /* POST /v1/ingest/alertmanager */
 void ac_api_am_status(struct ac_http_req *r);           /* GET /api/v2/status */
 void ac_api_ingest_pagerduty(struct ac_http_req *r);    /* POST /v2/enqueue */
+void ac_api_heartbeats_post(struct ac_http_req *r);     /* POST /v1/heartbeats */
+void ac_api_heartbeats_get(struct ac_http_req *r);      /* GET /v1/heartbeats */
 void ac_api_list_events(struct ac_http_req *r);         /* GET /v1/events */
 void ac_api_list_alerts(struct ac_http_req *r);         /* GET /v1/alerts */
 void ac_api_get_alert(struct ac_http_req *r);           /* GET /v1/alerts/{id} */

@@ -52,6 +52,8 @@ static const struct http_route http_routes[] = {
     {"POST", "/v1/ingest/alertmanager", ac_api_ingest_am_webhook, AC_SCOPE_INGEST, true},
     /* authorized in the handler: by bearer token, or by the routing key */
     {"POST", "/v2/enqueue", ac_api_ingest_pagerduty, 0, true},
+    {"POST", "/v1/heartbeats", ac_api_heartbeats_post, AC_SCOPE_INGEST, true},
+    {"GET", "/v1/heartbeats", ac_api_heartbeats_get, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
     {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},

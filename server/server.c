@@ -88,6 +88,10 @@ static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
     if (ac_pd_config_load(cfg->pagerduty, &s->pagerduty, errs) != AC_OK) {
         rc = AC_EINVAL;
     }
+    s->heartbeats = (struct ac_ingest){&ac_heartbeat_ops, cfg, cfg->heartbeats, &s->sink, NULL};
+    if (s->heartbeats.ops->init(&s->heartbeats) != AC_OK) {
+        rc = AC_EINVAL;
+    }
     srv_log_problems(errs);
     return rc;
 }
@@ -98,6 +102,17 @@ static void srv_modules_deinit(struct ac_server *s)
     ac_notify_config_deinit(&s->notify);
     ac_am_config_deinit(&s->prometheus);
     ac_pd_config_deinit(&s->pagerduty);
+    if (s->heartbeats.ops) {
+        s->heartbeats.ops->destroy(&s->heartbeats); /* stops it first */
+    }
+}
+
+/* An adapter's figures for /metrics. */
+static void srv_ingest_collect(void *ctx, struct ac_metrics_out *o)
+{
+    struct ac_ingest *in = ctx;
+
+    in->ops->collect(in, o);
 }
 
 static int srv_load_config(struct ac_config *cfg, const char *path)
@@ -281,6 +296,10 @@ int ac_cmd_serve(const char *config_path)
         goto cleanup;
     }
     ac_metrics_register(srv.metrics, ac_notifier_collect, srv.notifier);
+    if (srv.heartbeats.ops->start(&srv.heartbeats) != AC_OK) {
+        goto cleanup;
+    }
+    ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.heartbeats);
     srv.http = ac_http_start(&srv);
     if (!srv.http) {
         goto cleanup;
@@ -300,6 +319,7 @@ cleanup:
     ac_sweeper_stop(srv.sweeper);
     ac_escalator_stop(srv.escalator);
     ac_notifier_stop(srv.notifier);
+    srv.heartbeats.ops->stop(&srv.heartbeats); /* it submits to the writer */
     ac_filter_stop(srv.filter);
     ac_registry_stop(srv.registry);
     if (srv.writer) {

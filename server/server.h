@@ -14,6 +14,7 @@
 #include "escalation/notify/config.h"
 #include "escalation/policy.h"
 #include "ingest/alertmanager.h"
+#include "ingest/heartbeat.h"
 #include "ingest/ingest.h"
 #include "ingest/pagerduty.h"
 #include "server/auth.h"
@@ -49,6 +50,7 @@ struct ac_server {
     struct ac_metrics *metrics;      /* main, collectors registered before http starts */
     int64_t started_us;              /* main, before start */
     struct ac_sink sink;             /* main: the pipeline entry for every source */
+    struct ac_ingest heartbeats;     /* main: the heartbeat adapter (sweeper thread its own) */
     int stopping;                    /* main (atomic store), read by request threads */
     /* Relaxed atomics, added to by the pipeline (any source thread). */
     unsigned long long n_dropped, n_submitted;

@@ -68,6 +68,8 @@ const struct ac_cfg_entry ac_config_table[] = {
      0, 0},
     {AC_CFG_JSON, "pagerduty", NULL, CFO(pagerduty), NULL,
      "PagerDuty Events API: {routing_keys: {token name: {source, type, labels}}}", 0, 0},
+    {AC_CFG_JSON, "heartbeats", NULL, CFO(heartbeats), NULL,
+     "probe heartbeats: {lost_after_intervals, sweep_ms, check_types: {check: type}}", 0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},

@@ -57,6 +57,7 @@ struct ac_config {
     json_t *notify;
     json_t *prometheus;
     json_t *pagerduty;
+    json_t *heartbeats;
 };
 
 /* The table of struct ac_config, {0}-terminated. */
