@@ -15,11 +15,10 @@
 #include "server/core/metrics.h"
 #include "server/core/pg.h"
 
-#define HB_LEADER_KEY 4
-#define HB_SWEEP_MAX  "500"
-#define HB_TICK_MS    50
-#define HB_LOST_TYPE  "ProbeHeartbeatLost"
-#define HB_EXIT_TYPE  "InstanceExited"
+#define HB_SWEEP_MAX "500"
+#define HB_TICK_MS   50
+#define HB_LOST_TYPE "ProbeHeartbeatLost"
+#define HB_EXIT_TYPE "InstanceExited"
 
 static const struct {
     const char *check;
@@ -583,7 +582,7 @@ static int hb_init(struct ac_ingest *in)
     in->ctx = h;
     h->lost_after = 3;
     h->sweep_ms = 1000;
-    h->lead.key = HB_LEADER_KEY;
+    h->lead.key = AC_LOCK_HEARTBEATS;
     h->lead.duty = "sweeps lost heartbeats";
     if (s && !json_is_object(s)) {
         ac_log(AC_LOG_ERROR, "config", "heartbeats: must be an object");

@@ -29,6 +29,7 @@
 #include "server/server.h"
 
 #define OC_LOCK "SELECT pg_advisory_xact_lock(16707, 4)"
+_Static_assert(AC_LOCK_ONCALL == 4, "OC_LOCK takes AC_LOCK_ONCALL");
 #define OC_MISSING                                                                                 \
     "SELECT array(SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS"                           \
     " (SELECT 1 FROM contacts c WHERE c.id = x))::text,"                                           \

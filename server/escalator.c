@@ -132,7 +132,7 @@ struct ac_escalator *ac_escalator_start(const struct ac_config *cfg,
 
     e->cfg = cfg;
     e->esc = esc;
-    e->lead.key = 3;
+    e->lead.key = AC_LOCK_ESCALATOR;
     e->lead.duty = "runs the escalation timer";
     e->has_redis = cfg->redis_url && ac_redis_parse_url(cfg->redis_url, &e->redis) == AC_OK;
     pthread_mutex_init(&e->lock, NULL);

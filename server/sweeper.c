@@ -96,7 +96,7 @@ struct ac_sweeper *ac_sweeper_start(const struct ac_config *cfg)
     struct ac_sweeper *s = ac_xcalloc(1, sizeof(*s));
 
     s->cfg = cfg;
-    s->lead.key = 2;
+    s->lead.key = AC_LOCK_SWEEPER;
     s->lead.duty = "sweeps (auto-resolve)";
     if (pthread_create(&s->thread, NULL, sw_main, s) != 0) {
         ac_log(AC_LOG_ERROR, "sweeper", "cannot start thread");

@@ -11,6 +11,7 @@
 /* Two-key advisory lock space, apart from the bigint keys ingest uses. */
 #define SQL_LOCK   "SELECT pg_advisory_lock(16707, 1)"
 #define SQL_UNLOCK "SELECT pg_advisory_unlock(16707, 1)"
+_Static_assert(AC_LOCK_MIGRATE == 1, "SQL_LOCK takes AC_LOCK_MIGRATE");
 #define SQL_TABLE                                                                                  \
     "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, checksum text NOT "      \
     "NULL, applied_at timestamptz NOT NULL DEFAULT now())"

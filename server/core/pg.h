@@ -47,6 +47,16 @@ void ac_pg_array_close(struct ac_buf *b);
  * timer): its thread's own connection, holding the session advisory lock
  * (16707, key) while it is the one. Losing the connection loses the lock.
  */
+/* Every advisory lock (16707, key) the server takes, in one place so that
+ * no key serves two purposes. */
+enum ac_pg_lock_key {
+    AC_LOCK_MIGRATE = 1,    /* migrations, at start */
+    AC_LOCK_SWEEPER = 2,    /* leader: auto-resolve */
+    AC_LOCK_ESCALATOR = 3,  /* leader: the escalation timer */
+    AC_LOCK_ONCALL = 4,     /* per transaction: on-call writes */
+    AC_LOCK_HEARTBEATS = 5, /* leader: the lost-heartbeat sweeper */
+};
+
 struct ac_pg_leader {
     PGconn *conn;
     bool leader;
