@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-# prometheus: promtool checks /metrics
-ac_install_packages $AC_DEB_BUILD clang-format prometheus
+# prometheus: promtool checks /metrics, a real Prometheus sends alerts; kcat produces to Kafka
+ac_install_packages $AC_DEB_BUILD clang-format prometheus kcat
 
 BUILD=${AC_BUILD_DIR:-build/test}
 JOBS=$(nproc)

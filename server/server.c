@@ -92,6 +92,10 @@ static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
     if (s->heartbeats.ops->init(&s->heartbeats) != AC_OK) {
         rc = AC_EINVAL;
     }
+    s->kafka = (struct ac_ingest){&ac_kafka_ops, cfg, cfg->kafka, &s->sink, NULL};
+    if (s->kafka.ops->init(&s->kafka) != AC_OK) {
+        rc = AC_EINVAL;
+    }
     srv_log_problems(errs);
     return rc;
 }
@@ -104,6 +108,9 @@ static void srv_modules_deinit(struct ac_server *s)
     ac_pd_config_deinit(&s->pagerduty);
     if (s->heartbeats.ops) {
         s->heartbeats.ops->destroy(&s->heartbeats); /* stops it first */
+    }
+    if (s->kafka.ops) {
+        s->kafka.ops->destroy(&s->kafka);
     }
 }
 
@@ -300,6 +307,10 @@ int ac_cmd_serve(const char *config_path)
         goto cleanup;
     }
     ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.heartbeats);
+    if (srv.kafka.ops->start(&srv.kafka) != AC_OK) {
+        goto cleanup;
+    }
+    ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.kafka);
     srv.http = ac_http_start(&srv);
     if (!srv.http) {
         goto cleanup;
@@ -320,6 +331,7 @@ cleanup:
     ac_escalator_stop(srv.escalator);
     ac_notifier_stop(srv.notifier);
     srv.heartbeats.ops->stop(&srv.heartbeats); /* it submits to the writer */
+    srv.kafka.ops->stop(&srv.kafka);           /* and so does it */
     ac_filter_stop(srv.filter);
     ac_registry_stop(srv.registry);
     if (srv.writer) {

@@ -70,6 +70,10 @@ const struct ac_cfg_entry ac_config_table[] = {
      "PagerDuty Events API: {routing_keys: {token name: {source, type, labels}}}", 0, 0},
     {AC_CFG_JSON, "heartbeats", NULL, CFO(heartbeats), NULL,
      "probe heartbeats: {lost_after_intervals, sweep_ms, check_types: {check: type}}", 0, 0},
+    {AC_CFG_JSON, "kafka", NULL, CFO(kafka), NULL,
+     "Kafka consumer: {brokers, group_id, topics: {topic: native|alertmanager}, options,"
+     " batch_max, batch_ms}",
+     0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},

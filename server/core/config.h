@@ -58,6 +58,7 @@ struct ac_config {
     json_t *prometheus;
     json_t *pagerduty;
     json_t *heartbeats;
+    json_t *kafka;
 };
 
 /* The table of struct ac_config, {0}-terminated. */
