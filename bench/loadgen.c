@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ac_loadgen: a closed-loop HTTP load generator for POST /v1/events.
+ * ac_loadgen: a closed-loop HTTP load generator for POST /v1/events (or, with
+ * --format prometheus, POST /api/v2/alerts with Alertmanager v2 alerts, a
+ * repeat being a re-send: same labels and startsAt).
  *
  * Each connection is a thread with one keep-alive socket that sends a request,
  * waits for the answer and sends the next, so latency is measured per request
@@ -34,6 +36,7 @@ struct lg_opts {
     long requests;
     double rate;       /* events per second in all; 0: as fast as answered */
     const char *level; /* of every event */
+    bool prom;         /* Alertmanager v2 alerts to /api/v2/alerts, as Prometheus sends */
 };
 
 struct lg_thread {
@@ -127,10 +130,25 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
     size_t n = 0;
     unsigned r = (unsigned)(seq * 2654435761u + (unsigned)t->id * 40503u);
 
-    if (t->o->batch > 1) {
+    if (t->o->batch > 1 || t->o->prom) {
         n += (size_t)snprintf(buf + n, cap - n, "[");
     }
-    for (int i = 0; i < t->o->batch; i++) {
+    for (int i = 0; i < t->o->batch && t->o->prom; i++) {
+        /* a repeat is Prometheus re-sending an active alert: same labels and startsAt */
+        r = r * 1103515245u + 12345u;
+        bool dup = (double)(r >> 8) / (double)(1u << 24) < t->o->dup;
+        n += (size_t)snprintf(
+            buf + n, cap - n,
+            "%s{\"labels\":{\"alertname\":\"BenchAlert%d\",\"severity\":\"warning\","
+            "\"namespace\":\"bench\",\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\","
+            "\"job\":\"bench\"},\"annotations\":{\"summary\":\"benchmark event\","
+            "\"description\":\"synthetic load from ac_loadgen with a realistic message size\"},"
+            "\"startsAt\":\"2026-11-22T10:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+            "\"generatorURL\":\"http://prometheus:9090/graph?g0.expr=up\"}",
+            i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0u : lg_seed, dup ? 0 : t->id,
+            dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
+    }
+    for (int i = 0; i < t->o->batch && !t->o->prom; i++) {
         r = r * 1103515245u + 12345u;
         bool dup = (double)(r >> 8) / (double)(1u << 24) < t->o->dup;
         n += (size_t)snprintf(
@@ -142,7 +160,7 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
             i ? "," : "", (int)(r % 8), t->o->level, dup ? "hot" : "app", dup ? 0u : lg_seed,
             dup ? 0 : t->id, dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
     }
-    if (t->o->batch > 1) {
+    if (t->o->batch > 1 || t->o->prom) {
         n += (size_t)snprintf(buf + n, cap - n, "]");
     }
     return n;
@@ -163,10 +181,10 @@ static void *lg_main(void *arg)
            __atomic_add_fetch(&lg_sent_total, 1, __ATOMIC_RELAXED) <= t->o->requests) {
         size_t blen = lg_body(t, seq++, body, cap);
         int hlen = snprintf(req, 512,
-                            "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                             "Content-Length: %zu\r\n\r\n",
-                            t->o->token, blen);
+                            t->o->prom ? "/api/v2/alerts" : "/v1/events", t->o->token, blen);
         double t0;
         int status;
 
@@ -217,19 +235,25 @@ static int lg_cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},     {"token", required_argument, NULL, 't'},
-        {"conns", required_argument, NULL, 'c'},    {"batch", required_argument, NULL, 'b'},
-        {"dup", required_argument, NULL, 'd'},      {"seconds", required_argument, NULL, 's'},
-        {"requests", required_argument, NULL, 'n'}, {"rate", required_argument, NULL, 'r'},
-        {"level", required_argument, NULL, 'l'},    {NULL, 0, NULL, 0},
+        {"port", required_argument, NULL, 'p'},
+        {"token", required_argument, NULL, 't'},
+        {"conns", required_argument, NULL, 'c'},
+        {"batch", required_argument, NULL, 'b'},
+        {"dup", required_argument, NULL, 'd'},
+        {"seconds", required_argument, NULL, 's'},
+        {"requests", required_argument, NULL, 'n'},
+        {"rate", required_argument, NULL, 'r'},
+        {"level", required_argument, NULL, 'l'},
+        {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
     };
-    struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000, 0, "P4"};
+    struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000, 0, "P4", false};
     struct lg_thread *ts;
     double start, elapsed, *all;
     long n = 0, events = 0, errors = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "p:t:c:b:d:s:n:r:l:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:t:c:b:d:s:n:r:l:f:", opts, NULL)) != -1) {
         switch (c) {
             case 'p':
                 o.port = atoi(optarg);
@@ -258,10 +282,17 @@ int main(int argc, char **argv)
             case 'l':
                 o.level = optarg;
                 break;
+            case 'f':
+                if (strcmp(optarg, "native") != 0 && strcmp(optarg, "prometheus") != 0) {
+                    fprintf(stderr, "ac_loadgen: --format is native or prometheus\n");
+                    return 2;
+                }
+                o.prom = strcmp(optarg, "prometheus") == 0;
+                break;
             default:
                 fprintf(stderr, "usage: ac_loadgen --port P --token T [--conns N] [--batch N] "
                                 "[--dup 0..1] [--seconds S] [--requests N] [--rate EVENTS_PER_S] "
-                                "[--level P1..P4]\n");
+                                "[--level P1..P4] [--format native|prometheus]\n");
                 return 2;
         }
     }

@@ -26,12 +26,7 @@ chmod 755 "$TMP"
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || continue
-        for _ in $(seq 1 100); do # 20 s, then for good
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -9 "$pid" 2>/dev/null || true
+        ac_stop_pid "$pid"
     done
     ac_pg_stop "$TMP/pg"
     ac_redis_stop "$TMP/redis"

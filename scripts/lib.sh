@@ -24,6 +24,16 @@ ac_install_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# ac_stop_pid PID : SIGTERM, up to 20 s to exit, then SIGKILL (a process we started).
+ac_stop_pid() {
+    kill "$1" 2>/dev/null || return 0
+    for _ in $(seq 1 100); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.2
+    done
+    kill -9 "$1" 2>/dev/null || true
+}
+
 # ac_free_port : prints a TCP port nobody listens on (loopback).
 ac_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
