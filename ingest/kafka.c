@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ingest/alertmanager.h"
+#include "ingest/k8s_map.h"
 #include "ingest/native.h"
 #include "schema/timefmt.h"
 #include "server/core/config.h"
@@ -21,7 +22,7 @@
 #define KF_BACKOFF_MAX_MS 5000
 #define KF_TOPIC_KEY_MAX  80
 
-enum kf_format { KF_NATIVE, KF_ALERTMANAGER };
+enum kf_format { KF_NATIVE, KF_ALERTMANAGER, KF_K8S };
 
 struct kf_topic {
     char *name;
@@ -36,6 +37,8 @@ struct kf_ctx {
     long batch_max, batch_ms;
     struct ac_am_config am;
     bool am_loaded;
+    struct ac_k8s_map k8s;
+    bool k8s_loaded;
     char *dsn;
     PGconn *pg; /* the dead letters' connection (consumer thread) */
     pthread_t thread;
@@ -122,14 +125,17 @@ static int kf_init(struct ac_ingest *in)
     json_object_foreach((json_t *)topics, key, v)
     {
         const char *f = json_string_value(v);
-        if (!f || (strcmp(f, "native") != 0 && strcmp(f, "alertmanager") != 0)) {
-            ac_log(AC_LOG_ERROR, "config", "kafka.topics.%s: the format is native or alertmanager",
-                   key);
+        if (!f || (strcmp(f, "native") != 0 && strcmp(f, "alertmanager") != 0 &&
+                   strcmp(f, "k8s_event") != 0)) {
+            ac_log(AC_LOG_ERROR, "config",
+                   "kafka.topics.%s: the format is native, alertmanager or k8s_event", key);
             ok = false;
             continue;
         }
         k->topics[k->ntopics].name = ac_xstrdup(key);
-        k->topics[k->ntopics++].fmt = strcmp(f, "native") == 0 ? KF_NATIVE : KF_ALERTMANAGER;
+        k->topics[k->ntopics++].fmt = strcmp(f, "native") == 0         ? KF_NATIVE
+                                      : strcmp(f, "alertmanager") == 0 ? KF_ALERTMANAGER
+                                                                       : KF_K8S;
     }
     v = json_object_get(s, "batch_max");
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000)) {
@@ -192,6 +198,9 @@ static int kf_init(struct ac_ingest *in)
     ok = kf_set(k->conf, "enable.partition.eof", "false") && ok;
     if (ac_am_config_load(in->cfg ? in->cfg->prometheus : NULL, &k->am, errs) == AC_OK) {
         k->am_loaded = true;
+    }
+    if (ac_k8s_map_load(in->cfg ? in->cfg->kubernetes : NULL, &k->k8s, errs) == AC_OK) {
+        k->k8s_loaded = true;
     }
     json_decref(errs);
     k->dsn = ac_xstrdup(in->cfg ? in->cfg->pg_dsn : "");
@@ -271,6 +280,46 @@ static const struct kf_topic *kf_topic(const struct kf_ctx *k, const char *name)
     return NULL;
 }
 
+/* A Kubernetes Event (core/v1) message; a Normal one (warning_only) yields
+ * no event and is no dead letter. */
+static bool kf_decode_k8s(struct kf_ctx *k, const rd_kafka_message_t *m, struct ac_event_vec *evs,
+                          char *reason, size_t rlen)
+{
+    json_error_t jerr;
+    json_t *ev = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr), *doc = NULL;
+    json_t *errs = json_array();
+    const char *why = NULL;
+    struct ac_event *e;
+    int rc = -1;
+
+    if (!ev) {
+        (void)snprintf(reason, rlen, "invalid JSON: %s", jerr.text);
+    }
+    else if (!k->k8s_loaded) {
+        (void)snprintf(reason, rlen, "the kubernetes mapping configuration is not valid");
+    }
+    else if ((rc = ac_k8s_map_event(&k->k8s, ev, NULL, NULL, &doc, &why)) < 0) {
+        (void)snprintf(reason, rlen, "%s", why);
+    }
+    else if (rc == 1) {
+        e = ac_event_vec_push(evs);
+        if (!ac_event_from_json(doc, e, -1, errs)) {
+            char *d = json_dumps(errs, JSON_COMPACT);
+            (void)snprintf(reason, rlen, "invalid: %s", d ? d : "?");
+            free(d);
+            ac_event_vec_pop(evs);
+            rc = -1;
+        }
+        else {
+            e->received_at = ac_time_now_us();
+        }
+    }
+    json_decref(doc);
+    json_decref(errs);
+    json_decref(ev);
+    return rc >= 0;
+}
+
 /* Decodes one message into evs; false with the reason when it cannot be. */
 static bool kf_decode(struct kf_ctx *k, const rd_kafka_message_t *m, struct ac_event_vec *evs,
                       char *reason, size_t rlen)
@@ -288,6 +337,9 @@ static bool kf_decode(struct kf_ctx *k, const rd_kafka_message_t *m, struct ac_e
     if (!m->payload || m->len == 0) {
         (void)snprintf(reason, rlen, "empty message");
         return false;
+    }
+    if (t->fmt == KF_K8S) {
+        return kf_decode_k8s(k, m, evs, reason, rlen);
     }
     rc = t->fmt == KF_NATIVE
              ? ac_native_decode(m->payload, m->len, AC_NATIVE_JSON, (size_t)k->batch_max * 10,
@@ -567,6 +619,9 @@ static void kf_destroy(struct ac_ingest *in)
     free(k->topics);
     if (k->am_loaded) {
         ac_am_config_deinit(&k->am);
+    }
+    if (k->k8s_loaded) {
+        ac_k8s_map_deinit(&k->k8s);
     }
     PQfinish(k->pg);
     free(k->dsn);

@@ -6,12 +6,14 @@
  * Configuration section "kafka" (absent: no consumer):
  *   {"brokers": "k1:9092,k2:9092",       (env AC_KAFKA_BROKERS wins)
  *    "group_id": "alertcenter",
- *    "topics": {"alerts": "native", "prom": "alertmanager"},
+ *    "topics": {"alerts": "native", "prom": "alertmanager", "k8s": "k8s_event"},
  *    "options": {"<any librdkafka property>": "value" | "env:NAME"},
  *    "batch_max": 1000, "batch_ms": 100}
  * A message value is, per its topic's format: "native" - one event or an
  * array of them (POST /v1/events's JSON); "alertmanager" - an Alertmanager
- * v2 alert array (as POST /api/v2/alerts).
+ * v2 alert array (as POST /api/v2/alerts); "k8s_event" - a Kubernetes
+ * core/v1 Event, mapped as the Kubernetes watch maps it (k8s_map.h, with the
+ * "kubernetes" section's mapping keys).
  *
  * Delivery: enable.auto.offset.store=false. The consumer thread takes up to
  * batch_max messages (or what batch_ms brings), submits all their events to

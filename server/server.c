@@ -96,6 +96,10 @@ static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
     if (s->kafka.ops->init(&s->kafka) != AC_OK) {
         rc = AC_EINVAL;
     }
+    s->k8s = (struct ac_ingest){&ac_k8s_ops, cfg, cfg->kubernetes, &s->sink, NULL};
+    if (s->k8s.ops->init(&s->k8s) != AC_OK) {
+        rc = AC_EINVAL;
+    }
     srv_log_problems(errs);
     return rc;
 }
@@ -111,6 +115,9 @@ static void srv_modules_deinit(struct ac_server *s)
     }
     if (s->kafka.ops) {
         s->kafka.ops->destroy(&s->kafka);
+    }
+    if (s->k8s.ops) {
+        s->k8s.ops->destroy(&s->k8s);
     }
 }
 
@@ -311,6 +318,10 @@ int ac_cmd_serve(const char *config_path)
         goto cleanup;
     }
     ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.kafka);
+    if (srv.k8s.ops->start(&srv.k8s) != AC_OK) {
+        goto cleanup;
+    }
+    ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.k8s);
     srv.http = ac_http_start(&srv);
     if (!srv.http) {
         goto cleanup;
@@ -332,6 +343,7 @@ cleanup:
     ac_notifier_stop(srv.notifier);
     srv.heartbeats.ops->stop(&srv.heartbeats); /* it submits to the writer */
     srv.kafka.ops->stop(&srv.kafka);           /* and so does it */
+    srv.k8s.ops->stop(&srv.k8s);               /* and the watch */
     ac_filter_stop(srv.filter);
     ac_registry_stop(srv.registry);
     if (srv.writer) {

@@ -16,6 +16,7 @@
 #include "ingest/alertmanager.h"
 #include "ingest/heartbeat.h"
 #include "ingest/ingest.h"
+#include "ingest/k8s.h"
 #include "ingest/kafka.h"
 #include "ingest/pagerduty.h"
 #include "server/auth.h"
@@ -53,6 +54,7 @@ struct ac_server {
     struct ac_sink sink;             /* main: the pipeline entry for every source */
     struct ac_ingest heartbeats;     /* main: the heartbeat adapter (sweeper thread its own) */
     struct ac_ingest kafka;          /* main: the Kafka consumer (its thread its own) */
+    struct ac_ingest k8s;            /* main: the Kubernetes watch (its threads their own) */
     int stopping;                    /* main (atomic store), read by request threads */
     /* Relaxed atomics, added to by the pipeline (any source thread). */
     unsigned long long n_dropped, n_submitted;

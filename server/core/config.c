@@ -74,6 +74,10 @@ const struct ac_cfg_entry ac_config_table[] = {
      "Kafka consumer: {brokers, group_id, topics: {topic: native|alertmanager}, options,"
      " batch_max, batch_ms}",
      0, 0},
+    {AC_CFG_JSON, "kubernetes", NULL, CFO(kubernetes), NULL,
+     "Kubernetes Events: {api_url, token_file, ca_file, namespaces, cluster, warning_only,"
+     " rules, app_id_keys, user_id_keys}",
+     0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},
     {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},

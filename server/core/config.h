@@ -59,6 +59,7 @@ struct ac_config {
     json_t *pagerduty;
     json_t *heartbeats;
     json_t *kafka;
+    json_t *kubernetes;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

@@ -55,6 +55,8 @@ enum ac_pg_lock_key {
     AC_LOCK_ESCALATOR = 3,  /* leader: the escalation timer */
     AC_LOCK_ONCALL = 4,     /* per transaction: on-call writes */
     AC_LOCK_HEARTBEATS = 5, /* leader: the lost-heartbeat sweeper */
+    /* leader: a Kubernetes watch scope, AC_LOCK_K8S_BASE + hash(scope) % 10^6 */
+    AC_LOCK_K8S_BASE = 1000,
 };
 
 struct ac_pg_leader {

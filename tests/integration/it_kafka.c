@@ -55,7 +55,8 @@ static void mock_start(void)
         close(fds[1]);
         /* the mock keeps about 5 MB a partition (older segments go): 24
          * partitions hold the 100k messages of 1 KB even unread */
-        execl(tool(), "ac_kafka_tool", "mock", "alerts", "24", "prom", "1", (char *)NULL);
+        execl(tool(), "ac_kafka_tool", "mock", "alerts", "24", "prom", "1", "k8s", "1",
+              (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -84,7 +85,8 @@ static int setup(void **state)
     env[1] = NULL;
     snprintf(config, sizeof(config),
              "{\"kafka\":{\"brokers\":\"%s\",\"group_id\":\"it\",\"topics\":{\"alerts\":"
-             "\"native\",\"prom\":\"alertmanager\"},\"batch_max\":2000,\"options\":{"
+             "\"native\",\"prom\":\"alertmanager\",\"k8s\":\"k8s_event\"},\"batch_max\":2000,"
+             "\"options\":{"
              "\"session.timeout.ms\":\"6000\",\"heartbeat.interval.ms\":\"500\"}}}",
              bootstrap);
     server_start();
@@ -220,6 +222,21 @@ static void test_kcat_poison_native_and_alertmanager(void **state)
         fail_msg("kcat: %s", out);
     }
     free(out);
+    f = fopen(path, "w");
+    fputs("{\"kind\":\"Event\",\"metadata\":{\"uid\":\"ev-kafka-1\",\"namespace\":\"shop\"},"
+          "\"involvedObject\":{\"kind\":\"Pod\",\"namespace\":\"shop\",\"name\":\"cart-0\"},"
+          "\"reason\":\"ItKafkaBackOff\",\"message\":\"Back-off restarting\",\"type\":\"Warning\","
+          "\"count\":3}\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "kcat -b %s -t k8s -P -l %s", bootstrap, path);
+    if (it_run(cmd, &out) != 0) {
+        fail_msg("kcat: %s", out);
+    }
+    free(out);
+    assert_true(it_wait_sql(1, 30000,
+                            "SELECT count(*) FROM alerts WHERE type = 'ItKafkaBackOff'"
+                            " AND source = 'kubernetes' AND resource->>'name' = 'cart-0'"));
     assert_true(it_wait_sql(1, 30000,
                             "SELECT count(*) FROM alerts WHERE type = 'ItKafkaProm'"
                             " AND level = 'P3' AND source = 'prometheus'"));
