@@ -511,10 +511,16 @@ int ac_esc_mirror_sync(redisContext *rc, const char *prefix, const struct ac_esc
     size_t stale = 0;
     bool ok = true;
 
+    /* A sentinel first: a FLUSHALL while the windows are written takes it
+     * too, and then the mirror is not marked synced (readers would see it
+     * complete with windows missing); a flush before it leaves everything
+     * after it whole. */
+    (void)redisAppendCommand(rc, "SET %sesc:syncing 1 PX %ld", prefix, ttl_ms);
     for (size_t i = 0; i < n; i++) {
         ac_esc_mirror_append(rc, prefix, &w[i]);
     }
     (void)redisAppendCommand(rc, "SMEMBERS %sesc:open", prefix);
+    ok = eng_reply(rc, -1, NULL);
     for (size_t i = 0; i < n; i++) {
         ok = eng_reply(rc, REDIS_REPLY_INTEGER, NULL) && ok;
     }
@@ -538,7 +544,11 @@ int ac_esc_mirror_sync(redisContext *rc, const char *prefix, const struct ac_esc
         }
     }
     freeReplyObject(members);
-    (void)redisAppendCommand(rc, "SET %sesc:synced 1 PX %ld", prefix, ttl_ms);
+    (void)redisAppendCommand(rc, "EVAL %s 2 %sesc:syncing %sesc:synced %ld",
+                             "if redis.call('EXISTS', KEYS[1]) == 1 then"
+                             " redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) return 1 end"
+                             " return 0",
+                             prefix, prefix, ttl_ms);
     for (size_t i = 0; i < stale + 1; i++) {
         ok = eng_reply(rc, -1, NULL) && ok;
     }

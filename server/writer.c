@@ -35,7 +35,9 @@
  *
  * One fsync per group instead of one per event; a request's batch is never
  * split across transactions. PostgreSQL is the system of record; Redis only
- * saves lookups, and anything it says is verified under the locks.
+ * saves lookups: an open alert it names is verified under the locks, and its
+ * idempotency keys are trusted only while PostgreSQL is not behind it
+ * (wr_cache_check, after every reconnection).
  *
  * Failures: a deadlock or serialization failure retries the group; a stale
  * cache entry retries it from PostgreSQL alone; a data error re-runs each job
@@ -229,6 +231,11 @@ struct ac_writer {
     char *prefix;            /* of every cache key */
     struct ac_redis_lazy rl; /* rl.c: NULL while Redis is not in use */
     size_t redis_unread;     /* replies to cache updates not read yet */
+    /* Idempotency keys are cached as <prefix>key:<keygen>:...; the generation
+     * moves when PostgreSQL is found behind the cache (wr_cache_check). */
+    long long keygen;
+    bool cache_checked; /* since the last (re)connection to either */
+    long long hw_sent;  /* the highest event id this writer has cached */
     int64_t mirror_next_us;
     unsigned notify_levels;     /* before start */
     struct ac_strmap known_idx; /* type -> index into known */
@@ -275,6 +282,7 @@ static void wr_disconnect(struct ac_writer *w)
 {
     PQfinish(w->conn);
     w->conn = NULL;
+    w->cache_checked = false;
 }
 
 static bool wr_prepare(PGconn *conn, const char *name, const char *sql)
@@ -1255,6 +1263,7 @@ static void wr_redis_drop(struct ac_writer *w, const char *why)
     }
     ac_redis_lazy_drop(&w->rl, WR_REDIS_RETRY_US);
     w->redis_unread = 0;
+    w->cache_checked = false;
 }
 
 static bool wr_redis(struct ac_writer *w)
@@ -1267,6 +1276,7 @@ static bool wr_redis(struct ac_writer *w)
     }
     if (fresh) {
         ac_log(AC_LOG_INFO, "writer", "redis connected: open alerts and keys are cached");
+        w->cache_checked = false;
     }
     return true;
 }
@@ -1340,6 +1350,72 @@ static void wr_lookup_reply(void *ctx, size_t i, const redisReply *r)
     }
 }
 
+/*
+ * Before the first lookup after a (re)connection to Redis or PostgreSQL:
+ * whether PostgreSQL is behind the cache - restored from a backup, or a new
+ * database under an old prefix. The cache records the highest event id it
+ * has named (<prefix>hw, read first); if that is above what the events
+ * sequence has ever given, the keys it holds may name events PostgreSQL
+ * does not have, and trusting them would answer new events as duplicates.
+ * Then the key generation moves (every instance reads it at its own next
+ * check; a restore reconnects them all), which orphans the old keys until
+ * their TTL. Open alerts need no such care: they are verified under locks.
+ */
+static void wr_cache_check(struct ac_writer *w)
+{
+    redisReply *hw = NULL, *gen = NULL;
+    PGresult *res;
+    long long cached = 0, seq = -1;
+
+    if (w->cache_checked || !w->conn || !wr_redis(w) || !wr_redis_replies(w, 0, NULL, NULL)) {
+        return;
+    }
+    hw = redisCommand(w->rl.c, "GET %shw", w->prefix);
+    if (hw && hw->type == REDIS_REPLY_STRING) {
+        cached = atoll(hw->str);
+    }
+    if (PQexitPipelineMode(w->conn) != 1) {
+        goto out;
+    }
+    res =
+        PQexecParams(w->conn, "SELECT last_value FROM events_id_seq", 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        seq = atoll(PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    if (PQenterPipelineMode(w->conn) != 1) {
+        wr_disconnect(w);
+        goto out;
+    }
+    if (seq < 0 || !hw || hw->type == REDIS_REPLY_ERROR) {
+        goto out;
+    }
+    if (cached > seq) {
+        gen = redisCommand(w->rl.c, "INCR %skeygen", w->prefix);
+        freeReplyObject(redisCommand(w->rl.c, "SET %shw %lld", w->prefix, seq));
+        ac_log(AC_LOG_WARN, "writer",
+               "the cache names event %lld but PostgreSQL has given ids up to %lld only"
+               " (restored?): cached idempotency keys are dropped",
+               cached, seq);
+    }
+    else {
+        gen = redisCommand(w->rl.c, "GET %skeygen", w->prefix);
+    }
+    if (!gen || (gen->type != REDIS_REPLY_STRING && gen->type != REDIS_REPLY_INTEGER &&
+                 gen->type != REDIS_REPLY_NIL)) {
+        wr_redis_drop(w, "cannot read the key generation");
+        goto out;
+    }
+    w->keygen = gen->type == REDIS_REPLY_INTEGER  ? gen->integer
+                : gen->type == REDIS_REPLY_STRING ? atoll(gen->str)
+                                                  : 0;
+    w->hw_sent = cached > seq ? seq : cached;
+    w->cache_checked = true;
+out:
+    freeReplyObject(hw);
+    freeReplyObject(gen);
+}
+
 /* One round trip: the cached open alert of every fingerprint and the cached
  * result of every new idempotency key of the group. */
 static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit, bool *key_hit)
@@ -1347,7 +1423,7 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
     struct wr_lookup l = {f, fp_hit, key_hit, ac_fold_fingerprint_count(f), NULL};
     size_t n = 0;
 
-    if (!wr_redis(w)) {
+    if (!wr_redis(w) || !w->cache_checked) {
         return;
     }
     l.key_event = ac_xcalloc(f->nevents + 1, sizeof(size_t));
@@ -1357,7 +1433,8 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
         if (ev->id && f->events[i].dup_of < 0) {
-            (void)redisAppendCommand(w->rl.c, "GET %skey:%s\x1f%s", w->prefix, ev->source, ev->id);
+            (void)redisAppendCommand(w->rl.c, "GET %skey:%lld:%s\x1f%s", w->prefix, w->keygen,
+                                     ev->source, ev->id);
             l.key_event[n++] = i;
         }
     }
@@ -1378,6 +1455,7 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
     size_t n = 0;
     int64_t now = ac_time_now_us();
     bool all = now >= w->mirror_next_us;
+    int64_t hw = 0;
 
     if (!w->rl.c) {
         return;
@@ -1403,9 +1481,13 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
             continue;
         }
         ac_fold_result(f, i, &eid, &aid, &dup, &folded);
-        (void)redisAppendCommand(w->rl.c, "SET %skey:%s\x1f%s %lld:%lld EX " WR_KEY_TTL_S,
-                                 w->prefix, ev->source, ev->id, (long long)eid, (long long)aid);
+        (void)redisAppendCommand(w->rl.c, "SET %skey:%lld:%s\x1f%s %lld:%lld EX " WR_KEY_TTL_S,
+                                 w->prefix, w->keygen, ev->source, ev->id, (long long)eid,
+                                 (long long)aid);
         n++;
+        if (eid > hw) {
+            hw = eid;
+        }
     }
     for (size_t i = 0; i < nwins; i++) {
         if (all || wins[i].closed) {
@@ -1415,6 +1497,11 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
     }
     if (all && nwins > 0) {
         w->mirror_next_us = now + WR_MIRROR_US;
+    }
+    if (hw > w->hw_sent) { /* what wr_cache_check compares with PostgreSQL */
+        (void)redisAppendCommand(w->rl.c, "SET %shw %lld", w->prefix, (long long)hw);
+        w->hw_sent = hw;
+        n++;
     }
     (void)redisAppendCommand(w->rl.c, "EXEC");
     /* Sent now, its replies (OK, n x QUEUED, the EXEC array) read before the
@@ -1513,6 +1600,9 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         }
     }
 
+    if (use_cache) {
+        wr_cache_check(w); /* before BEGIN: the connection is idle */
+    }
     /* Round trip 1: BEGIN, locks, the windows, and from PostgreSQL what the
      * cache did not know. A small group also reserves its ids here, as many
      * as it has events (no more can be stored, nor open new alerts): that

@@ -206,6 +206,51 @@ static void test_redis_killed_and_restarted(void **state)
     assert_true(it_wait_until(cache_back, NULL, 10000));
 }
 
+static bool duplicate_of(json_t *r)
+{
+    bool d =
+        json_is_true(json_object_get(json_array_get(json_object_get(r, "items"), 0), "duplicate"));
+
+    json_decref(r);
+    return d;
+}
+
+/* PostgreSQL behind the cache - restored from a backup; here, a fresh
+ * database under the same Redis prefix: an event id the cache remembers
+ * from the other database is stored, not answered as a duplicate. */
+static void test_redis_database_behind_the_cache(void **state)
+{
+    struct it_server other;
+    const char *env[2] = {redis.env, NULL};
+    const char *ev = "{\"id\":\"restore-1\",\"source\":\"probe\",\"type\":\"ItRestore\","
+                     "\"title\":\"t\"}";
+    char db[96], dsn[256];
+    PGconn *c;
+    PGresult *r;
+
+    (void)state;
+    assert_false(duplicate_of(it_post_events(&srv, ev, 200)));
+    assert_true(duplicate_of(it_post_events(&srv, ev, 200)));
+    snprintf(db, sizeof(db), "%s_restored", it_db_name());
+    it_extra_db(db, false);
+    snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%d dbname=%s user=alertcenter", it_pg_port(),
+             db);
+    it_server_spawn(&other, dsn, env);
+    it_server_wait_up(&other);
+    assert_false(duplicate_of(it_post_events(&other, ev, 200)));
+    assert_true(duplicate_of(it_post_events(&other, ev, 200))); /* and the cache works again */
+    assert_int_equal(it_server_stop(&other), 0);
+    c = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, "SELECT count(*) FROM events WHERE client_id = 'restore-1'");
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    PQfinish(c);
+    it_extra_db(db, true);
+    /* the first server goes on with its own database */
+    assert_true(duplicate_of(it_post_events(&srv, ev, 200)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_redis_flushall_opens_no_second_alert),
         cmocka_unit_test(test_redis_stale_entry_is_caught),
         cmocka_unit_test(test_redis_killed_and_restarted),
+        cmocka_unit_test(test_redis_database_behind_the_cache),
     };
     int rc;
 
