@@ -957,3 +957,38 @@ bool it_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
     }
     return false;
 }
+
+pid_t it_helper_start(char *const argv[], char *line, size_t len)
+{
+    int fds[2];
+    pid_t pid;
+    FILE *f;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    f = fdopen(fds[0], "r");
+    assert_non_null(f);
+    if (!fgets(line, (int)len, f)) {
+        fail_msg("%s said nothing", argv[0]);
+    }
+    line[strcspn(line, "\n")] = '\0';
+    fclose(f);
+    return pid;
+}
+
+void it_helper_stop(pid_t pid)
+{
+    int st;
+
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+}

@@ -141,6 +141,12 @@ char *it_sink_header(struct it_sink *s, const char *path, int i, const char *nam
 int it_sink_wait(struct it_sink *s, const char *path, int n, int timeout_ms);
 void it_sink_stop(struct it_sink *s);
 
+/* Runs a helper program (argv[0] looked up in PATH) whose first line of
+ * standard output says it is ready; that line (newline removed) goes into
+ * line. Returns its pid. it_helper_stop: SIGTERM and wait. */
+pid_t it_helper_start(char *const argv[], char *line, size_t len);
+void it_helper_stop(pid_t pid);
+
 /* A TCP proxy on a free loopback port to target_port. */
 struct it_proxy;
 struct it_proxy *it_proxy_start(int target_port);

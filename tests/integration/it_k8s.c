@@ -35,28 +35,14 @@ static char config[1024], token_path[300];
 
 static void kube_start(void)
 {
-    int fds[2];
     char port[16], line[64], script[512];
-    FILE *f;
+    char *argv[] = {"python3", script, port, KUBE_TOKEN, NULL};
 
     snprintf(script, sizeof(script), "%s/tests/helpers/fake_kube.py", AC_SOURCE_DIR);
     kube_port = it_free_port();
     snprintf(port, sizeof(port), "%d", kube_port);
-    assert_int_equal(pipe(fds), 0);
-    kube_pid = fork();
-    assert_true(kube_pid >= 0);
-    if (kube_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("python3", "python3", script, port, KUBE_TOKEN, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    f = fdopen(fds[0], "r");
-    assert_non_null(fgets(line, sizeof(line), f));
-    assert_string_equal(line, "ready\n");
-    fclose(f);
+    kube_pid = it_helper_start(argv, line, sizeof(line));
+    assert_string_equal(line, "ready");
 }
 
 /* A request to the fake's control API; returns its answer (new). */
@@ -135,12 +121,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    int st;
-
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
-    kill(kube_pid, SIGTERM);
-    waitpid(kube_pid, &st, 0);
+    it_helper_stop(kube_pid);
     unlink(token_path);
     return 0;
 }

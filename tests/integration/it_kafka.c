@@ -40,30 +40,14 @@ static const char *tool(void)
     return t;
 }
 
-/* Starts the mock cluster and reads its bootstrap address. */
+/* Starts the mock cluster and reads its bootstrap address. The mock keeps
+ * about 5 MB a partition (older segments go): 24 partitions hold the 100k
+ * messages of 1 KB even unread. */
 static void mock_start(void)
 {
-    int fds[2];
-    FILE *f;
+    char *argv[] = {(char *)tool(), "mock", "alerts", "24", "prom", "1", "k8s", "1", NULL};
 
-    assert_int_equal(pipe(fds), 0);
-    mock_pid = fork();
-    assert_true(mock_pid >= 0);
-    if (mock_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        /* the mock keeps about 5 MB a partition (older segments go): 24
-         * partitions hold the 100k messages of 1 KB even unread */
-        execl(tool(), "ac_kafka_tool", "mock", "alerts", "24", "prom", "1", "k8s", "1",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    f = fdopen(fds[0], "r");
-    assert_non_null(fgets(bootstrap, sizeof(bootstrap), f));
-    bootstrap[strcspn(bootstrap, "\n")] = '\0';
-    fclose(f);
+    mock_pid = it_helper_start(argv, bootstrap, sizeof(bootstrap));
     assert_true(strlen(bootstrap) > 0);
 }
 
@@ -95,13 +79,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    int st;
-
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
     it_proxy_stop(pg_proxy);
-    kill(mock_pid, SIGTERM);
-    waitpid(mock_pid, &st, 0);
+    it_helper_stop(mock_pid);
     return 0;
 }
 
