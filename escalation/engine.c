@@ -2,7 +2,6 @@
 /* The impact escalation engine over stored windows; see engine.h. */
 #include "escalation/engine.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/core/redis.h"
 
 #define SQL_ENG_LOCK "SELECT pg_advisory_xact_lock(ac_type_lock_key($1))"
 #define SQL_ENG_OPEN                                                                               \
@@ -396,28 +396,17 @@ static pthread_once_t eng_mirror_once = PTHREAD_ONCE_INIT;
 
 static void eng_mirror_hash(void)
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-
-    AC_ASSERT(EVP_Digest(eng_mirror_lua, strlen(eng_mirror_lua), d, &n, EVP_sha1(), NULL) == 1);
-    for (unsigned int i = 0; i < n && i < 20; i++) {
-        (void)snprintf(eng_mirror_sha + 2 * i, 3, "%02x", d[i]);
-    }
+    ac_redis_script_sha(eng_mirror_lua, eng_mirror_sha);
 }
 
 int ac_esc_mirror_prepare(redisContext *rc)
 {
-    redisReply *r;
-    bool ok;
-
     pthread_once(&eng_mirror_once, eng_mirror_hash);
-    r = redisCommand(rc, "SCRIPT LOAD %s", eng_mirror_lua);
-    ok = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, eng_mirror_sha) == 0;
-    if (r && !ok) {
+    if (ac_redis_script_load(rc, eng_mirror_lua, eng_mirror_sha) != AC_OK) {
         ac_log(AC_LOG_WARN, "escalation", "redis: cannot load the mirror script");
+        return AC_EKV;
     }
-    freeReplyObject(r);
-    return ok ? AC_OK : AC_EKV;
+    return AC_OK;
 }
 
 #define ENG_ARGS_MAX 40

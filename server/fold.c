@@ -225,6 +225,23 @@ void ac_fold_run(struct ac_fold *f)
     }
 }
 
+void ac_fold_keep(struct ac_fold *f, size_t i)
+{
+    struct ac_fold_event *fe = &f->events[i];
+    struct ac_fold_alert *a;
+
+    if (!ac_fold_is_new_event(f, i) || fe->stored) {
+        return;
+    }
+    fe->stored = true;
+    if (fe->alert >= 0) {
+        a = &f->alerts[fe->alert];
+        if ((long)i > a->last_stored) {
+            a->last_stored = (long)i;
+        }
+    }
+}
+
 bool ac_fold_is_new_event(const struct ac_fold *f, size_t i)
 {
     return f->events[i].dup_of < 0 && !f->events[i].dup_stored;

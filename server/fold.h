@@ -102,6 +102,14 @@ void ac_fold_run(struct ac_fold *f);
 void ac_fold_result(const struct ac_fold *f, size_t i, int64_t *event_id, int64_t *alert_id,
                     bool *duplicate, bool *folded);
 
+/*
+ * After ac_fold_run: event i becomes an event row after all, though it
+ * repeats an open alert (the escalation windows need a row for each event
+ * that brings a new member into one). Its alert's latest stored event moves
+ * to it if it is later. No effect on a duplicate or an event already stored.
+ */
+void ac_fold_keep(struct ac_fold *f, size_t i);
+
 /* True if event i is accepted by this group (not a repeat of a known key). */
 bool ac_fold_is_new_event(const struct ac_fold *f, size_t i);
 /* True if event i becomes an event row. */

@@ -51,6 +51,7 @@
 #include "server/writer.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@
 
 #include "escalation/engine.h"
 #include "escalation/level.h"
+#include "escalation/members.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -72,7 +74,7 @@
 
 /* The figures ac_esc_count returns of each window it counted into. */
 #define WR_ESC_RETURNING                                                                           \
-    " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($9::text[])",              \
+    " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($10::text[])",             \
                                     AC_ESC_UNFLUSHED)
 
 static const struct {
@@ -140,40 +142,53 @@ static const struct {
      " AS t(a, b, c, d)"},
     /* The open windows of the group's types, read under the types' locks: a
      * new alert opens at its window's level, and the writer knows which
-     * members it has already counted into which window. */
-    {"ac_esc_read", "SELECT type, id, level FROM esc_windows WHERE type = ANY($1::text[])"
-                    " AND closed_at IS NULL"},
+     * members it has already counted into which window and where the
+     * window's members are (escalation/members.h). */
+    {"ac_esc_read", "SELECT type, id, level, first_event_id, members_epoch FROM esc_windows"
+                    " WHERE type = ANY($1::text[]) AND closed_at IS NULL"},
     /* A group that only adds events to open windows, with no member, alert
      * or increment condition new to them, just counts them. */
     {"ac_esc_events", "UPDATE esc_windows w SET events = w.events + v.n, rev = w.rev + 1"
                       " FROM unnest($1::text[], $2::bigint[]) AS v(type, n)"
                       " WHERE w.type = v.type AND w.closed_at IS NULL"},
-    /* Escalation windows (migrations/0008), one statement per group: the new
-     * distinct apps and GC6/GC7 users, and into each type's window the counts
-     * - figures returned for the decision after COMMIT. The windows open now
-     * are the ones ac_esc_read found ($10: their ids, NULL where none): they
-     * are created and closed only under their type's lock, which this
-     * transaction holds, so a known window is updated by its id and a type
-     * without one gets a new window if it has firing events. Types come
-     * sorted, so window rows are locked in one order everywhere. Members need
-     * no ON CONFLICT for the same reason (and the group's are distinct). */
+    /* Escalation windows (migrations/0008, 0017), one statement per group:
+     * into each type's window its events, net change of open alerts and new
+     * members (counted before, escalation/members.h) - figures returned for
+     * the decision after COMMIT. The windows open now are the ones
+     * ac_esc_read found ($5: their ids, NULL where none): they are created
+     * and closed only under their type's lock, which this transaction holds,
+     * so a known window is updated by its id and a type without one gets a
+     * new window, from the group's first event of the type ($9), if it has
+     * firing events. $8: 1 where members were counted without Redis (the
+     * window's set is out of date). Types come sorted, so window rows are
+     * locked in one order everywhere. */
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[],"
-     " $5::bigint[], $10::bigint[]) AS v(type, trace, n, delta, tk, wid)),"
-     " m AS (INSERT INTO esc_members (type_key, member, kind)"
-     " SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::\"char\"[]) AS x(tk, mk, k)"
-     " WHERE NOT EXISTS (SELECT 1 FROM esc_members e WHERE e.type_key = x.tk"
-     " AND e.member = x.mk) RETURNING type_key, kind),"
-     " c AS (SELECT v.*, count(m.kind) FILTER (WHERE m.kind = 'a') AS apps,"
-     " count(m.kind) FILTER (WHERE m.kind = 'u') AS users FROM v LEFT JOIN m"
-     " ON m.type_key = v.tk GROUP BY v.type, v.trace, v.n, v.delta, v.tk, v.wid),"
-     " u AS (UPDATE esc_windows w SET events = w.events + c.n, open_alerts = w.open_alerts +"
-     " c.delta, apps = w.apps + c.apps, gc_users = w.gc_users + c.users, rev = w.rev + 1"
-     " FROM c WHERE w.id = c.wid" WR_ESC_RETURNING "),"
-     " i AS (INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users)"
-     " SELECT type, trace, n, delta, apps, users FROM c WHERE wid IS NULL AND n > 0"
-     " " WR_ESC_RETURNING ")"
+     " $5::bigint[], $6::int[], $7::int[], $8::int[], $9::bigint[])"
+     " AS v(type, trace, n, delta, wid, apps, users, bump, first)),"
+     " u AS (UPDATE esc_windows w SET events = w.events + v.n, open_alerts = w.open_alerts +"
+     " v.delta, apps = w.apps + v.apps, gc_users = w.gc_users + v.users,"
+     " members_epoch = w.members_epoch + v.bump, rev = w.rev + 1"
+     " FROM v WHERE w.id = v.wid" WR_ESC_RETURNING "),"
+     " i AS (INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users,"
+     " first_event_id) SELECT type, trace, n, delta, apps, users, first FROM v"
+     " WHERE wid IS NULL AND n > 0 " WR_ESC_RETURNING ")"
      " SELECT * FROM u UNION ALL SELECT * FROM i"},
+    /* The members of an open window, to rebuild its set (escalation/members.h). */
+    {"ac_esc_members", "SELECT kind, member FROM ac_esc_members($1, $2)"},
+    /* Without Redis: the ordinals (from 1) of the candidates a window has
+     * already - a firing event of the type with that app or GC6/GC7 user from
+     * the window's first event on, or a member from before migration 0017. */
+    {"ac_esc_probe",
+     "SELECT x.i FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+     " $6::bigint[]) WITH ORDINALITY AS x(type, kind, value, first, tk, mk, i)"
+     " WHERE CASE WHEN x.kind = 'a' THEN EXISTS (SELECT 1 FROM events e"
+     " WHERE e.app_id = x.value COLLATE \"C\" AND e.id >= x.first"
+     " AND e.type = x.type COLLATE \"C\" AND e.status = 'firing')"
+     " ELSE EXISTS (SELECT 1 FROM events e WHERE e.user_id = x.value COLLATE \"C\""
+     " AND e.id >= x.first AND e.type = x.type COLLATE \"C\" AND e.status = 'firing'"
+     " AND (e.doc ->> 'gc_level') IN ('6', '7')) END"
+     " OR EXISTS (SELECT 1 FROM esc_members m WHERE m.type_key = x.tk AND m.member = x.mk)"},
     /* Then the windows left without an open alert close (the figures above
      * already say so): the increment is kept, their last events go to the
      * buckets and their members go (trigger). */
@@ -242,6 +257,9 @@ struct ac_writer {
     struct wr_known *known;
     size_t nknown, capknown;
     size_t known_total; /* members remembered, all types */
+    char nonce[17];     /* of this writer, for its pending marks (members.h) */
+    char token[40];     /* the group's: nonce and group number */
+    unsigned long long group_seq;
     PGconn *conn;
     int64_t next_connect_us;
     int64_t backoff_us;
@@ -265,7 +283,13 @@ struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const
 {
     struct ac_writer *w = ac_xcalloc(1, sizeof(*w));
 
+    unsigned char nonce[8];
+
     w->esc = esc;
+    AC_ASSERT(RAND_bytes(nonce, sizeof(nonce)) == 1);
+    for (size_t i = 0; i < sizeof(nonce); i++) {
+        (void)snprintf(w->nonce + 2 * i, 3, "%02x", nonce[i]);
+    }
     ac_strmap_init(&w->known_idx, 64);
     w->prefix = ac_xstrdup(redis_prefix ? redis_prefix : "ac:");
     w->has_redis = redis_url && ac_redis_parse_url(redis_url, &w->redis) == AC_OK;
@@ -728,6 +752,16 @@ static int64_t wr_view_window(const struct wr_view *v, const char *type, enum ac
     return strtoll(PQgetvalue(v->res, (int)*row, 1), NULL, 10);
 }
 
+/* The open window of type's first event id and members epoch (0 if none). */
+static void wr_view_members(const struct wr_view *v, const char *type, int64_t *first,
+                            int64_t *epoch)
+{
+    int64_t *row = ac_strmap_get(&v->idx, type, strlen(type));
+
+    *first = row ? strtoll(PQgetvalue(v->res, (int)*row, 3), NULL, 10) : 0;
+    *epoch = row ? strtoll(PQgetvalue(v->res, (int)*row, 4), NULL, 10) : 0;
+}
+
 static struct wr_known *wr_known_of(struct ac_writer *w, const char *type)
 {
     bool added;
@@ -1004,25 +1038,385 @@ static void wr_build_audit(const struct ac_fold *f, const struct wr_view *view, 
     wr_params_finish(p);
 }
 
+/* --- escalation windows: the members the group brings (members.h) ------ */
+
+/* The Redis connection (below). */
+static bool wr_redis(struct ac_writer *w);
+static void wr_redis_drop(struct ac_writer *w, const char *why);
+static bool wr_redis_replies(struct ac_writer *w, size_t n,
+                             void (*fn)(void *ctx, size_t i, const redisReply *r), void *ctx);
+
+/* A distinct (window, kind, value) of the group's new firing events. */
+struct wr_member {
+    const char *value; /* borrowed from the event */
+    char kind;         /* 'a' (app) or 'u' (GC6/GC7 user) */
+    int64_t key;       /* ac_member_key(kind, value) */
+    size_t event;      /* the group's first event with it */
+    size_t win;        /* index into wr_members.wins */
+    bool added;        /* new to its window */
+};
+
+/* The window of a type with new firing events in the group. */
+struct wr_mwin {
+    const char *type; /* borrowed from the event */
+    int64_t id;       /* 0: the group opens it */
+    int64_t first, epoch;
+    size_t first_event; /* the group's first firing event of the type */
+    size_t nmem;        /* members asked about */
+    int state;          /* Redis: 1 counted (settle after COMMIT), 0 rebuild, -1 not asked */
+    long apps, users;   /* new members */
+    bool bump;          /* counted without Redis: the set is out of date */
+};
+
+struct wr_members {
+    struct wr_member *m;
+    size_t n;
+    struct wr_mwin *wins;
+    size_t nwins;
+    struct ac_strmap win_idx; /* type -> index into wins */
+};
+
+static void wr_members_deinit(struct wr_members *ms)
+{
+    free(ms->m);
+    free(ms->wins);
+    ac_strmap_deinit(&ms->win_idx);
+}
+
+static struct wr_mwin *wr_members_win(struct wr_members *ms, const struct wr_view *view,
+                                      const char *type, size_t event)
+{
+    bool added;
+    int64_t *slot = ac_strmap_upsert(&ms->win_idx, type, strlen(type), (int64_t)ms->nwins, &added);
+    struct wr_mwin *mw;
+    enum ac_level wl;
+
+    if (!added) {
+        return &ms->wins[*slot];
+    }
+    mw = &ms->wins[ms->nwins++];
+    mw->type = type;
+    mw->id = wr_view_window(view, type, &wl);
+    wr_view_members(view, type, &mw->first, &mw->epoch);
+    mw->first_event = event;
+    mw->state = -1;
+    return mw;
+}
+
+/* The group's members not known to be in their windows already. Those of a
+ * window the group opens are all new. */
+static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
+                               const struct wr_view *view, struct wr_members *ms)
+{
+    struct ac_strmap seen;
+    bool added;
+
+    memset(ms, 0, sizeof(*ms));
+    ms->m = ac_xcalloc(2 * f->nevents + 1, sizeof(*ms->m));
+    ms->wins = ac_xcalloc(f->nevents + 1, sizeof(*ms->wins));
+    ac_strmap_init(&ms->win_idx, 16);
+    ac_strmap_init(&seen, f->nevents + 1);
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_event *ev = f->events[i].ev;
+        const char *val[2] = {ev->app_id, ac_esc_counts_user(ev->gc_level) ? ev->user_id : NULL};
+        struct wr_mwin *mw;
+
+        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i) ||
+            ev->status != AC_STATUS_FIRING) {
+            continue;
+        }
+        mw = wr_members_win(ms, view, ev->type, i);
+        for (int k = 0; k < 2; k++) {
+            struct wr_member *m = &ms->m[ms->n];
+            int64_t sk[2];
+            if (!val[k]) {
+                continue;
+            }
+            sk[0] = (int64_t)(mw - ms->wins);
+            sk[1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
+            (void)ac_strmap_upsert(&seen, (const char *)sk, sizeof(sk), 0, &added);
+            if (!added || (mw->id && wr_known_has(wr_known_of(w, ev->type), mw->id, sk[1]))) {
+                continue; /* counted into this window before: nothing to ask */
+            }
+            m->value = val[k];
+            m->kind = k == 0 ? 'a' : 'u';
+            m->key = sk[1];
+            m->event = i;
+            m->win = (size_t)sk[0];
+            m->added = mw->id == 0;
+            mw->nmem++;
+            ms->n++;
+        }
+    }
+    ac_strmap_deinit(&seen);
+}
+
+static struct ac_esc_set wr_esc_set(const struct ac_writer *w, const struct wr_mwin *mw)
+{
+    return (struct ac_esc_set){w->prefix, w->keygen, mw->id, mw->epoch};
+}
+
+/* Appends the add of every member of the windows in state want. Returns
+ * how many windows. */
+static size_t wr_members_append_adds(struct ac_writer *w, struct wr_members *ms, int want,
+                                     int64_t *reply_win, size_t base)
+{
+    int64_t *keys = ac_xcalloc(ms->n + 1, sizeof(int64_t));
+    size_t nwin = 0;
+
+    for (size_t i = 0; i < ms->nwins; i++) {
+        struct wr_mwin *mw = &ms->wins[i];
+        struct ac_esc_set set = wr_esc_set(w, mw);
+        size_t n = 0;
+        if (!mw->id || !mw->nmem || mw->state != want) {
+            continue;
+        }
+        for (size_t k = 0; k < ms->n; k++) {
+            if (ms->m[k].win == i) {
+                keys[n++] = ms->m[k].key;
+            }
+        }
+        ac_esc_members_append_add(w->rl.c, &set, w->token, keys, n);
+        reply_win[base + nwin++] = (int64_t)i;
+    }
+    free(keys);
+    return nwin;
+}
+
+struct wr_add_replies {
+    struct wr_members *ms;
+    const int64_t *reply_win; /* per reply: the window of an add, or -1 */
+    bool bad;
+};
+
+static void wr_add_reply(void *ctx, size_t i, const redisReply *r)
+{
+    struct wr_add_replies *a = ctx;
+    struct wr_members *ms = a->ms;
+    struct wr_mwin *mw;
+    bool *flags;
+    size_t n = 0;
+    int rc;
+
+    if (a->reply_win[i] < 0) {
+        a->bad |= r->type == REDIS_REPLY_ERROR;
+        return;
+    }
+    mw = &ms->wins[a->reply_win[i]];
+    flags = ac_xcalloc(mw->nmem + 1, sizeof(bool));
+    rc = ac_esc_members_parse_add(r, flags, mw->nmem);
+    if (rc < 0) {
+        a->bad = true;
+    }
+    else {
+        mw->state = rc;
+    }
+    for (size_t k = 0; rc == 1 && k < ms->n; k++) {
+        if (ms->m[k].win == (size_t)a->reply_win[i]) {
+            ms->m[k].added = flags[n++];
+        }
+    }
+    free(flags);
+}
+
+/* Reads n replies of adds (and rebuilds); false if Redis failed. */
+static bool wr_members_read(struct ac_writer *w, struct wr_members *ms, const int64_t *reply_win,
+                            size_t n)
+{
+    struct wr_add_replies a = {ms, reply_win, false};
+
+    if (!wr_redis_replies(w, n, wr_add_reply, &a)) {
+        return false;
+    }
+    if (a.bad) {
+        wr_redis_drop(w, "unexpected reply to the escalation members");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Asks Redis, under the types' locks, which members are new to their
+ * windows; a set that cannot be trusted is rebuilt from PostgreSQL first.
+ * Windows left unanswered (Redis unavailable) keep state -1. Returns false
+ * if PostgreSQL failed (r says how).
+ */
+static bool wr_members_redis(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms)
+{
+    int64_t *reply_win;
+    size_t nasked, nre = 0, nreplies = 0;
+    PGresult **res;
+    bool ok = true;
+
+    if (!ms->n || !wr_redis(w) || !w->cache_checked || !wr_redis_replies(w, 0, NULL, NULL)) {
+        return true;
+    }
+    reply_win = ac_xcalloc(ms->nwins + 1, sizeof(int64_t));
+    nasked = wr_members_append_adds(w, ms, -1, reply_win, 0);
+    if (nasked == 0) {
+        free(reply_win);
+        return true;
+    }
+    if (!wr_members_read(w, ms, reply_win, nasked)) {
+        goto unanswered;
+    }
+    free(reply_win);
+    res = ac_xcalloc(ms->nwins + 1, sizeof(*res));
+    for (size_t i = 0; i < ms->nwins; i++) {
+        struct wr_params p;
+        char first[24];
+        if (ms->wins[i].state != 0) {
+            continue;
+        }
+        wr_params_init(&p, 2);
+        (void)snprintf(first, sizeof(first), "%lld", (long long)ms->wins[i].first);
+        p.v[0] = ms->wins[i].type;
+        p.v[1] = first;
+        ok = wr_send(w->conn, "ac_esc_members", &p);
+        nre++;
+        if (!ok) {
+            break;
+        }
+    }
+    ok = ok && (nre == 0 || wr_flush(w->conn));
+    for (size_t i = 0, k = 0; ok && k < nre; i++) {
+        if (ms->wins[i].state == 0) {
+            ok = wr_take(r, &res[i]) && !r->failed;
+            k++;
+        }
+    }
+    if (ok && nre > 0 && w->rl.c) {
+        /* the rebuilds, then the adds again */
+        reply_win = NULL;
+        for (size_t i = 0; i < ms->nwins; i++) {
+            struct ac_esc_set set = wr_esc_set(w, &ms->wins[i]);
+            int64_t *keys;
+            int nk;
+            if (ms->wins[i].state != 0) {
+                continue;
+            }
+            nk = PQntuples(res[i]);
+            keys = ac_xcalloc((size_t)nk + 1, sizeof(int64_t));
+            for (int t = 0; t < nk; t++) {
+                keys[t] = strtoll(PQgetvalue(res[i], t, 1), NULL, 10);
+            }
+            nreplies += ac_esc_members_append_rebuild(w->rl.c, &set, keys, (size_t)nk);
+            free(keys);
+        }
+        reply_win = ac_xcalloc(nreplies + ms->nwins + 1, sizeof(int64_t));
+        for (size_t i = 0; i < nreplies; i++) {
+            reply_win[i] = -1;
+        }
+        nreplies += wr_members_append_adds(w, ms, 0, reply_win, nreplies);
+        if (!wr_members_read(w, ms, reply_win, nreplies)) {
+            for (size_t i = 0; i < ms->nwins; i++) {
+                ms->wins[i].state = ms->wins[i].state == 1 ? 1 : -1;
+            }
+        }
+        free(reply_win);
+    }
+    for (size_t i = 0; i < ms->nwins; i++) {
+        PQclear(res[i]);
+        if (ms->wins[i].state == 0) { /* rebuilt, and still not to be trusted: ask PostgreSQL */
+            ms->wins[i].state = -1;
+        }
+    }
+    free(res);
+    return ok;
+
+unanswered:
+    free(reply_win);
+    for (size_t i = 0; i < ms->nwins; i++) {
+        ms->wins[i].state = -1;
+    }
+    return true;
+}
+
+/* The members Redis did not answer for, from PostgreSQL; their windows' sets
+ * are out of date if any is new. Returns false if PostgreSQL failed. */
+static bool wr_members_probe(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms)
+{
+    struct wr_params p;
+    size_t *ord = ac_xcalloc(ms->n + 1, sizeof(size_t)), n = 0;
+    PGresult *res = NULL;
+    bool ok = true;
+
+    wr_params_init(&p, 6);
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct wr_mwin *mw = &ms->wins[ms->m[i].win];
+        char kind[2] = {ms->m[i].kind, 0};
+        if (!mw->id || mw->state != -1) {
+            continue;
+        }
+        ac_pg_array_add(&p.a[0], mw->type);
+        ac_pg_array_add(&p.a[1], kind);
+        ac_pg_array_add(&p.a[2], ms->m[i].value);
+        ac_pg_array_add_i64(&p.a[3], mw->first, false);
+        ac_pg_array_add_i64(&p.a[4], wr_type_key(mw->type), false);
+        ac_pg_array_add_i64(&p.a[5], ms->m[i].key, false);
+        ms->m[i].added = true;
+        ord[n++] = i;
+    }
+    wr_params_finish(&p);
+    if (n > 0) {
+        ok = wr_send(w->conn, "ac_esc_probe", &p) && wr_flush(w->conn) && wr_take(r, &res);
+    }
+    for (int t = 0; res && t < PQntuples(res); t++) {
+        long o = strtol(PQgetvalue(res, t, 0), NULL, 10);
+        if (o >= 1 && (size_t)o <= n) {
+            ms->m[ord[o - 1]].added = false;
+        }
+    }
+    for (size_t k = 0; ok && !r->failed && k < n; k++) {
+        if (ms->m[ord[k]].added) {
+            ms->wins[ms->m[ord[k]].win].bump = true;
+        }
+    }
+    PQclear(res);
+    wr_params_deinit(&p);
+    free(ord);
+    return ok;
+}
+
+/* Every event that brings a member, and the first firing event of a window
+ * the group opens, become rows: what a set is rebuilt from. */
+static void wr_members_apply(struct ac_fold *f, struct wr_members *ms)
+{
+    for (size_t i = 0; i < ms->n; i++) {
+        struct wr_mwin *mw = &ms->wins[ms->m[i].win];
+        if (!ms->m[i].added) {
+            continue;
+        }
+        ac_fold_keep(f, ms->m[i].event);
+        if (ms->m[i].kind == 'a') {
+            mw->apps++;
+        }
+        else {
+            mw->users++;
+        }
+    }
+    for (size_t i = 0; i < ms->nwins; i++) {
+        if (!ms->wins[i].id) {
+            ac_fold_keep(f, ms->wins[i].first_event);
+        }
+    }
+}
+
 /* The group's inputs to the escalation windows: per type with a new event
- * (type, trace, firing events, net change of open alerts, key); the group's
- * distinct members (type key, member key, kind); the types whose policy has
- * an increment condition; and (close) the types where an alert was resolved. */
+ * (type, trace, firing events, net change of open alerts, window id, new
+ * apps and GC6/GC7 users, counted without Redis, first event id); the types
+ * whose policy has an increment condition; and (close) the types where an
+ * alert was resolved. */
 struct wr_esc {
     struct wr_params count;
     struct wr_params close;
     struct wr_params events; /* the events-only count: types, events */
     size_t ntypes, nclose, nevtypes;
     bool full; /* the count upsert (else the events-only count) */
-    /* the group's distinct members, for the cache after COMMIT */
-    int64_t (*keys)[2]; /* type key, member key */
-    const char **key_type;
-    size_t nkeys;
 };
 
 struct wr_esc_type {
     const struct ac_event *ev; /* the first of the type */
-    int64_t key;               /* its lock key, which also keys its members */
     long n;                    /* firing events */
     long delta;                /* alerts opened minus alerts resolved */
     bool resolved;             /* an alert of the type was resolved */
@@ -1035,23 +1429,19 @@ static int wr_cmp_esc_type(const void *a, const void *b)
 }
 
 static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const struct wr_view *view,
-                         struct wr_esc *e)
+                         const struct wr_members *ms, struct wr_esc *e)
 {
-    struct ac_strmap types, members;
+    struct ac_strmap types;
     struct wr_esc_type *t = ac_xcalloc(f->nevents + 1, sizeof(*t));
     bool added;
 
     memset(e, 0, sizeof(*e));
-    e->keys = ac_xcalloc(2 * f->nevents + 1, sizeof(*e->keys));
-    e->key_type = ac_xcalloc(2 * f->nevents + 1, sizeof(*e->key_type));
     wr_params_init(&e->count, 10);
     wr_params_init(&e->close, 1);
     wr_params_init(&e->events, 2);
     ac_strmap_init(&types, 16);
-    ac_strmap_init(&members, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
-        const char *val[2] = {ev->app_id, ac_esc_counts_user(ev->gc_level) ? ev->user_id : NULL};
         int64_t *slot;
 
         if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
@@ -1059,36 +1449,10 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
         }
         slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);
         if (added) {
-            t[e->ntypes].ev = ev;
-            t[e->ntypes++].key = wr_type_key(ev->type);
+            t[e->ntypes++].ev = ev;
         }
-        if (ev->status != AC_STATUS_FIRING) {
-            continue;
-        }
-        t[*slot].n++;
-        for (int k = 0; k < 2; k++) {
-            int64_t *key = e->keys[e->nkeys];
-            enum ac_level wl;
-            if (!val[k]) {
-                continue;
-            }
-            /* the distinct members of the group, as ac_member_key() keys them */
-            key[0] = t[*slot].key;
-            key[1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
-            (void)ac_strmap_upsert(&members, (const char *)key, 2 * sizeof(int64_t), 0, &added);
-            if (!added) {
-                continue;
-            }
-            e->key_type[e->nkeys++] = ev->type;
-            /* counted into this window before: nothing to ask */
-            if (wr_known_has(wr_known_of(w, ev->type), wr_view_window(view, ev->type, &wl),
-                             key[1])) {
-                continue;
-            }
-            e->full = true;
-            ac_pg_array_add_i64(&e->count.a[5], key[0], false);
-            ac_pg_array_add_i64(&e->count.a[6], key[1], false);
-            ac_pg_array_add(&e->count.a[7], k == 0 ? "a" : "u");
+        if (ev->status == AC_STATUS_FIRING) {
+            t[*slot].n++;
         }
     }
     for (size_t i = 0; i < f->nalerts; i++) {
@@ -1106,11 +1470,14 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
     qsort(t, e->ntypes, sizeof(*t), wr_cmp_esc_type);
     for (size_t k = 0; k < e->ntypes; k++) {
         const struct ac_event *ev = t[k].ev;
+        int64_t *slot = ac_strmap_get(&ms->win_idx, ev->type, strlen(ev->type));
+        const struct wr_mwin *mw = slot ? &ms->wins[*slot] : NULL;
+        bool inc = ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace));
         enum ac_level wl;
+        int64_t wid = wr_view_window(view, ev->type, &wl);
         char num[24];
-        if (t[k].delta != 0 || t[k].resolved ||
-            (t[k].n > 0 && !wr_view_window(view, ev->type, &wl)) ||
-            ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
+        if (t[k].delta != 0 || t[k].resolved || (t[k].n > 0 && !wid) || inc ||
+            (mw && (mw->apps || mw->users || mw->bump))) {
             e->full = true; /* a window opens or closes, or a decision may change */
         }
         if (t[k].n > 0) {
@@ -1125,10 +1492,15 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
         ac_pg_array_add(&e->count.a[2], num);
         (void)snprintf(num, sizeof(num), "%ld", t[k].delta);
         ac_pg_array_add(&e->count.a[3], num);
-        ac_pg_array_add_i64(&e->count.a[4], t[k].key, false);
-        ac_pg_array_add_i64(&e->count.a[9], wr_view_window(view, ev->type, &wl), true);
-        if (ac_esc_needs_increment(ac_esc_policy_for(w->esc, ev->type, ev->trace))) {
-            ac_pg_array_add(&e->count.a[8], ev->type);
+        ac_pg_array_add_i64(&e->count.a[4], wid, true);
+        ac_pg_array_add_i64(&e->count.a[5], mw ? mw->apps : 0, false);
+        ac_pg_array_add_i64(&e->count.a[6], mw ? mw->users : 0, false);
+        ac_pg_array_add_i64(&e->count.a[7], mw && mw->bump ? 1 : 0, false);
+        /* a window the group opens starts at its first firing event (kept) */
+        ac_pg_array_add_i64(&e->count.a[8], mw && !wid ? f->events[mw->first_event].event_id : 0,
+                            false);
+        if (inc) {
+            ac_pg_array_add(&e->count.a[9], ev->type);
         }
         if (t[k].resolved && t[k].delta <= 0) { /* may be left without an open alert */
             ac_pg_array_add(&e->close.a[0], ev->type);
@@ -1139,7 +1511,6 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
     wr_params_finish(&e->close);
     wr_params_finish(&e->events);
     ac_strmap_deinit(&types);
-    ac_strmap_deinit(&members);
     free(t);
 }
 
@@ -1148,23 +1519,20 @@ static void wr_esc_deinit(struct wr_esc *e)
     wr_params_deinit(&e->count);
     wr_params_deinit(&e->close);
     wr_params_deinit(&e->events);
-    free(e->keys);
-    free(e->key_type);
 }
 
 /* After COMMIT: the group's members are in their windows now. */
-static void wr_esc_remember(struct ac_writer *w, const struct wr_esc *e, const struct wr_view *view,
+static void wr_esc_remember(struct ac_writer *w, const struct wr_members *ms,
                             const struct ac_esc_win *wins, size_t nwins)
 {
-    for (size_t i = 0; i < e->nkeys; i++) {
-        const char *type = e->key_type[i];
-        enum ac_level wl;
-        int64_t id = wr_view_window(view, type, &wl);
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct wr_mwin *mw = &ms->wins[ms->m[i].win];
+        int64_t id = mw->id;
         for (size_t k = 0; !id && k < nwins; k++) { /* a window the group opened */
-            id = !wins[k].closed && strcmp(wins[k].type, type) == 0 ? wins[k].id : 0;
+            id = !wins[k].closed && strcmp(wins[k].type, mw->type) == 0 ? wins[k].id : 0;
         }
         if (id) {
-            wr_known_add(w, wr_known_of(w, type), id, e->keys[i][1]);
+            wr_known_add(w, wr_known_of(w, mw->type), id, ms->m[i].key);
         }
     }
 }
@@ -1266,12 +1634,18 @@ static void wr_redis_drop(struct ac_writer *w, const char *why)
     w->cache_checked = false;
 }
 
+/* A new connection's scripts: the window mirror's and the members'. */
+static int wr_redis_prepare(redisContext *c)
+{
+    return ac_esc_mirror_prepare(c) == AC_OK ? ac_esc_members_prepare(c) : AC_EKV;
+}
+
 static bool wr_redis(struct ac_writer *w)
 {
     bool fresh;
 
     if (!w->has_redis || !ac_redis_lazy_get(&w->rl, &w->redis, WR_REDIS_TIMEOUT_MS,
-                                            WR_REDIS_RETRY_US, ac_esc_mirror_prepare, &fresh)) {
+                                            WR_REDIS_RETRY_US, wr_redis_prepare, &fresh)) {
         return false;
     }
     if (fresh) {
@@ -1450,7 +1824,8 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
  * the others at most every WR_MIRROR_US (the timer re-mirrors every window
  * each tick, and raises are mirrored where they are made). */
 static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
-                            const struct ac_esc_win *wins, size_t nwins)
+                            const struct wr_members *ms, const struct ac_esc_win *wins,
+                            size_t nwins)
 {
     size_t n = 0;
     int64_t now = ac_time_now_us();
@@ -1490,8 +1865,22 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
         }
     }
     for (size_t i = 0; i < nwins; i++) {
+        int64_t *slot = ac_strmap_get(&ms->win_idx, wins[i].type, strlen(wins[i].type));
         if (all || wins[i].closed) {
             ac_esc_mirror_append(w->rl.c, w->prefix, &wins[i]);
+            n++;
+        }
+        if (wins[i].closed && slot && ms->wins[*slot].id == wins[i].id) {
+            struct ac_esc_set set = wr_esc_set(w, &ms->wins[*slot]);
+            ac_esc_members_append_forget(w->rl.c, &set);
+            n++;
+        }
+    }
+    /* the members the group added are committed: their windows' marks go */
+    for (size_t i = 0; i < ms->nwins; i++) {
+        struct ac_esc_set set = wr_esc_set(w, &ms->wins[i]);
+        if (ms->wins[i].state == 1) {
+            ac_esc_members_append_settle(w->rl.c, &set, w->token);
             n++;
         }
     }
@@ -1572,6 +1961,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
     struct wr_params ins_keys = {0}, ins_intents = {0};
     struct wr_esc esc = {0};
+    struct wr_members ms = {0};
     struct wr_params types = {0};
     struct wr_view view = {0};
     PGresult *win_res = NULL;
@@ -1649,6 +2039,21 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_view_deinit(&view);
     wr_view_init(&view, win_res);
 
+    /* Escalation members (members.h), under the types' locks: which are new
+     * to their windows. The events that bring them become rows. */
+    (void)snprintf(w->token, sizeof(w->token), "%s:%llu", w->nonce, ++w->group_seq);
+    wr_members_collect(w, &f, &view, &ms);
+    if (!wr_members_redis(w, &r, &ms) || !wr_members_probe(w, &r, &ms)) {
+        if (r.failed && !r.lost) {
+            goto failed;
+        }
+        goto lost;
+    }
+    if (r.failed) {
+        goto failed;
+    }
+    wr_members_apply(&f, &ms);
+
     /* Round trip 2 (a large group): reserve ids. */
     for (size_t i = 0; i < f.nevents; i++) {
         nev += ac_fold_is_stored(&f, i);
@@ -1681,7 +2086,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     wr_build_events(&f, &ins_events);
     wr_build_audit(&f, &view, &ins_audit);
     nkeys = wr_build_keys(&f, &ins_keys);
-    wr_build_esc(w, &f, &view, &esc);
+    wr_build_esc(w, &f, &view, &ms, &esc);
     nesc_count = esc.ntypes > 0 && esc.full;
     nesc_events = !esc.full && esc.nevtypes > 0;
     /* Existing alerts first: a rollover closes one before its successor opens.
@@ -1725,8 +2130,8 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
                            &j->results[i].duplicate, &j->results[i].folded);
         }
     }
-    wr_cache_update(w, &f, wins, nwins);
-    wr_esc_remember(w, &esc, &view, wins, nwins);
+    wr_cache_update(w, &f, &ms, wins, nwins);
+    wr_esc_remember(w, &ms, wins, nwins);
     wr_escalate(w, wins, nwins);
     outcome = WR_OK;
     goto cleanup;
@@ -1757,6 +2162,7 @@ cleanup:
     wr_params_deinit(&types);
     free(wins);
     wr_esc_deinit(&esc);
+    wr_members_deinit(&ms);
     wr_params_deinit(&stored);
     wr_params_deinit(&open);
     wr_params_deinit(&ins_alerts);

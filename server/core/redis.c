@@ -3,6 +3,7 @@
 #include "server/core/redis.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,4 +172,24 @@ void ac_redis_lazy_drop(struct ac_redis_lazy *l, int64_t retry_us)
     redisFree(l->c);
     l->c = NULL;
     l->next_try = ac_time_now_us() + retry_us;
+}
+
+void ac_redis_script_sha(const char *lua, char out[41])
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    AC_ASSERT(EVP_Digest(lua, strlen(lua), d, &n, EVP_sha1(), NULL) == 1 && n == 20);
+    for (unsigned int i = 0; i < n; i++) {
+        (void)snprintf(out + 2 * i, 3, "%02x", d[i]);
+    }
+}
+
+int ac_redis_script_load(redisContext *c, const char *lua, const char *sha)
+{
+    redisReply *r = redisCommand(c, "SCRIPT LOAD %s", lua);
+    bool ok = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, sha) == 0;
+
+    freeReplyObject(r);
+    return ok ? AC_OK : AC_EKV;
 }

@@ -46,6 +46,12 @@ redisContext *ac_redis_lazy_get(struct ac_redis_lazy *l, const struct ac_redis_t
 /* Closes it (after an error); the next attempt waits retry_us. */
 void ac_redis_lazy_drop(struct ac_redis_lazy *l, int64_t retry_us);
 
+/* The SHA-1 of a Lua script, as EVALSHA names it (40 hex digits and NUL). */
+void ac_redis_script_sha(const char *lua, char out[41]);
+
+/* SCRIPT LOAD lua, checked against its sha. Returns AC_OK or AC_EKV. */
+AC_MUST_CHECK int ac_redis_script_load(redisContext *c, const char *lua, const char *sha);
+
 /* PING. Returns AC_OK or AC_EKV. */
 AC_MUST_CHECK int ac_redis_ping(redisContext *c, char *err, size_t errlen);
 

@@ -512,6 +512,144 @@ static void test_esc_redis_flush_rebuilds(void **state)
     assert_int_equal(alerts_at("ItFlush", "P3"), 50);
 }
 
+/* A user event of type folded into app's alert, through s. */
+static void post_user(const struct it_server *s, const char *type, const char *app,
+                      const char *user, int gc)
+{
+    char body[256];
+
+    snprintf(body, sizeof(body),
+             "{\"source\":\"probe\",\"type\":\"%s\",\"title\":\"t\",\"app_id\":\"%s\","
+             "\"user_id\":\"%s\",\"gc_level\":%d}",
+             type, app, user, gc);
+    json_decref(it_post_events(s, body, 200));
+}
+
+/* The name of the member set in Redis of the open window of type at its
+ * members epoch (new; empty if there is none). */
+static char *member_set(const char *type)
+{
+    char args[200], *out, *nl;
+    long long wid = db_win(type, "id"), epoch = db_win(type, "members_epoch");
+
+    snprintf(args, sizeof(args), "--scan --pattern '*esc:mem:*:%lld:%lld'", wid, epoch);
+    out = it_redis_cli(&redis, args);
+    if ((nl = strchr(out, '\n')) != NULL) {
+        *nl = '\0';
+    }
+    return out;
+}
+
+/* Its size (the marker included), or -1 if there is none. */
+static long long member_set_size(const char *type)
+{
+    char args[200], *set = member_set(type);
+    long long n = -1;
+
+    if (*set) {
+        char *card;
+        snprintf(args, sizeof(args), "scard '%s'", set);
+        card = it_redis_cli(&redis, args);
+        n = atoll(card);
+        free(card);
+    }
+    free(set);
+    return n;
+}
+
+/* The members are Redis sets; flushed, a set is rebuilt from the stored
+ * events - a GC7 user whose event repeated an open alert included, as it was
+ * kept as a row for bringing a member - and an instance that never saw the
+ * window counts nothing twice. */
+static void test_esc_members_rebuilt_from_events(void **state)
+{
+    struct it_server second;
+    const char *env[2] = {redis.env, NULL};
+
+    (void)state;
+    post_apps("ItSets", "data", 0, 20);
+    post_user(&srv, "ItSets", "app-0", "u-1", 7);
+    post_user(&srv, "ItSets", "app-0", "u-1", 7);
+    post_user(&srv, "ItSets", "app-0", "u-2", 6);
+    post_user(&srv, "ItSets", "app-0", "u-3", 5);
+    assert_int_equal(db_win("ItSets", "apps"), 20);
+    assert_int_equal(db_win("ItSets", "gc_users"), 2);
+    /* repeats of app-0's alert: the two that brought a GC6/GC7 user are rows */
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItSets'"
+                               " AND user_id IS NOT NULL"),
+                     2);
+    assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItSets'"
+                               " AND app_id = 'app-0'"),
+                     5);
+    assert_int_equal(member_set_size("ItSets"), 20 + 2 + 1);
+    free(it_redis_cli(&redis, "flushall"));
+    assert_int_equal(member_set_size("ItSets"), -1);
+    it_server_start_config(&second, CONFIG, env);
+    post_apps_to(&second, "ItSets", "data", 10, 25, NULL);
+    post_user(&second, "ItSets", "app-3", "u-1", 7);
+    post_user(&second, "ItSets", "app-4", "u-2", 7);
+    post_user(&second, "ItSets", "app-5", "u-4", 7);
+    assert_int_equal(it_server_stop(&second), 0);
+    assert_int_equal(db_win("ItSets", "apps"), 25);
+    assert_int_equal(db_win("ItSets", "gc_users"), 3);
+    assert_int_equal(member_set_size("ItSets"), 25 + 3 + 1);
+    assert_int_equal(win_int("ItSets", "gc_users", 3), 3);
+}
+
+/* An instance without Redis counts members from PostgreSQL and moves the
+ * window's members epoch, so the set the instance with Redis keeps is not
+ * trusted any more: nothing is counted twice, whichever instance sees a
+ * member again. */
+static void test_esc_members_without_redis(void **state)
+{
+    struct it_server blind;
+    const char *env[2] = {"AC_REDIS_URL=redis://127.0.0.1:1/0", NULL};
+
+    (void)state;
+    post_apps("ItBlind", "data", 0, 10);
+    post_apps("ItBlind", "data", 10, 12);
+    assert_int_equal(member_set_size("ItBlind"), 12 + 1);
+    it_server_start_config(&blind, CONFIG, env);
+    post_apps_to(&blind, "ItBlind", "data", 5, 20, NULL);
+    post_apps_to(&blind, "ItBlind", "data", 0, 3, NULL);
+    assert_int_equal(it_server_stop(&blind), 0);
+    assert_int_equal(db_win("ItBlind", "apps"), 20);
+    assert_int_equal(db_win("ItBlind", "members_epoch"), 1);
+    post_apps("ItBlind", "data", 15, 22);
+    assert_int_equal(db_win("ItBlind", "apps"), 22);
+    assert_int_equal(db_win("ItBlind", "events"), 10 + 2 + 15 + 3 + 7);
+    assert_int_equal(member_set_size("ItBlind"), 22 + 1);
+}
+
+/* A writer that added members to a set and then failed before COMMIT (here
+ * simulated: app-50 added, the window marked pending with its token) leaves
+ * the set untrusted: the next writer rebuilds it from PostgreSQL, so app-50
+ * counts when it really arrives. */
+static void test_esc_members_pending_mark(void **state)
+{
+    char args[300], *set, *colon;
+    long long key;
+
+    (void)state;
+    post_apps("ItPend", "data", 0, 5);
+    post_apps("ItPend", "data", 5, 10);
+    assert_int_equal(member_set_size("ItPend"), 10 + 1);
+    key = it_sql_ll("SELECT ac_member_key('a', 'app-50')");
+    set = member_set("ItPend");
+    snprintf(args, sizeof(args), "sadd '%s' %lld", set, key);
+    free(it_redis_cli(&redis, args));
+    colon = strrchr(set, ':'); /* <prefix>esc:mem:<gen>:<id>:<epoch> -> esc:pend:<gen>:<id> */
+    *colon = '\0';
+    snprintf(args, sizeof(args), "set '%.*sesc:pend:%s' crashed-writer:7",
+             (int)(strstr(set, "esc:mem:") - set), set, strstr(set, "esc:mem:") + 8);
+    free(it_redis_cli(&redis, args));
+    free(set);
+    assert_int_equal(member_set_size("ItPend"), 10 + 1 + 1);
+    post_apps("ItPend", "data", 48, 52);
+    assert_int_equal(db_win("ItPend", "apps"), 14);
+    assert_int_equal(member_set_size("ItPend"), 14 + 1);
+}
+
 static void test_esc_windows_api(void **state)
 {
     json_t *r = NULL;
@@ -551,6 +689,9 @@ int main(void)
         cmocka_unit_test(test_esc_one_request_transitions),
         cmocka_unit_test(test_esc_two_instances),
         cmocka_unit_test(test_esc_redis_flush_rebuilds),
+        cmocka_unit_test(test_esc_members_rebuilt_from_events),
+        cmocka_unit_test(test_esc_members_without_redis),
+        cmocka_unit_test(test_esc_members_pending_mark),
         cmocka_unit_test(test_esc_windows_api),
     };
     int rc;

@@ -181,6 +181,41 @@ static void test_fold_resolve_then_reopen(void **state)
     ac_fold_deinit(&f);
 }
 
+/* A repeat kept as a row (it brought a new member into an escalation window):
+ * stored, no longer folded, and its alert's latest stored event when later. */
+static void test_fold_keep(void **state)
+{
+    struct ac_fold f;
+    int64_t eid, aid;
+    bool dup, folded;
+
+    (void)state;
+    ac_fold_init(&f, 4);
+    for (size_t i = 0; i < 3; i++) {
+        ac_fold_add(&f, mk(i, "fpA", AC_STATUS_FIRING, AC_LEVEL_P4, 100 + (int64_t)i, NULL));
+    }
+    ac_fold_add(&f, mk(3, "fpA", AC_STATUS_FIRING, AC_LEVEL_P4, 103, "k1"));
+    ac_fold_set_stored(&f, "probe", "k1", 77, 5); /* a duplicate of a stored key */
+    ac_fold_run(&f);
+    assert_false(ac_fold_is_stored(&f, 1));
+    ac_fold_keep(&f, 1);
+    assert_true(ac_fold_is_stored(&f, 1));
+    assert_false(ac_fold_is_stored(&f, 2));
+    assert_int_equal(f.alerts[0].last_stored, 1);
+    ac_fold_keep(&f, 0); /* already stored: the latest stays */
+    assert_int_equal(f.alerts[0].last_stored, 1);
+    ac_fold_keep(&f, 3); /* a duplicate is never stored */
+    assert_false(ac_fold_is_stored(&f, 3));
+    f.events[1].event_id = 901;
+    f.alerts[0].id = 900;
+    ac_fold_result(&f, 1, &eid, &aid, &dup, &folded);
+    assert_int_equal(eid, 901);
+    assert_int_equal(aid, 900);
+    assert_false(folded);
+    assert_false(dup);
+    ac_fold_deinit(&f);
+}
+
 static void test_fold_existing_open_alert(void **state)
 {
     struct ac_fold f;
@@ -314,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_fold_compression_window_rollover),
         cmocka_unit_test(test_fold_rollover_worst_case),
         cmocka_unit_test(test_fold_resolve_then_reopen),
+        cmocka_unit_test(test_fold_keep),
         cmocka_unit_test(test_fold_existing_open_alert),
         cmocka_unit_test(test_fold_resolve_without_alert),
         cmocka_unit_test(test_fold_idempotency),

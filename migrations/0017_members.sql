@@ -1,0 +1,37 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- 0017: the members of open escalation windows move to Redis sets
+-- (escalation/members.h); PostgreSQL keeps what rebuilds them.
+--
+-- A window's members are the apps and GC6/GC7 users of the firing events of
+-- its type stored from first_event_id on: the writer stores as a row every
+-- event that brings a new member (even a repeat it would otherwise fold), and
+-- event ids are taken under the type's lock, so a window's events are exactly
+-- those of its type from the first id its opening group took. members_epoch
+-- moves when a writer counted members without Redis: the set of the old
+-- epoch is then out of date and the next writer rebuilds it.
+--
+-- esc_members is no longer written. The rows it has belong to the windows
+-- open now (their first_event_id is set past every stored event, so their
+-- members are those rows and the events to come); they go as those windows
+-- close (the trigger of 0008).
+
+ALTER TABLE esc_windows
+    ADD COLUMN first_event_id bigint NOT NULL DEFAULT 0,
+    ADD COLUMN members_epoch bigint NOT NULL DEFAULT 0;
+
+UPDATE esc_windows SET first_event_id = (SELECT last_value + 1 FROM events_id_seq)
+ WHERE closed_at IS NULL;
+
+-- The members of the open window of p_type, whose first event id is p_first:
+-- (kind, ac_member_key(kind, value)). Read through events_type.
+CREATE FUNCTION ac_esc_members(p_type text, p_first bigint)
+RETURNS TABLE (kind "char", member bigint) LANGUAGE sql STABLE AS $$
+    SELECT 'a'::"char", ac_member_key('a', e.app_id) FROM events e
+     WHERE e.type = p_type AND e.id >= p_first AND e.status = 'firing' AND e.app_id IS NOT NULL
+    UNION
+    SELECT 'u'::"char", ac_member_key('u', e.user_id) FROM events e
+     WHERE e.type = p_type AND e.id >= p_first AND e.status = 'firing' AND e.user_id IS NOT NULL
+       AND (e.doc ->> 'gc_level') IN ('6', '7')
+    UNION
+    SELECT m.kind, m.member FROM esc_members m WHERE m.type_key = ac_type_lock_key(p_type)
+$$;
