@@ -4,10 +4,11 @@
  *
  * DESIGN
  * ------
- * PostgreSQL keeps the windows (migrations/0008): the writer counts events,
- * distinct apps and GC6/GC7 users into the open window of each type in the
- * transaction that stores the events, under the type's advisory lock, so the
- * figures are exact with any number of instances. This module decides from
+ * PostgreSQL keeps the windows (migrations/0008, 0017): the writer counts
+ * events, distinct apps and GC6/GC7 users into the open window of each type
+ * in the transaction that stores the events, under the type's advisory lock,
+ * so the figures are exact with any number of instances (which members are
+ * new it learns from the windows' Redis sets, members.h). This module decides from
  * those figures (policy.h) and applies the decision in a short transaction of
  * its own under the same lock: the window's level and hold clocks, and every
  * open alert of the type raised with an audit entry and a hand-off row for

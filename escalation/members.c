@@ -12,62 +12,45 @@
 #include "server/core/redis.h"
 
 /*
- * KEYS: the set, the pending mark. ARGV: token, TTL (ms), the members.
- * -1 when the set must be rebuilt; else one '1' (new) or '0' per member.
+ * KEYS: the apps set, the users set. ARGV: the kinds ("auua..."), then the
+ * members. Returns {size of apps, size of users, "0"/"1" per member}.
  */
-static const char mem_add_lua[] =
-    "if redis.call('SISMEMBER', KEYS[1], '#') == 0 or redis.call('EXISTS', KEYS[2]) == 1 then\n"
-    "  return -1\n"
+static const char mem_check_lua[] =
+    "local kinds, f = ARGV[1], {}\n"
+    "for i = 2, #ARGV do\n"
+    "  local set = string.byte(kinds, i - 1) == 97 and KEYS[1] or KEYS[2]\n"
+    "  f[#f + 1] = redis.call('SISMEMBER', set, ARGV[i]) == 1 and '1' or '0'\n"
     "end\n"
-    "local f = {}\n"
-    "for i = 3, #ARGV do\n"
-    "  f[#f + 1] = redis.call('SADD', KEYS[1], ARGV[i]) == 1 and '1' or '0'\n"
-    "end\n"
-    "redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])\n"
-    "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-    "return table.concat(f)\n";
+    "return {redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2]), table.concat(f)}\n";
 
-/* KEYS: the pending mark. ARGV: token. */
-static const char mem_settle_lua[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
-    "return 0\n";
-
-static char mem_add_sha[41], mem_settle_sha[41];
+static char mem_check_sha[41];
 static pthread_once_t mem_once = PTHREAD_ONCE_INIT;
 
 static void mem_hash(void)
 {
-    ac_redis_script_sha(mem_add_lua, mem_add_sha);
-    ac_redis_script_sha(mem_settle_lua, mem_settle_sha);
+    ac_redis_script_sha(mem_check_lua, mem_check_sha);
 }
 
 int ac_esc_members_prepare(redisContext *rc)
 {
     pthread_once(&mem_once, mem_hash);
-    if (ac_redis_script_load(rc, mem_add_lua, mem_add_sha) != AC_OK ||
-        ac_redis_script_load(rc, mem_settle_lua, mem_settle_sha) != AC_OK) {
-        ac_log(AC_LOG_WARN, "escalation", "redis: cannot load the member scripts");
+    if (ac_redis_script_load(rc, mem_check_lua, mem_check_sha) != AC_OK) {
+        ac_log(AC_LOG_WARN, "escalation", "redis: cannot load the member script");
         return AC_EKV;
     }
     return AC_OK;
 }
 
-static char *mem_set_key(const struct ac_esc_set *s)
+static char *mem_key(const struct ac_esc_set *s, char kind)
 {
-    return ac_xasprintf("%sesc:mem:%lld:%lld:%lld", s->prefix, s->gen, (long long)s->window_id,
-                        (long long)s->epoch);
+    return ac_xasprintf("%sesc:m%c:%lld:%lld", s->prefix, kind, s->gen, (long long)s->window_id);
 }
 
-static char *mem_pending_key(const struct ac_esc_set *s)
-{
-    return ac_xasprintf("%sesc:pend:%lld:%lld", s->prefix, s->gen, (long long)s->window_id);
-}
-
-/* An argument vector: fixed arguments, then up to cap numbers. */
+/* An argument vector: fixed arguments, then numbers. */
 struct mem_argv {
     const char **v;
     size_t *len;
-    char *nums; /* 21 bytes per number */
+    char *nums; /* 21 bytes per argument */
     int n;
 };
 
@@ -86,10 +69,10 @@ static void mem_argv_deinit(struct mem_argv *a)
     free(a->nums);
 }
 
-static void mem_arg(struct mem_argv *a, const char *s)
+static void mem_arg(struct mem_argv *a, const char *s, size_t len)
 {
     a->v[a->n] = s;
-    a->len[a->n++] = strlen(s);
+    a->len[a->n++] = len;
 }
 
 static void mem_argn(struct mem_argv *a, long long v)
@@ -100,90 +83,97 @@ static void mem_argn(struct mem_argv *a, long long v)
     a->v[a->n++] = p;
 }
 
-void ac_esc_members_append_add(redisContext *rc, const struct ac_esc_set *s, const char *token,
-                               const int64_t *keys, size_t n)
+void ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
+                                 const int64_t *keys, size_t n)
 {
     struct mem_argv a;
-    char *set = mem_set_key(s), *pend = mem_pending_key(s);
+    char *ka = mem_key(s, 'a'), *ku = mem_key(s, 'u');
 
     pthread_once(&mem_once, mem_hash);
-    mem_argv_init(&a, n + 7);
-    mem_arg(&a, "EVALSHA");
-    mem_arg(&a, mem_add_sha);
-    mem_arg(&a, "2");
-    mem_arg(&a, set);
-    mem_arg(&a, pend);
-    mem_arg(&a, token);
-    mem_argn(&a, AC_ESC_MEMBERS_TTL_MS);
+    mem_argv_init(&a, n + 6);
+    mem_arg(&a, "EVALSHA", 7);
+    mem_arg(&a, mem_check_sha, 40);
+    mem_arg(&a, "2", 1);
+    mem_arg(&a, ka, strlen(ka));
+    mem_arg(&a, ku, strlen(ku));
+    mem_arg(&a, kinds, n);
     for (size_t i = 0; i < n; i++) {
         mem_argn(&a, keys[i]);
     }
     (void)redisAppendCommandArgv(rc, a.n, a.v, a.len);
     mem_argv_deinit(&a);
-    free(set);
-    free(pend);
+    free(ka);
+    free(ku);
 }
 
-int ac_esc_members_parse_add(const redisReply *r, bool *added, size_t n)
+int ac_esc_members_parse_check(const redisReply *r, long long *apps, long long *users,
+                               bool *present, size_t n)
 {
-    if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
-        return 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[2]->type != REDIS_REPLY_STRING || r->element[2]->len != n) {
+        return AC_EKV;
     }
-    if (r->type != REDIS_REPLY_STRING || r->len != n) {
-        return -1;
-    }
+    *apps = r->element[0]->integer;
+    *users = r->element[1]->integer;
     for (size_t i = 0; i < n; i++) {
-        added[i] = r->str[i] == '1';
+        present[i] = r->element[2]->str[i] == '1';
     }
-    return 1;
+    return AC_OK;
 }
 
-#define MEM_CHUNK 4096 /* members per SADD of a rebuild */
+#define MEM_CHUNK 4096 /* members per SADD */
 
-size_t ac_esc_members_append_rebuild(redisContext *rc, const struct ac_esc_set *s,
-                                     const int64_t *keys, size_t n)
+/* SADDs of the keys of one kind, then its TTL. Returns the replies. */
+static size_t mem_append_kind(redisContext *rc, const struct ac_esc_set *s, char kind,
+                              const char *kinds, const int64_t *keys, size_t n)
 {
-    struct mem_argv a;
-    char *set = mem_set_key(s), *pend = mem_pending_key(s);
-    size_t replies = 0;
+    char *key = mem_key(s, kind);
+    size_t replies = 0, i = 0;
 
-    (void)redisAppendCommand(rc, "DEL %s", set);
-    replies++;
-    for (size_t i = 0; i < n; i += MEM_CHUNK) {
+    while (i < n) {
+        struct mem_argv a;
         mem_argv_init(&a, MEM_CHUNK + 2);
-        mem_arg(&a, "SADD");
-        mem_arg(&a, set);
-        for (size_t k = i; k < n && k < i + MEM_CHUNK; k++) {
-            mem_argn(&a, keys[k]);
+        mem_arg(&a, "SADD", 4);
+        mem_arg(&a, key, strlen(key));
+        for (; i < n && a.n < MEM_CHUNK + 2; i++) {
+            if (kinds[i] == kind) {
+                mem_argn(&a, keys[i]);
+            }
         }
-        (void)redisAppendCommandArgv(rc, a.n, a.v, a.len);
+        if (a.n > 2) {
+            (void)redisAppendCommandArgv(rc, a.n, a.v, a.len);
+            replies++;
+        }
         mem_argv_deinit(&a);
+    }
+    if (replies > 0) {
+        (void)redisAppendCommand(rc, "PEXPIRE %s %lld", key, AC_ESC_MEMBERS_TTL_MS);
         replies++;
     }
-    /* complete only now, and no longer pending */
-    (void)redisAppendCommand(rc, "SADD %s #", set);
-    (void)redisAppendCommand(rc, "PEXPIRE %s %lld", set, AC_ESC_MEMBERS_TTL_MS);
-    (void)redisAppendCommand(rc, "DEL %s", pend);
-    replies += 3;
-    free(set);
-    free(pend);
+    free(key);
     return replies;
 }
 
-void ac_esc_members_append_settle(redisContext *rc, const struct ac_esc_set *s, const char *token)
+size_t ac_esc_members_append_add(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
+                                 const int64_t *keys, size_t n)
 {
-    char *pend = mem_pending_key(s);
+    return mem_append_kind(rc, s, 'a', kinds, keys, n) +
+           mem_append_kind(rc, s, 'u', kinds, keys, n);
+}
 
-    pthread_once(&mem_once, mem_hash);
-    (void)redisAppendCommand(rc, "EVALSHA %s 1 %s %s", mem_settle_sha, pend, token);
-    free(pend);
+size_t ac_esc_members_append_rebuild(redisContext *rc, const struct ac_esc_set *s,
+                                     const char *kinds, const int64_t *keys, size_t n)
+{
+    ac_esc_members_append_forget(rc, s);
+    return 1 + ac_esc_members_append_add(rc, s, kinds, keys, n);
 }
 
 void ac_esc_members_append_forget(redisContext *rc, const struct ac_esc_set *s)
 {
-    char *set = mem_set_key(s), *pend = mem_pending_key(s);
+    char *ka = mem_key(s, 'a'), *ku = mem_key(s, 'u');
 
-    (void)redisAppendCommand(rc, "DEL %s %s", set, pend);
-    free(set);
-    free(pend);
+    (void)redisAppendCommand(rc, "DEL %s %s", ka, ku);
+    free(ka);
+    free(ku);
 }

@@ -5,29 +5,31 @@
  *
  * DESIGN
  * ------
- * A window's set holds its members as 64-bit keys (ac_member_key in SQL,
- * "a:" or "u:" then the value, hashed), and "#" once it is complete. Only
- * the writer touches a set, under its type's advisory lock in PostgreSQL,
- * so the writers of all instances take turns on it: the group's new members
- * are added in one script per window, which answers, per member, whether it
- * was new - the window's counts grow by those, in the transaction that stores
- * the events.
+ * A window has two sets, its apps and its users, of 64-bit keys
+ * (ac_member_key in SQL: "a:" or "u:" then the value, hashed). PostgreSQL
+ * keeps the exact counts (esc_windows.apps, gc_users), and a set only ever
+ * receives members whose events have committed - the writer adds them after
+ * COMMIT - so a set is always a subset of the window's true members. A set
+ * whose size equals the stored count is therefore exactly the window's
+ * members, and then whether a member is new is a lookup in it:
+ *   - in its first round trip to Redis (before it holds any lock) the writer
+ *     asks each set for its size and for the group's candidates;
+ *   - under the types' locks it compares the sizes with the stored counts:
+ *     equal, the answers stand (no member can have been added in between,
+ *     as the count would have grown); else it asks again (another instance's
+ *     adds may have been on their way) and, still behind, rebuilds the sets
+ *     from PostgreSQL.
+ * A set that Redis lost, an add that never arrived (a crash after COMMIT),
+ * members counted by an instance without Redis (it asks PostgreSQL instead):
+ * each leaves a set smaller than its count, which the next writer rebuilds.
  *
- * PostgreSQL stays the system of record: every event that brings a member
- * into a window is stored as a row (a repeat that would be folded is kept,
+ * PostgreSQL has what rebuilds a set: every event that brings a member into a
+ * window is stored as a row (a repeat that would be folded is kept,
  * ac_fold_keep), so a window's members are the apps and GC6/GC7 users of its
  * firing events from its first_event_id on (plus, for windows open before
- * migration 0017, the esc_members rows). A set is therefore rebuilt from
- * PostgreSQL whenever it cannot be trusted:
- *   - missing, or without "#" (Redis restarted or was flushed);
- *   - marked pending: the script marks the window with the writer's token
- *     when it adds, and the writer removes the mark only after COMMIT; a
- *     mark found by the next writer means the adds may not have committed;
- *   - of another epoch: a writer that counted without Redis moved the
- *     window's members_epoch, which is part of the set's name, and of
- *     another key generation (the writer's wr_cache_check).
- * Sets expire a week after their last change (closed windows' ones are
- * deleted by the writer that closes them, or expire).
+ * migration 0017, the esc_members rows). Sets are named by the writer's key
+ * generation (wr_cache_check) and the window id; they expire a week after
+ * their last change, and the writer that closes a window deletes them.
  */
 #ifndef AC_ESCALATION_MEMBERS_H
 #define AC_ESCALATION_MEMBERS_H
@@ -46,37 +48,36 @@ struct ac_esc_set {
     const char *prefix; /* of every cache key */
     long long gen;      /* the writer's key generation */
     int64_t window_id;
-    int64_t epoch; /* the window's members_epoch */
 };
 
-/* Loads the scripts into Redis; call once per connection. Returns AC_OK or
+/* Loads the script into Redis; call once per connection. Returns AC_OK or
  * AC_EKV (drop the connection). */
 AC_MUST_CHECK int ac_esc_members_prepare(redisContext *rc);
 
 /*
- * Appends one command (one reply) that adds keys[0..n) to the set, unless it
- * must be rebuilt first, and marks the window pending with token.
+ * Appends one command (one reply) that asks the sizes of the window's sets
+ * and whether each of keys[0..n) is in its kind's set (kinds[i]: 'a' app,
+ * 'u' user).
  */
-void ac_esc_members_append_add(redisContext *rc, const struct ac_esc_set *s, const char *token,
-                               const int64_t *keys, size_t n);
+void ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
+                                 const int64_t *keys, size_t n);
 
-/*
- * The reply to an add of n keys: 1 with added[i] telling whether keys[i] was
- * new; 0 when the set must be rebuilt (nothing was added); -1 for a reply
- * that is neither (an error: drop the connection).
- */
-int ac_esc_members_parse_add(const redisReply *r, bool *added, size_t n);
+/* The reply to a check of n keys: the sizes and present[i]. Returns AC_OK, or
+ * AC_EKV for another reply (an error: drop the connection). */
+AC_MUST_CHECK int ac_esc_members_parse_check(const redisReply *r, long long *apps, long long *users,
+                                             bool *present, size_t n);
 
-/* Appends the commands that make keys[0..n) the complete set and clear the
- * pending mark. Returns how many replies they have. */
+/* Appends the commands that add keys[0..n) (committed members). Returns how
+ * many replies they have. */
+size_t ac_esc_members_append_add(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
+                                 const int64_t *keys, size_t n);
+
+/* Appends the commands that make keys[0..n) the window's members. Returns
+ * how many replies they have. */
 size_t ac_esc_members_append_rebuild(redisContext *rc, const struct ac_esc_set *s,
-                                     const int64_t *keys, size_t n);
+                                     const char *kinds, const int64_t *keys, size_t n);
 
-/* Appends one command (one reply) that clears the pending mark if it is
- * token's - after COMMIT. */
-void ac_esc_members_append_settle(redisContext *rc, const struct ac_esc_set *s, const char *token);
-
-/* Appends one command (one reply) that deletes a closed window's set and mark. */
+/* Appends one command (one reply) that deletes a closed window's sets. */
 void ac_esc_members_append_forget(redisContext *rc, const struct ac_esc_set *s);
 
 #endif

@@ -1,23 +1,20 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- 0017: the members of open escalation windows move to Redis sets
--- (escalation/members.h); PostgreSQL keeps what rebuilds them.
+-- (escalation/members.h); PostgreSQL keeps the exact counts and what
+-- rebuilds the sets.
 --
 -- A window's members are the apps and GC6/GC7 users of the firing events of
 -- its type stored from first_event_id on: the writer stores as a row every
 -- event that brings a new member (even a repeat it would otherwise fold), and
 -- event ids are taken under the type's lock, so a window's events are exactly
--- those of its type from the first id its opening group took. members_epoch
--- moves when a writer counted members without Redis: the set of the old
--- epoch is then out of date and the next writer rebuilds it.
+-- those of its type from the first id its opening group took.
 --
 -- esc_members is no longer written. The rows it has belong to the windows
 -- open now (their first_event_id is set past every stored event, so their
 -- members are those rows and the events to come); they go as those windows
 -- close (the trigger of 0008).
 
-ALTER TABLE esc_windows
-    ADD COLUMN first_event_id bigint NOT NULL DEFAULT 0,
-    ADD COLUMN members_epoch bigint NOT NULL DEFAULT 0;
+ALTER TABLE esc_windows ADD COLUMN first_event_id bigint NOT NULL DEFAULT 0;
 
 UPDATE esc_windows SET first_event_id = (SELECT last_value + 1 FROM events_id_seq)
  WHERE closed_at IS NULL;

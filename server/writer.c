@@ -19,19 +19,23 @@
  *      open alerts Redis did not know.
  *   2. The group is folded in memory (fold.h): every alert it touches is
  *      written once however many events fold into it, and a repeat of an open
- *      alert is counted but not stored as a row (compression). A large group
+ *      alert is counted but not stored as a row (compression). Then (Redis,
+ *      under the types' locks) the group's apps and GC6/GC7 users not known
+ *      to be in their windows are added to the windows' sets, which say which
+ *      are new (escalation/members.h; without Redis, PostgreSQL is asked);
+ *      an event that brings one is stored as a row after all. A large group
  *      then reserves the ids of its stored events and new alerts.
  *   3. UPDATE the existing alerts (verifying that each one the cache named is
  *      still open with that fingerprint, else SQLSTATE AC001), INSERT the new
  *      alerts, count the group into the escalation windows of its types
- *      (escalation/engine.h), INSERT the idempotency keys, the event rows and
- *      the audit entries - each one statement over unnest()ed arrays - and
- *      COMMIT.
+ *      (escalation/engine.h: events, open alerts, new members), INSERT the
+ *      idempotency keys, the event rows and the audit entries - each one
+ *      statement over unnest()ed arrays - and COMMIT.
  *   4. (Redis) one MULTI/EXEC records what the group left open or closed (and
- *      mirrors the windows); it is sent, and its replies are read before the
- *      next Redis command, not waited for. Then the escalation policies
- *      decide on the windows the group changed, before any request is
- *      answered.
+ *      mirrors the windows and clears their pending marks); it is sent, and
+ *      its replies are read before the next Redis command, not waited for.
+ *      Then the escalation policies decide on the windows the group changed,
+ *      before any request is answered.
  *
  * One fsync per group instead of one per event; a request's batch is never
  * split across transactions. PostgreSQL is the system of record; Redis only
@@ -51,7 +55,6 @@
 #include "server/writer.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +77,7 @@
 
 /* The figures ac_esc_count returns of each window it counted into. */
 #define WR_ESC_RETURNING                                                                           \
-    " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($10::text[])",             \
+    " RETURNING " AC_ESC_WIN_SELECT("w.open_alerts <= 0", "w.type = ANY($9::text[])",              \
                                     AC_ESC_UNFLUSHED)
 
 static const struct {
@@ -144,7 +147,7 @@ static const struct {
      * new alert opens at its window's level, and the writer knows which
      * members it has already counted into which window and where the
      * window's members are (escalation/members.h). */
-    {"ac_esc_read", "SELECT type, id, level, first_event_id, members_epoch FROM esc_windows"
+    {"ac_esc_read", "SELECT type, id, level, first_event_id, apps, gc_users FROM esc_windows"
                     " WHERE type = ANY($1::text[]) AND closed_at IS NULL"},
     /* A group that only adds events to open windows, with no member, alert
      * or increment condition new to them, just counts them. */
@@ -158,17 +161,15 @@ static const struct {
      * ac_esc_read found ($5: their ids, NULL where none): they are created
      * and closed only under their type's lock, which this transaction holds,
      * so a known window is updated by its id and a type without one gets a
-     * new window, from the group's first event of the type ($9), if it has
-     * firing events. $8: 1 where members were counted without Redis (the
-     * window's set is out of date). Types come sorted, so window rows are
-     * locked in one order everywhere. */
+     * new window, from the group's first event of the type ($8), if it has
+     * firing events. Types come sorted, so window rows are locked in one
+     * order everywhere. */
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[],"
-     " $5::bigint[], $6::int[], $7::int[], $8::int[], $9::bigint[])"
-     " AS v(type, trace, n, delta, wid, apps, users, bump, first)),"
+     " $5::bigint[], $6::int[], $7::int[], $8::bigint[])"
+     " AS v(type, trace, n, delta, wid, apps, users, first)),"
      " u AS (UPDATE esc_windows w SET events = w.events + v.n, open_alerts = w.open_alerts +"
-     " v.delta, apps = w.apps + v.apps, gc_users = w.gc_users + v.users,"
-     " members_epoch = w.members_epoch + v.bump, rev = w.rev + 1"
+     " v.delta, apps = w.apps + v.apps, gc_users = w.gc_users + v.users, rev = w.rev + 1"
      " FROM v WHERE w.id = v.wid" WR_ESC_RETURNING "),"
      " i AS (INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users,"
      " first_event_id) SELECT type, trace, n, delta, apps, users, first FROM v"
@@ -257,9 +258,6 @@ struct ac_writer {
     struct wr_known *known;
     size_t nknown, capknown;
     size_t known_total; /* members remembered, all types */
-    char nonce[17];     /* of this writer, for its pending marks (members.h) */
-    char token[40];     /* the group's: nonce and group number */
-    unsigned long long group_seq;
     PGconn *conn;
     int64_t next_connect_us;
     int64_t backoff_us;
@@ -283,13 +281,7 @@ struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const
 {
     struct ac_writer *w = ac_xcalloc(1, sizeof(*w));
 
-    unsigned char nonce[8];
-
     w->esc = esc;
-    AC_ASSERT(RAND_bytes(nonce, sizeof(nonce)) == 1);
-    for (size_t i = 0; i < sizeof(nonce); i++) {
-        (void)snprintf(w->nonce + 2 * i, 3, "%02x", nonce[i]);
-    }
     ac_strmap_init(&w->known_idx, 64);
     w->prefix = ac_xstrdup(redis_prefix ? redis_prefix : "ac:");
     w->has_redis = redis_url && ac_redis_parse_url(redis_url, &w->redis) == AC_OK;
@@ -752,14 +744,16 @@ static int64_t wr_view_window(const struct wr_view *v, const char *type, enum ac
     return strtoll(PQgetvalue(v->res, (int)*row, 1), NULL, 10);
 }
 
-/* The open window of type's first event id and members epoch (0 if none). */
+/* The open window of type's first event id and stored member counts (0 if
+ * none). */
 static void wr_view_members(const struct wr_view *v, const char *type, int64_t *first,
-                            int64_t *epoch)
+                            long long *apps, long long *users)
 {
     int64_t *row = ac_strmap_get(&v->idx, type, strlen(type));
 
     *first = row ? strtoll(PQgetvalue(v->res, (int)*row, 3), NULL, 10) : 0;
-    *epoch = row ? strtoll(PQgetvalue(v->res, (int)*row, 4), NULL, 10) : 0;
+    *apps = row ? strtoll(PQgetvalue(v->res, (int)*row, 4), NULL, 10) : 0;
+    *users = row ? strtoll(PQgetvalue(v->res, (int)*row, 5), NULL, 10) : 0;
 }
 
 static struct wr_known *wr_known_of(struct ac_writer *w, const char *type)
@@ -1045,6 +1039,7 @@ static bool wr_redis(struct ac_writer *w);
 static void wr_redis_drop(struct ac_writer *w, const char *why);
 static bool wr_redis_replies(struct ac_writer *w, size_t n,
                              void (*fn)(void *ctx, size_t i, const redisReply *r), void *ctx);
+static void wr_redis_send(struct ac_writer *w, size_t n);
 
 /* A distinct (window, kind, value) of the group's new firing events. */
 struct wr_member {
@@ -1053,19 +1048,23 @@ struct wr_member {
     int64_t key;       /* ac_member_key(kind, value) */
     size_t event;      /* the group's first event with it */
     size_t win;        /* index into wr_members.wins */
+    bool present;      /* in the window's set, as checked */
     bool added;        /* new to its window */
 };
 
 /* The window of a type with new firing events in the group. */
 struct wr_mwin {
     const char *type; /* borrowed from the event */
-    int64_t id;       /* 0: the group opens it */
-    int64_t first, epoch;
-    size_t first_event; /* the group's first firing event of the type */
-    size_t nmem;        /* members asked about */
-    int state;          /* Redis: 1 counted (settle after COMMIT), 0 rebuild, -1 not asked */
-    long apps, users;   /* new members */
-    bool bump;          /* counted without Redis: the set is out of date */
+    int64_t id;       /* the open window, 0 if the group opens it (before the
+                         locks: the one this writer last counted into) */
+    int64_t first;
+    long long apps_db, users_db;   /* its stored counts */
+    long long apps_set, users_set; /* the sizes of its sets, as checked */
+    size_t first_event;            /* the group's first firing event of the type */
+    size_t nmem;                   /* members asked about */
+    bool checked;                  /* the sets answered */
+    bool decided;                  /* the members' added flags are final */
+    long apps, users;              /* new members */
 };
 
 struct wr_members {
@@ -1074,17 +1073,22 @@ struct wr_members {
     struct wr_mwin *wins;
     size_t nwins;
     struct ac_strmap win_idx; /* type -> index into wins */
+    struct ac_strmap mem_idx; /* (window index, member key) -> index into m, or -1 */
+    int64_t (*mkeys)[2];      /* mem_idx's keys */
+    size_t nmkeys;
 };
 
 static void wr_members_deinit(struct wr_members *ms)
 {
     free(ms->m);
     free(ms->wins);
+    free(ms->mkeys);
     ac_strmap_deinit(&ms->win_idx);
+    ac_strmap_deinit(&ms->mem_idx);
 }
 
-static struct wr_mwin *wr_members_win(struct wr_members *ms, const struct wr_view *view,
-                                      const char *type, size_t event)
+static struct wr_mwin *wr_members_win(struct ac_writer *w, struct wr_members *ms,
+                                      const struct wr_view *view, const char *type, size_t event)
 {
     bool added;
     int64_t *slot = ac_strmap_upsert(&ms->win_idx, type, strlen(type), (int64_t)ms->nwins, &added);
@@ -1096,48 +1100,71 @@ static struct wr_mwin *wr_members_win(struct wr_members *ms, const struct wr_vie
     }
     mw = &ms->wins[ms->nwins++];
     mw->type = type;
-    mw->id = wr_view_window(view, type, &wl);
-    wr_view_members(view, type, &mw->first, &mw->epoch);
     mw->first_event = event;
-    mw->state = -1;
+    if (view) {
+        mw->id = wr_view_window(view, type, &wl);
+        wr_view_members(view, type, &mw->first, &mw->apps_db, &mw->users_db);
+    }
+    else {
+        mw->id = wr_known_of(w, type)->window_id;
+    }
     return mw;
 }
 
-/* The group's members not known to be in their windows already. Those of a
- * window the group opens are all new. */
+static struct wr_member *wr_members_find(const struct wr_members *ms, size_t win, int64_t key)
+{
+    int64_t sk[2] = {(int64_t)win, key};
+    int64_t *slot = ac_strmap_get(&ms->mem_idx, (const char *)sk, sizeof(sk));
+
+    return slot && *slot >= 0 ? &ms->m[*slot] : NULL;
+}
+
+/*
+ * The group's members not known to be in their windows already - those of a
+ * window the group opens are all new. With view (under the locks, after the
+ * fold) of the open windows; without (round trip 0), of the windows this
+ * writer last counted into, for every firing event not repeating another
+ * of the group.
+ */
 static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
                                const struct wr_view *view, struct wr_members *ms)
 {
-    struct ac_strmap seen;
     bool added;
 
     memset(ms, 0, sizeof(*ms));
     ms->m = ac_xcalloc(2 * f->nevents + 1, sizeof(*ms->m));
     ms->wins = ac_xcalloc(f->nevents + 1, sizeof(*ms->wins));
+    ms->mkeys = ac_xcalloc(2 * f->nevents + 1, sizeof(*ms->mkeys));
     ac_strmap_init(&ms->win_idx, 16);
-    ac_strmap_init(&seen, f->nevents + 1);
+    ac_strmap_init(&ms->mem_idx, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
         const char *val[2] = {ev->app_id, ac_esc_counts_user(ev->gc_level) ? ev->user_id : NULL};
         struct wr_mwin *mw;
 
-        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i) ||
+        if ((view && f->events[i].alert < 0) || !ac_fold_is_new_event(f, i) ||
             ev->status != AC_STATUS_FIRING) {
             continue;
         }
-        mw = wr_members_win(ms, view, ev->type, i);
+        mw = wr_members_win(w, ms, view, ev->type, i);
         for (int k = 0; k < 2; k++) {
             struct wr_member *m = &ms->m[ms->n];
-            int64_t sk[2];
+            int64_t *sk = ms->mkeys[ms->nmkeys], *slot;
             if (!val[k]) {
                 continue;
             }
             sk[0] = (int64_t)(mw - ms->wins);
             sk[1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
-            (void)ac_strmap_upsert(&seen, (const char *)sk, sizeof(sk), 0, &added);
-            if (!added || (mw->id && wr_known_has(wr_known_of(w, ev->type), mw->id, sk[1]))) {
+            slot =
+                ac_strmap_upsert(&ms->mem_idx, (const char *)sk, 2 * sizeof(int64_t), -1, &added);
+            if (!added) {
+                continue;
+            }
+            ms->nmkeys++;
+            if (mw->id && wr_known_has(wr_known_of(w, ev->type), mw->id, sk[1])) {
                 continue; /* counted into this window before: nothing to ask */
             }
+            *slot = (int64_t)ms->n;
             m->value = val[k];
             m->kind = k == 0 ? 'a' : 'u';
             m->key = sk[1];
@@ -1148,124 +1175,122 @@ static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
             ms->n++;
         }
     }
-    ac_strmap_deinit(&seen);
 }
 
-static struct ac_esc_set wr_esc_set(const struct ac_writer *w, const struct wr_mwin *mw)
+static struct ac_esc_set wr_esc_set(const struct ac_writer *w, int64_t window_id)
 {
-    return (struct ac_esc_set){w->prefix, w->keygen, mw->id, mw->epoch};
+    return (struct ac_esc_set){w->prefix, w->keygen, window_id};
 }
 
-/* Appends the add of every member of the windows in state want. Returns
- * how many windows. */
-static size_t wr_members_append_adds(struct ac_writer *w, struct wr_members *ms, int want,
-                                     int64_t *reply_win, size_t base)
+/* The members of window win: kinds and keys (n of them). */
+static size_t wr_members_of(const struct wr_members *ms, size_t win, bool added_only, char *kinds,
+                            int64_t *keys)
 {
+    size_t n = 0;
+
+    for (size_t k = 0; k < ms->n; k++) {
+        if (ms->m[k].win == win && (!added_only || ms->m[k].added)) {
+            kinds[n] = ms->m[k].kind;
+            keys[n++] = ms->m[k].key;
+        }
+    }
+    return n;
+}
+
+/* Appends a check of every window with members to ask about that is not
+ * decided; reply_win[i] gets the window of the i-th. Returns how many. */
+static size_t wr_members_append_checks(struct ac_writer *w, struct wr_members *ms,
+                                       int64_t *reply_win)
+{
+    char *kinds = ac_xcalloc(ms->n + 1, 1);
     int64_t *keys = ac_xcalloc(ms->n + 1, sizeof(int64_t));
     size_t nwin = 0;
 
     for (size_t i = 0; i < ms->nwins; i++) {
-        struct wr_mwin *mw = &ms->wins[i];
-        struct ac_esc_set set = wr_esc_set(w, mw);
-        size_t n = 0;
-        if (!mw->id || !mw->nmem || mw->state != want) {
+        struct ac_esc_set set = wr_esc_set(w, ms->wins[i].id);
+        size_t n;
+        if (!ms->wins[i].id || !ms->wins[i].nmem || ms->wins[i].decided) {
             continue;
         }
-        for (size_t k = 0; k < ms->n; k++) {
-            if (ms->m[k].win == i) {
-                keys[n++] = ms->m[k].key;
-            }
-        }
-        ac_esc_members_append_add(w->rl.c, &set, w->token, keys, n);
-        reply_win[base + nwin++] = (int64_t)i;
+        n = wr_members_of(ms, i, false, kinds, keys);
+        ac_esc_members_append_check(w->rl.c, &set, kinds, keys, n);
+        reply_win[nwin++] = (int64_t)i;
     }
+    free(kinds);
     free(keys);
     return nwin;
 }
 
-struct wr_add_replies {
+/* A check's reply into window win of ms. Returns false for a bad reply. */
+static bool wr_members_checked(struct wr_members *ms, size_t win, const redisReply *r)
+{
+    struct wr_mwin *mw = &ms->wins[win];
+    bool *present = ac_xcalloc(mw->nmem + 1, sizeof(bool));
+    bool ok =
+        ac_esc_members_parse_check(r, &mw->apps_set, &mw->users_set, present, mw->nmem) == AC_OK;
+
+    for (size_t k = 0, n = 0; ok && k < ms->n; k++) {
+        if (ms->m[k].win == win) {
+            ms->m[k].present = present[n++];
+        }
+    }
+    mw->checked = ok;
+    free(present);
+    return ok;
+}
+
+struct wr_check_replies {
     struct wr_members *ms;
-    const int64_t *reply_win; /* per reply: the window of an add, or -1 */
+    const int64_t *reply_win;
     bool bad;
 };
 
-static void wr_add_reply(void *ctx, size_t i, const redisReply *r)
+static void wr_check_reply(void *ctx, size_t i, const redisReply *r)
 {
-    struct wr_add_replies *a = ctx;
-    struct wr_members *ms = a->ms;
-    struct wr_mwin *mw;
-    bool *flags;
-    size_t n = 0;
-    int rc;
+    struct wr_check_replies *c = ctx;
 
-    if (a->reply_win[i] < 0) {
-        a->bad |= r->type == REDIS_REPLY_ERROR;
+    c->bad |= !wr_members_checked(c->ms, (size_t)c->reply_win[i], r);
+}
+
+/* Decides window mw's members from a check whose sizes equal the stored
+ * counts: the set is then exactly the window's members. */
+static void wr_members_decide_from(struct wr_members *ms, struct wr_mwin *mw,
+                                   const struct wr_members *from, const struct wr_mwin *fw)
+{
+    size_t win = (size_t)(mw - ms->wins), fwin = (size_t)(fw - from->wins);
+
+    if (!fw->checked || fw->id != mw->id || fw->apps_set != mw->apps_db ||
+        fw->users_set != mw->users_db) {
         return;
     }
-    mw = &ms->wins[a->reply_win[i]];
-    flags = ac_xcalloc(mw->nmem + 1, sizeof(bool));
-    rc = ac_esc_members_parse_add(r, flags, mw->nmem);
-    if (rc < 0) {
-        a->bad = true;
-    }
-    else {
-        mw->state = rc;
-    }
-    for (size_t k = 0; rc == 1 && k < ms->n; k++) {
-        if (ms->m[k].win == (size_t)a->reply_win[i]) {
-            ms->m[k].added = flags[n++];
+    for (size_t k = 0; k < ms->n; k++) {
+        const struct wr_member *fm =
+            ms->m[k].win == win ? wr_members_find(from, fwin, ms->m[k].key) : NULL;
+        if (ms->m[k].win == win && (!fm || fm->kind != ms->m[k].kind)) {
+            return; /* not asked then */
         }
     }
-    free(flags);
+    for (size_t k = 0; k < ms->n; k++) {
+        if (ms->m[k].win == win) {
+            ms->m[k].added = !wr_members_find(from, fwin, ms->m[k].key)->present;
+        }
+    }
+    mw->decided = true;
 }
 
-/* Reads n replies of adds (and rebuilds); false if Redis failed. */
-static bool wr_members_read(struct ac_writer *w, struct wr_members *ms, const int64_t *reply_win,
-                            size_t n)
+/* Rebuilds the sets of the undecided windows from PostgreSQL (sent, not
+ * waited for) and decides their members from what it read. Returns false if
+ * PostgreSQL failed (r says how). */
+static bool wr_members_rebuild(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms)
 {
-    struct wr_add_replies a = {ms, reply_win, false};
-
-    if (!wr_redis_replies(w, n, wr_add_reply, &a)) {
-        return false;
-    }
-    if (a.bad) {
-        wr_redis_drop(w, "unexpected reply to the escalation members");
-        return false;
-    }
-    return true;
-}
-
-/*
- * Asks Redis, under the types' locks, which members are new to their
- * windows; a set that cannot be trusted is rebuilt from PostgreSQL first.
- * Windows left unanswered (Redis unavailable) keep state -1. Returns false
- * if PostgreSQL failed (r says how).
- */
-static bool wr_members_redis(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms)
-{
-    int64_t *reply_win;
-    size_t nasked, nre = 0, nreplies = 0;
-    PGresult **res;
+    PGresult **res = ac_xcalloc(ms->nwins + 1, sizeof(*res));
+    size_t nre = 0, replies = 0;
     bool ok = true;
 
-    if (!ms->n || !wr_redis(w) || !w->cache_checked || !wr_redis_replies(w, 0, NULL, NULL)) {
-        return true;
-    }
-    reply_win = ac_xcalloc(ms->nwins + 1, sizeof(int64_t));
-    nasked = wr_members_append_adds(w, ms, -1, reply_win, 0);
-    if (nasked == 0) {
-        free(reply_win);
-        return true;
-    }
-    if (!wr_members_read(w, ms, reply_win, nasked)) {
-        goto unanswered;
-    }
-    free(reply_win);
-    res = ac_xcalloc(ms->nwins + 1, sizeof(*res));
-    for (size_t i = 0; i < ms->nwins; i++) {
+    for (size_t i = 0; ok && i < ms->nwins; i++) {
         struct wr_params p;
         char first[24];
-        if (ms->wins[i].state != 0) {
+        if (!ms->wins[i].id || !ms->wins[i].nmem || ms->wins[i].decided) {
             continue;
         }
         wr_params_init(&p, 2);
@@ -1274,66 +1299,103 @@ static bool wr_members_redis(struct ac_writer *w, struct wr_reader *r, struct wr
         p.v[1] = first;
         ok = wr_send(w->conn, "ac_esc_members", &p);
         nre++;
-        if (!ok) {
-            break;
-        }
     }
     ok = ok && (nre == 0 || wr_flush(w->conn));
     for (size_t i = 0, k = 0; ok && k < nre; i++) {
-        if (ms->wins[i].state == 0) {
+        if (ms->wins[i].id && ms->wins[i].nmem && !ms->wins[i].decided) {
             ok = wr_take(r, &res[i]) && !r->failed;
             k++;
         }
     }
-    if (ok && nre > 0 && w->rl.c) {
-        /* the rebuilds, then the adds again */
-        reply_win = NULL;
-        for (size_t i = 0; i < ms->nwins; i++) {
-            struct ac_esc_set set = wr_esc_set(w, &ms->wins[i]);
-            int64_t *keys;
-            int nk;
-            if (ms->wins[i].state != 0) {
-                continue;
-            }
-            nk = PQntuples(res[i]);
-            keys = ac_xcalloc((size_t)nk + 1, sizeof(int64_t));
-            for (int t = 0; t < nk; t++) {
-                keys[t] = strtoll(PQgetvalue(res[i], t, 1), NULL, 10);
-            }
-            nreplies += ac_esc_members_append_rebuild(w->rl.c, &set, keys, (size_t)nk);
-            free(keys);
+    for (size_t i = 0; ok && i < ms->nwins; i++) {
+        struct ac_strmap have;
+        int nk = res[i] ? PQntuples(res[i]) : 0;
+        char *kinds;
+        int64_t *keys;
+        if (!res[i]) {
+            continue;
         }
-        reply_win = ac_xcalloc(nreplies + ms->nwins + 1, sizeof(int64_t));
-        for (size_t i = 0; i < nreplies; i++) {
-            reply_win[i] = -1;
+        kinds = ac_xcalloc((size_t)nk + 1, 1);
+        keys = ac_xcalloc((size_t)nk + 1, sizeof(int64_t));
+        ac_strmap_init(&have, (size_t)nk + 1);
+        for (int t = 0; t < nk; t++) {
+            bool added;
+            kinds[t] = PQgetvalue(res[i], t, 0)[0];
+            keys[t] = strtoll(PQgetvalue(res[i], t, 1), NULL, 10);
+            (void)ac_strmap_upsert(&have, (const char *)&keys[t], sizeof(int64_t), 0, &added);
         }
-        nreplies += wr_members_append_adds(w, ms, 0, reply_win, nreplies);
-        if (!wr_members_read(w, ms, reply_win, nreplies)) {
-            for (size_t i = 0; i < ms->nwins; i++) {
-                ms->wins[i].state = ms->wins[i].state == 1 ? 1 : -1;
+        for (size_t k = 0; k < ms->n; k++) {
+            if (ms->m[k].win == i) {
+                ms->m[k].added =
+                    !ac_strmap_get(&have, (const char *)&ms->m[k].key, sizeof(int64_t));
             }
         }
-        free(reply_win);
+        ms->wins[i].decided = true;
+        if (w->rl.c) {
+            struct ac_esc_set set = wr_esc_set(w, ms->wins[i].id);
+            replies += ac_esc_members_append_rebuild(w->rl.c, &set, kinds, keys, (size_t)nk);
+        }
+        ac_strmap_deinit(&have);
+        free(kinds);
+        free(keys);
+    }
+    if (replies > 0 && w->rl.c) {
+        wr_redis_send(w, replies);
     }
     for (size_t i = 0; i < ms->nwins; i++) {
         PQclear(res[i]);
-        if (ms->wins[i].state == 0) { /* rebuilt, and still not to be trusted: ask PostgreSQL */
-            ms->wins[i].state = -1;
-        }
     }
     free(res);
     return ok;
-
-unanswered:
-    free(reply_win);
-    for (size_t i = 0; i < ms->nwins; i++) {
-        ms->wins[i].state = -1;
-    }
-    return true;
 }
 
-/* The members Redis did not answer for, from PostgreSQL; their windows' sets
- * are out of date if any is new. Returns false if PostgreSQL failed. */
+/*
+ * Under the types' locks: which members are new to their windows. A window
+ * is decided by the check of round trip 0 (pre) if its sets' sizes equal
+ * the stored counts, else by a check now, else by rebuilding its sets from
+ * PostgreSQL; without Redis, PostgreSQL is asked (wr_members_probe).
+ * Returns false if PostgreSQL failed (r says how).
+ */
+static bool wr_members_decide(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms,
+                              const struct wr_members *pre)
+{
+    int64_t *reply_win;
+    size_t n;
+
+    for (size_t i = 0; i < ms->nwins; i++) {
+        int64_t *slot = ac_strmap_get(&pre->win_idx, ms->wins[i].type, strlen(ms->wins[i].type));
+        ms->wins[i].decided = !ms->wins[i].id || !ms->wins[i].nmem;
+        if (!ms->wins[i].decided && slot) {
+            wr_members_decide_from(ms, &ms->wins[i], pre, &pre->wins[*slot]);
+        }
+    }
+    if (!ms->n || !wr_redis(w) || !w->cache_checked) {
+        return true;
+    }
+    reply_win = ac_xcalloc(ms->nwins + 1, sizeof(int64_t));
+    n = wr_members_append_checks(w, ms, reply_win);
+    if (n > 0) {
+        struct wr_check_replies c = {ms, reply_win, false};
+        if (!wr_redis_replies(w, n, wr_check_reply, &c)) {
+            free(reply_win);
+            return true;
+        }
+        if (c.bad) {
+            wr_redis_drop(w, "unexpected reply to the escalation members");
+            free(reply_win);
+            return true;
+        }
+        for (size_t k = 0; k < n; k++) {
+            struct wr_mwin *mw = &ms->wins[reply_win[k]];
+            wr_members_decide_from(ms, mw, ms, mw);
+        }
+    }
+    free(reply_win);
+    return wr_members_rebuild(w, r, ms);
+}
+
+/* The members no set could answer for, from PostgreSQL. Returns false if
+ * PostgreSQL failed (r says how). */
 static bool wr_members_probe(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms)
 {
     struct wr_params p;
@@ -1345,7 +1407,7 @@ static bool wr_members_probe(struct ac_writer *w, struct wr_reader *r, struct wr
     for (size_t i = 0; i < ms->n; i++) {
         const struct wr_mwin *mw = &ms->wins[ms->m[i].win];
         char kind[2] = {ms->m[i].kind, 0};
-        if (!mw->id || mw->state != -1) {
+        if (mw->decided) {
             continue;
         }
         ac_pg_array_add(&p.a[0], mw->type);
@@ -1365,11 +1427,6 @@ static bool wr_members_probe(struct ac_writer *w, struct wr_reader *r, struct wr
         long o = strtol(PQgetvalue(res, t, 0), NULL, 10);
         if (o >= 1 && (size_t)o <= n) {
             ms->m[ord[o - 1]].added = false;
-        }
-    }
-    for (size_t k = 0; ok && !r->failed && k < n; k++) {
-        if (ms->m[ord[k]].added) {
-            ms->wins[ms->m[ord[k]].win].bump = true;
         }
     }
     PQclear(res);
@@ -1436,7 +1493,7 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
     bool added;
 
     memset(e, 0, sizeof(*e));
-    wr_params_init(&e->count, 10);
+    wr_params_init(&e->count, 9);
     wr_params_init(&e->close, 1);
     wr_params_init(&e->events, 2);
     ac_strmap_init(&types, 16);
@@ -1477,7 +1534,7 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
         int64_t wid = wr_view_window(view, ev->type, &wl);
         char num[24];
         if (t[k].delta != 0 || t[k].resolved || (t[k].n > 0 && !wid) || inc ||
-            (mw && (mw->apps || mw->users || mw->bump))) {
+            (mw && (mw->apps || mw->users))) {
             e->full = true; /* a window opens or closes, or a decision may change */
         }
         if (t[k].n > 0) {
@@ -1495,12 +1552,11 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
         ac_pg_array_add_i64(&e->count.a[4], wid, true);
         ac_pg_array_add_i64(&e->count.a[5], mw ? mw->apps : 0, false);
         ac_pg_array_add_i64(&e->count.a[6], mw ? mw->users : 0, false);
-        ac_pg_array_add_i64(&e->count.a[7], mw && mw->bump ? 1 : 0, false);
         /* a window the group opens starts at its first firing event (kept) */
-        ac_pg_array_add_i64(&e->count.a[8], mw && !wid ? f->events[mw->first_event].event_id : 0,
+        ac_pg_array_add_i64(&e->count.a[7], mw && !wid ? f->events[mw->first_event].event_id : 0,
                             false);
         if (inc) {
-            ac_pg_array_add(&e->count.a[9], ev->type);
+            ac_pg_array_add(&e->count.a[8], ev->type);
         }
         if (t[k].resolved && t[k].delta <= 0) { /* may be left without an open alert */
             ac_pg_array_add(&e->close.a[0], ev->type);
@@ -1702,6 +1758,8 @@ struct wr_lookup {
     bool *key_hit; /* per event */
     size_t nfp;
     size_t *key_event; /* reply index - nfp -> event index */
+    size_t nkeys;
+    struct wr_check_replies checks; /* the replies after the keys' */
 };
 
 static void wr_lookup_reply(void *ctx, size_t i, const redisReply *r)
@@ -1709,6 +1767,10 @@ static void wr_lookup_reply(void *ctx, size_t i, const redisReply *r)
     struct wr_lookup *l = ctx;
     long long a = 0, b = 0;
 
+    if (i >= l->nfp + l->nkeys) {
+        wr_check_reply(&l->checks, i - l->nfp - l->nkeys, r);
+        return;
+    }
     if (r->type != REDIS_REPLY_STRING || sscanf(r->str, "%lld:%lld", &a, &b) != 2) {
         return;
     }
@@ -1790,12 +1852,16 @@ out:
     freeReplyObject(gen);
 }
 
-/* One round trip: the cached open alert of every fingerprint and the cached
- * result of every new idempotency key of the group. */
-static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit, bool *key_hit)
+/* One round trip: the cached open alert of every fingerprint, the cached
+ * result of every new idempotency key of the group, and the check of its
+ * members (pre) against the sets of the windows this writer last counted
+ * into (decided under the locks, wr_members_decide). */
+static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit, bool *key_hit,
+                            struct wr_members *pre)
 {
-    struct wr_lookup l = {f, fp_hit, key_hit, ac_fold_fingerprint_count(f), NULL};
-    size_t n = 0;
+    struct wr_lookup l = {f, fp_hit, key_hit, ac_fold_fingerprint_count(f), NULL, 0, {0}};
+    size_t n = 0, nchecks;
+    int64_t *reply_win;
 
     if (!wr_redis(w) || !w->cache_checked) {
         return;
@@ -1812,8 +1878,54 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
             l.key_event[n++] = i;
         }
     }
-    (void)wr_redis_replies(w, l.nfp + n, wr_lookup_reply, &l);
+    l.nkeys = n;
+    reply_win = ac_xcalloc(pre->nwins + 1, sizeof(int64_t));
+    nchecks = wr_members_append_checks(w, pre, reply_win);
+    l.checks = (struct wr_check_replies){pre, reply_win, false};
+    if (wr_redis_replies(w, l.nfp + n + nchecks, wr_lookup_reply, &l) && l.checks.bad) {
+        wr_redis_drop(w, "unexpected reply to the escalation members");
+    }
+    free(reply_win);
     free(l.key_event);
+}
+
+/* After COMMIT, in the cache update: the group's new members go into their
+ * windows' sets (members.h), a closed window's sets go. Returns how many
+ * commands. */
+static size_t wr_members_commit(struct ac_writer *w, const struct wr_members *ms,
+                                const struct ac_esc_win *wins, size_t nwins)
+{
+    char *kinds = ac_xcalloc(ms->n + 1, 1);
+    int64_t *keys = ac_xcalloc(ms->n + 1, sizeof(int64_t));
+    size_t cmds = 0;
+
+    for (size_t i = 0; i < ms->nwins; i++) {
+        const struct wr_mwin *mw = &ms->wins[i];
+        int64_t id = mw->id;
+        bool closed = false;
+        struct ac_esc_set set;
+        size_t n;
+        for (size_t k = 0; k < nwins; k++) {
+            if (strcmp(wins[k].type, mw->type) == 0 && (!id || wins[k].id == id)) {
+                id = wins[k].id; /* a window the group opened */
+                closed = wins[k].closed;
+            }
+        }
+        set = wr_esc_set(w, id);
+        if (!id) {
+            continue;
+        }
+        if (closed) {
+            ac_esc_members_append_forget(w->rl.c, &set);
+            cmds++;
+            continue;
+        }
+        n = wr_members_of(ms, i, true, kinds, keys);
+        cmds += n > 0 ? ac_esc_members_append_add(w->rl.c, &set, kinds, keys, n) : 0;
+    }
+    free(kinds);
+    free(keys);
+    return cmds;
 }
 
 /* After COMMIT: remember the alerts the group left open, forget those it
@@ -1865,25 +1977,12 @@ static void wr_cache_update(struct ac_writer *w, const struct ac_fold *f,
         }
     }
     for (size_t i = 0; i < nwins; i++) {
-        int64_t *slot = ac_strmap_get(&ms->win_idx, wins[i].type, strlen(wins[i].type));
         if (all || wins[i].closed) {
             ac_esc_mirror_append(w->rl.c, w->prefix, &wins[i]);
             n++;
         }
-        if (wins[i].closed && slot && ms->wins[*slot].id == wins[i].id) {
-            struct ac_esc_set set = wr_esc_set(w, &ms->wins[*slot]);
-            ac_esc_members_append_forget(w->rl.c, &set);
-            n++;
-        }
     }
-    /* the members the group added are committed: their windows' marks go */
-    for (size_t i = 0; i < ms->nwins; i++) {
-        struct ac_esc_set set = wr_esc_set(w, &ms->wins[i]);
-        if (ms->wins[i].state == 1) {
-            ac_esc_members_append_settle(w->rl.c, &set, w->token);
-            n++;
-        }
-    }
+    n += wr_members_commit(w, ms, wins, nwins);
     if (all && nwins > 0) {
         w->mirror_next_us = now + WR_MIRROR_US;
     }
@@ -1961,7 +2060,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     struct wr_params ins_alerts = {0}, upd_alerts = {0}, ins_events = {0}, ins_audit = {0};
     struct wr_params ins_keys = {0}, ins_intents = {0};
     struct wr_esc esc = {0};
-    struct wr_members ms = {0};
+    struct wr_members ms = {0}, pre = {0};
     struct wr_params types = {0};
     struct wr_view view = {0};
     PGresult *win_res = NULL;
@@ -2016,8 +2115,9 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     /* Round trip 0 (Redis, when there): what the cache knows. */
     fp_hit = ac_xcalloc(ac_fold_fingerprint_count(&f) + 1, sizeof(bool));
     key_hit = ac_xcalloc(f.nevents + 1, sizeof(bool));
+    wr_members_collect(w, &f, NULL, &pre);
     if (use_cache) {
-        wr_cache_lookup(w, &f, fp_hit, key_hit);
+        wr_cache_lookup(w, &f, fp_hit, key_hit, &pre);
     }
     nstored_q = wr_build_stored(&f, key_hit, &stored);
     nopen_q = wr_build_open(&f, fp_hit, &open);
@@ -2041,9 +2141,8 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
 
     /* Escalation members (members.h), under the types' locks: which are new
      * to their windows. The events that bring them become rows. */
-    (void)snprintf(w->token, sizeof(w->token), "%s:%llu", w->nonce, ++w->group_seq);
     wr_members_collect(w, &f, &view, &ms);
-    if (!wr_members_redis(w, &r, &ms) || !wr_members_probe(w, &r, &ms)) {
+    if (!wr_members_decide(w, &r, &ms, &pre) || !wr_members_probe(w, &r, &ms)) {
         if (r.failed && !r.lost) {
             goto failed;
         }
@@ -2163,6 +2262,7 @@ cleanup:
     free(wins);
     wr_esc_deinit(&esc);
     wr_members_deinit(&ms);
+    wr_members_deinit(&pre);
     wr_params_deinit(&stored);
     wr_params_deinit(&open);
     wr_params_deinit(&ins_alerts);
