@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalation/members.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -407,6 +408,11 @@ int ac_esc_mirror_prepare(redisContext *rc)
         return AC_EKV;
     }
     return AC_OK;
+}
+
+int ac_esc_redis_prepare(redisContext *rc)
+{
+    return ac_esc_mirror_prepare(rc) == AC_OK ? ac_esc_members_prepare(rc) : AC_EKV;
 }
 
 #define ENG_ARGS_MAX 40

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalation/engine.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/redis.h"
@@ -162,13 +163,6 @@ size_t ac_esc_members_append_add(redisContext *rc, const struct ac_esc_set *s, c
            mem_append_kind(rc, s, 'u', kinds, keys, n);
 }
 
-size_t ac_esc_members_append_rebuild(redisContext *rc, const struct ac_esc_set *s,
-                                     const char *kinds, const int64_t *keys, size_t n)
-{
-    ac_esc_members_append_forget(rc, s);
-    return 1 + ac_esc_members_append_add(rc, s, kinds, keys, n);
-}
-
 void ac_esc_members_append_forget(redisContext *rc, const struct ac_esc_set *s)
 {
     char *ka = mem_key(s, 'a'), *ku = mem_key(s, 'u');
@@ -176,4 +170,111 @@ void ac_esc_members_append_forget(redisContext *rc, const struct ac_esc_set *s)
     (void)redisAppendCommand(rc, "DEL %s %s", ka, ku);
     free(ka);
     free(ku);
+}
+
+/* Reads n replies; false (and *bad) if Redis failed or answered an error. */
+static bool mem_replies(redisContext *rc, size_t n, redisReply **keep, size_t nkeep)
+{
+    bool ok = true;
+
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(rc, (void **)&r) != REDIS_OK || !r) {
+            return false;
+        }
+        ok &= r->type != REDIS_REPLY_ERROR;
+        if (keep && i < nkeep) {
+            keep[i] = r;
+        }
+        else {
+            freeReplyObject(r);
+        }
+    }
+    return ok;
+}
+
+/* Fills in one window's sets from PostgreSQL. */
+static int mem_fill(redisContext *rc, PGconn *conn, const struct ac_esc_set *set)
+{
+    char id[24];
+    const char *v[1] = {id};
+    PGresult *res;
+    char *kinds;
+    int64_t *keys;
+    int nk, rc_ = AC_OK;
+
+    (void)snprintf(id, sizeof(id), "%lld", (long long)set->window_id);
+    res = PQexecParams(conn, "SELECT kind, member FROM ac_esc_members($1)", 1, NULL, v, NULL, NULL,
+                       0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ac_log(AC_LOG_WARN, "escalation", "reading the members of window %s failed: %s", id,
+               PQerrorMessage(conn));
+        PQclear(res);
+        return AC_EDB;
+    }
+    nk = PQntuples(res);
+    kinds = ac_xcalloc((size_t)nk + 1, 1);
+    keys = ac_xcalloc((size_t)nk + 1, sizeof(int64_t));
+    for (int t = 0; t < nk; t++) {
+        kinds[t] = PQgetvalue(res, t, 0)[0];
+        keys[t] = strtoll(PQgetvalue(res, t, 1), NULL, 10);
+    }
+    PQclear(res);
+    if (!mem_replies(rc, ac_esc_members_append_add(rc, set, kinds, keys, (size_t)nk), NULL, 0)) {
+        rc_ = AC_EKV;
+    }
+    else {
+        ac_log(AC_LOG_INFO, "escalation",
+               "member sets filled in from PostgreSQL window=%s members=%d", id, nk);
+    }
+    free(kinds);
+    free(keys);
+    return rc_;
+}
+
+int ac_esc_members_catch_up(redisContext *rc, PGconn *conn, const char *prefix,
+                            const struct ac_esc_win *w, size_t n, size_t *filled)
+{
+    redisReply *gen = redisCommand(rc, "GET %skeygen", prefix), **checks;
+    struct ac_esc_set set = {prefix, 0, 0};
+    size_t nchk = 0;
+    int rc_ = AC_OK;
+
+    *filled = 0;
+    if (!gen || (gen->type != REDIS_REPLY_STRING && gen->type != REDIS_REPLY_NIL)) {
+        freeReplyObject(gen);
+        return AC_EKV;
+    }
+    set.gen = gen->type == REDIS_REPLY_STRING ? atoll(gen->str) : 0;
+    freeReplyObject(gen);
+    checks = ac_xcalloc(n + 1, sizeof(*checks));
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].fig.apps + w[i].fig.gc_users > 0) {
+            set.window_id = w[i].id;
+            ac_esc_members_append_check(rc, &set, "", NULL, 0);
+            nchk++;
+        }
+    }
+    if (!mem_replies(rc, nchk, checks, nchk)) {
+        rc_ = AC_EKV;
+    }
+    for (size_t i = 0, k = 0; rc_ == AC_OK && i < n; i++) {
+        long long apps, users;
+        if (w[i].fig.apps + w[i].fig.gc_users <= 0) {
+            continue;
+        }
+        if (ac_esc_members_parse_check(checks[k++], &apps, &users, NULL, 0) != AC_OK) {
+            rc_ = AC_EKV;
+        }
+        else if (apps < w[i].fig.apps || users < w[i].fig.gc_users) {
+            set.window_id = w[i].id;
+            rc_ = mem_fill(rc, conn, &set);
+            *filled += rc_ == AC_OK;
+        }
+    }
+    for (size_t k = 0; k < nchk; k++) {
+        freeReplyObject(checks[k]);
+    }
+    free(checks);
+    return rc_;
 }

@@ -17,11 +17,13 @@
  *   - under the types' locks it compares the sizes with the stored counts:
  *     equal, the answers stand (no member can have been added in between,
  *     as the count would have grown); else it asks again (another instance's
- *     adds may have been on their way) and, still behind, rebuilds the sets
- *     from PostgreSQL.
+ *     adds may have been on their way) and, still behind, asks PostgreSQL
+ *     (an index lookup per candidate in the stored events).
  * A set that Redis lost, an add that never arrived (a crash after COMMIT),
- * members counted by an instance without Redis (it asks PostgreSQL instead):
- * each leaves a set smaller than its count, which the next writer rebuilds.
+ * members counted by an instance without Redis: each leaves a set smaller
+ * than its count, which the escalation timer fills in from PostgreSQL on its
+ * next tick (ac_esc_members_catch_up) - off the ingest path, without a lock:
+ * it only adds true members, and writers add theirs meanwhile.
  *
  * PostgreSQL has what rebuilds a set: every event that brings a member into a
  * window is stored as a row (a repeat that would be folded is kept,
@@ -35,6 +37,7 @@
 #define AC_ESCALATION_MEMBERS_H
 
 #include <hiredis/hiredis.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,12 +75,19 @@ AC_MUST_CHECK int ac_esc_members_parse_check(const redisReply *r, long long *app
 size_t ac_esc_members_append_add(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
                                  const int64_t *keys, size_t n);
 
-/* Appends the commands that make keys[0..n) the window's members. Returns
- * how many replies they have. */
-size_t ac_esc_members_append_rebuild(redisContext *rc, const struct ac_esc_set *s,
-                                     const char *kinds, const int64_t *keys, size_t n);
-
 /* Appends one command (one reply) that deletes a closed window's sets. */
 void ac_esc_members_append_forget(redisContext *rc, const struct ac_esc_set *s);
+
+struct ac_esc_win;
+
+/*
+ * The escalation timer's part: fills in, from PostgreSQL on conn (not in
+ * pipeline mode), the sets of the open windows w[0..n) that are smaller than
+ * their counts, adding (never removing: a set holds only true members, and
+ * writers add theirs meanwhile). *filled gets how many sets it filled in.
+ * Returns AC_OK, AC_EKV (drop the Redis connection) or AC_EDB.
+ */
+AC_MUST_CHECK int ac_esc_members_catch_up(redisContext *rc, PGconn *conn, const char *prefix,
+                                          const struct ac_esc_win *w, size_t n, size_t *filled);
 
 #endif

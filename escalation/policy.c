@@ -30,6 +30,7 @@ static void esc_defaults(struct ac_esc_config *c)
     c->by_trace[AC_TRACE_DATA] = esc_default_immediate;
     c->by_trace[AC_TRACE_RUNTIME] = esc_default_immediate;
     c->tick = 1000000;
+    c->members_fill = 5000000;
 }
 
 static bool esc_long(const json_t *t, const char *key, long max, long *out, const char *path,
@@ -151,7 +152,8 @@ int ac_esc_config_load(struct ac_esc_config *c, const json_t *cfg, json_t *error
     }
     json_object_foreach((json_t *)cfg, k, v)
     {
-        if (strcmp(k, "policies") != 0 && strcmp(k, "types") != 0 && strcmp(k, "tick_ms") != 0) {
+        if (strcmp(k, "policies") != 0 && strcmp(k, "types") != 0 && strcmp(k, "tick_ms") != 0 &&
+            strcmp(k, "members_fill_ms") != 0) {
             (void)snprintf(path, sizeof(path), "escalation.%.64s", k);
             ac_event_error(errors, -1, path, "unknown key");
         }
@@ -162,6 +164,13 @@ int ac_esc_config_load(struct ac_esc_config *c, const json_t *cfg, json_t *error
             ac_event_error(errors, -1, "escalation.tick_ms", "must be at least 50");
         }
         c->tick = (int64_t)ms * 1000;
+    }
+    if (json_object_get(cfg, "members_fill_ms")) {
+        long ms = 0;
+        if (esc_long(cfg, "members_fill_ms", 3600000, &ms, "escalation", errors) && ms < 100) {
+            ac_event_error(errors, -1, "escalation.members_fill_ms", "must be at least 100");
+        }
+        c->members_fill = (int64_t)ms * 1000;
     }
     json_object_foreach(json_object_get(cfg, "policies"), k, v)
     {
@@ -237,8 +246,9 @@ json_t *ac_esc_config_to_json(const struct ac_esc_config *c)
     for (size_t i = 0; i < c->ntypes; i++) {
         json_object_set_new(types, c->types[i].type, esc_policy_json(&c->types[i].policy));
     }
-    return json_pack("{s:o, s:o, s:I}", "policies", policies, "types", types, "tick_ms",
-                     (json_int_t)(c->tick / 1000));
+    return json_pack("{s:o, s:o, s:I, s:I}", "policies", policies, "types", types, "tick_ms",
+                     (json_int_t)(c->tick / 1000), "members_fill_ms",
+                     (json_int_t)(c->members_fill / 1000));
 }
 
 /* Whether the figures meet a tier; *why says which threshold did. */

@@ -49,6 +49,10 @@ struct ac_esc_config {
     struct ac_esc_type_policy *types;
     size_t ntypes;
     int64_t tick; /* µs between the timer's evaluations ("tick_ms"; default 1 s) */
+    /* µs between the timer's fill-ins of member sets behind their counts
+     * ("members_fill_ms"; default 5 s): each reads a window's members from
+     * PostgreSQL (escalation/members.h) */
+    int64_t members_fill;
 };
 
 /*

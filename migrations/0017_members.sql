@@ -19,16 +19,20 @@ ALTER TABLE esc_windows ADD COLUMN first_event_id bigint NOT NULL DEFAULT 0;
 UPDATE esc_windows SET first_event_id = (SELECT last_value + 1 FROM events_id_seq)
  WHERE closed_at IS NULL;
 
--- The members of the open window of p_type, whose first event id is p_first:
--- (kind, ac_member_key(kind, value)). Read through events_type.
-CREATE FUNCTION ac_esc_members(p_type text, p_first bigint)
+-- The members of open window p_window: (kind, ac_member_key(kind, value)).
+-- Read through events_type.
+CREATE FUNCTION ac_esc_members(p_window bigint)
 RETURNS TABLE (kind "char", member bigint) LANGUAGE sql STABLE AS $$
-    SELECT 'a'::"char", ac_member_key('a', e.app_id) FROM events e
-     WHERE e.type = p_type AND e.id >= p_first AND e.status = 'firing' AND e.app_id IS NOT NULL
+    SELECT 'a'::"char", ac_member_key('a', e.app_id) FROM esc_windows w JOIN events e
+        ON e.type = w.type AND e.id >= w.first_event_id
+     WHERE w.id = p_window AND e.status = 'firing' AND e.app_id IS NOT NULL
     UNION
-    SELECT 'u'::"char", ac_member_key('u', e.user_id) FROM events e
-     WHERE e.type = p_type AND e.id >= p_first AND e.status = 'firing' AND e.user_id IS NOT NULL
+    SELECT 'u'::"char", ac_member_key('u', e.user_id) FROM esc_windows w JOIN events e
+        ON e.type = w.type AND e.id >= w.first_event_id
+     WHERE w.id = p_window AND e.status = 'firing' AND e.user_id IS NOT NULL
        AND (e.doc ->> 'gc_level') IN ('6', '7')
     UNION
-    SELECT m.kind, m.member FROM esc_members m WHERE m.type_key = ac_type_lock_key(p_type)
+    SELECT m.kind, m.member FROM esc_windows w JOIN esc_members m
+        ON m.type_key = ac_type_lock_key(w.type)
+     WHERE w.id = p_window
 $$;

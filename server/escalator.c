@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "escalation/engine.h"
+#include "escalation/members.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -38,6 +39,7 @@ struct ac_escalator {
     struct ac_pg_leader lead; /* advisory lock (16707, 3) */
     struct ac_redis_lazy rl;
     int64_t next_purge;
+    int64_t next_fill; /* of the member sets */
 
     /* Readers (request threads), under lock. */
     pthread_mutex_t lock;
@@ -48,7 +50,7 @@ struct ac_escalator {
 static redisContext *esc_redis(struct ac_escalator *e, struct ac_redis_lazy *l)
 {
     return e->has_redis ? ac_redis_lazy_get(l, &e->redis, (int)e->cfg->redis_timeout_ms,
-                                            ESC_REDIS_RETRY_US, ac_esc_mirror_prepare, NULL)
+                                            ESC_REDIS_RETRY_US, ac_esc_redis_prepare, NULL)
                         : NULL;
 }
 
@@ -92,6 +94,20 @@ static void esc_tick(struct ac_escalator *e)
                                                    ttl_ms < 2000 ? 2000 : ttl_ms) != AC_OK) {
         ac_log(AC_LOG_WARN, "escalation", "redis: cannot mirror the windows; retrying");
         ac_redis_lazy_drop(&e->rl, ESC_REDIS_RETRY_US);
+    }
+    /* the member sets behind their counts, filled in off the ingest path */
+    if (e->rl.c && now >= e->next_fill) {
+        size_t filled = 0;
+        int rc =
+            ac_esc_members_catch_up(e->rl.c, e->lead.conn, e->cfg->redis_prefix, wins, n, &filled);
+        e->next_fill = now + e->esc->members_fill;
+        if (rc == AC_EKV) {
+            ac_log(AC_LOG_WARN, "escalation", "redis: cannot fill in the member sets; retrying");
+            ac_redis_lazy_drop(&e->rl, ESC_REDIS_RETRY_US);
+        }
+        else if (rc == AC_EDB && PQstatus(e->lead.conn) != CONNECTION_OK) {
+            ac_pg_leader_drop(&e->lead);
+        }
     }
     free(wins);
     if (now >= e->next_purge) {

@@ -175,8 +175,6 @@ static const struct {
      " first_event_id) SELECT type, trace, n, delta, apps, users, first FROM v"
      " WHERE wid IS NULL AND n > 0 " WR_ESC_RETURNING ")"
      " SELECT * FROM u UNION ALL SELECT * FROM i"},
-    /* The members of an open window, to rebuild its set (escalation/members.h). */
-    {"ac_esc_members", "SELECT kind, member FROM ac_esc_members($1, $2)"},
     /* Without Redis: the ordinals (from 1) of the candidates a window has
      * already - a firing event of the type with that app or GC6/GC7 user from
      * the window's first event on, or a member from before migration 0017. */
@@ -1039,7 +1037,6 @@ static bool wr_redis(struct ac_writer *w);
 static void wr_redis_drop(struct ac_writer *w, const char *why);
 static bool wr_redis_replies(struct ac_writer *w, size_t n,
                              void (*fn)(void *ctx, size_t i, const redisReply *r), void *ctx);
-static void wr_redis_send(struct ac_writer *w, size_t n);
 
 /* A distinct (window, kind, value) of the group's new firing events. */
 struct wr_member {
@@ -1278,85 +1275,15 @@ static void wr_members_decide_from(struct wr_members *ms, struct wr_mwin *mw,
     mw->decided = true;
 }
 
-/* Rebuilds the sets of the undecided windows from PostgreSQL (sent, not
- * waited for) and decides their members from what it read. Returns false if
- * PostgreSQL failed (r says how). */
-static bool wr_members_rebuild(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms)
-{
-    PGresult **res = ac_xcalloc(ms->nwins + 1, sizeof(*res));
-    size_t nre = 0, replies = 0;
-    bool ok = true;
-
-    for (size_t i = 0; ok && i < ms->nwins; i++) {
-        struct wr_params p;
-        char first[24];
-        if (!ms->wins[i].id || !ms->wins[i].nmem || ms->wins[i].decided) {
-            continue;
-        }
-        wr_params_init(&p, 2);
-        (void)snprintf(first, sizeof(first), "%lld", (long long)ms->wins[i].first);
-        p.v[0] = ms->wins[i].type;
-        p.v[1] = first;
-        ok = wr_send(w->conn, "ac_esc_members", &p);
-        nre++;
-    }
-    ok = ok && (nre == 0 || wr_flush(w->conn));
-    for (size_t i = 0, k = 0; ok && k < nre; i++) {
-        if (ms->wins[i].id && ms->wins[i].nmem && !ms->wins[i].decided) {
-            ok = wr_take(r, &res[i]) && !r->failed;
-            k++;
-        }
-    }
-    for (size_t i = 0; ok && i < ms->nwins; i++) {
-        struct ac_strmap have;
-        int nk = res[i] ? PQntuples(res[i]) : 0;
-        char *kinds;
-        int64_t *keys;
-        if (!res[i]) {
-            continue;
-        }
-        kinds = ac_xcalloc((size_t)nk + 1, 1);
-        keys = ac_xcalloc((size_t)nk + 1, sizeof(int64_t));
-        ac_strmap_init(&have, (size_t)nk + 1);
-        for (int t = 0; t < nk; t++) {
-            bool added;
-            kinds[t] = PQgetvalue(res[i], t, 0)[0];
-            keys[t] = strtoll(PQgetvalue(res[i], t, 1), NULL, 10);
-            (void)ac_strmap_upsert(&have, (const char *)&keys[t], sizeof(int64_t), 0, &added);
-        }
-        for (size_t k = 0; k < ms->n; k++) {
-            if (ms->m[k].win == i) {
-                ms->m[k].added =
-                    !ac_strmap_get(&have, (const char *)&ms->m[k].key, sizeof(int64_t));
-            }
-        }
-        ms->wins[i].decided = true;
-        if (w->rl.c) {
-            struct ac_esc_set set = wr_esc_set(w, ms->wins[i].id);
-            replies += ac_esc_members_append_rebuild(w->rl.c, &set, kinds, keys, (size_t)nk);
-        }
-        ac_strmap_deinit(&have);
-        free(kinds);
-        free(keys);
-    }
-    if (replies > 0 && w->rl.c) {
-        wr_redis_send(w, replies);
-    }
-    for (size_t i = 0; i < ms->nwins; i++) {
-        PQclear(res[i]);
-    }
-    free(res);
-    return ok;
-}
-
 /*
  * Under the types' locks: which members are new to their windows. A window
  * is decided by the check of round trip 0 (pre) if its sets' sizes equal
- * the stored counts, else by a check now, else by rebuilding its sets from
- * PostgreSQL; without Redis, PostgreSQL is asked (wr_members_probe).
- * Returns false if PostgreSQL failed (r says how).
+ * the stored counts, else by a check now (another instance's adds may have
+ * been on their way); the rest are left to PostgreSQL (wr_members_probe),
+ * and their sets to the escalation timer, which fills in a set behind its
+ * count from PostgreSQL.
  */
-static bool wr_members_decide(struct ac_writer *w, struct wr_reader *r, struct wr_members *ms,
+static void wr_members_decide(struct ac_writer *w, struct wr_members *ms,
                               const struct wr_members *pre)
 {
     int64_t *reply_win;
@@ -1370,28 +1297,21 @@ static bool wr_members_decide(struct ac_writer *w, struct wr_reader *r, struct w
         }
     }
     if (!ms->n || !wr_redis(w) || !w->cache_checked) {
-        return true;
+        return;
     }
     reply_win = ac_xcalloc(ms->nwins + 1, sizeof(int64_t));
     n = wr_members_append_checks(w, ms, reply_win);
     if (n > 0) {
         struct wr_check_replies c = {ms, reply_win, false};
-        if (!wr_redis_replies(w, n, wr_check_reply, &c)) {
-            free(reply_win);
-            return true;
-        }
-        if (c.bad) {
+        if (wr_redis_replies(w, n, wr_check_reply, &c) && c.bad) {
             wr_redis_drop(w, "unexpected reply to the escalation members");
-            free(reply_win);
-            return true;
         }
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; !c.bad && k < n; k++) {
             struct wr_mwin *mw = &ms->wins[reply_win[k]];
             wr_members_decide_from(ms, mw, ms, mw);
         }
     }
     free(reply_win);
-    return wr_members_rebuild(w, r, ms);
 }
 
 /* The members no set could answer for, from PostgreSQL. Returns false if
@@ -1690,18 +1610,12 @@ static void wr_redis_drop(struct ac_writer *w, const char *why)
     w->cache_checked = false;
 }
 
-/* A new connection's scripts: the window mirror's and the members'. */
-static int wr_redis_prepare(redisContext *c)
-{
-    return ac_esc_mirror_prepare(c) == AC_OK ? ac_esc_members_prepare(c) : AC_EKV;
-}
-
 static bool wr_redis(struct ac_writer *w)
 {
     bool fresh;
 
     if (!w->has_redis || !ac_redis_lazy_get(&w->rl, &w->redis, WR_REDIS_TIMEOUT_MS,
-                                            WR_REDIS_RETRY_US, wr_redis_prepare, &fresh)) {
+                                            WR_REDIS_RETRY_US, ac_esc_redis_prepare, &fresh)) {
         return false;
     }
     if (fresh) {
@@ -2142,7 +2056,8 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     /* Escalation members (members.h), under the types' locks: which are new
      * to their windows. The events that bring them become rows. */
     wr_members_collect(w, &f, &view, &ms);
-    if (!wr_members_decide(w, &r, &ms, &pre) || !wr_members_probe(w, &r, &ms)) {
+    wr_members_decide(w, &ms, &pre);
+    if (!wr_members_probe(w, &r, &ms)) {
         if (r.failed && !r.lost) {
             goto failed;
         }

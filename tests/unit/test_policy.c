@@ -254,6 +254,8 @@ static void test_policy_config(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(out, "policies"), "runtime")),
                      3);
     assert_non_null(json_object_get(json_object_get(out, "types"), "Hot"));
+    /* the member sets are filled in every 5 s unless configured */
+    assert_int_equal(json_integer_value(json_object_get(out, "members_fill_ms")), 5000);
     json_decref(out);
     ac_esc_config_deinit(&cc);
     json_decref(c);
@@ -275,6 +277,7 @@ static void test_policy_config(void **state)
     expect_invalid("{\"policies\":{\"data\":[{\"from\":\"P4\",\"to\":\"P3\",\"apps\":-1}]}}",
                    "escalation.policies.data[0].apps", "integer");
     expect_invalid("{\"policy\":{}}", "escalation.policy", "unknown key");
+    expect_invalid("{\"members_fill_ms\":10}", "escalation.members_fill_ms", "at least 100");
 }
 
 int main(void)
