@@ -1073,6 +1073,7 @@ struct wr_members {
     struct ac_strmap mem_idx; /* (window index, member key) -> index into m, or -1 */
     int64_t (*mkeys)[2];      /* mem_idx's keys */
     size_t nmkeys;
+    int64_t *ekeys; /* per event: its app's and its user's key (0: none) */
 };
 
 static void wr_members_deinit(struct wr_members *ms)
@@ -1080,6 +1081,7 @@ static void wr_members_deinit(struct wr_members *ms)
     free(ms->m);
     free(ms->wins);
     free(ms->mkeys);
+    free(ms->ekeys);
     ac_strmap_deinit(&ms->win_idx);
     ac_strmap_deinit(&ms->mem_idx);
 }
@@ -1121,10 +1123,12 @@ static struct wr_member *wr_members_find(const struct wr_members *ms, size_t win
  * window the group opens are all new. With view (under the locks, after the
  * fold) of the open windows; without (round trip 0), of the windows this
  * writer last counted into, for every firing event not repeating another
- * of the group.
+ * of the group. The members' keys are hashed once, in round trip 0 (ekeys:
+ * two per event, 0 for none), and reused under the locks.
  */
 static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
-                               const struct wr_view *view, struct wr_members *ms)
+                               const struct wr_view *view, struct wr_members *ms,
+                               const int64_t *ekeys)
 {
     bool added;
 
@@ -1132,6 +1136,7 @@ static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
     ms->m = ac_xcalloc(2 * f->nevents + 1, sizeof(*ms->m));
     ms->wins = ac_xcalloc(f->nevents + 1, sizeof(*ms->wins));
     ms->mkeys = ac_xcalloc(2 * f->nevents + 1, sizeof(*ms->mkeys));
+    ms->ekeys = ac_xcalloc(2 * f->nevents + 1, sizeof(*ms->ekeys));
     ac_strmap_init(&ms->win_idx, 16);
     ac_strmap_init(&ms->mem_idx, f->nevents + 1);
     for (size_t i = 0; i < f->nevents; i++) {
@@ -1151,7 +1156,10 @@ static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
                 continue;
             }
             sk[0] = (int64_t)(mw - ms->wins);
-            sk[1] = wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
+            sk[1] = ekeys && ekeys[2 * i + (size_t)k]
+                        ? ekeys[2 * i + (size_t)k]
+                        : wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
+            ms->ekeys[2 * i + (size_t)k] = sk[1];
             slot =
                 ac_strmap_upsert(&ms->mem_idx, (const char *)sk, 2 * sizeof(int64_t), -1, &added);
             if (!added) {
@@ -2029,7 +2037,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     /* Round trip 0 (Redis, when there): what the cache knows. */
     fp_hit = ac_xcalloc(ac_fold_fingerprint_count(&f) + 1, sizeof(bool));
     key_hit = ac_xcalloc(f.nevents + 1, sizeof(bool));
-    wr_members_collect(w, &f, NULL, &pre);
+    wr_members_collect(w, &f, NULL, &pre, NULL);
     if (use_cache) {
         wr_cache_lookup(w, &f, fp_hit, key_hit, &pre);
     }
@@ -2055,7 +2063,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
 
     /* Escalation members (members.h), under the types' locks: which are new
      * to their windows. The events that bring them become rows. */
-    wr_members_collect(w, &f, &view, &ms);
+    wr_members_collect(w, &f, &view, &ms, pre.ekeys);
     wr_members_decide(w, &ms, &pre);
     if (!wr_members_probe(w, &r, &ms)) {
         if (r.failed && !r.lost) {
