@@ -21,9 +21,10 @@
  *     (an index lookup per candidate in the stored events).
  * A set that Redis lost, an add that never arrived (a crash after COMMIT),
  * members counted by an instance without Redis: each leaves a set smaller
- * than its count, which the escalation timer fills in from PostgreSQL on its
- * next tick (ac_esc_members_catch_up) - off the ingest path, without a lock:
- * it only adds true members, and writers add theirs meanwhile.
+ * than its count, which the escalation timer fills in from PostgreSQL every
+ * escalation.members_fill_ms (ac_esc_members_catch_up) - off the ingest
+ * path, without a lock: it only adds true members, and writers add theirs
+ * meanwhile.
  *
  * PostgreSQL has what rebuilds a set: every event that brings a member into a
  * window is stored as a row (a repeat that would be folded is kept,
