@@ -1821,6 +1821,13 @@ static size_t wr_members_commit(struct ac_writer *w, const struct wr_members *ms
     int64_t *keys = ac_xcalloc(ms->n + 1, sizeof(int64_t));
     size_t cmds = 0;
 
+    for (size_t k = 0; k < nwins; k++) {
+        struct ac_esc_set set = wr_esc_set(w, wins[k].id);
+        if (wins[k].closed) {
+            ac_esc_members_append_forget(w->rl.c, &set);
+            cmds++;
+        }
+    }
     for (size_t i = 0; i < ms->nwins; i++) {
         const struct wr_mwin *mw = &ms->wins[i];
         int64_t id = mw->id;
@@ -1834,15 +1841,7 @@ static size_t wr_members_commit(struct ac_writer *w, const struct wr_members *ms
             }
         }
         set = wr_esc_set(w, id);
-        if (!id) {
-            continue;
-        }
-        if (closed) {
-            ac_esc_members_append_forget(w->rl.c, &set);
-            cmds++;
-            continue;
-        }
-        n = wr_members_of(ms, i, true, kinds, keys);
+        n = id && !closed ? wr_members_of(ms, i, true, kinds, keys) : 0;
         cmds += n > 0 ? ac_esc_members_append_add(w->rl.c, &set, kinds, keys, n) : 0;
     }
     free(kinds);
