@@ -261,7 +261,7 @@ struct ac_writer {
     int64_t backoff_us;
 
     /* Relaxed atomics. */
-    unsigned long long n_groups, n_events, n_failures, n_raised;
+    unsigned long long n_groups, n_events, n_failures, n_raised, n_probed;
     struct ac_hist group_time; /* from taking a group to answering it */
 };
 
@@ -1350,6 +1350,7 @@ static bool wr_members_probe(struct ac_writer *w, struct wr_reader *r, struct wr
     wr_params_finish(&p);
     if (n > 0) {
         ok = wr_send(w->conn, "ac_esc_probe", &p) && wr_flush(w->conn) && wr_take(r, &res);
+        __atomic_add_fetch(&w->n_probed, (unsigned long long)n, __ATOMIC_RELAXED);
     }
     for (int t = 0; res && t < PQntuples(res); t++) {
         long o = strtol(PQgetvalue(res, t, 0), NULL, 10);
@@ -2414,6 +2415,7 @@ void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out)
     out->events = __atomic_load_n(&w->n_events, __ATOMIC_RELAXED);
     out->failures = __atomic_load_n(&w->n_failures, __ATOMIC_RELAXED);
     out->raised = __atomic_load_n(&w->n_raised, __ATOMIC_RELAXED);
+    out->members_probed = __atomic_load_n(&w->n_probed, __ATOMIC_RELAXED);
 }
 
 void ac_writer_collect(void *ctx, struct ac_metrics_out *o)
@@ -2438,6 +2440,11 @@ void ac_writer_collect(void *ctx, struct ac_metrics_out *o)
     ac_metrics_single(o, "ac_escalation_raised_alerts_total", "counter",
                       "Alerts this instance's writer raised by an escalation policy.",
                       (double)st.raised);
+    ac_metrics_single(o, "ac_escalation_member_probes_total", "counter",
+                      "Apps and GC6/GC7 users this instance's writer asked PostgreSQL about"
+                      " because their window's Redis set was behind its count or Redis was"
+                      " unavailable.",
+                      (double)st.members_probed);
     ac_metrics_single(o, "ac_writer_queue_events", "gauge",
                       "Events waiting for the writer (the queue holds writer_queue_events at most;"
                       " beyond, ingest answers 503).",

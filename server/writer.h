@@ -55,6 +55,9 @@ struct ac_writer_stats {
     unsigned long long events;
     unsigned long long failures;
     unsigned long long raised; /* alerts raised by escalation after the writer's groups */
+    /* escalation members asked of PostgreSQL, their window's Redis set being
+     * behind its count or Redis unavailable (escalation/members.h) */
+    unsigned long long members_probed;
 };
 void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out);
 

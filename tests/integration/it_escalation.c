@@ -667,6 +667,8 @@ static void test_esc_members_lost_add(void **state)
     free(set);
     post_apps_to(&fresh, "ItLost", "data", 7, 12, NULL);
     assert_int_equal(db_win("ItLost", "apps"), 12);
+    /* the five were asked of PostgreSQL, and /metrics says so */
+    assert_true(it_metric(&fresh, "ac_escalation_member_probes_total") == 5.0);
     assert_int_equal(it_server_stop(&fresh), 0);
     assert_int_equal(member_set_size_when("ItLost", 12), 12);
 }
