@@ -415,67 +415,49 @@ int ac_esc_redis_prepare(redisContext *rc)
     return ac_esc_mirror_prepare(rc) == AC_OK ? ac_esc_members_prepare(rc) : AC_EKV;
 }
 
-#define ENG_ARGS_MAX 40
-
-struct eng_args {
-    const char *v[ENG_ARGS_MAX];
-    size_t len[ENG_ARGS_MAX];
-    char own[ENG_ARGS_MAX][40];
-    int n;
-};
-
-static void eng_arg(struct eng_args *a, const char *s)
-{
-    a->v[a->n] = s;
-    a->len[a->n] = strlen(s);
-    a->n++;
-}
-
-static void eng_argf(struct eng_args *a, long long v)
-{
-    (void)snprintf(a->own[a->n], sizeof(a->own[a->n]), "%lld", v);
-    eng_arg(a, a->own[a->n]);
-}
+#define ENG_ARGS_MAX 40 /* of a mirror command */
 
 void ac_esc_mirror_append(redisContext *rc, const char *prefix, const struct ac_esc_win *w)
 {
-    struct eng_args a = {0};
+    struct ac_redis_argv a;
     char *key = ac_xasprintf("%sesc:win:%s", prefix, w->type);
     char *set = ac_xasprintf("%sesc:open", prefix);
     char holding[3 * 24];
 
     (void)snprintf(holding, sizeof(holding), "%lld,%lld,%lld", (long long)w->holding[0],
                    (long long)w->holding[1], (long long)w->holding[2]);
-    eng_arg(&a, "EVALSHA");
-    eng_arg(&a, eng_mirror_sha);
-    eng_arg(&a, "2");
-    eng_arg(&a, key);
-    eng_arg(&a, set);
-    eng_arg(&a, w->type);
-    eng_argf(&a, w->id);
-    eng_argf(&a, w->rev);
-    eng_arg(&a, w->closed ? "1" : "0");
-    eng_arg(&a, "trace");
-    eng_arg(&a, ac_trace_name(w->trace));
-    eng_arg(&a, "level");
-    eng_arg(&a, ac_level_name(w->level));
-    eng_arg(&a, "apps");
-    eng_argf(&a, w->fig.apps);
-    eng_arg(&a, "gc_users");
-    eng_argf(&a, w->fig.gc_users);
-    eng_arg(&a, "events");
-    eng_argf(&a, w->fig.events);
-    eng_arg(&a, "opened_at");
-    eng_argf(&a, w->opened_at);
-    eng_arg(&a, "holding");
-    eng_arg(&a, holding);
+    ac_redis_argv_init(&a, ENG_ARGS_MAX);
+    ac_redis_argv_str(&a, "EVALSHA");
+    ac_redis_argv_str(&a, eng_mirror_sha);
+    ac_redis_argv_str(&a, "2");
+    ac_redis_argv_str(&a, key);
+    ac_redis_argv_str(&a, set);
+    ac_redis_argv_str(&a, w->type);
+    ac_redis_argv_num(&a, w->id);
+    ac_redis_argv_num(&a, w->rev);
+    ac_redis_argv_str(&a, w->closed ? "1" : "0");
+    ac_redis_argv_str(&a, "trace");
+    ac_redis_argv_str(&a, ac_trace_name(w->trace));
+    ac_redis_argv_str(&a, "level");
+    ac_redis_argv_str(&a, ac_level_name(w->level));
+    ac_redis_argv_str(&a, "apps");
+    ac_redis_argv_num(&a, w->fig.apps);
+    ac_redis_argv_str(&a, "gc_users");
+    ac_redis_argv_num(&a, w->fig.gc_users);
+    ac_redis_argv_str(&a, "events");
+    ac_redis_argv_num(&a, w->fig.events);
+    ac_redis_argv_str(&a, "opened_at");
+    ac_redis_argv_num(&a, w->opened_at);
+    ac_redis_argv_str(&a, "holding");
+    ac_redis_argv_str(&a, holding);
     if (w->fig.has_increment) {
-        eng_arg(&a, "increment_pct");
-        eng_argf(&a, w->fig.increment_pct);
-        eng_arg(&a, "previous_events");
-        eng_argf(&a, w->prev_events);
+        ac_redis_argv_str(&a, "increment_pct");
+        ac_redis_argv_num(&a, w->fig.increment_pct);
+        ac_redis_argv_str(&a, "previous_events");
+        ac_redis_argv_num(&a, w->prev_events);
     }
-    (void)redisAppendCommandArgv(rc, a.n, a.v, a.len);
+    ac_redis_argv_append(rc, &a);
+    ac_redis_argv_deinit(&a);
     free(key);
     free(set);
 }

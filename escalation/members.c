@@ -62,62 +62,25 @@ static char *mem_key(const struct ac_esc_set *s, char kind)
     return ac_xasprintf("%sesc:m%c:%lld:%lld", s->prefix, kind, s->gen, (long long)s->window_id);
 }
 
-/* An argument vector: fixed arguments, then numbers. */
-struct mem_argv {
-    const char **v;
-    size_t *len;
-    char *nums; /* 21 bytes per argument */
-    int n;
-};
-
-static void mem_argv_init(struct mem_argv *a, size_t cap)
-{
-    a->v = ac_xcalloc(cap, sizeof(*a->v));
-    a->len = ac_xcalloc(cap, sizeof(*a->len));
-    a->nums = ac_xcalloc(cap, 21);
-    a->n = 0;
-}
-
-static void mem_argv_deinit(struct mem_argv *a)
-{
-    free(a->v);
-    free(a->len);
-    free(a->nums);
-}
-
-static void mem_arg(struct mem_argv *a, const char *s, size_t len)
-{
-    a->v[a->n] = s;
-    a->len[a->n++] = len;
-}
-
-static void mem_argn(struct mem_argv *a, long long v)
-{
-    char *p = a->nums + 21 * (size_t)a->n;
-
-    a->len[a->n] = (size_t)snprintf(p, 21, "%lld", v);
-    a->v[a->n++] = p;
-}
-
 void ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
                                  const int64_t *keys, size_t n)
 {
-    struct mem_argv a;
+    struct ac_redis_argv a;
     char *ka = mem_key(s, 'a'), *ku = mem_key(s, 'u');
 
     pthread_once(&mem_once, mem_hash);
-    mem_argv_init(&a, n + 6);
-    mem_arg(&a, "EVALSHA", 7);
-    mem_arg(&a, mem_check_sha, 40);
-    mem_arg(&a, "2", 1);
-    mem_arg(&a, ka, strlen(ka));
-    mem_arg(&a, ku, strlen(ku));
-    mem_arg(&a, kinds, n);
+    ac_redis_argv_init(&a, n + 6);
+    ac_redis_argv_str(&a, "EVALSHA");
+    ac_redis_argv_str(&a, mem_check_sha);
+    ac_redis_argv_str(&a, "2");
+    ac_redis_argv_str(&a, ka);
+    ac_redis_argv_str(&a, ku);
+    ac_redis_argv_add(&a, kinds, n);
     for (size_t i = 0; i < n; i++) {
-        mem_argn(&a, keys[i]);
+        ac_redis_argv_num(&a, keys[i]);
     }
-    (void)redisAppendCommandArgv(rc, a.n, a.v, a.len);
-    mem_argv_deinit(&a);
+    ac_redis_argv_append(rc, &a);
+    ac_redis_argv_deinit(&a);
     free(ka);
     free(ku);
 }
@@ -148,20 +111,20 @@ static size_t mem_append_kind(redisContext *rc, const struct ac_esc_set *s, char
     size_t replies = 0, i = 0;
 
     while (i < n) {
-        struct mem_argv a;
-        mem_argv_init(&a, MEM_CHUNK + 2);
-        mem_arg(&a, "SADD", 4);
-        mem_arg(&a, key, strlen(key));
+        struct ac_redis_argv a;
+        ac_redis_argv_init(&a, MEM_CHUNK + 2);
+        ac_redis_argv_str(&a, "SADD");
+        ac_redis_argv_str(&a, key);
         for (; i < n && a.n < MEM_CHUNK + 2; i++) {
             if (kinds[i] == kind) {
-                mem_argn(&a, keys[i]);
+                ac_redis_argv_num(&a, keys[i]);
             }
         }
         if (a.n > 2) {
-            (void)redisAppendCommandArgv(rc, a.n, a.v, a.len);
+            ac_redis_argv_append(rc, &a);
             replies++;
         }
-        mem_argv_deinit(&a);
+        ac_redis_argv_deinit(&a);
     }
     if (replies > 0) {
         (void)redisAppendCommand(rc, "PEXPIRE %s %lld", key, AC_ESC_MEMBERS_TTL_MS);

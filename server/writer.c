@@ -19,12 +19,13 @@
  *      open alerts Redis did not know.
  *   2. The group is folded in memory (fold.h): every alert it touches is
  *      written once however many events fold into it, and a repeat of an open
- *      alert is counted but not stored as a row (compression). Then (Redis,
- *      under the types' locks) the group's apps and GC6/GC7 users not known
- *      to be in their windows are added to the windows' sets, which say which
- *      are new (escalation/members.h; without Redis, PostgreSQL is asked);
- *      an event that brings one is stored as a row after all. A large group
- *      then reserves the ids of its stored events and new alerts.
+ *      alert is counted but not stored as a row (compression). Then, under
+ *      the types' locks, which of the group's apps and GC6/GC7 users are new
+ *      to their windows: from the windows' Redis sets, checked in round trip
+ *      0 and trusted if their sizes equal the stored counts, else from
+ *      PostgreSQL (escalation/members.h); an event that brings one is stored
+ *      as a row after all. A large group then reserves the ids of its stored
+ *      events and new alerts.
  *   3. UPDATE the existing alerts (verifying that each one the cache named is
  *      still open with that fingerprint, else SQLSTATE AC001), INSERT the new
  *      alerts, count the group into the escalation windows of its types
@@ -32,10 +33,10 @@
  *      idempotency keys, the event rows and the audit entries - each one
  *      statement over unnest()ed arrays - and COMMIT.
  *   4. (Redis) one MULTI/EXEC records what the group left open or closed (and
- *      mirrors the windows and clears their pending marks); it is sent, and
- *      its replies are read before the next Redis command, not waited for.
- *      Then the escalation policies decide on the windows the group changed,
- *      before any request is answered.
+ *      mirrors the windows, and adds the new members to their sets); it is
+ *      sent, and its replies are read before the next Redis command, not
+ *      waited for. Then the escalation policies decide on the windows the
+ *      group changed, before any request is answered.
  *
  * One fsync per group instead of one per event; a request's batch is never
  * split across transactions. PostgreSQL is the system of record; Redis only
@@ -1390,7 +1391,7 @@ static void wr_members_apply(struct ac_fold *f, struct wr_members *ms)
 
 /* The group's inputs to the escalation windows: per type with a new event
  * (type, trace, firing events, net change of open alerts, window id, new
- * apps and GC6/GC7 users, counted without Redis, first event id); the types
+ * apps and GC6/GC7 users, first event id of a window it opens); the types
  * whose policy has an increment condition; and (close) the types where an
  * alert was resolved. */
 struct wr_esc {
@@ -1506,17 +1507,32 @@ static void wr_esc_deinit(struct wr_esc *e)
     wr_params_deinit(&e->events);
 }
 
+/* After COMMIT: the id of mw's window (the one the group opened, if it had
+ * none; 0 if none was opened) and whether the group closed it. */
+static int64_t wr_mwin_after(const struct wr_mwin *mw, const struct ac_esc_win *wins, size_t nwins,
+                             bool *closed)
+{
+    int64_t id = mw->id;
+
+    *closed = false;
+    for (size_t k = 0; k < nwins; k++) {
+        if (strcmp(wins[k].type, mw->type) == 0 && (!id || wins[k].id == id)) {
+            id = wins[k].id;
+            *closed = wins[k].closed;
+        }
+    }
+    return id;
+}
+
 /* After COMMIT: the group's members are in their windows now. */
 static void wr_esc_remember(struct ac_writer *w, const struct wr_members *ms,
                             const struct ac_esc_win *wins, size_t nwins)
 {
     for (size_t i = 0; i < ms->n; i++) {
         const struct wr_mwin *mw = &ms->wins[ms->m[i].win];
-        int64_t id = mw->id;
-        for (size_t k = 0; !id && k < nwins; k++) { /* a window the group opened */
-            id = !wins[k].closed && strcmp(wins[k].type, mw->type) == 0 ? wins[k].id : 0;
-        }
-        if (id) {
+        bool closed;
+        int64_t id = wr_mwin_after(mw, wins, nwins, &closed);
+        if (id && !closed) {
             wr_known_add(w, wr_known_of(w, mw->type), id, ms->m[i].key);
         }
     }
@@ -1830,18 +1846,10 @@ static size_t wr_members_commit(struct ac_writer *w, const struct wr_members *ms
         }
     }
     for (size_t i = 0; i < ms->nwins; i++) {
-        const struct wr_mwin *mw = &ms->wins[i];
-        int64_t id = mw->id;
-        bool closed = false;
-        struct ac_esc_set set;
+        bool closed;
+        int64_t id = wr_mwin_after(&ms->wins[i], wins, nwins, &closed);
+        struct ac_esc_set set = wr_esc_set(w, id);
         size_t n;
-        for (size_t k = 0; k < nwins; k++) {
-            if (strcmp(wins[k].type, mw->type) == 0 && (!id || wins[k].id == id)) {
-                id = wins[k].id; /* a window the group opened */
-                closed = wins[k].closed;
-            }
-        }
-        set = wr_esc_set(w, id);
         n = id && !closed ? wr_members_of(ms, i, true, kinds, keys) : 0;
         cmds += n > 0 ? ac_esc_members_append_add(w->rl.c, &set, kinds, keys, n) : 0;
     }

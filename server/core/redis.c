@@ -193,3 +193,46 @@ int ac_redis_script_load(redisContext *c, const char *lua, const char *sha)
     freeReplyObject(r);
     return ok ? AC_OK : AC_EKV;
 }
+
+void ac_redis_argv_init(struct ac_redis_argv *a, size_t cap)
+{
+    a->v = ac_xcalloc(cap, sizeof(*a->v));
+    a->len = ac_xcalloc(cap, sizeof(*a->len));
+    a->nums = ac_xcalloc(cap, 21);
+    a->n = 0;
+    a->cap = (int)cap;
+}
+
+void ac_redis_argv_add(struct ac_redis_argv *a, const char *s, size_t len)
+{
+    AC_ASSERT(a->n < a->cap);
+    a->v[a->n] = s;
+    a->len[a->n++] = len;
+}
+
+void ac_redis_argv_str(struct ac_redis_argv *a, const char *s)
+{
+    ac_redis_argv_add(a, s, strlen(s));
+}
+
+void ac_redis_argv_num(struct ac_redis_argv *a, long long v)
+{
+    char *p;
+
+    AC_ASSERT(a->n < a->cap);
+    p = a->nums + 21 * (size_t)a->n;
+    ac_redis_argv_add(a, p, (size_t)snprintf(p, 21, "%lld", v));
+}
+
+void ac_redis_argv_append(redisContext *c, const struct ac_redis_argv *a)
+{
+    (void)redisAppendCommandArgv(c, a->n, a->v, a->len);
+}
+
+void ac_redis_argv_deinit(struct ac_redis_argv *a)
+{
+    free(a->v);
+    free(a->len);
+    free(a->nums);
+    memset(a, 0, sizeof(*a));
+}

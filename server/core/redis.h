@@ -52,6 +52,22 @@ void ac_redis_script_sha(const char *lua, char out[41]);
 /* SCRIPT LOAD lua, checked against its sha. Returns AC_OK or AC_EKV. */
 AC_MUST_CHECK int ac_redis_script_load(redisContext *c, const char *lua, const char *sha);
 
+/* An argument vector for redisAppendCommandArgv, of at most cap arguments:
+ * strings (borrowed) and numbers (formatted into its own storage). */
+struct ac_redis_argv {
+    const char **v;
+    size_t *len;
+    char *nums; /* 21 bytes per argument */
+    int n, cap;
+};
+void ac_redis_argv_init(struct ac_redis_argv *a, size_t cap);
+void ac_redis_argv_add(struct ac_redis_argv *a, const char *s, size_t len);
+void ac_redis_argv_str(struct ac_redis_argv *a, const char *s);
+void ac_redis_argv_num(struct ac_redis_argv *a, long long v);
+/* Appends the command (one reply). */
+void ac_redis_argv_append(redisContext *c, const struct ac_redis_argv *a);
+void ac_redis_argv_deinit(struct ac_redis_argv *a);
+
 /* PING. Returns AC_OK or AC_EKV. */
 AC_MUST_CHECK int ac_redis_ping(redisContext *c, char *err, size_t errlen);
 
