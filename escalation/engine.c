@@ -410,11 +410,6 @@ int ac_esc_mirror_prepare(redisContext *rc)
     return AC_OK;
 }
 
-int ac_esc_redis_prepare(redisContext *rc)
-{
-    return ac_esc_mirror_prepare(rc) == AC_OK ? ac_esc_members_prepare(rc) : AC_EKV;
-}
-
 #define ENG_ARGS_MAX 40 /* of a mirror command */
 
 void ac_esc_mirror_append(redisContext *rc, const char *prefix, const struct ac_esc_win *w)

@@ -102,10 +102,6 @@ json_t *ac_esc_win_to_json(const struct ac_esc_config *c, const struct ac_esc_wi
  * the functions below. Returns AC_OK or AC_EKV (drop the connection). */
 AC_MUST_CHECK int ac_esc_mirror_prepare(redisContext *rc);
 
-/* Loads the mirror's and the member sets' scripts (members.h): the prepare
- * step of a connection that uses both. */
-AC_MUST_CHECK int ac_esc_redis_prepare(redisContext *rc);
-
 /* Appends one command (one reply) that stores w unless the mirror is newer. */
 void ac_esc_mirror_append(redisContext *rc, const char *prefix, const struct ac_esc_win *w);
 

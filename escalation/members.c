@@ -2,7 +2,6 @@
 /* The Redis member sets of the open escalation windows; see members.h. */
 #include "escalation/members.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,120 +11,103 @@
 #include "server/core/mem.h"
 #include "server/core/redis.h"
 
-/*
- * KEYS: the apps set, the users set. ARGV: the kinds ("auua..."), then the
- * members. Returns {size of apps, size of users, "0"/"1" per member}. One
- * SMISMEMBER per kind and 1000 members (Redis >= 6.2).
- */
-static const char mem_check_lua[] =
-    "local kinds, a, u = ARGV[1], {}, {}\n"
-    "for i = 2, #ARGV do\n"
-    "  if string.byte(kinds, i - 1) == 97 then a[#a + 1] = ARGV[i] else u[#u + 1] = ARGV[i] end\n"
-    "end\n"
-    "local function mis(key, t)\n"
-    "  local r = {}\n"
-    "  for s = 1, #t, 1000 do\n"
-    "    local part = redis.call('SMISMEMBER', key, unpack(t, s, math.min(s + 999, #t)))\n"
-    "    for _, v in ipairs(part) do r[#r + 1] = v end\n"
-    "  end\n"
-    "  return r\n"
-    "end\n"
-    "local ra, ru, f, ia, iu = mis(KEYS[1], a), mis(KEYS[2], u), {}, 1, 1\n"
-    "for i = 2, #ARGV do\n"
-    "  local v\n"
-    "  if string.byte(kinds, i - 1) == 97 then v = ra[ia]; ia = ia + 1 else v = ru[iu]; iu = iu + "
-    "1 end\n"
-    "  f[#f + 1] = v == 1 and '1' or '0'\n"
-    "end\n"
-    "return {redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2]), table.concat(f)}\n";
-
-static char mem_check_sha[41];
-static pthread_once_t mem_once = PTHREAD_ONCE_INIT;
-
-static void mem_hash(void)
-{
-    ac_redis_script_sha(mem_check_lua, mem_check_sha);
-}
-
-int ac_esc_members_prepare(redisContext *rc)
-{
-    pthread_once(&mem_once, mem_hash);
-    if (ac_redis_script_load(rc, mem_check_lua, mem_check_sha) != AC_OK) {
-        ac_log(AC_LOG_WARN, "escalation", "redis: cannot load the member script");
-        return AC_EKV;
-    }
-    return AC_OK;
-}
-
 static char *mem_key(const struct ac_esc_set *s, char kind)
 {
     return ac_xasprintf("%sesc:m%c:%lld:%lld", s->prefix, kind, s->gen, (long long)s->window_id);
 }
 
-void ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
-                                 const int64_t *keys, size_t n)
-{
-    struct ac_redis_argv a;
-    char *ka = mem_key(s, 'a'), *ku = mem_key(s, 'u');
-
-    pthread_once(&mem_once, mem_hash);
-    ac_redis_argv_init(&a, n + 6);
-    ac_redis_argv_str(&a, "EVALSHA");
-    ac_redis_argv_str(&a, mem_check_sha);
-    ac_redis_argv_str(&a, "2");
-    ac_redis_argv_str(&a, ka);
-    ac_redis_argv_str(&a, ku);
-    ac_redis_argv_add(&a, kinds, n);
-    for (size_t i = 0; i < n; i++) {
-        ac_redis_argv_num(&a, keys[i]);
-    }
-    ac_redis_argv_append(rc, &a);
-    ac_redis_argv_deinit(&a);
-    free(ka);
-    free(ku);
-}
-
-int ac_esc_members_parse_check(const redisReply *r, long long *apps, long long *users,
-                               bool *present, size_t n)
-{
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[2]->type != REDIS_REPLY_STRING || r->element[2]->len != n) {
-        return AC_EKV;
-    }
-    *apps = r->element[0]->integer;
-    *users = r->element[1]->integer;
-    for (size_t i = 0; i < n; i++) {
-        present[i] = r->element[2]->str[i] == '1';
-    }
-    return AC_OK;
-}
-
 #define MEM_CHUNK 4096 /* members per SADD */
 
-/* SADDs of the keys of one kind, then its TTL. Returns the replies. */
-static size_t mem_append_kind(redisContext *rc, const struct ac_esc_set *s, char kind,
-                              const char *kinds, const int64_t *keys, size_t n)
+/* Appends cmd key m... for the keys of kind (at most chunk per command).
+ * Returns how many commands. */
+static size_t mem_append_keys(redisContext *rc, const char *cmd, const char *key, char kind,
+                              const char *kinds, const int64_t *keys, size_t n, size_t chunk)
 {
-    char *key = mem_key(s, kind);
-    size_t replies = 0, i = 0;
+    size_t cmds = 0, i = 0;
 
     while (i < n) {
         struct ac_redis_argv a;
-        ac_redis_argv_init(&a, MEM_CHUNK + 2);
-        ac_redis_argv_str(&a, "SADD");
+        ac_redis_argv_init(&a, (n - i < chunk ? n - i : chunk) + 2);
+        ac_redis_argv_str(&a, cmd);
         ac_redis_argv_str(&a, key);
-        for (; i < n && a.n < MEM_CHUNK + 2; i++) {
+        for (; i < n && (size_t)a.n - 2 < chunk; i++) {
             if (kinds[i] == kind) {
                 ac_redis_argv_num(&a, keys[i]);
             }
         }
         if (a.n > 2) {
             ac_redis_argv_append(rc, &a);
-            replies++;
+            cmds++;
         }
         ac_redis_argv_deinit(&a);
     }
+    return cmds;
+}
+
+size_t ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
+                                   const int64_t *keys, size_t n)
+{
+    char *ka = mem_key(s, 'a'), *ku = mem_key(s, 'u');
+    size_t cmds = 2;
+
+    (void)redisAppendCommand(rc, "SCARD %s", ka);
+    (void)redisAppendCommand(rc, "SCARD %s", ku);
+    cmds += mem_append_keys(rc, "SMISMEMBER", ka, 'a', kinds, keys, n, SIZE_MAX - 2);
+    cmds += mem_append_keys(rc, "SMISMEMBER", ku, 'u', kinds, keys, n, SIZE_MAX - 2);
+    free(ka);
+    free(ku);
+    return cmds;
+}
+
+/* Whether r answers SMISMEMBER of n members. */
+static bool mem_is_answer(const redisReply *r, size_t n)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int ac_esc_members_parse_check(redisReply *const *r, size_t nr, const char *kinds, size_t n,
+                               long long *apps, long long *users, bool *present)
+{
+    size_t na = 0, nu = 0, ia = 0, iu = 0;
+    const redisReply *ra = NULL, *ru = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        na += kinds[i] == 'a';
+        nu += kinds[i] == 'u';
+    }
+    if (nr != 2 + (size_t)(na > 0) + (size_t)(nu > 0) || r[0]->type != REDIS_REPLY_INTEGER ||
+        r[1]->type != REDIS_REPLY_INTEGER) {
+        return AC_EKV;
+    }
+    ra = na > 0 ? r[2] : NULL;
+    ru = nu > 0 ? r[2 + (na > 0)] : NULL;
+    if ((ra && !mem_is_answer(ra, na)) || (ru && !mem_is_answer(ru, nu))) {
+        return AC_EKV;
+    }
+    *apps = r[0]->integer;
+    *users = r[1]->integer;
+    for (size_t i = 0; i < n; i++) {
+        present[i] =
+            kinds[i] == 'a' ? ra->element[ia++]->integer == 1 : ru->element[iu++]->integer == 1;
+    }
+    return AC_OK;
+}
+
+/* SADDs of the keys of one kind, then its TTL. Returns the replies. */
+static size_t mem_append_kind(redisContext *rc, const struct ac_esc_set *s, char kind,
+                              const char *kinds, const int64_t *keys, size_t n)
+{
+    char *key = mem_key(s, kind);
+    size_t replies = mem_append_keys(rc, "SADD", key, kind, kinds, keys, n, MEM_CHUNK);
+
     if (replies > 0) {
         (void)redisAppendCommand(rc, "PEXPIRE %s %lld", key, AC_ESC_MEMBERS_TTL_MS);
         replies++;
@@ -225,12 +207,11 @@ int ac_esc_members_catch_up(redisContext *rc, PGconn *conn, const char *prefix,
     }
     set.gen = gen->type == REDIS_REPLY_STRING ? atoll(gen->str) : 0;
     freeReplyObject(gen);
-    checks = ac_xcalloc(n + 1, sizeof(*checks));
+    checks = ac_xcalloc(2 * n + 1, sizeof(*checks));
     for (size_t i = 0; i < n; i++) {
         if (w[i].fig.apps + w[i].fig.gc_users > 0) {
             set.window_id = w[i].id;
-            ac_esc_members_append_check(rc, &set, "", NULL, 0);
-            nchk++;
+            nchk += ac_esc_members_append_check(rc, &set, "", NULL, 0); /* the sizes */
         }
     }
     if (!mem_replies(rc, nchk, checks, nchk)) {
@@ -241,7 +222,8 @@ int ac_esc_members_catch_up(redisContext *rc, PGconn *conn, const char *prefix,
         if (w[i].fig.apps + w[i].fig.gc_users <= 0) {
             continue;
         }
-        if (ac_esc_members_parse_check(checks[k++], &apps, &users, NULL, 0) != AC_OK) {
+        k += 2;
+        if (ac_esc_members_parse_check(checks + k - 2, 2, "", 0, &apps, &users, NULL) != AC_OK) {
             rc_ = AC_EKV;
         }
         else if (apps < w[i].fig.apps || users < w[i].fig.gc_users) {

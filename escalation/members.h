@@ -54,22 +54,21 @@ struct ac_esc_set {
     int64_t window_id;
 };
 
-/* Loads the script into Redis; call once per connection. Returns AC_OK or
- * AC_EKV (drop the connection). */
-AC_MUST_CHECK int ac_esc_members_prepare(redisContext *rc);
-
 /*
- * Appends one command (one reply) that asks the sizes of the window's sets
- * and whether each of keys[0..n) is in its kind's set (kinds[i]: 'a' app,
- * 'u' user).
+ * Appends the commands that ask the sizes of the window's sets and whether
+ * each of keys[0..n) is in its kind's set (kinds[i]: 'a' app, 'u' user):
+ * SCARD, SCARD, then one SMISMEMBER per kind asked about (Redis >= 6.2).
+ * Send them inside MULTI/EXEC: the sizes vouch for the answers only if both
+ * are one snapshot. Returns how many commands (replies).
  */
-void ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
-                                 const int64_t *keys, size_t n);
+size_t ac_esc_members_append_check(redisContext *rc, const struct ac_esc_set *s, const char *kinds,
+                                   const int64_t *keys, size_t n);
 
-/* The reply to a check of n keys: the sizes and present[i]. Returns AC_OK, or
- * AC_EKV for another reply (an error: drop the connection). */
-AC_MUST_CHECK int ac_esc_members_parse_check(const redisReply *r, long long *apps, long long *users,
-                                             bool *present, size_t n);
+/* The replies r[0..nr) to a check of n keys: the sizes and present[i].
+ * Returns AC_OK, or AC_EKV for other replies (errors: drop the connection). */
+AC_MUST_CHECK int ac_esc_members_parse_check(redisReply *const *r, size_t nr, const char *kinds,
+                                             size_t n, long long *apps, long long *users,
+                                             bool *present);
 
 /* Appends the commands that add keys[0..n) (committed members). Returns how
  * many replies they have. */

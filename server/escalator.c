@@ -50,7 +50,7 @@ struct ac_escalator {
 static redisContext *esc_redis(struct ac_escalator *e, struct ac_redis_lazy *l)
 {
     return e->has_redis ? ac_redis_lazy_get(l, &e->redis, (int)e->cfg->redis_timeout_ms,
-                                            ESC_REDIS_RETRY_US, ac_esc_redis_prepare, NULL)
+                                            ESC_REDIS_RETRY_US, ac_esc_mirror_prepare, NULL)
                         : NULL;
 }
 

@@ -1188,7 +1188,7 @@ static struct ac_esc_set wr_esc_set(const struct ac_writer *w, int64_t window_id
     return (struct ac_esc_set){w->prefix, w->keygen, window_id};
 }
 
-/* The members of window win: kinds and keys (n of them). */
+/* The members of window win: kinds and keys (NULL: not wanted); n of them. */
 static size_t wr_members_of(const struct wr_members *ms, size_t win, bool added_only, char *kinds,
                             int64_t *keys)
 {
@@ -1197,65 +1197,106 @@ static size_t wr_members_of(const struct wr_members *ms, size_t win, bool added_
     for (size_t k = 0; k < ms->n; k++) {
         if (ms->m[k].win == win && (!added_only || ms->m[k].added)) {
             kinds[n] = ms->m[k].kind;
-            keys[n++] = ms->m[k].key;
+            if (keys) {
+                keys[n] = ms->m[k].key;
+            }
+            n++;
         }
     }
     return n;
 }
 
-/* Appends a check of every window with members to ask about that is not
- * decided; reply_win[i] gets the window of the i-th. Returns how many. */
+/* The replies to the checks of some windows, one MULTI/EXEC: the windows
+ * (indexes into ms->wins) and where each one's replies start in EXEC's. */
+struct wr_check_replies {
+    struct wr_members *ms;
+    size_t *win, *off;
+    size_t nwin;
+    size_t ncmds; /* inside the MULTI */
+    bool bad;
+};
+
+static void wr_checks_deinit(struct wr_check_replies *c)
+{
+    free(c->win);
+    free(c->off);
+}
+
+/* Appends, in one MULTI/EXEC, a check of every window with members to ask
+ * about that is not decided. Returns how many replies (0: nothing sent). */
 static size_t wr_members_append_checks(struct ac_writer *w, struct wr_members *ms,
-                                       int64_t *reply_win)
+                                       struct wr_check_replies *c)
 {
     char *kinds = ac_xcalloc(ms->n + 1, 1);
     int64_t *keys = ac_xcalloc(ms->n + 1, sizeof(int64_t));
-    size_t nwin = 0;
 
+    *c = (struct wr_check_replies){ms,
+                                   ac_xcalloc(ms->nwins + 1, sizeof(size_t)),
+                                   ac_xcalloc(ms->nwins + 1, sizeof(size_t)),
+                                   0,
+                                   0,
+                                   false};
     for (size_t i = 0; i < ms->nwins; i++) {
         struct ac_esc_set set = wr_esc_set(w, ms->wins[i].id);
         size_t n;
         if (!ms->wins[i].id || !ms->wins[i].nmem || ms->wins[i].decided) {
             continue;
         }
+        if (c->nwin == 0) {
+            (void)redisAppendCommand(w->rl.c, "MULTI");
+        }
         n = wr_members_of(ms, i, false, kinds, keys);
-        ac_esc_members_append_check(w->rl.c, &set, kinds, keys, n);
-        reply_win[nwin++] = (int64_t)i;
+        c->win[c->nwin] = i;
+        c->off[c->nwin++] = c->ncmds;
+        c->ncmds += ac_esc_members_append_check(w->rl.c, &set, kinds, keys, n);
+    }
+    if (c->nwin > 0) {
+        (void)redisAppendCommand(w->rl.c, "EXEC");
     }
     free(kinds);
     free(keys);
-    return nwin;
+    return c->nwin > 0 ? c->ncmds + 2 : 0;
 }
 
-/* A check's reply into window win of ms. Returns false for a bad reply. */
-static bool wr_members_checked(struct wr_members *ms, size_t win, const redisReply *r)
+/* The replies r[0..nr) to the check of window win of ms. Returns false for
+ * bad replies. */
+static bool wr_members_checked(struct wr_members *ms, size_t win, redisReply *const *r, size_t nr)
 {
     struct wr_mwin *mw = &ms->wins[win];
+    char *kinds = ac_xcalloc(mw->nmem + 1, 1);
     bool *present = ac_xcalloc(mw->nmem + 1, sizeof(bool));
-    bool ok =
-        ac_esc_members_parse_check(r, &mw->apps_set, &mw->users_set, present, mw->nmem) == AC_OK;
+    size_t n = wr_members_of(ms, win, false, kinds, NULL);
+    bool ok = n == mw->nmem && ac_esc_members_parse_check(r, nr, kinds, n, &mw->apps_set,
+                                                          &mw->users_set, present) == AC_OK;
 
-    for (size_t k = 0, n = 0; ok && k < ms->n; k++) {
+    for (size_t k = 0, j = 0; ok && k < ms->n; k++) {
         if (ms->m[k].win == win) {
-            ms->m[k].present = present[n++];
+            ms->m[k].present = present[j++];
         }
     }
     mw->checked = ok;
+    free(kinds);
     free(present);
     return ok;
 }
 
-struct wr_check_replies {
-    struct wr_members *ms;
-    const int64_t *reply_win;
-    bool bad;
-};
-
+/* Reply i of a MULTI/EXEC of checks: OK, QUEUED..., then EXEC's array. */
 static void wr_check_reply(void *ctx, size_t i, const redisReply *r)
 {
     struct wr_check_replies *c = ctx;
 
-    c->bad |= !wr_members_checked(c->ms, (size_t)c->reply_win[i], r);
+    if (i <= c->ncmds) {
+        c->bad |= r->type != REDIS_REPLY_STATUS;
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != c->ncmds) {
+        c->bad = true;
+        return;
+    }
+    for (size_t k = 0; k < c->nwin; k++) {
+        size_t end = k + 1 < c->nwin ? c->off[k + 1] : c->ncmds;
+        c->bad |= !wr_members_checked(c->ms, c->win[k], r->element + c->off[k], end - c->off[k]);
+    }
 }
 
 /* Decides window mw's members from a check whose sizes equal the stored
@@ -1295,7 +1336,7 @@ static void wr_members_decide_from(struct wr_members *ms, struct wr_mwin *mw,
 static void wr_members_decide(struct ac_writer *w, struct wr_members *ms,
                               const struct wr_members *pre)
 {
-    int64_t *reply_win;
+    struct wr_check_replies c = {0};
     size_t n;
 
     for (size_t i = 0; i < ms->nwins; i++) {
@@ -1308,19 +1349,17 @@ static void wr_members_decide(struct ac_writer *w, struct wr_members *ms,
     if (!ms->n || !wr_redis(w) || !w->cache_checked) {
         return;
     }
-    reply_win = ac_xcalloc(ms->nwins + 1, sizeof(int64_t));
-    n = wr_members_append_checks(w, ms, reply_win);
+    n = wr_members_append_checks(w, ms, &c);
     if (n > 0) {
-        struct wr_check_replies c = {ms, reply_win, false};
         if (wr_redis_replies(w, n, wr_check_reply, &c) && c.bad) {
             wr_redis_drop(w, "unexpected reply to the escalation members");
         }
-        for (size_t k = 0; !c.bad && k < n; k++) {
-            struct wr_mwin *mw = &ms->wins[reply_win[k]];
+        for (size_t k = 0; !c.bad && k < c.nwin; k++) {
+            struct wr_mwin *mw = &ms->wins[c.win[k]];
             wr_members_decide_from(ms, mw, ms, mw);
         }
     }
-    free(reply_win);
+    wr_checks_deinit(&c);
 }
 
 /* The members no set could answer for, from PostgreSQL. Returns false if
@@ -1640,7 +1679,7 @@ static bool wr_redis(struct ac_writer *w)
     bool fresh;
 
     if (!w->has_redis || !ac_redis_lazy_get(&w->rl, &w->redis, WR_REDIS_TIMEOUT_MS,
-                                            WR_REDIS_RETRY_US, ac_esc_redis_prepare, &fresh)) {
+                                            WR_REDIS_RETRY_US, ac_esc_mirror_prepare, &fresh)) {
         return false;
     }
     if (fresh) {
@@ -1800,7 +1839,6 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
 {
     struct wr_lookup l = {f, fp_hit, key_hit, ac_fold_fingerprint_count(f), NULL, 0, {0}};
     size_t n = 0, nchecks;
-    int64_t *reply_win;
 
     if (!wr_redis(w) || !w->cache_checked) {
         return;
@@ -1818,13 +1856,11 @@ static void wr_cache_lookup(struct ac_writer *w, struct ac_fold *f, bool *fp_hit
         }
     }
     l.nkeys = n;
-    reply_win = ac_xcalloc(pre->nwins + 1, sizeof(int64_t));
-    nchecks = wr_members_append_checks(w, pre, reply_win);
-    l.checks = (struct wr_check_replies){pre, reply_win, false};
+    nchecks = wr_members_append_checks(w, pre, &l.checks);
     if (wr_redis_replies(w, l.nfp + n + nchecks, wr_lookup_reply, &l) && l.checks.bad) {
         wr_redis_drop(w, "unexpected reply to the escalation members");
     }
-    free(reply_win);
+    wr_checks_deinit(&l.checks);
     free(l.key_event);
 }
 
