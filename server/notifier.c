@@ -76,11 +76,15 @@
     " WHERE n.alert_id = due.alert_id RETURNING n.alert_id, n.tier, due.level)"                    \
     " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
     " SELECT alert_id, 'timeout', level, tier FROM u"
-/* Repeats since the last notification, past the level's repeat interval. */
+/* Repeats since the last notification, past the level's repeat interval.
+ * Driven from the notified alerts (OFFSET 0 keeps the alert lookup a nested
+ * loop over them): the planner would otherwise scan every open alert of the
+ * level, at every poll, for the few that were notified. */
 #define SQL_DUE_REPEATS                                                                            \
-    "WITH due AS (SELECT n.alert_id, a.level, n.tier FROM alert_notify n JOIN alerts a ON"         \
-    " a.id = n.alert_id WHERE a.status = 'firing' AND a.level = $1 AND a.last_seen >"              \
-    " n.notified_at AND n.notified_at < clock_timestamp() - make_interval(secs => $2::int)"        \
+    "WITH due AS (SELECT n.alert_id, a.level, n.tier FROM alert_notify n CROSS JOIN LATERAL"       \
+    " (SELECT a.level FROM alerts a WHERE a.id = n.alert_id AND a.status = 'firing'"               \
+    " AND a.level = $1 AND a.last_seen > n.notified_at OFFSET 0) a"                                \
+    " WHERE n.notified_at < clock_timestamp() - make_interval(secs => $2::int)"                    \
     " AND NOT EXISTS (SELECT 1 FROM notify_intents i WHERE i.alert_id = n.alert_id"                \
     " AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                           \
     " u AS (UPDATE alert_notify n SET notified_at = clock_timestamp() FROM due"                    \

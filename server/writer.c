@@ -219,6 +219,7 @@ struct wr_job {
  * so "known for this window id" stays true. */
 struct wr_known {
     char *type;
+    int64_t type_key; /* wr_type_key(type) */
     int64_t window_id;
     int64_t *set;
     size_t cap, n;
@@ -361,11 +362,21 @@ static int64_t wr_fp_key(const char *fp)
     return (int64_t)v;
 }
 
-/* The first 64 bits of SHA-256(a, b), a with alen bytes. */
 /* The writer thread's digest context: lock and member keys take one digest
- * per event or two, so it is made once (wr_main frees it). */
+ * per event or two, so it is made once (wr_main frees it), and SHA-256 is
+ * fetched once for the process (an implicit fetch per digest costs as much
+ * as the digest). */
 static __thread EVP_MD_CTX *wr_md;
+static EVP_MD *wr_sha256;
+static pthread_once_t wr_sha256_once = PTHREAD_ONCE_INIT;
 
+static void wr_sha256_fetch(void)
+{
+    wr_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    AC_ASSERT(wr_sha256 != NULL);
+}
+
+/* The first 64 bits of SHA-256(a, b), a with alen bytes. */
 static int64_t wr_hash_key(const char *a, size_t alen, const char *b)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -373,10 +384,11 @@ static int64_t wr_hash_key(const char *a, size_t alen, const char *b)
     uint64_t v = 0;
 
     if (!wr_md) {
+        pthread_once(&wr_sha256_once, wr_sha256_fetch);
         wr_md = EVP_MD_CTX_new();
         AC_ASSERT(wr_md != NULL);
     }
-    EVP_DigestInit_ex(wr_md, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(wr_md, wr_sha256, NULL);
     EVP_DigestUpdate(wr_md, a, alen);
     EVP_DigestUpdate(wr_md, b, strlen(b));
     EVP_DigestFinal_ex(wr_md, d, &n);
@@ -405,8 +417,10 @@ static int wr_cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static struct wr_known *wr_known_of(struct ac_writer *w, const char *type);
+
 /* The sorted, de-duplicated lock keys of jobs as a PostgreSQL array literal. */
-static char *wr_lock_keys(struct wr_job *first, size_t njobs)
+static char *wr_lock_keys(struct ac_writer *w, struct wr_job *first, size_t njobs)
 {
     size_t n = 0, cap = 0;
     int64_t *keys = NULL;
@@ -423,7 +437,7 @@ static char *wr_lock_keys(struct wr_job *first, size_t njobs)
             const struct ac_event *ev = &j->evs->items[i];
             keys[n++] = wr_fp_key(ev->fingerprint);
             if (i == 0 || strcmp(ev->type, j->evs->items[i - 1].type) != 0) {
-                keys[n++] = wr_type_key(ev->type);
+                keys[n++] = wr_known_of(w, ev->type)->type_key;
             }
             if (ev->id) {
                 keys[n++] = wr_id_key(ev->source, ev->id);
@@ -771,6 +785,7 @@ static struct wr_known *wr_known_of(struct ac_writer *w, const char *type)
     k = &w->known[w->nknown];
     memset(k, 0, sizeof(*k));
     k->type = ac_xstrdup(type);
+    k->type_key = wr_type_key(type);
     (void)ac_strmap_upsert(&w->known_idx, k->type, strlen(k->type), (int64_t)w->nknown, &added);
     w->nknown++;
     return k;
@@ -967,29 +982,51 @@ static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
 
 /* An open entry: the event and the level asked for; an alert that opens while
  * its type's window is raised also says at which level it opened and why. */
+/* The part of an open entry that is the same for every alert of a type
+ * opening while its window is raised, made once per type and group. */
+struct wr_open_tail {
+    const char *type; /* borrowed from an event */
+    char *tail;       /* ,"level":...} */
+};
+
 static char *wr_open_details(const struct ac_fold *f, const struct ac_fold_audit *au,
-                             const struct wr_view *view)
+                             const struct wr_view *view, struct wr_open_tail *tails, size_t *ntails,
+                             size_t cap)
 {
     const struct ac_fold_event *fe = &f->events[au->event];
     const struct ac_fold_alert *a = &f->alerts[au->alert];
     enum ac_level wl;
     int64_t wid = wr_view_window(view, fe->ev->type, &wl);
-    char id[24], wids[24], *s, *why;
+    char wids[24], *s, *why, *tail = NULL, *owned = NULL;
     json_t *j;
 
-    (void)snprintf(id, sizeof(id), "%lld", (long long)fe->event_id);
-    (void)snprintf(wids, sizeof(wids), "%lld", (long long)wid);
     if (!wid || ac_level_raise(a->level, wl) == a->level) {
-        return ac_xasprintf("{\"event_id\":\"%s\",\"level\":\"%s\"}", id,
+        return ac_xasprintf("{\"event_id\":\"%lld\",\"level\":\"%s\"}", (long long)fe->event_id,
                             ac_level_name(fe->ev->level));
     }
-    why = ac_xasprintf("opened while the %s window is at %s", fe->ev->type, ac_level_name(wl));
-    j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event_id", id, "level", ac_level_name(wl),
-                  "requested_level", ac_level_name(fe->ev->level), "window_id", wids, "escalation",
-                  why);
-    s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    free(why);
+    for (size_t i = 0; i < *ntails && !tail; i++) {
+        tail = strcmp(tails[i].type, fe->ev->type) == 0 ? tails[i].tail : NULL;
+    }
+    if (!tail) {
+        (void)snprintf(wids, sizeof(wids), "%lld", (long long)wid);
+        why = ac_xasprintf("opened while the %s window is at %s", fe->ev->type, ac_level_name(wl));
+        j = json_pack("{s:s, s:s, s:s}", "level", ac_level_name(wl), "window_id", wids,
+                      "escalation", why);
+        s = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        free(why);
+        tail = ac_xasprintf(",%s", s + 1); /* without its '{' */
+        free(s);
+        if (*ntails < cap) {
+            tails[(*ntails)++] = (struct wr_open_tail){fe->ev->type, tail};
+        }
+        else {
+            owned = tail;
+        }
+    }
+    s = ac_xasprintf("{\"event_id\":\"%lld\",\"requested_level\":\"%s\"%s", (long long)fe->event_id,
+                     ac_level_name(fe->ev->level), tail);
+    free(owned);
     return s;
 }
 
@@ -1001,6 +1038,9 @@ static void wr_build_audit(const struct ac_fold *f, const struct wr_view *view, 
         [AC_FOLD_ROLLOVER] = "alert.rollover",
     };
 
+    struct wr_open_tail tails[16];
+    size_t ntails = 0;
+
     wr_params_init(p, 4);
     for (size_t i = 0; i < f->naudits; i++) {
         const struct ac_fold_audit *au = &f->audits[i];
@@ -1010,7 +1050,7 @@ static void wr_build_audit(const struct ac_fold *f, const struct wr_view *view, 
 
         switch (au->action) {
             case AC_FOLD_OPEN:
-                details = wr_open_details(f, au, view);
+                details = wr_open_details(f, au, view, tails, &ntails, 16);
                 break;
             case AC_FOLD_RESOLVE:
                 details = ac_xasprintf("{\"event_id\":\"%lld\"}", (long long)fe->event_id);
@@ -1027,6 +1067,9 @@ static void wr_build_audit(const struct ac_fold *f, const struct wr_view *view, 
         ac_pg_array_add(&p->a[3], details);
         free(actor);
         free(details);
+    }
+    for (size_t i = 0; i < ntails; i++) {
+        free(tails[i].tail);
     }
     wr_params_finish(p);
 }
@@ -1382,7 +1425,7 @@ static bool wr_members_probe(struct ac_writer *w, struct wr_reader *r, struct wr
         ac_pg_array_add(&p.a[1], kind);
         ac_pg_array_add(&p.a[2], ms->m[i].value);
         ac_pg_array_add_i64(&p.a[3], mw->first, false);
-        ac_pg_array_add_i64(&p.a[4], wr_type_key(mw->type), false);
+        ac_pg_array_add_i64(&p.a[4], wr_known_of(w, mw->type)->type_key, false);
         ac_pg_array_add_i64(&p.a[5], ms->m[i].key, false);
         ms->m[i].added = true;
         ord[n++] = i;
@@ -2034,7 +2077,7 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
     size_t nkeys, nwins = 0, nintents = 0;
     bool nesc_count = false, nesc_events = false;
     PGresult *stored_res = NULL, *open_res = NULL, *ids_res = NULL, *esc_res = NULL;
-    char *keys = wr_lock_keys(first, njobs);
+    char *keys = wr_lock_keys(w, first, njobs);
     struct ac_fold f;
     struct wr_job *j = first;
     size_t nev = 0, nal = 0, total = 0, k, nstored_q, nopen_q;
