@@ -216,13 +216,19 @@ struct wr_job {
 /* The members the writer has counted into a type's open window (writer
  * thread only): an open-addressing set of member keys, 0 = empty. Members
  * leave a window only when it closes, and then the next one has another id,
- * so "known for this window id" stays true. */
+ * so "known for this window id" stays true. Like a Redis set it holds only
+ * committed members, so when its apps and users are as many as the window's
+ * stored counts it is exactly the window's members, and a member not in it
+ * is new without asking Redis (wr_members_decide): the common case of one
+ * instance, or one writer per type. */
 struct wr_known {
     char *type;
     int64_t type_key; /* wr_type_key(type) */
     int64_t window_id;
     int64_t *set;
     size_t cap, n;
+    long napps, nusers; /* of n, by kind */
+    bool complete;      /* all the window's members, as of this writer's last count */
 };
 
 #define WR_KNOWN_MAX       (1u << 20) /* members remembered per type */
@@ -263,7 +269,7 @@ struct ac_writer {
     int64_t backoff_us;
 
     /* Relaxed atomics. */
-    unsigned long long n_groups, n_events, n_failures, n_raised, n_probed;
+    unsigned long long n_groups, n_events, n_failures, n_raised, n_probed, n_checked;
     struct ac_hist group_time; /* from taking a group to answering it */
 };
 
@@ -817,12 +823,15 @@ static void wr_known_put(struct wr_known *k, int64_t key)
     k->set[i] = key;
 }
 
-static void wr_known_add(struct ac_writer *w, struct wr_known *k, int64_t window_id, int64_t key)
+static void wr_known_add(struct ac_writer *w, struct wr_known *k, int64_t window_id, char kind,
+                         int64_t key)
 {
     if (k->window_id != window_id) { /* a new window: its members start over */
         k->window_id = window_id;
         w->known_total -= k->n;
         k->n = 0;
+        k->napps = k->nusers = 0;
+        k->complete = false;
         if (k->set) {
             memset(k->set, 0, k->cap * sizeof(*k->set));
         }
@@ -846,7 +855,16 @@ static void wr_known_add(struct ac_writer *w, struct wr_known *k, int64_t window
     }
     wr_known_put(k, key);
     k->n++;
+    k->napps += kind == 'a';
+    k->nusers += kind == 'u';
     w->known_total++;
+}
+
+/* Whether k holds exactly the members of window id with these stored
+ * counts. */
+static bool wr_known_exact(const struct wr_known *k, int64_t id, long long apps, long long users)
+{
+    return id && k->window_id == id && k->napps == apps && k->nusers == users;
 }
 
 static void wr_build_new_alerts(const struct ac_fold *f, const struct wr_view *view, int64_t now,
@@ -1103,6 +1121,8 @@ struct wr_mwin {
     long long apps_set, users_set; /* the sizes of its sets, as checked */
     size_t first_event;            /* the group's first firing event of the type */
     size_t nmem;                   /* members asked about */
+    bool memory;                   /* (round trip 0) the writer's memory was exact at its
+                                      last count: the sets are not asked */
     bool checked;                  /* the sets answered */
     bool decided;                  /* the members' added flags are final */
     long apps, users;              /* new members */
@@ -1149,7 +1169,9 @@ static struct wr_mwin *wr_members_win(struct ac_writer *w, struct wr_members *ms
         wr_view_members(view, type, &mw->first, &mw->apps_db, &mw->users_db);
     }
     else {
-        mw->id = wr_known_of(w, type)->window_id;
+        struct wr_known *k = wr_known_of(w, type);
+        mw->id = k->window_id;
+        mw->memory = k->complete;
     }
     return mw;
 }
@@ -1282,7 +1304,7 @@ static size_t wr_members_append_checks(struct ac_writer *w, struct wr_members *m
     for (size_t i = 0; i < ms->nwins; i++) {
         struct ac_esc_set set = wr_esc_set(w, ms->wins[i].id);
         size_t n;
-        if (!ms->wins[i].id || !ms->wins[i].nmem || ms->wins[i].decided) {
+        if (!ms->wins[i].id || !ms->wins[i].nmem || ms->wins[i].decided || ms->wins[i].memory) {
             continue;
         }
         if (c->nwin == 0) {
@@ -1292,6 +1314,7 @@ static size_t wr_members_append_checks(struct ac_writer *w, struct wr_members *m
         c->win[c->nwin] = i;
         c->off[c->nwin++] = c->ncmds;
         c->ncmds += ac_esc_members_append_check(w->rl.c, &set, kinds, keys, n);
+        __atomic_add_fetch(&w->n_checked, (unsigned long long)n, __ATOMIC_RELAXED);
     }
     if (c->nwin > 0) {
         (void)redisAppendCommand(w->rl.c, "EXEC");
@@ -1370,11 +1393,13 @@ static void wr_members_decide_from(struct wr_members *ms, struct wr_mwin *mw,
 
 /*
  * Under the types' locks: which members are new to their windows. A window
- * is decided by the check of round trip 0 (pre) if its sets' sizes equal
- * the stored counts, else by a check now (another instance's adds may have
- * been on their way); the rest are left to PostgreSQL (wr_members_probe),
- * and their sets to the escalation timer, which fills in a set behind its
- * count from PostgreSQL.
+ * is decided by the writer's memory if it holds as many apps and users as
+ * the stored counts (then the group's members, none of which it holds, are
+ * all new); else by the check of round trip 0 (pre) if the sets' sizes
+ * equal the stored counts; else by a check now (another instance's adds
+ * may have been on their way); the rest are left to PostgreSQL
+ * (wr_members_probe), and their sets to the escalation timer, which fills
+ * in a set behind its count from PostgreSQL.
  */
 static void wr_members_decide(struct ac_writer *w, struct wr_members *ms,
                               const struct wr_members *pre)
@@ -1383,10 +1408,21 @@ static void wr_members_decide(struct ac_writer *w, struct wr_members *ms,
     size_t n;
 
     for (size_t i = 0; i < ms->nwins; i++) {
-        int64_t *slot = ac_strmap_get(&pre->win_idx, ms->wins[i].type, strlen(ms->wins[i].type));
-        ms->wins[i].decided = !ms->wins[i].id || !ms->wins[i].nmem;
-        if (!ms->wins[i].decided && slot) {
-            wr_members_decide_from(ms, &ms->wins[i], pre, &pre->wins[*slot]);
+        struct wr_mwin *mw = &ms->wins[i];
+        struct wr_known *k = wr_known_of(w, mw->type);
+        int64_t *slot = ac_strmap_get(&pre->win_idx, mw->type, strlen(mw->type));
+        mw->decided = !mw->id || !mw->nmem;
+        if (!mw->decided && wr_known_exact(k, mw->id, mw->apps_db, mw->users_db)) {
+            for (size_t j = 0; j < ms->n; j++) {
+                ms->m[j].added |= ms->m[j].win == i;
+            }
+            mw->decided = true;
+        }
+        else if (mw->id) {
+            k->complete = false; /* counted by another instance: ask the sets next time */
+        }
+        if (!mw->decided && slot) {
+            wr_members_decide_from(ms, mw, pre, &pre->wins[*slot]);
         }
     }
     if (!ms->n || !wr_redis(w) || !w->cache_checked) {
@@ -1615,7 +1651,14 @@ static void wr_esc_remember(struct ac_writer *w, const struct wr_members *ms,
         bool closed;
         int64_t id = wr_mwin_after(mw, wins, nwins, &closed);
         if (id && !closed) {
-            wr_known_add(w, wr_known_of(w, mw->type), id, ms->m[i].key);
+            wr_known_add(w, wr_known_of(w, mw->type), id, ms->m[i].kind, ms->m[i].key);
+        }
+    }
+    for (size_t i = 0; i < nwins; i++) { /* the figures as counted, under the lock */
+        struct wr_known *k = wr_known_of(w, wins[i].type);
+        if (k->window_id == wins[i].id) {
+            k->complete = !wins[i].closed &&
+                          wr_known_exact(k, wins[i].id, wins[i].fig.apps, wins[i].fig.gc_users);
         }
     }
 }
@@ -2503,6 +2546,7 @@ void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out)
     out->failures = __atomic_load_n(&w->n_failures, __ATOMIC_RELAXED);
     out->raised = __atomic_load_n(&w->n_raised, __ATOMIC_RELAXED);
     out->members_probed = __atomic_load_n(&w->n_probed, __ATOMIC_RELAXED);
+    out->members_checked = __atomic_load_n(&w->n_checked, __ATOMIC_RELAXED);
 }
 
 void ac_writer_collect(void *ctx, struct ac_metrics_out *o)
@@ -2532,6 +2576,10 @@ void ac_writer_collect(void *ctx, struct ac_metrics_out *o)
                       " because their window's Redis set was behind its count or Redis was"
                       " unavailable.",
                       (double)st.members_probed);
+    ac_metrics_single(o, "ac_escalation_member_checks_total", "counter",
+                      "Apps and GC6/GC7 users this instance's writer asked the windows' Redis sets"
+                      " about (members it did not know to be new from its own counting).",
+                      (double)st.members_checked);
     ac_metrics_single(o, "ac_writer_queue_events", "gauge",
                       "Events waiting for the writer (the queue holds writer_queue_events at most;"
                       " beyond, ingest answers 503).",

@@ -58,6 +58,9 @@ struct ac_writer_stats {
     /* escalation members asked of PostgreSQL, their window's Redis set being
      * behind its count or Redis unavailable (escalation/members.h) */
     unsigned long long members_probed;
+    /* escalation members asked of the windows' Redis sets (not known new
+     * from the writer's own counting) */
+    unsigned long long members_checked;
 };
 void ac_writer_stats(const struct ac_writer *w, struct ac_writer_stats *out);
 

@@ -673,6 +673,38 @@ static void test_esc_members_lost_add(void **state)
     assert_int_equal(member_set_size_when("ItLost", 12), 12);
 }
 
+/* One instance that counted every member of a window knows which are new
+ * without asking Redis; once another instance has counted into the window
+ * it asks again, and counts nothing twice. */
+static void test_esc_members_from_memory(void **state)
+{
+    struct it_server fresh;
+    const char *renv[2] = {redis.env, NULL};
+    double asked = it_metric(&srv, "ac_escalation_member_checks_total");
+
+    (void)state;
+    post_apps("ItMemory", "data", 0, 5);
+    post_apps("ItMemory", "data", 5, 10);
+    assert_int_equal(db_win("ItMemory", "apps"), 10);
+    assert_true(it_metric(&srv, "ac_escalation_member_checks_total") == asked);
+
+    it_server_start_config(&fresh, CONFIG, renv);
+    post_apps_to(&fresh, "ItMemory", "data", 8, 12, NULL); /* 8, 9 known; 10, 11 new */
+    assert_int_equal(db_win("ItMemory", "apps"), 12);
+    assert_true(it_metric(&fresh, "ac_escalation_member_checks_total") >= 4.0);
+    assert_int_equal(it_server_stop(&fresh), 0);
+
+    /* srv's memory (10 apps) is behind the count (12): it asks the sets */
+    post_apps("ItMemory", "data", 10, 15);
+    assert_int_equal(db_win("ItMemory", "apps"), 15);
+    assert_true(it_metric(&srv, "ac_escalation_member_checks_total") >= asked + 5.0);
+    /* and now knows all 15 again */
+    asked = it_metric(&srv, "ac_escalation_member_checks_total");
+    post_apps("ItMemory", "data", 13, 18);
+    assert_int_equal(db_win("ItMemory", "apps"), 18);
+    assert_true(it_metric(&srv, "ac_escalation_member_checks_total") == asked);
+}
+
 static void test_esc_windows_api(void **state)
 {
     json_t *r = NULL;
@@ -715,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_esc_members_rebuilt_from_events),
         cmocka_unit_test(test_esc_members_without_redis),
         cmocka_unit_test(test_esc_members_lost_add),
+        cmocka_unit_test(test_esc_members_from_memory),
         cmocka_unit_test(test_esc_windows_api),
     };
     int rc;
