@@ -164,14 +164,15 @@ static const struct {
      * so a known window is updated by its id and a type without one gets a
      * new window, from the group's first event of the type ($8), if it has
      * firing events. Types come sorted, so window rows are locked in one
-     * order everywhere. */
+     * order everywhere. (w.id = ANY($5) lets the planner find the rows by
+     * their key rather than scan a table whose few rows leave many versions.) */
     {"ac_esc_count",
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[],"
      " $5::bigint[], $6::int[], $7::int[], $8::bigint[])"
      " AS v(type, trace, n, delta, wid, apps, users, first)),"
      " u AS (UPDATE esc_windows w SET events = w.events + v.n, open_alerts = w.open_alerts +"
      " v.delta, apps = w.apps + v.apps, gc_users = w.gc_users + v.users, rev = w.rev + 1"
-     " FROM v WHERE w.id = v.wid" WR_ESC_RETURNING "),"
+     " FROM v WHERE w.id = v.wid AND w.id = ANY($5::bigint[])" WR_ESC_RETURNING "),"
      " i AS (INSERT INTO esc_windows AS w (type, trace, events, open_alerts, apps, gc_users,"
      " first_event_id) SELECT type, trace, n, delta, apps, users, first FROM v"
      " WHERE wid IS NULL AND n > 0 " WR_ESC_RETURNING ")"
