@@ -13,7 +13,7 @@
 #     side (its own database and Redis prefix on the same PostgreSQL and
 #     Redis), interleaved run by run - baseline first in odd runs, current
 #     first in even ones, so neither always follows the other's writes - and
-#     print the ratio of the medians
+#     print the ratio of the medians and the median of the runs' own ratios
 # Checkpoints are kept out of the runs (max_wal_size, checkpoint_timeout): one
 # landing in a single 8 s run would cost that run alone a burst of full-page
 # writes.
@@ -117,10 +117,19 @@ median() { # field, lines
     printf '%s' "$2" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -g |
         awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
+# The median of the runs' own ratios (run k of current over run k of the
+# baseline): pairs made side by side, so a slower stretch of the shared
+# machine moves both sides of a pair rather than one side's median.
+paired() { # current lines, baseline lines
+    paste <(printf '%s' "$1" | sed -n 's/.* events_per_s=\([0-9.]*\).*/\1/p') \
+        <(printf '%s' "$2" | sed -n 's/.* events_per_s=\([0-9.]*\).*/\1/p') |
+        awk '{print ($1 / $2 - 1) * 100}' | sort -g |
+        awk '{a[NR]=$1} END {printf "%+.1f%%", a[int((NR+1)/2)]}'
+}
 echo
 echo "medians of $RUNS runs (${SECONDS_PER_RUN}s each, $STORAGE):"
-printf '%-9s %-7s %-6s %-6s %12s %10s %10s %8s\n' variant batch conns dup events/s p50_ms \
-    p99_ms vs_base
+printf '%-9s %-7s %-6s %-6s %12s %10s %10s %8s %8s\n' variant batch conns dup events/s p50_ms \
+    p99_ms vs_base paired
 for dup in $DUPS; do
     for batch in 1 100; do
         conns=$CONNS_1
@@ -129,12 +138,14 @@ for dup in $DUPS; do
             lines=${RES["$v/$batch/$dup"]}
             eps=$(median events_per_s "$lines")
             ratio=
+            pair=
             if [ "$v" = current ] && [ -n "${RES["baseline/$batch/$dup"]:-}" ]; then
                 base=$(median events_per_s "${RES["baseline/$batch/$dup"]}")
                 ratio=$(awk -v a="$eps" -v b="$base" 'BEGIN {printf "%+.1f%%", (a / b - 1) * 100}')
+                pair=$(paired "$lines" "${RES["baseline/$batch/$dup"]}")
             fi
-            printf '%-9s %-7s %-6s %-6s %12s %10s %10s %8s\n' "$v" "$batch" "$conns" "$dup" \
-                "$eps" "$(median p50_ms "$lines")" "$(median p99_ms "$lines")" "$ratio"
+            printf '%-9s %-7s %-6s %-6s %12s %10s %10s %8s %8s\n' "$v" "$batch" "$conns" "$dup" \
+                "$eps" "$(median p50_ms "$lines")" "$(median p99_ms "$lines")" "$ratio" "$pair"
         done
     done
 done

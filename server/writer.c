@@ -150,11 +150,14 @@ static const struct {
      * window's members are (escalation/members.h). */
     {"ac_esc_read", "SELECT type, id, level, first_event_id, apps, gc_users FROM esc_windows"
                     " WHERE type = ANY($1::text[]) AND closed_at IS NULL"},
-    /* A group that only adds events to open windows, with no member, alert
-     * or increment condition new to them, just counts them. */
-    {"ac_esc_events", "UPDATE esc_windows w SET events = w.events + v.n, rev = w.rev + 1"
-                      " FROM unnest($1::text[], $2::bigint[]) AS v(type, n)"
-                      " WHERE w.type = v.type AND w.closed_at IS NULL"},
+    /* A group that only adds events and alerts to open windows, with no
+     * member, resolve or increment condition new to them, just counts them:
+     * no decision can change (it rests on the members, the increment and
+     * the timer's clocks), nor can a window close. */
+    {"ac_esc_events",
+     "UPDATE esc_windows w SET events = w.events + v.n, open_alerts = w.open_alerts + v.delta,"
+     " rev = w.rev + 1 FROM unnest($1::text[], $2::bigint[], $3::int[]) AS v(type, n, delta)"
+     " WHERE w.type = v.type AND w.closed_at IS NULL"},
     /* Escalation windows (migrations/0008, 0017), one statement per group:
      * into each type's window its events, net change of open alerts and new
      * members (counted before, escalation/members.h) - figures returned for
@@ -1516,7 +1519,7 @@ static void wr_members_apply(struct ac_fold *f, struct wr_members *ms)
 struct wr_esc {
     struct wr_params count;
     struct wr_params close;
-    struct wr_params events; /* the events-only count: types, events */
+    struct wr_params events; /* the events-only count: types, events, alerts opened */
     size_t ntypes, nclose, nevtypes;
     bool full; /* the count upsert (else the events-only count) */
 };
@@ -1544,7 +1547,7 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
     memset(e, 0, sizeof(*e));
     wr_params_init(&e->count, 9);
     wr_params_init(&e->close, 1);
-    wr_params_init(&e->events, 2);
+    wr_params_init(&e->events, 3);
     ac_strmap_init(&types, 16);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
@@ -1582,14 +1585,16 @@ static void wr_build_esc(struct ac_writer *w, const struct ac_fold *f, const str
         enum ac_level wl;
         int64_t wid = wr_view_window(view, ev->type, &wl);
         char num[24];
-        if (t[k].delta != 0 || t[k].resolved || (t[k].n > 0 && !wid) || inc ||
+        if (t[k].delta < 0 || t[k].resolved || (t[k].n > 0 && !wid) || inc ||
             (mw && (mw->apps || mw->users))) {
             e->full = true; /* a window opens or closes, or a decision may change */
         }
-        if (t[k].n > 0) {
+        if (t[k].n > 0 || t[k].delta != 0) {
             (void)snprintf(num, sizeof(num), "%ld", t[k].n);
             ac_pg_array_add(&e->events.a[0], ev->type);
             ac_pg_array_add(&e->events.a[1], num);
+            (void)snprintf(num, sizeof(num), "%ld", t[k].delta);
+            ac_pg_array_add(&e->events.a[2], num);
             e->nevtypes++;
         }
         (void)snprintf(num, sizeof(num), "%ld", t[k].n);

@@ -673,6 +673,23 @@ static void test_esc_members_lost_add(void **state)
     assert_int_equal(member_set_size_when("ItLost", 12), 12);
 }
 
+/* An alert that opens without bringing a member (the app is counted
+ * already) is still an open alert of the window: it stays open until the
+ * last of its alerts resolves. */
+static void test_esc_alert_without_new_member(void **state)
+{
+    (void)state;
+    post_apps_to(&srv, "ItAlerts", "data", 0, 1, ",\"instance\":\"i-1\"");
+    post_apps_to(&srv, "ItAlerts", "data", 0, 1, ",\"instance\":\"i-2\"");
+    assert_int_equal(db_win("ItAlerts", "apps"), 1);
+    assert_int_equal(db_win("ItAlerts", "open_alerts"), 2);
+    assert_int_equal(db_win("ItAlerts", "events"), 2);
+    post_apps_to(&srv, "ItAlerts", "data", 0, 1, ",\"instance\":\"i-1\",\"status\":\"resolved\"");
+    assert_int_equal(db_win("ItAlerts", "open_alerts"), 1);
+    post_apps_to(&srv, "ItAlerts", "data", 0, 1, ",\"instance\":\"i-2\",\"status\":\"resolved\"");
+    assert_int_equal(db_win("ItAlerts", "id"), -1); /* closed */
+}
+
 /* One instance that counted every member of a window knows which are new
  * without asking Redis; once another instance has counted into the window
  * it asks again, and counts nothing twice. */
@@ -748,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_esc_members_without_redis),
         cmocka_unit_test(test_esc_members_lost_add),
         cmocka_unit_test(test_esc_members_from_memory),
+        cmocka_unit_test(test_esc_alert_without_new_member),
         cmocka_unit_test(test_esc_windows_api),
     };
     int rc;
