@@ -13,12 +13,16 @@
  * whose size equals the stored count is therefore exactly the window's
  * members, and then whether a member is new is a lookup in it:
  *   - in its first round trip to Redis (before it holds any lock) the writer
- *     asks each set for its size and for the group's candidates;
+ *     asks each set for its size and for the group's candidates (one
+ *     MULTI/EXEC, so sizes and answers are one snapshot);
  *   - under the types' locks it compares the sizes with the stored counts:
  *     equal, the answers stand (no member can have been added in between,
  *     as the count would have grown); else it asks again (another instance's
  *     adds may have been on their way) and, still behind, asks PostgreSQL
  *     (an index lookup per candidate in the stored events).
+ * The writer's memory of the members it counted itself works the same way
+ * and comes first: when it holds as many as the stored counts (one
+ * instance), a member it does not hold is new, and the sets are not asked.
  * A set that Redis lost, an add that never arrived (a crash after COMMIT),
  * members counted by an instance without Redis: each leaves a set smaller
  * than its count, which the escalation timer fills in from PostgreSQL every

@@ -21,11 +21,12 @@
  *      written once however many events fold into it, and a repeat of an open
  *      alert is counted but not stored as a row (compression). Then, under
  *      the types' locks, which of the group's apps and GC6/GC7 users are new
- *      to their windows: from the windows' Redis sets, checked in round trip
- *      0 and trusted if their sizes equal the stored counts, else from
- *      PostgreSQL (escalation/members.h); an event that brings one is stored
- *      as a row after all. A large group then reserves the ids of its stored
- *      events and new alerts.
+ *      to their windows: from the writer's memory of what it counted if that
+ *      holds as many as the stored counts, else from the windows' Redis
+ *      sets, checked in round trip 0 and trusted if their sizes equal the
+ *      stored counts, else from PostgreSQL (escalation/members.h); an event
+ *      that brings one is stored as a row after all. A large group then
+ *      reserves the ids of its stored events and new alerts.
  *   3. UPDATE the existing alerts (verifying that each one the cache named is
  *      still open with that fingerprint, else SQLSTATE AC001), INSERT the new
  *      alerts, count the group into the escalation windows of its types
