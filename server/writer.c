@@ -1003,8 +1003,6 @@ static void wr_build_events(const struct ac_fold *f, struct wr_params *p)
     wr_params_finish(p);
 }
 
-/* An open entry: the event and the level asked for; an alert that opens while
- * its type's window is raised also says at which level it opened and why. */
 /* The part of an open entry that is the same for every alert of a type
  * opening while its window is raised, made once per type and group. */
 struct wr_open_tail {
@@ -1012,6 +1010,9 @@ struct wr_open_tail {
     char *tail;       /* ,"level":...} */
 };
 
+/* An open entry: the event and the level asked for; an alert that opens while
+ * its type's window is raised also says at which level it opened and why
+ * (tails: those made so far in the group, up to cap). */
 static char *wr_open_details(const struct ac_fold *f, const struct ac_fold_audit *au,
                              const struct wr_view *view, struct wr_open_tail *tails, size_t *ntails,
                              size_t cap)
@@ -1423,7 +1424,7 @@ static void wr_members_decide(struct ac_writer *w, struct wr_members *ms,
             }
             mw->decided = true;
         }
-        else if (mw->id) {
+        else if (!mw->decided) {
             k->complete = false; /* counted by another instance: ask the sets next time */
         }
         if (!mw->decided && slot) {

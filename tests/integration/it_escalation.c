@@ -702,23 +702,25 @@ static void test_esc_members_from_memory(void **state)
     (void)state;
     post_apps("ItMemory", "data", 0, 5);
     post_apps("ItMemory", "data", 5, 10);
-    assert_int_equal(db_win("ItMemory", "apps"), 10);
+    post_apps("ItMemory", "data", 2, 6); /* known apps only: the memory stays exact */
+    post_apps("ItMemory", "data", 10, 12);
+    assert_int_equal(db_win("ItMemory", "apps"), 12);
     assert_true(it_metric(&srv, "ac_escalation_member_checks_total") == asked);
 
     it_server_start_config(&fresh, CONFIG, renv);
-    post_apps_to(&fresh, "ItMemory", "data", 8, 12, NULL); /* 8, 9 known; 10, 11 new */
-    assert_int_equal(db_win("ItMemory", "apps"), 12);
+    post_apps_to(&fresh, "ItMemory", "data", 10, 14, NULL); /* 10, 11 known; 12, 13 new */
+    assert_int_equal(db_win("ItMemory", "apps"), 14);
     assert_true(it_metric(&fresh, "ac_escalation_member_checks_total") >= 4.0);
     assert_int_equal(it_server_stop(&fresh), 0);
 
-    /* srv's memory (10 apps) is behind the count (12): it asks the sets */
-    post_apps("ItMemory", "data", 10, 15);
-    assert_int_equal(db_win("ItMemory", "apps"), 15);
+    /* srv's memory (12 apps) is behind the count (14): it asks the sets */
+    post_apps("ItMemory", "data", 12, 17);
+    assert_int_equal(db_win("ItMemory", "apps"), 17);
     assert_true(it_metric(&srv, "ac_escalation_member_checks_total") >= asked + 5.0);
-    /* and now knows all 15 again */
+    /* and now knows all 17 again */
     asked = it_metric(&srv, "ac_escalation_member_checks_total");
-    post_apps("ItMemory", "data", 13, 18);
-    assert_int_equal(db_win("ItMemory", "apps"), 18);
+    post_apps("ItMemory", "data", 15, 20);
+    assert_int_equal(db_win("ItMemory", "apps"), 20);
     assert_true(it_metric(&srv, "ac_escalation_member_checks_total") == asked);
 }
 
