@@ -27,12 +27,13 @@
  *      stored counts, else from PostgreSQL (escalation/members.h); an event
  *      that brings one is stored as a row after all. A large group then
  *      reserves the ids of its stored events and new alerts.
- *   3. UPDATE the existing alerts (verifying that each one the cache named is
- *      still open with that fingerprint, else SQLSTATE AC001), INSERT the new
- *      alerts, count the group into the escalation windows of its types
- *      (escalation/engine.h: events, open alerts, new members), INSERT the
- *      idempotency keys, the event rows and the audit entries - each one
- *      statement over unnest()ed arrays - and COMMIT.
+ *   3. Count the group into the escalation windows of its types
+ *      (escalation/engine.h: events, open alerts, new members) - sent first,
+ *      so PostgreSQL runs it while the writer builds the rest -, UPDATE the
+ *      existing alerts (verifying that each one the cache named is still
+ *      open with that fingerprint, else SQLSTATE AC001), INSERT the new
+ *      alerts, the idempotency keys, the event rows and the audit entries -
+ *      each one statement over unnest()ed arrays - and COMMIT.
  *   4. (Redis) one MULTI/EXEC records what the group left open or closed (and
  *      mirrors the windows, and adds the new members to their sets); it is
  *      sent, and its replies are read before the next Redis command, not
@@ -2240,23 +2241,27 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         goto failed;
     }
 
-    /* Round trip 3: the writes and COMMIT. */
+    /* Round trip 3: the writes and COMMIT. The escalation windows' count
+     * (which reads no alert) goes out first, so PostgreSQL runs it while the
+     * rest is built. */
+    wr_build_esc(w, &f, &view, &ms, &esc);
+    nesc_count = esc.ntypes > 0 && esc.full;
+    nesc_events = !esc.full && esc.nevtypes > 0;
+    if ((nesc_count && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
+        (nesc_count && esc.nclose > 0 && !wr_send(w->conn, "ac_esc_close", &esc.close)) ||
+        (nesc_events && !wr_send(w->conn, "ac_esc_events", &esc.events)) ||
+        ((nesc_count || nesc_events) && !wr_flush(w->conn))) {
+        goto lost;
+    }
     wr_build_new_alerts(&f, &view, now, w->notify_levels, &ins_alerts, &ins_intents, &nintents);
     wr_build_upd_alerts(&f, now, &upd_alerts);
     wr_build_events(&f, &ins_events);
     wr_build_audit(&f, &view, &ins_audit);
     nkeys = wr_build_keys(&f, &ins_keys);
-    wr_build_esc(w, &f, &view, &ms, &esc);
-    nesc_count = esc.ntypes > 0 && esc.full;
-    nesc_events = !esc.full && esc.nevtypes > 0;
-    /* Existing alerts first: a rollover closes one before its successor opens.
-     * The windows are counted once the group's alerts are in place. */
+    /* Existing alerts first: a rollover closes one before its successor opens. */
     if ((f.nalerts > nal && !wr_send(w->conn, "ac_upd_alerts", &upd_alerts)) ||
         (nal > 0 && !wr_send(w->conn, "ac_ins_alerts", &ins_alerts)) ||
         (nintents > 0 && !wr_send(w->conn, "ac_ins_intents", &ins_intents)) ||
-        (nesc_count && !wr_send(w->conn, "ac_esc_count", &esc.count)) ||
-        (nesc_count && esc.nclose > 0 && !wr_send(w->conn, "ac_esc_close", &esc.close)) ||
-        (nesc_events && !wr_send(w->conn, "ac_esc_events", &esc.events)) ||
         (nkeys > 0 && !wr_send(w->conn, "ac_ins_keys", &ins_keys)) ||
         (nev > 0 && !wr_send(w->conn, "ac_ins_events", &ins_events)) ||
         (f.naudits > 0 && !wr_send(w->conn, "ac_ins_audit", &ins_audit)) ||
@@ -2264,12 +2269,12 @@ static enum wr_outcome wr_txn(struct ac_writer *w, struct wr_job *first, size_t 
         goto lost;
     }
     synced = commit_sent = true;
-    if ((f.nalerts > nal && !wr_take(&r, NULL)) || (nal > 0 && !wr_take(&r, NULL)) ||
-        (nintents > 0 && !wr_take(&r, NULL)) || (nesc_count && !wr_take(&r, &esc_res)) ||
+    if ((nesc_count && !wr_take(&r, &esc_res)) ||
         (nesc_count && esc.nclose > 0 && !wr_take(&r, NULL)) ||
-        (nesc_events && !wr_take(&r, NULL)) || (nkeys > 0 && !wr_take(&r, NULL)) ||
-        (nev > 0 && !wr_take(&r, NULL)) || (f.naudits > 0 && !wr_take(&r, NULL)) ||
-        !wr_take(&r, NULL) || !wr_take_sync(&r)) {
+        (nesc_events && !wr_take(&r, NULL)) || (f.nalerts > nal && !wr_take(&r, NULL)) ||
+        (nal > 0 && !wr_take(&r, NULL)) || (nintents > 0 && !wr_take(&r, NULL)) ||
+        (nkeys > 0 && !wr_take(&r, NULL)) || (nev > 0 && !wr_take(&r, NULL)) ||
+        (f.naudits > 0 && !wr_take(&r, NULL)) || !wr_take(&r, NULL) || !wr_take_sync(&r)) {
         goto lost;
     }
     if (r.failed) {
