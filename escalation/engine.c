@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "escalation/members.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"

@@ -132,7 +132,8 @@ void ac_esc_members_append_forget(redisContext *rc, const struct ac_esc_set *s)
     free(ku);
 }
 
-/* Reads n replies; false (and *bad) if Redis failed or answered an error. */
+/* Reads n replies, keeping the first nkeep in keep (the caller frees them);
+ * false if Redis failed or answered an error. */
 static bool mem_replies(redisContext *rc, size_t n, redisReply **keep, size_t nkeep)
 {
     bool ok = true;
