@@ -19,12 +19,18 @@ if command -v clang-format >/dev/null; then
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 fi
 
-echo "== build (Release: -O2 and _FORTIFY_SOURCE find warnings a Debug build does not)"
-cmake -S . -B "$BUILD-release" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
+echo "== build (Release with tests, GCC: -O2 and _FORTIFY_SOURCE find warnings a Debug build does not)"
+cmake -S . -B "$BUILD-release" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=ON -DAC_WERROR=ON >/dev/null
 cmake --build "$BUILD-release" -j"$JOBS"
+ctest --test-dir "$BUILD-release" -L unit --output-on-failure -j"$JOBS"
+if command -v clang >/dev/null; then
+    echo "== build (Release with tests, clang)"
+    CC=clang cmake -S . -B "$BUILD-clang" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=ON -DAC_WERROR=ON >/dev/null
+    cmake --build "$BUILD-clang" -j"$JOBS"
+fi
 
 echo "== build (Debug, -fsanitize=address,undefined)"
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DAC_SANITIZE=ON >/dev/null
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DAC_SANITIZE=ON -DAC_WERROR=ON >/dev/null
 cmake --build "$BUILD" -j"$JOBS"
 
 TMP=$(mktemp -d /tmp/ac-test.XXXXXX)

@@ -37,6 +37,7 @@ static inline char *unit_fixture(const char *dir, const char *name, size_t *len)
     char *buf = NULL;
     long n;
 
+    *len = 0;
     snprintf(path, sizeof(path), "%s/%s/%s", AC_FIXTURES, dir, name);
     if (!(f = fopen(path, "rb"))) {
         return NULL;
