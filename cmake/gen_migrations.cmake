@@ -1,4 +1,4 @@
-# cmake -DOUT=file.c -DFILES="a.sql,b.sql" -P gen_migrations.cmake
+# cmake -DOUT=file.c -DFILES="a.sql,b.sql" -DFUNCTIONS=functions.sql -P gen_migrations.cmake
 set(body "/* Generated from the migrations folder by cmake/gen_migrations.cmake. */\n")
 string(APPEND body "#include \"server/core/migrate.h\"\n\n")
 set(table "")
@@ -13,4 +13,8 @@ foreach(f ${FILES})
     math(EXPR i "${i} + 1")
 endforeach()
 string(APPEND body "\nconst struct ac_migration ac_migrations[] = {\n${table}    {0, 0, 0}\n};\n")
+file(READ ${FUNCTIONS} hex HEX)
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+string(APPEND body "\nstatic const char fn[] = {${hex}0x00};\n")
+string(APPEND body "const struct ac_migration ac_sql_functions = {\"functions.sql\", fn, sizeof(fn) - 1};\n")
 file(WRITE ${OUT} "${body}")

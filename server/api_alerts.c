@@ -3,7 +3,7 @@
  * One alert: GET /v1/alerts/{id} with its timeline and related events (the
  * last enrich.context_events events of the same app or resource), and the operator
  * transitions POST /v1/alerts/{id}/ack and /resolve. A transition runs in
- * ac_alert_transition() (migrations/0002), which holds the same advisory lock
+ * ac_alert_transition() (migrations/functions.sql), which holds the same advisory lock
  * on the alert's fingerprint as ingest, so it never interleaves with a group
  * folding into that alert; each transition is an audit-log entry and so a
  * timeline item.

@@ -57,7 +57,6 @@
  */
 #include "server/writer.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +66,7 @@
 #include "escalation/level.h"
 #include "escalation/members.h"
 #include "schema/timefmt.h"
+#include "server/core/lockkey.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/metrics.h"
@@ -229,7 +229,7 @@ struct wr_job {
  * instance, or one writer per type. */
 struct wr_known {
     char *type;
-    int64_t type_key; /* wr_type_key(type) */
+    int64_t type_key; /* ac_lockkey_type(type) */
     int64_t window_id;
     int64_t *set;
     size_t cap, n;
@@ -362,66 +362,6 @@ static int wr_connect(struct ac_writer *w)
     return AC_OK;
 }
 
-/* Advisory lock key of a fingerprint: its first 64 bits. */
-static int64_t wr_fp_key(const char *fp)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 16 && fp[i]; i++) {
-        char c = fp[i];
-        v = (v << 4) | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-    }
-    return (int64_t)v;
-}
-
-/* The writer thread's digest context: lock and member keys take one digest
- * per event or two, so it is made once (wr_main frees it), and SHA-256 is
- * fetched once for the process (an implicit fetch per digest costs as much
- * as the digest). */
-static __thread EVP_MD_CTX *wr_md;
-static EVP_MD *wr_sha256;
-static pthread_once_t wr_sha256_once = PTHREAD_ONCE_INIT;
-
-static void wr_sha256_fetch(void)
-{
-    wr_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    AC_ASSERT(wr_sha256 != NULL);
-}
-
-/* The first 64 bits of SHA-256(a, b), a with alen bytes. */
-static int64_t wr_hash_key(const char *a, size_t alen, const char *b)
-{
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    uint64_t v = 0;
-
-    if (!wr_md) {
-        pthread_once(&wr_sha256_once, wr_sha256_fetch);
-        wr_md = EVP_MD_CTX_new();
-        AC_ASSERT(wr_md != NULL);
-    }
-    EVP_DigestInit_ex(wr_md, wr_sha256, NULL);
-    EVP_DigestUpdate(wr_md, a, alen);
-    EVP_DigestUpdate(wr_md, b, strlen(b));
-    EVP_DigestFinal_ex(wr_md, d, &n);
-    for (int i = 0; i < 8; i++) {
-        v = (v << 8) | d[i];
-    }
-    return (int64_t)v;
-}
-
-/* Advisory lock key of an idempotency key: 64 bits of SHA-256(source NUL id). */
-static int64_t wr_id_key(const char *source, const char *id)
-{
-    return wr_hash_key(source, strlen(source) + 1, id);
-}
-
-/* Advisory lock key of a type's window, as ac_type_lock_key() computes it. */
-static int64_t wr_type_key(const char *type)
-{
-    return wr_hash_key("type:", 5, type);
-}
-
 static int wr_cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -447,12 +387,12 @@ static char *wr_lock_keys(struct ac_writer *w, struct wr_job *first, size_t njob
     for (size_t k = 0; k < njobs; k++, j = j->next) {
         for (size_t i = 0; i < j->evs->n; i++) {
             const struct ac_event *ev = &j->evs->items[i];
-            keys[n++] = wr_fp_key(ev->fingerprint);
+            keys[n++] = ac_lockkey_fp(ev->fingerprint);
             if (i == 0 || strcmp(ev->type, j->evs->items[i - 1].type) != 0) {
                 keys[n++] = wr_known_of(w, ev->type)->type_key;
             }
             if (ev->id) {
-                keys[n++] = wr_id_key(ev->source, ev->id);
+                keys[n++] = ac_lockkey_ingest_id(ev->source, ev->id);
             }
         }
     }
@@ -797,7 +737,7 @@ static struct wr_known *wr_known_of(struct ac_writer *w, const char *type)
     k = &w->known[w->nknown];
     memset(k, 0, sizeof(*k));
     k->type = ac_xstrdup(type);
-    k->type_key = wr_type_key(type);
+    k->type_key = ac_lockkey_type(type);
     (void)ac_strmap_upsert(&w->known_idx, k->type, strlen(k->type), (int64_t)w->nknown, &added);
     w->nknown++;
     return k;
@@ -1231,7 +1171,7 @@ static void wr_members_collect(struct ac_writer *w, const struct ac_fold *f,
             sk[0] = (int64_t)(mw - ms->wins);
             sk[1] = ekeys && ekeys[2 * i + (size_t)k]
                         ? ekeys[2 * i + (size_t)k]
-                        : wr_hash_key(k == 0 ? "a:" : "u:", 2, val[k]);
+                        : ac_lockkey_member(k == 0 ? 'a' : 'u', val[k]);
             ms->ekeys[2 * i + (size_t)k] = sk[1];
             slot =
                 ac_strmap_upsert(&ms->mem_idx, (const char *)sk, 2 * sizeof(int64_t), -1, &added);
@@ -2461,8 +2401,7 @@ static void *wr_main(void *arg)
     }
     pthread_mutex_unlock(&w->lock);
     wr_disconnect(w);
-    EVP_MD_CTX_free(wr_md);
-    wr_md = NULL;
+    ac_lockkey_thread_done();
     return NULL;
 }
 

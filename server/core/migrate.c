@@ -3,6 +3,7 @@
 #include "server/core/migrate.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "server/core/log.h"
@@ -17,6 +18,10 @@ _Static_assert(AC_LOCK_MIGRATE == 1, "SQL_LOCK takes AC_LOCK_MIGRATE");
     "NULL, applied_at timestamptz NOT NULL DEFAULT now())"
 #define SQL_GET    "SELECT checksum FROM schema_migrations WHERE name = $1"
 #define SQL_RECORD "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)"
+/* functions.sql is recorded with the checksum it was last applied with. */
+#define SQL_RECORD_AGAIN                                                                           \
+    "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE"  \
+    " SET checksum = excluded.checksum, applied_at = now()"
 
 static void mg_checksum(const struct ac_migration *m, char *out)
 {
@@ -32,8 +37,9 @@ static void mg_checksum(const struct ac_migration *m, char *out)
     out[2 * n] = '\0';
 }
 
-/* Returns 1 if applied (checksum ok), 0 if pending, <0 on error. */
-static int mg_state(PGconn *conn, const struct ac_migration *m, const char *sum)
+/* Returns 1 if applied (checksum ok), 0 if pending, <0 on error; a changed
+ * checksum is an error when frozen (a numbered migration), pending if not. */
+static int mg_state(PGconn *conn, const struct ac_migration *m, const char *sum, bool frozen)
 {
     const char *p[1] = {m->name};
     PGresult *res = PQexecParams(conn, SQL_GET, 1, NULL, p, NULL, NULL, 0);
@@ -44,6 +50,9 @@ static int mg_state(PGconn *conn, const struct ac_migration *m, const char *sum)
         rc = AC_EDB;
     }
     else if (PQntuples(res) == 0) {
+        rc = 0;
+    }
+    else if (strcmp(PQgetvalue(res, 0, 0), sum) != 0 && !frozen) {
         rc = 0;
     }
     else if (strcmp(PQgetvalue(res, 0, 0), sum) != 0) {
@@ -60,7 +69,7 @@ static int mg_state(PGconn *conn, const struct ac_migration *m, const char *sum)
     return rc;
 }
 
-static int mg_apply(PGconn *conn, const struct ac_migration *m, const char *sum)
+static int mg_apply(PGconn *conn, const struct ac_migration *m, const char *sum, bool frozen)
 {
     const char *p[2] = {m->name, sum};
     PGresult *res = NULL;
@@ -75,7 +84,7 @@ static int mg_apply(PGconn *conn, const struct ac_migration *m, const char *sum)
         goto cleanup;
     }
     PQclear(res);
-    res = PQexecParams(conn, SQL_RECORD, 2, NULL, p, NULL, NULL, 0);
+    res = PQexecParams(conn, frozen ? SQL_RECORD : SQL_RECORD_AGAIN, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         ac_log(AC_LOG_ERROR, "migrate", "cannot record %s: %s", m->name, PQerrorMessage(conn));
         goto cleanup;
@@ -93,9 +102,27 @@ cleanup:
     return rc;
 }
 
-int ac_migrate_run(PGconn *conn, int *applied)
+/* Applies m if it is pending; 1 if it was, 0 if not, <0 on error. */
+static int mg_step(PGconn *conn, const struct ac_migration *m, bool frozen)
 {
     char sum[2 * EVP_MAX_MD_SIZE + 1];
+    int st;
+
+    mg_checksum(m, sum);
+    st = mg_state(conn, m, sum, frozen);
+    if (st != 0) {
+        return st < 0 ? st : 0;
+    }
+    st = mg_apply(conn, m, sum, frozen);
+    if (st != AC_OK) {
+        return st;
+    }
+    ac_log(AC_LOG_INFO, "migrate", "applied %s", m->name);
+    return 1;
+}
+
+int ac_migrate_run(PGconn *conn, int *applied)
+{
     int rc = AC_OK, st;
 
     *applied = 0;
@@ -104,26 +131,21 @@ int ac_migrate_run(PGconn *conn, int *applied)
     }
     if (ac_pg_exec(conn, SQL_TABLE) != AC_OK) {
         rc = AC_EDB;
-        goto unlock;
+        goto cleanup;
     }
     for (const struct ac_migration *m = ac_migrations; m->name; m++) {
-        mg_checksum(m, sum);
-        st = mg_state(conn, m, sum);
+        st = mg_step(conn, m, true);
         if (st < 0) {
             rc = st;
-            break;
+            goto cleanup;
         }
-        if (st == 1) {
-            continue;
-        }
-        rc = mg_apply(conn, m, sum);
-        if (rc != AC_OK) {
-            break;
-        }
-        ac_log(AC_LOG_INFO, "migrate", "applied %s", m->name);
-        (*applied)++;
+        *applied += st;
     }
-unlock:
+    st = mg_step(conn, &ac_sql_functions, false);
+    if (st < 0) {
+        rc = st;
+    }
+cleanup:
     if (ac_pg_exec(conn, SQL_UNLOCK) != AC_OK && rc == AC_OK) {
         rc = AC_EDB;
     }

@@ -1,0 +1,364 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- The current definition of every SQL function the schema has, in one place
+-- (as PostgreSQL's own system_functions.sql). `migrate` applies the numbered
+-- migrations first, then this file whenever it differs from what the
+-- database last received, all in one transaction under the migration lock.
+--
+-- To change a function, edit it here: never in a numbered migration, whose
+-- text is frozen once applied (each keeps the definition its schema step
+-- needed, as history). A new function goes here too; a migration that needs
+-- it while it runs (a trigger, a backfill) defines it itself, and this file
+-- then holds its current form. Every definition is CREATE OR REPLACE, so the
+-- file can be applied any number of times. A change of a function's result
+-- type or argument names needs a DROP here first, as PostgreSQL refuses to
+-- replace those.
+--
+-- Lock keys: ac_fp_lock_key, ac_type_lock_key and ac_member_key are computed
+-- in C too (server/core/lockkey.c); the lock-key test pins both equal.
+
+
+CREATE OR REPLACE FUNCTION ac_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only';
+END $$;
+
+-- API representations, built where the data is.
+CREATE OR REPLACE FUNCTION ac_rfc3339(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE OR REPLACE FUNCTION ac_event_json(e events) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT e.doc::jsonb || jsonb_build_object(
+        'event_id', e.id::text,
+        'alert_id', e.alert_id::text,
+        'fingerprint', e.fingerprint,
+        'received_at', ac_rfc3339(e.received_at))
+$$;
+
+-- The advisory lock key of a fingerprint: its first 64 bits, as the writer
+-- computes it. Every change to an open alert holds this lock, so operators,
+-- the sweeper and ingest (on any instance) serialize per alert.
+CREATE OR REPLACE FUNCTION ac_fp_lock_key(fp text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT ('x' || substr(fp, 1, 16))::bit(64)::bigint
+$$;
+
+CREATE OR REPLACE FUNCTION ac_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ac_versions SET version = version + 1 WHERE name = TG_ARGV[0];
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_rule_json(r filter_rules) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', r.id::text, 'name', r.name, 'position', r.position, 'action', r.action,
+        'matchers', r.matchers, 'expires_at', ac_rfc3339(r.expires_at), 'comment', r.comment,
+        'created_by', r.created_by, 'created_at', ac_rfc3339(r.created_at),
+        'updated_at', ac_rfc3339(r.updated_at), 'dropped', r.dropped)
+$$;
+
+CREATE OR REPLACE FUNCTION ac_tenant_json(t tenants) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('user_id', t.user_id, 'gc_level', t.gc_level, 'name', t.name,
+        'primary_contact', t.primary_contact, 'updated_at', ac_rfc3339(t.updated_at))
+$$;
+
+CREATE OR REPLACE FUNCTION ac_app_json(a apps) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('app_id', a.app_id, 'user_id', a.user_id, 'team', a.team,
+        'region', a.region, 'namespace', a.namespace, 'tags', a.tags,
+        'updated_at', ac_rfc3339(a.updated_at))
+$$;
+
+CREATE OR REPLACE FUNCTION ac_type_json(t types) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('type', t.type, 'level', t.level, 'trace', t.trace,
+        'category', t.category, 'fingerprint_dims', to_jsonb(t.fingerprint_dims),
+        'compression_window_s', t.compression_window_s,
+        'resolve_timeout_s', t.resolve_timeout_s, 'retain_duplicates', t.retain_duplicates,
+        'runbook_url', t.runbook_url, 'title_template', t.title_template,
+        'updated_at', ac_rfc3339(t.updated_at))
+$$;
+
+-- The last n events of other alerts (or of none) about the same app or the
+-- same resource as alert a: what else was going on.
+CREATE OR REPLACE FUNCTION ac_alert_related(a alerts, n integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(ac_event_json(x) ORDER BY x.id DESC), '[]'::jsonb)
+      FROM (SELECT e.* FROM events e
+             WHERE e.id IN (
+                   SELECT id FROM (
+                       SELECT e1.id FROM events e1
+                        WHERE a.app_id IS NOT NULL AND e1.app_id = a.app_id
+                          AND e1.alert_id IS DISTINCT FROM a.id
+                        ORDER BY e1.id DESC LIMIT n) by_app
+                   UNION
+                   SELECT id FROM (
+                       SELECT e2.id FROM events e2
+                        WHERE a.resource IS NOT NULL AND (e2.doc -> 'resource') IS NOT NULL
+                          AND ((e2.doc -> 'resource') ->> 'name') = a.resource ->> 'name'
+                          AND coalesce((e2.doc -> 'resource') ->> 'kind', '')
+                              = coalesce(a.resource ->> 'kind', '')
+                          AND coalesce((e2.doc -> 'resource') ->> 'namespace', '')
+                              = coalesce(a.resource ->> 'namespace', '')
+                          AND e2.alert_id IS DISTINCT FROM a.id
+                        ORDER BY e2.id DESC LIMIT n) by_resource)
+             ORDER BY e.id DESC LIMIT n) x
+$$;
+
+CREATE OR REPLACE FUNCTION ac_alert_json(a alerts) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', a.id::text,
+        'fingerprint', a.fingerprint,
+        'type', a.type,
+        'source', a.source,
+        'trace', a.trace,
+        'category', a.category,
+        'level', a.level,
+        'initial_level', a.initial_level,
+        'status', a.status,
+        'count', a.count,
+        'first_seen', ac_rfc3339(a.first_seen),
+        'last_seen', ac_rfc3339(a.last_seen),
+        'resolved_at', ac_rfc3339(a.resolved_at),
+        'acked_at', ac_rfc3339(a.acked_at),
+        'acked_by', a.acked_by,
+        'region', a.region,
+        'cluster', a.cluster,
+        'namespace', a.namespace,
+        'app_id', a.app_id,
+        'user_id', a.user_id,
+        'gc_level', a.gc_level,
+        'instance', a.instance,
+        'resource', a.resource,
+        'runbook_url', (SELECT t.runbook_url FROM types t WHERE t.type = a.type),
+        'latest_event', coalesce(
+            a.last_doc::jsonb || jsonb_build_object('alert_id', a.id::text,
+                                                    'fingerprint', a.fingerprint,
+                                                    'folded', true),
+            (SELECT ac_event_json(e) FROM events e WHERE e.id = a.last_event_id)))
+$$;
+
+-- Raises SQLSTATE AC001 unless got = want. The writer updates the open alerts
+-- the cache named with "... AND status <> 'resolved'" and checks the row count
+-- here, inside the transaction: a stale cache entry (an alert resolved through
+-- the API or the sweeper) aborts the group, which is retried from PostgreSQL.
+CREATE OR REPLACE FUNCTION ac_expect_rows(got bigint, want integer) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    IF got <> want THEN
+        RAISE EXCEPTION 'stale open-alert cache: % of % alerts still open', got, want
+            USING ERRCODE = 'AC001';
+    END IF;
+    RETURN got;
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_type_lock_key(t text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT ('x' || substr(encode(sha256(convert_to('type:' || t, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint
+$$;
+
+-- The distinct apps ('a') and GC6/GC7 users ('u') of the open window of each
+-- type, as 64-bit keys (two values share a key with odds of about 1 in 10^7
+-- at a million members of one type); deleted when the window closes (the
+-- record keeps the counts).
+CREATE OR REPLACE FUNCTION ac_member_key(kind text, value text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT ('x' || substr(encode(sha256(convert_to(kind || ':' || value, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint
+$$;
+
+-- Events in the last k whole minutes up to p_at (k = the window's age rounded
+-- up, at least 1) against the k minutes before. The previous period counts as
+-- at least one event, so a type that was silent shows +(events-1)*100 %, not
+-- an infinity. p_extra: events not yet in the buckets (a window's events -
+-- flushed_events), counted in the current minute.
+CREATE OR REPLACE FUNCTION ac_esc_increment(p_type text, p_since timestamptz, p_at timestamptz,
+                                 p_extra bigint, OUT cur bigint, OUT prev bigint, OUT pct bigint)
+LANGUAGE sql STABLE AS $$
+    WITH k AS (SELECT greatest(1, ceil(extract(epoch FROM p_at - p_since) / 60))::int AS n,
+                      date_trunc('minute', p_at) AS m)
+    SELECT c, p, (c - greatest(p, 1)) * 100 / greatest(p, 1)
+      FROM (SELECT p_extra + coalesce(sum(b.events) FILTER (WHERE b.minute > k.m - make_interval(mins => k.n)), 0) AS c,
+                   coalesce(sum(b.events) FILTER (WHERE b.minute <= k.m - make_interval(mins => k.n)), 0) AS p
+              FROM k LEFT JOIN esc_buckets b ON b.type = p_type
+               AND b.minute > k.m - make_interval(mins => 2 * k.n) AND b.minute <= k.m) s
+$$;
+
+-- The timer's tick: the open windows' events not yet in the buckets go to the
+-- current minute. A window a writer holds is skipped until the next tick, so
+-- the timer never waits for ingest nor ingest for it.
+CREATE OR REPLACE FUNCTION ac_esc_flush() RETURNS bigint LANGUAGE sql AS $$
+    WITH o AS (SELECT id, flushed_events FROM esc_windows WHERE closed_at IS NULL
+                FOR UPDATE SKIP LOCKED),
+    u AS (UPDATE esc_windows w SET flushed_events = w.events, rev = w.rev + 1 FROM o
+           WHERE w.id = o.id AND w.events > o.flushed_events
+          RETURNING w.type, w.events - o.flushed_events AS d),
+    b AS (INSERT INTO esc_buckets (type, minute, events)
+          SELECT u.type, date_trunc('minute', now()), u.d FROM u
+          ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events)
+    SELECT count(*) FROM u
+$$;
+
+-- A closed window's members go with it (the record keeps the counts).
+CREATE OR REPLACE FUNCTION ac_esc_forget_members() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM esc_members WHERE type_key = ac_type_lock_key(NEW.type);
+    RETURN NULL;
+END $$;
+
+-- Raises every open alert of a window's type that is less severe than p_to,
+-- with an audit entry (its timeline) and a hand-off row each. The caller holds
+-- the type's lock. Returns how many alerts were raised.
+CREATE OR REPLACE FUNCTION ac_esc_raise(p_window bigint, p_to text, p_reason text, p_figures jsonb)
+RETURNS bigint LANGUAGE sql AS $$
+    WITH o AS (SELECT a.id, a.level FROM alerts a JOIN esc_windows w ON w.id = p_window
+                WHERE a.type = w.type AND a.status <> 'resolved' AND a.level > p_to
+                FOR UPDATE OF a),
+    r AS (UPDATE alerts a SET level = p_to, updated_at = clock_timestamp() FROM o
+           WHERE a.id = o.id RETURNING a.id, o.level AS old),
+    au AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)
+           SELECT 'system:escalation', 'alert.escalate', 'alert', r.id::text,
+                  jsonb_build_object('from', r.old, 'to', p_to, 'reason', p_reason,
+                                     'window_id', p_window::text, 'figures', p_figures)
+             FROM r),
+    h AS (INSERT INTO escalations (alert_id, window_id, from_level, to_level, reason)
+          SELECT r.id, p_window, r.old, p_to, p_reason FROM r)
+    SELECT count(*) FROM r
+$$;
+
+-- Transitions take the type's lock with the fingerprint's, in sorted order.
+CREATE OR REPLACE FUNCTION ac_alert_transition(p_id bigint, p_action text, p_actor text,
+                                               p_details jsonb, p_idle_before timestamptz DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_fp text;
+    v_type text;
+    v_status text;
+    v_last timestamptz;
+BEGIN
+    SELECT fingerprint, type INTO v_fp, v_type FROM alerts WHERE id = p_id;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    END IF;
+    PERFORM pg_advisory_xact_lock(k)
+       FROM (SELECT DISTINCT unnest(ARRAY[ac_fp_lock_key(v_fp), ac_type_lock_key(v_type)]) AS k
+              ORDER BY 1) s;
+    SELECT status, last_seen INTO v_status, v_last FROM alerts WHERE id = p_id FOR UPDATE;
+    IF v_status = 'resolved' THEN
+        RETURN 'resolved';
+    END IF;
+    IF p_action = 'ack' THEN
+        IF v_status <> 'firing' THEN
+            RETURN v_status;
+        END IF;
+        UPDATE alerts SET status = 'acknowledged', acked_at = clock_timestamp(),
+               acked_by = p_actor, updated_at = clock_timestamp()
+         WHERE id = p_id;
+    ELSIF p_action = 'resolve' THEN
+        IF p_idle_before IS NOT NULL AND v_last >= p_idle_before THEN
+            RETURN 'skipped';
+        END IF;
+        UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),
+               updated_at = clock_timestamp()
+         WHERE id = p_id;
+        -- the last open alert of its type closes the window (old values on the right)
+        UPDATE esc_windows w SET open_alerts = greatest(w.open_alerts - 1, 0),
+               closed_at = CASE WHEN w.open_alerts <= 1 THEN clock_timestamp() END,
+               increment_pct = CASE WHEN w.open_alerts <= 1 THEN (ac_esc_increment(w.type,
+                               w.opened_at, clock_timestamp(), w.events - w.flushed_events)).pct END,
+               rev = w.rev + 1
+         WHERE w.type = v_type AND w.closed_at IS NULL;
+        -- a closed window's last events go to the buckets
+        INSERT INTO esc_buckets (type, minute, events)
+        SELECT w.type, date_trunc('minute', now()), w.events - w.flushed_events
+          FROM esc_windows w WHERE w.type = v_type AND w.closed_at IS NOT NULL
+           AND w.events > w.flushed_events
+        ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events;
+        UPDATE esc_windows SET flushed_events = events
+         WHERE type = v_type AND closed_at IS NOT NULL AND events > flushed_events;
+    ELSE
+        RAISE EXCEPTION 'unknown action %', p_action;
+    END IF;
+    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    VALUES (p_actor, 'alert.' || p_action, 'alert', p_id::text, p_details);
+    RETURN 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_oncall_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at = now();
+    RETURN NEW;
+END $$;
+
+-- The API form: the document with id, name and times.
+CREATE OR REPLACE FUNCTION ac_oncall_json(p_id bigint, p_name text, p_doc jsonb, p_created timestamptz,
+                               p_updated timestamptz) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('id', p_id::text, 'name', p_name) || p_doc
+        || jsonb_build_object('created_at', ac_rfc3339(p_created),
+                              'updated_at', ac_rfc3339(p_updated))
+$$;
+
+-- A raise re-notifies at the new level (the message says why).
+CREATE OR REPLACE FUNCTION ac_notify_on_escalation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO notify_intents (alert_id, reason, level, details)
+    VALUES (NEW.alert_id, 'escalate', NEW.to_level,
+            jsonb_build_object('from', NEW.from_level, 'to', NEW.to_level, 'why', NEW.reason));
+    RETURN NULL;
+END $$;
+
+-- An acknowledgement stops the time escalation.
+CREATE OR REPLACE FUNCTION ac_notify_on_ack() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE alert_notify SET next_tier_at = NULL WHERE alert_id = NEW.id;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_silence_json(s silences) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', s.id::text, 'matchers', s.matchers, 'alert_id', s.alert_id::text,
+        'starts_at', ac_rfc3339(s.starts_at), 'ends_at', ac_rfc3339(s.ends_at),
+        'until_resolved', s.until_resolved, 'comment', s.comment, 'created_by', s.created_by,
+        'created_at', ac_rfc3339(s.created_at), 'expired_at', ac_rfc3339(s.expired_at),
+        'active', s.expired_at IS NULL AND s.starts_at <= now()
+                  AND (s.ends_at IS NULL OR s.ends_at > now()),
+        'held', (SELECT count(*) FROM notify_intents i WHERE i.held_by = s.id
+                   AND i.planned_at IS NULL))
+$$;
+
+-- A resolve also ends the silences that last until it.
+CREATE OR REPLACE FUNCTION ac_notify_on_resolve() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE silences SET expired_at = clock_timestamp()
+     WHERE until_resolved AND alert_id = NEW.id AND expired_at IS NULL;
+    UPDATE alert_notify SET next_tier_at = NULL WHERE alert_id = NEW.id;
+    IF FOUND THEN
+        INSERT INTO notify_intents (alert_id, reason, level) VALUES (NEW.id, 'resolve', NEW.level);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_heartbeat_json(h heartbeats) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'instance', h.instance, 'app_id', h.app_id, 'user_id', h.user_id, 'region', h.region,
+        'cluster', h.cluster, 'namespace', h.namespace, 'probe_version', h.probe_version,
+        'interval_s', h.interval_s, 'checks', coalesce(h.doc -> 'checks', '[]'::jsonb),
+        'failing', to_jsonb(h.failing), 'received_at', ac_rfc3339(h.received_at),
+        'expected_by', ac_rfc3339(h.lost_after),
+        'state', CASE WHEN h.exited_at IS NOT NULL THEN 'exited'
+                      WHEN h.lost_at IS NOT NULL THEN 'lost'
+                      WHEN cardinality(h.failing) > 0 THEN 'failing'
+                      ELSE 'ok' END,
+        'lost_at', ac_rfc3339(h.lost_at), 'exited_at', ac_rfc3339(h.exited_at),
+        'exit', CASE WHEN h.exited_at IS NULL THEN NULL ELSE h.doc -> 'exit' END)
+$$;
+
+-- The members of open window p_window: (kind, ac_member_key(kind, value)).
+-- Read through events_type.
+CREATE OR REPLACE FUNCTION ac_esc_members(p_window bigint)
+RETURNS TABLE (kind "char", member bigint) LANGUAGE sql STABLE AS $$
+    SELECT 'a'::"char", ac_member_key('a', e.app_id) FROM esc_windows w JOIN events e
+        ON e.type = w.type AND e.id >= w.first_event_id
+     WHERE w.id = p_window AND e.status = 'firing' AND e.app_id IS NOT NULL
+    UNION
+    SELECT 'u'::"char", ac_member_key('u', e.user_id) FROM esc_windows w JOIN events e
+        ON e.type = w.type AND e.id >= w.first_event_id
+     WHERE w.id = p_window AND e.status = 'firing' AND e.user_id IS NOT NULL
+       AND (e.doc ->> 'gc_level') IN ('6', '7')
+    UNION
+    SELECT m.kind, m.member FROM esc_windows w JOIN esc_members m
+        ON m.type_key = ac_type_lock_key(w.type)
+     WHERE w.id = p_window
+$$;

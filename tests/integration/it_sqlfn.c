@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SQL functions and their C twins, on the test PostgreSQL:
+ *   - the lock and member keys C computes (server/core/lockkey.h) equal the
+ *     SQL functions' (ac_fp_lock_key, ac_type_lock_key, ac_member_key) over a
+ *     set of inputs: if they drift, ingest and operators stop serializing;
+ *   - migrations/functions.sql defines every function the migrated schema
+ *     has, and migrate re-applies it when it changed (and only then).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/lockkey.h"
+#include "server/core/migrate.h"
+#include "tests/integration/harness.h"
+
+static PGconn *db;
+
+static int setup(void **state)
+{
+    char dsn[256];
+    int applied = 0;
+
+    (void)state;
+    it_dsn_for_port(it_pg_port(), dsn, sizeof(dsn));
+    db = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    assert_int_equal(ac_migrate_run(db, &applied), 0);
+    assert_true(applied > 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    PQfinish(db);
+    ac_lockkey_thread_done();
+    return 0;
+}
+
+/* One bigint the query answers for the parameters (asserted). */
+static long long q_ll(const char *sql, int n, const char *const *params)
+{
+    PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+    long long v;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail_msg("%s: %s", sql, PQerrorMessage(db));
+    }
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+/* Inputs: ASCII, empty, UTF-8 (CJK, emoji), SQL and JSON metacharacters,
+ * 128 characters, and generated ones. */
+#define N_GEN 200
+static const char *const fixed_inputs[] = {
+    "",
+    "PodSidecarNotReady",
+    "ImagePullBackOff",
+    "app-0001",
+    "u:1",
+    "type:",
+    "a:b:c",
+    "容器镜像拉取失败",
+    "🔥 outage",
+    "it's \"quoted\" \\ back",
+    "  spaces  ",
+    "x%_'; DROP",
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567"
+    "890123456789012345678901234567890123456789",
+};
+
+static void test_sqlfn_lock_keys_equal(void **state)
+{
+    char buf[160], fp[65];
+    const char *p[2];
+    size_t nfixed = sizeof(fixed_inputs) / sizeof(fixed_inputs[0]);
+
+    (void)state;
+    srand(16707);
+    for (size_t i = 0; i < nfixed + N_GEN; i++) {
+        const char *in = buf;
+        if (i < nfixed) {
+            in = fixed_inputs[i];
+        }
+        else {
+            snprintf(buf, sizeof(buf), "gen-%zu-%d-é%d", i, rand(), rand() % 1000);
+        }
+        p[0] = in;
+        assert_int_equal(q_ll("SELECT ac_type_lock_key($1)", 1, p), ac_lockkey_type(in));
+        p[0] = "a";
+        p[1] = in;
+        assert_int_equal(q_ll("SELECT ac_member_key($1, $2)", 2, p), ac_lockkey_member('a', in));
+        p[0] = "u";
+        assert_int_equal(q_ll("SELECT ac_member_key($1, $2)", 2, p), ac_lockkey_member('u', in));
+        /* fingerprints are 64 lowercase hex digits; the high bit set makes
+         * half of them negative keys */
+        for (int k = 0; k < 64; k++) {
+            fp[k] = "0123456789abcdef"[(unsigned)rand() % 16];
+        }
+        fp[64] = '\0';
+        if (i == 0) {
+            memset(fp, 'f', 64);
+        }
+        else if (i == 1) {
+            memset(fp, '0', 64);
+        }
+        p[0] = fp;
+        assert_int_equal(q_ll("SELECT ac_fp_lock_key($1)", 1, p), ac_lockkey_fp(fp));
+    }
+    /* the keys differ where the inputs do (a constant would pass the above
+     * only if SQL returned the same constant) */
+    assert_true(ac_lockkey_type("a") != ac_lockkey_type("b"));
+    assert_true(ac_lockkey_member('a', "x") != ac_lockkey_member('u', "x"));
+}
+
+/* The text of migrations/functions.sql (new). */
+static char *functions_sql(void)
+{
+    FILE *f = fopen(AC_SOURCE_DIR "/migrations/functions.sql", "rb");
+    char *s = calloc(1, 1 << 20);
+    size_t n;
+
+    assert_non_null(f);
+    assert_non_null(s);
+    n = fread(s, 1, (1 << 20) - 1, f);
+    fclose(f);
+    assert_true(n > 0);
+    return s;
+}
+
+static void test_sqlfn_every_function_in_one_file(void **state)
+{
+    char *text = functions_sql(), def[160];
+    PGresult *r;
+    int n;
+
+    (void)state;
+    /* the embedded copy is the file */
+    assert_int_equal(strlen(text), ac_sql_functions.len);
+    assert_memory_equal(text, ac_sql_functions.sql, ac_sql_functions.len);
+    r = PQexec(db, "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                   " WHERE n.nspname = 'public' ORDER BY 1");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    n = PQntuples(r);
+    assert_true(n >= 20);
+    for (int i = 0; i < n; i++) {
+        snprintf(def, sizeof(def), "CREATE OR REPLACE FUNCTION %s(", PQgetvalue(r, i, 0));
+        if (!strstr(text, def)) {
+            fail_msg("function %s is not defined in migrations/functions.sql", PQgetvalue(r, i, 0));
+        }
+    }
+    PQclear(r);
+    /* and each definition there is one the schema has */
+    for (const char *s = text; (s = strstr(s, "CREATE OR REPLACE FUNCTION ")); s++) {
+        const char *name = s + strlen("CREATE OR REPLACE FUNCTION ");
+        size_t len = strcspn(name, "(");
+        const char *p[1];
+        snprintf(def, sizeof(def), "%.*s", (int)len, name);
+        p[0] = def;
+        if (strchr(def, ' ')) {
+            continue; /* the header's prose */
+        }
+        assert_int_equal(q_ll("SELECT count(*) FROM pg_proc WHERE proname = $1", 1, p), 1);
+    }
+    free(text);
+}
+
+static void test_sqlfn_reapplied_when_changed(void **state)
+{
+    int applied = -1;
+    long long before;
+
+    (void)state;
+    /* unchanged: nothing is applied again */
+    before = q_ll("SELECT extract(epoch FROM applied_at) * 1000000 FROM schema_migrations"
+                  " WHERE name = 'functions.sql'",
+                  0, NULL);
+    assert_int_equal(ac_migrate_run(db, &applied), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(q_ll("SELECT extract(epoch FROM applied_at) * 1000000 FROM"
+                          " schema_migrations WHERE name = 'functions.sql'",
+                          0, NULL),
+                     before);
+    /* a database whose functions are older than the file gets the file's:
+     * a drifted lock key comes back (the checksum says it last received
+     * another text) */
+    PQclear(PQexec(db, "CREATE OR REPLACE FUNCTION ac_type_lock_key(t text) RETURNS bigint"
+                       " LANGUAGE sql IMMUTABLE AS $$ SELECT 42::bigint $$"));
+    PQclear(PQexec(db, "UPDATE schema_migrations SET checksum = 'old'"
+                       " WHERE name = 'functions.sql'"));
+    assert_int_equal(q_ll("SELECT ac_type_lock_key('x')", 0, NULL), 42);
+    assert_int_equal(ac_migrate_run(db, &applied), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(q_ll("SELECT ac_type_lock_key('x')", 0, NULL), ac_lockkey_type("x"));
+    assert_int_equal(q_ll("SELECT count(*) FROM schema_migrations WHERE name = 'functions.sql'"
+                          " AND checksum <> 'old'",
+                          0, NULL),
+                     1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sqlfn_lock_keys_equal),
+        cmocka_unit_test(test_sqlfn_every_function_in_one_file),
+        cmocka_unit_test(test_sqlfn_reapplied_when_changed),
+    };
+    int rc;
+
+    it_init("sqlfn");
+    rc = cmocka_run_group_tests_name("integration_sqlfn", tests, setup, teardown);
+    it_fini();
+    return rc;
+}
