@@ -148,3 +148,58 @@ void ac_buf_deinit(struct ac_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+struct ac_arena_item {
+    void (*fn)(void *);
+    void *p;
+};
+
+void ac_arena_init(struct ac_arena *a)
+{
+    a->items = NULL;
+    a->n = a->cap = 0;
+}
+
+void *ac_arena_defer(struct ac_arena *a, void (*fn)(void *), void *p)
+{
+    if (!p) {
+        return NULL;
+    }
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 32;
+        a->items = ac_xrealloc(a->items, a->cap * sizeof(*a->items));
+    }
+    a->items[a->n++] = (struct ac_arena_item){fn, p};
+    return p;
+}
+
+char *ac_arena_own(struct ac_arena *a, char *s)
+{
+    return ac_arena_defer(a, free, s);
+}
+
+static void arena_buf_free(void *p)
+{
+    ac_buf_deinit(p);
+    free(p);
+}
+
+struct ac_buf *ac_arena_buf(struct ac_arena *a)
+{
+    return ac_arena_defer(a, arena_buf_free, ac_xcalloc(1, sizeof(struct ac_buf)));
+}
+
+void ac_arena_reset(struct ac_arena *a)
+{
+    while (a->n > 0) {
+        a->n--;
+        a->items[a->n].fn(a->items[a->n].p);
+    }
+}
+
+void ac_arena_deinit(struct ac_arena *a)
+{
+    ac_arena_reset(a);
+    free(a->items);
+    ac_arena_init(a);
+}

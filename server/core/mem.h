@@ -34,4 +34,25 @@ void ac_buf_printf(struct ac_buf *b, const char *fmt, ...) __attribute__((format
 char *ac_buf_steal(struct ac_buf *b);
 void ac_buf_deinit(struct ac_buf *b);
 
+/*
+ * What one unit of work (a transaction, a request) allocates, freed in one
+ * call: buffers it hands out, strings and objects given to it with their
+ * destructors. Not thread-safe: one owner.
+ */
+struct ac_arena {
+    struct ac_arena_item *items;
+    size_t n, cap;
+};
+void ac_arena_init(struct ac_arena *a);
+/* An empty buffer (borrowed: the arena frees it). */
+struct ac_buf *ac_arena_buf(struct ac_arena *a);
+/* p (stolen; may be NULL) is passed to fn at the next reset. Returns p. */
+void *ac_arena_defer(struct ac_arena *a, void (*fn)(void *), void *p);
+/* s (stolen, from malloc; may be NULL) is freed at the next reset. Returns s. */
+char *ac_arena_own(struct ac_arena *a, char *s);
+/* Frees everything, newest first; the arena can be used again. */
+void ac_arena_reset(struct ac_arena *a);
+/* Resets and releases the arena's own storage. */
+void ac_arena_deinit(struct ac_arena *a);
+
 #endif
