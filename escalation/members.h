@@ -35,7 +35,7 @@
  * ac_fold_keep), so a window's members are the apps and GC6/GC7 users of its
  * firing events from its first_event_id on (plus, for windows open before
  * migration 0017, the esc_members rows). Sets are named by the writer's key
- * generation (wr_cache_check) and the window id; they expire a week after
+ * generation (server/cache.h) and the window id; they expire a week after
  * their last change, and the writer that closes a window deletes them.
  */
 #ifndef AC_ESCALATION_MEMBERS_H

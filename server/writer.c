@@ -4,10 +4,10 @@
  *
  * DESIGN
  * ------
- * Submitters (HTTP connection threads, later Kafka) enqueue a job - one
+ * Submitters (HTTP connection threads, the Kafka consumer) enqueue a job - one
  * request's events - and sleep on their own condition variable. The writer
  * thread takes all queued jobs up to group_max events and stores them in one
- * transaction:
+ * transaction, one function per round trip (wr_txn_*):
  *
  *   0. (Redis, when reachable) one pipelined round trip: the cached open alert
  *      of every fingerprint and the cached result of every idempotency key.
@@ -24,7 +24,7 @@
  *      to their windows: from the writer's memory of what it counted if that
  *      holds as many as the stored counts, else from the windows' Redis
  *      sets, checked in round trip 0 and trusted if their sizes equal the
- *      stored counts, else from PostgreSQL (escalation/members.h); an event
+ *      stored counts, else from PostgreSQL (escalation/candidates.h); an event
  *      that brings one is stored as a row after all. A large group then
  *      reserves the ids of its stored events and new alerts.
  *   3. Count the group into the escalation windows of its types
@@ -44,7 +44,7 @@
  * split across transactions. PostgreSQL is the system of record; Redis only
  * saves lookups: an open alert it names is verified under the locks, and its
  * idempotency keys are trusted only while PostgreSQL is not behind it
- * (wr_cache_check, after every reconnection).
+ * (cache.h, checked after every reconnection).
  *
  * Failures: a deadlock or serialization failure retries the group; a stale
  * cache entry retries it from PostgreSQL alone; a data error re-runs each job
@@ -54,6 +54,10 @@
  * jobs fail with AC_EDB (HTTP 503) and reconnects back off up to
  * WR_BACKOFF_MAX_US. Redis errors never fail a job: the writer drops the
  * connection, goes on without the cache and tries Redis again a second later.
+ *
+ * The parts: the statements and their parameters are txnsql.h, the Redis
+ * cache cache.h, the member decisions escalation/candidates.h; this file
+ * keeps the queue, the thread, the retry policy and the transaction's order.
  */
 #include "server/writer.h"
 
