@@ -128,27 +128,6 @@ bool ac_esc_win_due(const struct ac_esc_config *c, const struct ac_esc_win *w, i
 
 /* --- applying ------------------------------------------------------------- */
 
-static PGresult *eng_exec(PGconn *conn, const char *sql, int n, const char *const *p,
-                          ExecStatusType want)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, p, NULL, NULL, 0);
-
-    if (PQresultStatus(res) != want) {
-        ac_log(AC_LOG_WARN, "escalation", "statement failed: %s", PQerrorMessage(conn));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-static bool eng_simple(PGconn *conn, const char *sql)
-{
-    PGresult *res = eng_exec(conn, sql, 0, NULL, PGRES_COMMAND_OK);
-
-    PQclear(res);
-    return res != NULL;
-}
-
 /* The traces whose policy for type needs the increment, as an array literal. */
 static void eng_inc_traces(const struct ac_esc_config *c, const char *type, char *out, size_t len)
 {
@@ -202,7 +181,7 @@ static bool eng_save(PGconn *conn, struct ac_esc_win *w, const struct ac_esc_sta
     bool ok;
 
     (void)snprintf(id, sizeof(id), "%lld", (long long)w->id);
-    res = eng_exec(conn, SQL_ENG_SAVE, 3, p, PGRES_TUPLES_OK);
+    res = ac_pg_query(conn, "escalation", SQL_ENG_SAVE, 3, p);
     ok = res && PQntuples(res) == 1;
     if (ok) {
         w->rev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -214,7 +193,7 @@ static bool eng_save(PGconn *conn, struct ac_esc_win *w, const struct ac_esc_sta
         p[1] = ac_level_name(raises[i].to);
         p[2] = raises[i].reason;
         p[3] = figures;
-        res = eng_exec(conn, SQL_ENG_RAISE, 4, p, PGRES_TUPLES_OK);
+        res = ac_pg_query(conn, "escalation", SQL_ENG_RAISE, 4, p);
         ok = res != NULL;
         if (ok) {
             long k = strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -244,17 +223,17 @@ int ac_esc_apply(const struct ac_esc_config *c, PGconn *conn, const char *type, 
     memset(out, 0, sizeof(*out));
     *raised = 0;
     eng_inc_traces(c, type, traces, sizeof(traces));
-    if (!eng_simple(conn, "BEGIN")) {
+    if (!ac_pg_begin(conn, "escalation")) {
         return AC_EDB;
     }
-    res = eng_exec(conn, SQL_ENG_LOCK, 1, p, PGRES_TUPLES_OK);
+    res = ac_pg_query(conn, "escalation", SQL_ENG_LOCK, 1, p);
     PQclear(res);
-    if (!res || !(res = eng_exec(conn, SQL_ENG_OPEN, 2, p, PGRES_TUPLES_OK))) {
+    if (!res || !(res = ac_pg_query(conn, "escalation", SQL_ENG_OPEN, 2, p))) {
         goto rollback;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return eng_simple(conn, "COMMIT") ? AC_OK : AC_EDB;
+        return ac_pg_commit(conn, "escalation") ? AC_OK : AC_EDB;
     }
     ac_esc_win_from_pg(res, 0, out);
     PQclear(res);
@@ -263,7 +242,7 @@ int ac_esc_apply(const struct ac_esc_config *c, PGconn *conn, const char *type, 
     if (changed && !eng_save(conn, out, &st, raises, n, raised)) {
         goto rollback;
     }
-    if (eng_simple(conn, "COMMIT")) {
+    if (ac_pg_commit(conn, "escalation")) {
         return AC_OK;
     }
     *raised = 0;
@@ -271,9 +250,7 @@ int ac_esc_apply(const struct ac_esc_config *c, PGconn *conn, const char *type, 
 
 rollback:
     *raised = 0;
-    if (PQstatus(conn) == CONNECTION_OK) {
-        (void)eng_simple(conn, "ROLLBACK");
-    }
+    ac_pg_rollback(conn);
     return AC_EDB;
 }
 
@@ -287,7 +264,7 @@ int ac_esc_load(PGconn *conn, bool closed, const char *type, long limit, struct 
     *out = NULL;
     *n = 0;
     (void)snprintf(lim, sizeof(lim), "%ld", limit);
-    res = eng_exec(conn, closed ? SQL_ENG_LOAD_CLOSED : SQL_ENG_LOAD_OPEN, 2, p, PGRES_TUPLES_OK);
+    res = ac_pg_query(conn, "escalation", closed ? SQL_ENG_LOAD_CLOSED : SQL_ENG_LOAD_OPEN, 2, p);
     if (!res) {
         return AC_EDB;
     }

@@ -2,7 +2,6 @@
 /* Probe heartbeats: decoding, receiving, and the lost-heartbeat sweeper (heartbeat.h). */
 #include "ingest/heartbeat.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +13,9 @@
 #include "server/core/mem.h"
 #include "server/core/metrics.h"
 #include "server/core/pg.h"
+#include "server/core/worker.h"
 
 #define HB_SWEEP_MAX "500"
-#define HB_TICK_MS   50
 #define HB_LOST_TYPE "ProbeHeartbeatLost"
 #define HB_EXIT_TYPE "InstanceExited"
 
@@ -32,11 +31,8 @@ static const struct {
 struct hb_ctx {
     long lost_after; /* intervals */
     long sweep_ms;
-    json_t *check_types; /* configured check name -> type */
-    pthread_t thread;
-    bool started;
-    int stop; /* atomic */
-    struct ac_pg_leader lead;
+    json_t *check_types;       /* configured check name -> type */
+    struct ac_worker *sweeper; /* leads AC_LOCK_HEARTBEATS */
     /* relaxed atomics */
     unsigned long long n_received, n_raised, n_lost;
 };
@@ -309,18 +305,6 @@ int ac_hb_decode(const char *body, size_t len, size_t max, struct ac_hb **out, s
     " received_at = excluded.received_at, lost_after = excluded.lost_after, lost_at = NULL,"       \
     " exited_at = excluded.exited_at, exit_code = excluded.exit_code"
 
-static PGresult *hb_exec(PGconn *c, const char *sql, int n, const char *const *p)
-{
-    PGresult *res = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_WARN, "heartbeat", "%.40s...: %s", sql, PQerrorMessage(c));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 void ac_hb_plan(const struct ac_ingest *in, const struct ac_hb *hb, const struct ac_hb_prev *pv,
                 int64_t now_us, struct ac_event_vec *evs, struct ac_buf *failing, json_t *raised,
                 json_t *resolved)
@@ -401,12 +385,11 @@ int ac_hb_receive(struct ac_ingest *in, PGconn *c, const struct ac_hb *hb, int64
     int rc = AC_EDB;
 
     *outcome = NULL;
-    if (!(res = hb_exec(c, "BEGIN", 0, NULL))) {
+    if (!ac_pg_begin(c, "heartbeat")) {
         goto out;
     }
-    PQclear(res);
     p[0] = hb->instance;
-    if (!(res = hb_exec(c, SQL_HB_PREV, 1, p))) {
+    if (!(res = ac_pg_query(c, "heartbeat", SQL_HB_PREV, 1, p))) {
         goto rollback;
     }
     if (PQntuples(res) == 1) {
@@ -445,21 +428,20 @@ int ac_hb_receive(struct ac_ingest *in, PGconn *c, const struct ac_hb *hb, int64
     p[9] = failing.data;
     p[10] = after;
     p[11] = hb->exiting ? code : NULL;
-    if (!(res = hb_exec(c, SQL_HB_UPSERT, 12, p))) {
+    if (!(res = ac_pg_query(c, "heartbeat", SQL_HB_UPSERT, 12, p))) {
         goto rollback;
     }
     PQclear(res);
-    if (!(res = hb_exec(c, "COMMIT", 0, NULL))) {
+    if (!ac_pg_commit(c, "heartbeat")) {
         goto out;
     }
-    PQclear(res);
     __atomic_add_fetch(&h->n_received, 1, __ATOMIC_RELAXED);
     *outcome = json_pack("{s:s, s:O, s:O}", "instance", hb->instance, "raised", raised, "resolved",
                          resolved);
     rc = AC_OK;
     goto out;
 rollback:
-    PQclear(PQexec(c, "ROLLBACK"));
+    ac_pg_rollback(c);
 out:
     json_decref(prev);
     json_decref(raised);
@@ -486,10 +468,9 @@ static const char *hb_col(const PGresult *r, int row, int col)
 
 /* One pass: raise ProbeHeartbeatLost for every instance overdue, in one
  * transaction with marking them (a failed submit leaves them for the next). */
-static int hb_sweep(struct ac_ingest *in)
+static int hb_sweep(struct ac_ingest *in, PGconn *c)
 {
     struct hb_ctx *h = in->ctx;
-    PGconn *c = h->lead.conn;
     PGresult *res;
     struct ac_event_vec evs = {0};
     struct ac_ingest_result *results = NULL;
@@ -498,11 +479,10 @@ static int hb_sweep(struct ac_ingest *in)
     int n = 0, rc = -1;
     int64_t now = ac_time_now_us();
 
-    if (!(res = hb_exec(c, "BEGIN", 0, NULL))) {
+    if (!ac_pg_begin(c, "heartbeat")) {
         return -1;
     }
-    PQclear(res);
-    if (!(res = hb_exec(c, SQL_HB_LOST, 0, NULL))) {
+    if (!(res = ac_pg_query(c, "heartbeat", SQL_HB_LOST, 0, NULL))) {
         goto rollback;
     }
     n = PQntuples(res);
@@ -528,19 +508,18 @@ static int hb_sweep(struct ac_ingest *in)
     }
     ac_pg_array_close(&names);
     p[0] = names.data;
-    if (!(res = hb_exec(c, SQL_HB_MARK, 1, p))) {
+    if (!(res = ac_pg_query(c, "heartbeat", SQL_HB_MARK, 1, p))) {
         goto rollback;
     }
     PQclear(res);
-    if ((res = hb_exec(c, "COMMIT", 0, NULL))) {
-        PQclear(res);
+    if (ac_pg_commit(c, "heartbeat")) {
         rc = n;
         __atomic_add_fetch(&h->n_lost, (unsigned long long)n, __ATOMIC_RELAXED);
         ac_log(AC_LOG_INFO, "heartbeat", "heartbeats lost: raised for %d instance(s)", n);
     }
     goto out;
 rollback:
-    PQclear(PQexec(c, "ROLLBACK"));
+    ac_pg_rollback(c);
 out:
     free(results);
     ac_buf_deinit(&names);
@@ -548,25 +527,10 @@ out:
     return rc;
 }
 
-static void *hb_main(void *arg)
+static enum ac_worker_pass hb_pass(void *ctx, struct ac_worker *w, PGconn *c)
 {
-    struct ac_ingest *in = arg;
-    struct hb_ctx *h = in->ctx;
-    struct timespec tick = {0, HB_TICK_MS * 1000000L};
-    long waited = h->sweep_ms;
-
-    while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
-        if (waited >= h->sweep_ms) {
-            waited = 0;
-            if (ac_pg_lead(&h->lead, in->cfg->pg_dsn) && hb_sweep(in) < 0) {
-                ac_pg_leader_drop(&h->lead); /* reconnect (and re-lead) next time */
-            }
-        }
-        nanosleep(&tick, NULL);
-        waited += HB_TICK_MS;
-    }
-    ac_pg_leader_drop(&h->lead);
-    return NULL;
+    (void)w;
+    return hb_sweep(ctx, c) < 0 ? AC_WORKER_FAIL : AC_WORKER_IDLE;
 }
 
 /* ---- the adapter ------------------------------------------------------ */
@@ -582,8 +546,6 @@ static int hb_init(struct ac_ingest *in)
     in->ctx = h;
     h->lost_after = 3;
     h->sweep_ms = 1000;
-    h->lead.key = AC_LOCK_HEARTBEATS;
-    h->lead.duty = "sweeps lost heartbeats";
     if (s && !json_is_object(s)) {
         ac_log(AC_LOG_ERROR, "config", "heartbeats: must be an object");
         return AC_EINVAL;
@@ -616,22 +578,25 @@ static int hb_start(struct ac_ingest *in)
 {
     struct hb_ctx *h = in->ctx;
 
-    if (pthread_create(&h->thread, NULL, hb_main, in) != 0) {
-        ac_log(AC_LOG_ERROR, "heartbeat", "cannot start the sweeper");
-        return AC_EINVAL;
-    }
-    h->started = true;
-    return AC_OK;
+    struct ac_worker_def def = {.name = "heartbeat",
+                                .dsn = in->cfg->pg_dsn,
+                                .lead_key = AC_LOCK_HEARTBEATS,
+                                .duty = "sweeps lost heartbeats",
+                                .period_ms = h->sweep_ms,
+                                .pass = hb_pass,
+                                .ctx = in};
+
+    h->sweeper = ac_worker_start(&def);
+    return h->sweeper ? AC_OK : AC_EINVAL;
 }
 
 static void hb_stop(struct ac_ingest *in)
 {
     struct hb_ctx *h = in->ctx;
 
-    if (h && h->started) {
-        __atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
-        pthread_join(h->thread, NULL);
-        h->started = false;
+    if (h) {
+        ac_worker_stop(h->sweeper);
+        h->sweeper = NULL;
     }
 }
 

@@ -3,7 +3,6 @@
 #include "ingest/k8s.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "server/core/mem.h"
 #include "server/core/metrics.h"
 #include "server/core/pg.h"
+#include "server/core/worker.h"
 
 #define K8_SA_DIR         "/var/run/secrets/kubernetes.io/serviceaccount"
 #define K8_LIST_MAX       "500"
@@ -32,9 +32,11 @@ struct k8_watch {
     struct k8_ctx *k;
     const struct ac_ingest *in;
     char *ns;
-    char scope[300]; /* the k8s_watch row: "core/v1/events/<ns|*>" */
-    pthread_t thread;
-    struct ac_pg_leader lead;
+    char scope[300];          /* the k8s_watch row: "core/v1/events/<ns|*>" */
+    struct ac_worker *worker; /* leads AC_LOCK_K8S_BASE + hash(scope) */
+    int lead_key;
+    PGconn *pg;    /* the worker's connection, during a pass */
+    CURL *curl;    /* the watch and list requests */
     CURL *meta;    /* lookups of pods and namespaces */
     json_t *cache; /* "pods/<ns>/<name>" | "namespaces/<ns>" -> {"at", "meta"} */
     char *rv;      /* the newest resourceVersion seen in this stream */
@@ -265,7 +267,7 @@ static bool k8_submit(struct k8_watch *w)
 static char *k8_load_rv(struct k8_watch *w)
 {
     const char *p[1] = {w->scope};
-    PGresult *r = PQexecParams(w->lead.conn, SQL_K8_LOAD, 1, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(w->pg, SQL_K8_LOAD, 1, NULL, p, NULL, NULL, 0);
     char *rv = NULL;
 
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
@@ -278,12 +280,11 @@ static char *k8_load_rv(struct k8_watch *w)
 static bool k8_save_rv(struct k8_watch *w, const char *rv)
 {
     const char *p[2] = {w->scope, rv};
-    PGresult *r = PQexecParams(w->lead.conn, SQL_K8_SAVE, 2, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(w->pg, SQL_K8_SAVE, 2, NULL, p, NULL, NULL, 0);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 
     if (!ok) {
-        ac_log(AC_LOG_WARN, "k8s", "cannot save the resourceVersion: %s",
-               PQerrorMessage(w->lead.conn));
+        ac_log(AC_LOG_WARN, "k8s", "cannot save the resourceVersion: %s", PQerrorMessage(w->pg));
     }
     PQclear(r);
     return ok;
@@ -492,59 +493,38 @@ static bool k8_watch_once(struct k8_watch *w, CURL *c)
     return true;
 }
 
-static void k8_sleep_ms(const struct k8_ctx *k, long ms)
+/* One watch while this instance leads the scope: resume from the stored
+ * resourceVersion (or list), watch until the stream ends, list again on 410
+ * Gone. A stream that ends well is followed at once; a failure backs off
+ * (1 s doubling to 30 s), keeping the lead unless the connection broke. */
+static enum ac_worker_pass k8_pass(void *ctx, struct ac_worker *wk, PGconn *c)
 {
-    struct timespec t = {0, 50 * 1000000L};
+    struct k8_watch *w = ctx;
+    bool ok = false;
 
-    for (long s = 0; s < ms && !__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE); s += 50) {
-        nanosleep(&t, NULL);
-    }
-}
-
-static void *k8_main(void *arg)
-{
-    struct k8_watch *w = arg;
-    struct k8_ctx *k = w->k;
-    CURL *c = curl_easy_init();
-    long backoff = K8_BACKOFF_MIN_MS;
-
-    w->meta = curl_easy_init();
-    while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
-        bool ok = false;
-        if (!ac_pg_lead(&w->lead, w->in->cfg->pg_dsn)) {
-            k8_sleep_ms(k, 1000);
-            continue;
+    (void)wk;
+    w->pg = c;
+    if (k8_read_token(w)) {
+        free(w->rv);
+        w->rv = k8_load_rv(w);
+        if (!w->rv) {
+            w->rv = k8_relist(w, w->curl);
         }
-        if (k8_read_token(w)) {
-            free(w->rv);
-            w->rv = k8_load_rv(w);
-            if (!w->rv) {
-                w->rv = k8_relist(w, c);
-            }
-            if (w->rv) {
-                ok = k8_watch_once(w, c);
-                if (w->gone) {
-                    free(w->rv);
-                    w->rv = k8_relist(w, c);
-                    ok = w->rv != NULL;
-                }
+        if (w->rv) {
+            ok = k8_watch_once(w, w->curl);
+            if (w->gone) {
+                free(w->rv);
+                w->rv = k8_relist(w, w->curl);
+                ok = w->rv != NULL;
             }
         }
-        if (ok) {
-            backoff = K8_BACKOFF_MIN_MS;
-            continue;
-        }
-        __atomic_add_fetch(&k->n_reconnects, 1, __ATOMIC_RELAXED);
-        if (PQstatus(w->lead.conn) != CONNECTION_OK) {
-            ac_pg_leader_drop(&w->lead);
-        }
-        k8_sleep_ms(k, backoff);
-        backoff = backoff * 2 > K8_BACKOFF_MAX_MS ? K8_BACKOFF_MAX_MS : backoff * 2;
     }
-    curl_easy_cleanup(c);
-    curl_easy_cleanup(w->meta);
-    ac_pg_leader_drop(&w->lead);
-    return NULL;
+    w->pg = NULL;
+    if (ok) {
+        return AC_WORKER_MORE;
+    }
+    __atomic_add_fetch(&w->k->n_reconnects, 1, __ATOMIC_RELAXED);
+    return AC_WORKER_FAIL;
 }
 
 /* ---- the adapter ------------------------------------------------------ */
@@ -578,8 +558,7 @@ static void k8_add_watch(struct k8_ctx *k, const struct ac_ingest *in, const cha
     w->in = in;
     w->ns = ns ? ac_xstrdup(ns) : NULL;
     (void)snprintf(w->scope, sizeof(w->scope), "core/v1/events/%s", ns ? ns : "*");
-    w->lead.key = AC_LOCK_K8S_BASE + (int)(k8_hash(w->scope) % 1000000u);
-    w->lead.duty = "watches Kubernetes events";
+    w->lead_key = AC_LOCK_K8S_BASE + (int)(k8_hash(w->scope) % 1000000u);
     w->cache = json_object();
 }
 
@@ -667,6 +646,8 @@ static int k8_init(struct ac_ingest *in)
     return ok ? AC_OK : AC_EINVAL;
 }
 
+static void k8_stop(struct ac_ingest *in);
+
 static int k8_start(struct ac_ingest *in)
 {
     struct k8_ctx *k = in->ctx;
@@ -674,17 +655,26 @@ static int k8_start(struct ac_ingest *in)
     if (!k->enabled) {
         return AC_OK;
     }
+    k->started = true;
     for (size_t i = 0; i < k->nw; i++) {
-        if (pthread_create(&k->w[i].thread, NULL, k8_main, &k->w[i]) != 0) {
-            ac_log(AC_LOG_ERROR, "k8s", "cannot start a watch thread");
-            __atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE);
-            for (size_t j = 0; j < i; j++) {
-                pthread_join(k->w[j].thread, NULL);
-            }
+        struct k8_watch *w = &k->w[i];
+        struct ac_worker_def def = {.name = "k8s",
+                                    .dsn = in->cfg->pg_dsn,
+                                    .lead_key = w->lead_key,
+                                    .duty = "watches Kubernetes events",
+                                    .period_ms = 1000,
+                                    .backoff_min_ms = K8_BACKOFF_MIN_MS,
+                                    .backoff_max_ms = K8_BACKOFF_MAX_MS,
+                                    .pass = k8_pass,
+                                    .ctx = w};
+        w->curl = curl_easy_init();
+        w->meta = curl_easy_init();
+        if (!w->curl || !w->meta || !(w->worker = ac_worker_start(&def))) {
+            ac_log(AC_LOG_ERROR, "k8s", "cannot start a watch");
+            k8_stop(in);
             return AC_EINVAL;
         }
     }
-    k->started = true;
     ac_log(AC_LOG_INFO, "k8s", "watching Kubernetes events api=%s scopes=%zu", k->api, k->nw);
     return AC_OK;
 }
@@ -694,9 +684,13 @@ static void k8_stop(struct ac_ingest *in)
     struct k8_ctx *k = in->ctx;
 
     if (k && k->started) {
-        __atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE); /* ends the transfers */
         for (size_t i = 0; i < k->nw; i++) {
-            pthread_join(k->w[i].thread, NULL);
+            ac_worker_stop(k->w[i].worker);
+            k->w[i].worker = NULL;
+            curl_easy_cleanup(k->w[i].curl);
+            curl_easy_cleanup(k->w[i].meta);
+            k->w[i].curl = k->w[i].meta = NULL;
         }
         k->started = false;
     }

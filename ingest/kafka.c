@@ -218,20 +218,10 @@ struct kf_dead {
     char reason[512];
 };
 
-static bool kf_pg_ok(PGconn *c, PGresult *r)
-{
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-    if (!ok) {
-        ac_log(AC_LOG_WARN, "kafka", "dead letters: %s", PQerrorMessage(c));
-    }
-    PQclear(r);
-    return ok;
-}
-
 /* Records the undecodable messages, in one transaction. */
 static bool kf_bury(struct kf_ctx *k, const struct kf_dead *dead, size_t n)
 {
+    PGresult *res;
     bool ok;
 
     if (n == 0) {
@@ -243,7 +233,7 @@ static bool kf_bury(struct kf_ctx *k, const struct kf_dead *dead, size_t n)
             return false;
         }
     }
-    ok = kf_pg_ok(k->pg, PQexec(k->pg, "BEGIN"));
+    ok = ac_pg_begin(k->pg, "kafka");
     for (size_t i = 0; ok && i < n; i++) {
         const rd_kafka_message_t *m = dead[i].m;
         char part[16], off[24];
@@ -259,11 +249,13 @@ static bool kf_bury(struct kf_ctx *k, const struct kf_dead *dead, size_t n)
         p[4] = m->payload ? (const char *)m->payload : NULL;
         lens[4] = (int)m->len;
         p[5] = dead[i].reason;
-        ok = kf_pg_ok(k->pg, PQexecParams(k->pg, SQL_KF_DEAD, 6, NULL, p, lens, fmts, 0));
+        res = ac_pg_query_bin(k->pg, "kafka", SQL_KF_DEAD, 6, p, lens, fmts);
+        ok = res != NULL;
+        PQclear(res);
     }
-    ok = ok && kf_pg_ok(k->pg, PQexec(k->pg, "COMMIT"));
+    ok = ok && ac_pg_commit(k->pg, "kafka");
     if (!ok) {
-        PQclear(PQexec(k->pg, "ROLLBACK"));
+        ac_pg_rollback(k->pg);
     }
     return ok;
 }

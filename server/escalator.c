@@ -13,8 +13,8 @@
 #include "server/core/mem.h"
 #include "server/core/pg.h"
 #include "server/core/redis.h"
+#include "server/core/worker.h"
 
-#define ESC_SLEEP_MS       50
 #define ESC_WINDOWS_MAX    100000
 #define ESC_PURGE_US       (60LL * 1000000)
 #define ESC_REDIS_RETRY_US 1000000LL
@@ -32,11 +32,9 @@ struct ac_escalator {
     const struct ac_esc_config *esc;
     struct ac_redis_target redis;
     bool has_redis;
-    pthread_t thread;
-    int stop; /* atomic */
+    struct ac_worker *worker; /* the timer: leads AC_LOCK_ESCALATOR */
 
     /* Timer thread only. */
-    struct ac_pg_leader lead; /* advisory lock (16707, 3) */
     struct ac_redis_lazy rl;
     int64_t next_purge;
     int64_t next_fill; /* of the member sets */
@@ -54,32 +52,25 @@ static redisContext *esc_redis(struct ac_escalator *e, struct ac_redis_lazy *l)
                         : NULL;
 }
 
-static void esc_tick(struct ac_escalator *e)
+static enum ac_worker_pass esc_tick(void *ctx, struct ac_worker *w, PGconn *c)
 {
+    struct ac_escalator *e = ctx;
     struct ac_esc_win *wins = NULL;
     size_t n = 0;
     int64_t now = ac_time_now_us();
     long ttl_ms = (long)(e->esc->tick * 3 / 1000);
-    PGresult *res = PQexec(e->lead.conn, SQL_ESC_FLUSH);
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_WARN, "escalation", "flushing events to buckets failed: %s",
-               PQerrorMessage(e->lead.conn));
+    (void)ac_pg_run(c, "escalation", SQL_ESC_FLUSH, 0, NULL); /* the timer's next tick retries */
+    if (ac_esc_load(c, false, NULL, ESC_WINDOWS_MAX, &wins, &n) != AC_OK) {
+        return AC_WORKER_FAIL;
     }
-    PQclear(res);
-    if (ac_esc_load(e->lead.conn, false, NULL, ESC_WINDOWS_MAX, &wins, &n) != AC_OK) {
-        if (PQstatus(e->lead.conn) != CONNECTION_OK) {
-            ac_pg_leader_drop(&e->lead);
-        }
-        return;
-    }
-    for (size_t i = 0; i < n && !__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE); i++) {
+    for (size_t i = 0; i < n && !ac_worker_stopping(w); i++) {
         struct ac_esc_win after;
         long raised;
         if (!ac_esc_win_due(e->esc, &wins[i], now)) {
             continue;
         }
-        if (ac_esc_apply(e->esc, e->lead.conn, wins[i].type, now, &after, &raised) != AC_OK) {
+        if (ac_esc_apply(e->esc, c, wins[i].type, now, &after, &raised) != AC_OK) {
             break;
         }
         if (after.id) {
@@ -98,62 +89,42 @@ static void esc_tick(struct ac_escalator *e)
     /* the member sets behind their counts, filled in off the ingest path */
     if (e->rl.c && now >= e->next_fill) {
         size_t filled = 0;
-        int rc =
-            ac_esc_members_catch_up(e->rl.c, e->lead.conn, e->cfg->redis_prefix, wins, n, &filled);
+        int rc = ac_esc_members_catch_up(e->rl.c, c, e->cfg->redis_prefix, wins, n, &filled);
         e->next_fill = now + e->esc->members_fill;
         if (rc == AC_EKV) {
             ac_log(AC_LOG_WARN, "escalation", "redis: cannot fill in the member sets; retrying");
             ac_redis_lazy_drop(&e->rl, ESC_REDIS_RETRY_US);
         }
-        else if (rc == AC_EDB && PQstatus(e->lead.conn) != CONNECTION_OK) {
-            ac_pg_leader_drop(&e->lead);
+        else if (rc == AC_EDB && PQstatus(c) != CONNECTION_OK) {
+            free(wins);
+            return AC_WORKER_FAIL;
         }
     }
     free(wins);
     if (now >= e->next_purge) {
-        res = PQexec(e->lead.conn, SQL_ESC_PURGE);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            ac_log(AC_LOG_WARN, "escalation", "bucket purge failed: %s",
-                   PQerrorMessage(e->lead.conn));
-        }
-        PQclear(res);
+        (void)ac_pg_run(c, "escalation", SQL_ESC_PURGE, 0, NULL);
         e->next_purge = now + ESC_PURGE_US;
     }
-}
-
-static void *esc_main(void *arg)
-{
-    struct ac_escalator *e = arg;
-    struct timespec nap = {0, ESC_SLEEP_MS * 1000000L};
-    int64_t next = 0;
-
-    while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
-        int64_t now = ac_time_now_us();
-        if (now >= next) {
-            next = now + e->esc->tick;
-            if (ac_pg_lead(&e->lead, e->cfg->pg_dsn)) {
-                esc_tick(e);
-            }
-        }
-        nanosleep(&nap, NULL);
-    }
-    ac_pg_leader_drop(&e->lead);
-    return NULL;
+    return AC_WORKER_IDLE;
 }
 
 struct ac_escalator *ac_escalator_start(const struct ac_config *cfg,
                                         const struct ac_esc_config *esc)
 {
     struct ac_escalator *e = ac_xcalloc(1, sizeof(*e));
+    struct ac_worker_def def = {.name = "escalation",
+                                .dsn = cfg->pg_dsn,
+                                .lead_key = AC_LOCK_ESCALATOR,
+                                .duty = "runs the escalation timer",
+                                .pass = esc_tick};
 
     e->cfg = cfg;
     e->esc = esc;
-    e->lead.key = AC_LOCK_ESCALATOR;
-    e->lead.duty = "runs the escalation timer";
     e->has_redis = cfg->redis_url && ac_redis_parse_url(cfg->redis_url, &e->redis) == AC_OK;
     pthread_mutex_init(&e->lock, NULL);
-    if (pthread_create(&e->thread, NULL, esc_main, e) != 0) {
-        ac_log(AC_LOG_ERROR, "escalation", "cannot start thread");
+    def.period_ms = (long)(esc->tick / 1000);
+    def.ctx = e;
+    if (!(e->worker = ac_worker_start(&def))) {
         pthread_mutex_destroy(&e->lock);
         ac_redis_target_deinit(&e->redis);
         free(e);
@@ -167,8 +138,7 @@ void ac_escalator_stop(struct ac_escalator *e)
     if (!e) {
         return;
     }
-    __atomic_store_n(&e->stop, 1, __ATOMIC_RELEASE);
-    pthread_join(e->thread, NULL);
+    ac_worker_stop(e->worker);
     redisFree(e->rl.c);
     redisFree(e->read_rl.c);
     ac_redis_target_deinit(&e->redis);

@@ -4,8 +4,10 @@
  * moves unacknowledged alerts to the next tier of their chain, and sends the
  * due notifications through the channels, at least once.
  *
- * Every instance runs a planning thread (intents, tiers, repeats) and a
- * sending thread, each with its own connection; instances share the work through
+ * Every instance runs a planning thread (intents, tiers, repeats:
+ * notify_planner.h, deciding with escalation/notify/plan.h) and a sending
+ * thread (notify_sender.h), each with its own connection (outbox.h holds
+ * their SQL); instances share the work through
  * PostgreSQL alone: intents, due tiers and due notifications are claimed with
  * FOR UPDATE SKIP LOCKED, and a notification being sent carries a lease, so
  * two instances never send the same one at once, and one an instance was
@@ -32,8 +34,6 @@
 #include "escalation/notify/config.h"
 #include "ingest/ingest.h"
 #include "server/core/config.h"
-
-#define AC_NOTIFY_BATCH 200
 
 struct ac_notifier;
 

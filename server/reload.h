@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reloading in-memory copies of database data when it changes: a thread
- * polls a version counter (ac_versions.name, bumped by triggers) every
- * AC_RELOAD_POLL_MS on its own connection, and when it moved asks the owner
+ * Reloading in-memory copies of database data when it changes: a periodic
+ * worker (core/worker.h) polls a version counter (ac_versions.name, bumped by
+ * triggers) every AC_RELOAD_POLL_MS on its own connection, and when it moved asks the owner
  * to load a new copy and install it. Used by filter rules and the registry.
  * A change made through this instance's API can wait until it is installed
  * (ac_reloader_poke), so the API answers only once it is in force here.

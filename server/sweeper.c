@@ -10,16 +10,14 @@
  */
 #include "server/sweeper.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/core/worker.h"
 
-#define SW_TICK_MS   100
 #define SW_BATCH_MAX "1000"
 
 #define SQL_SW_CANDIDATES                                                                          \
@@ -34,34 +32,28 @@
 
 struct ac_sweeper {
     const struct ac_config *cfg;
-    pthread_t thread;
-    int stop;                 /* atomic */
-    struct ac_pg_leader lead; /* advisory lock (16707, 2) */
+    struct ac_worker *worker; /* leads AC_LOCK_SWEEPER */
 };
 
-static void sw_pass(struct ac_sweeper *s)
+static enum ac_worker_pass sw_pass(void *ctx, struct ac_worker *w, PGconn *c)
 {
+    struct ac_sweeper *s = ctx;
     char def[24];
     const char *p[2] = {def, NULL};
     PGresult *cand, *res;
     int resolved = 0;
 
     (void)snprintf(def, sizeof(def), "%ld", s->cfg->default_resolve_timeout_s);
-    cand = PQexecParams(s->lead.conn, SQL_SW_CANDIDATES, 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(cand) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_WARN, "sweeper", "candidate query failed: %s", PQerrorMessage(s->lead.conn));
-        PQclear(cand);
-        return;
+    cand = ac_pg_query(c, "sweeper", SQL_SW_CANDIDATES, 1, p);
+    if (!cand) {
+        return AC_WORKER_FAIL;
     }
-    for (int i = 0; i < PQntuples(cand) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++) {
+    for (int i = 0; i < PQntuples(cand) && !ac_worker_stopping(w); i++) {
         p[0] = PQgetvalue(cand, i, 0);
         p[1] = PQgetvalue(cand, i, 1);
-        res = PQexecParams(s->lead.conn, SQL_SW_RESOLVE, 2, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 'o') { /* "ok" */
+        res = ac_pg_query(c, "sweeper", SQL_SW_RESOLVE, 2, p);
+        if (res && PQgetvalue(res, 0, 0)[0] == 'o') { /* "ok" */
             resolved++;
-        }
-        else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            ac_log(AC_LOG_WARN, "sweeper", "resolve failed: %s", PQerrorMessage(s->lead.conn));
         }
         PQclear(res);
     }
@@ -69,37 +61,22 @@ static void sw_pass(struct ac_sweeper *s)
     if (resolved > 0) {
         ac_log(AC_LOG_INFO, "sweeper", "auto-resolved alerts=%d", resolved);
     }
-}
-
-static void *sw_main(void *arg)
-{
-    struct ac_sweeper *s = arg;
-    struct timespec tick = {0, SW_TICK_MS * 1000000L};
-    long waited = s->cfg->sweep_interval_ms; /* first pass right away */
-
-    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        if (waited >= s->cfg->sweep_interval_ms) {
-            waited = 0;
-            if (ac_pg_lead(&s->lead, s->cfg->pg_dsn)) {
-                sw_pass(s);
-            }
-        }
-        nanosleep(&tick, NULL);
-        waited += SW_TICK_MS;
-    }
-    ac_pg_leader_drop(&s->lead);
-    return NULL;
+    return AC_WORKER_IDLE;
 }
 
 struct ac_sweeper *ac_sweeper_start(const struct ac_config *cfg)
 {
     struct ac_sweeper *s = ac_xcalloc(1, sizeof(*s));
+    struct ac_worker_def def = {.name = "sweeper",
+                                .dsn = cfg->pg_dsn,
+                                .lead_key = AC_LOCK_SWEEPER,
+                                .duty = "sweeps (auto-resolve)",
+                                .period_ms = cfg->sweep_interval_ms,
+                                .pass = sw_pass,
+                                .ctx = s};
 
     s->cfg = cfg;
-    s->lead.key = AC_LOCK_SWEEPER;
-    s->lead.duty = "sweeps (auto-resolve)";
-    if (pthread_create(&s->thread, NULL, sw_main, s) != 0) {
-        ac_log(AC_LOG_ERROR, "sweeper", "cannot start thread");
+    if (!(s->worker = ac_worker_start(&def))) {
         free(s);
         return NULL;
     }
@@ -111,7 +88,6 @@ void ac_sweeper_stop(struct ac_sweeper *s)
     if (!s) {
         return;
     }
-    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-    pthread_join(s->thread, NULL);
+    ac_worker_stop(s->worker);
     free(s);
 }

@@ -6,7 +6,7 @@
  * the empty string, so app_id!="" means "has an app_id". Regular expressions
  * are POSIX extended, compiled once, and fully anchored: =~ "web" matches
  * "web" but not "web-1" (write "web.*"). Matching is bytewise.
- * Used by filter rules now, silences and routes later.
+ * Used by filter rules, silences and routes.
  */
 #ifndef AC_SERVER_CORE_MATCHER_H
 #define AC_SERVER_CORE_MATCHER_H

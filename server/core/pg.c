@@ -252,3 +252,71 @@ bool ac_pg_lead(struct ac_pg_leader *l, const char *dsn)
     PQclear(res);
     return l->leader;
 }
+
+PGresult *ac_pg_query_bin(PGconn *c, const char *component, const char *sql, int n,
+                          const char *const *p, const int *lens, const int *fmts)
+{
+    PGresult *res = PQexecParams(c, sql, n, NULL, p, lens, fmts, 0);
+    ExecStatusType st = PQresultStatus(res);
+
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        return res;
+    }
+    if (component) {
+        ac_log(AC_LOG_WARN, component, "statement failed: %s", PQerrorMessage(c));
+    }
+    PQclear(res);
+    return NULL;
+}
+
+PGresult *ac_pg_query(PGconn *c, const char *component, const char *sql, int n,
+                      const char *const *p)
+{
+    return ac_pg_query_bin(c, component, sql, n, p, NULL, NULL);
+}
+
+PGresult *ac_pg_query_or(PGconn *c, const char *sql, int n, const char *const *p, PGresult **failed)
+{
+    PGresult *res = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+
+    *failed = NULL;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        return res;
+    }
+    *failed = res;
+    return NULL;
+}
+
+bool ac_pg_run(PGconn *c, const char *component, const char *sql, int n, const char *const *p)
+{
+    PGresult *res = ac_pg_query(c, component, sql, n, p);
+
+    PQclear(res);
+    return res != NULL;
+}
+
+bool ac_pg_begin(PGconn *c, const char *component)
+{
+    return ac_pg_run(c, component, "BEGIN", 0, NULL);
+}
+
+bool ac_pg_commit(PGconn *c, const char *component)
+{
+    PGresult *res = ac_pg_query(c, component, "COMMIT", 0, NULL);
+    /* COMMIT of a failed transaction answers ROLLBACK, without an error */
+    bool ok = res && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+
+    PQclear(res);
+    if (!ok) {
+        ac_pg_rollback(c);
+    }
+    return ok;
+}
+
+void ac_pg_rollback(PGconn *c)
+{
+    if (c && PQtransactionStatus(c) != PQTRANS_IDLE && PQtransactionStatus(c) != PQTRANS_UNKNOWN) {
+        PQclear(PQexec(c, "ROLLBACK"));
+    }
+}

@@ -24,6 +24,35 @@ PGconn *ac_pg_connect_opts(const char *dsn, const char *options);
  * Returns AC_OK or AC_EDB (logged with PQerrorMessage). */
 AC_MUST_CHECK int ac_pg_exec(PGconn *conn, const char *sql);
 
+/*
+ * The one way to run a statement: sql with n text parameters p (borrowed;
+ * NULL elements are SQL NULL). Returns its result (new, PQclear) when it
+ * succeeded, with rows or without, else NULL after logging libpq's text
+ * under component (a warning; component NULL: not logged, for callers that
+ * expect some failures and read the SQLSTATE with ac_pg_query_failed).
+ */
+PGresult *ac_pg_query(PGconn *c, const char *component, const char *sql, int n,
+                      const char *const *p);
+/* The same with binary parameters (lens, fmts as PQexecParams takes them). */
+PGresult *ac_pg_query_bin(PGconn *c, const char *component, const char *sql, int n,
+                          const char *const *p, const int *lens, const int *fmts);
+/* A statement whose rows are not needed; true if it succeeded. */
+bool ac_pg_run(PGconn *c, const char *component, const char *sql, int n, const char *const *p);
+/*
+ * Like ac_pg_query, but a failure leaves its result (new) in *failed for the
+ * caller to read (SQLSTATE, message) and is not logged; *failed is NULL on
+ * success. Returns the successful result or NULL.
+ */
+PGresult *ac_pg_query_or(PGconn *c, const char *sql, int n, const char *const *p,
+                         PGresult **failed);
+
+/* Transactions: BEGIN (true if it began), COMMIT (true if it committed;
+ * else rolled back), ROLLBACK of whatever transaction is open (none: a
+ * no-op). Failures are logged under component. */
+bool ac_pg_begin(PGconn *c, const char *component);
+bool ac_pg_commit(PGconn *c, const char *component);
+void ac_pg_rollback(PGconn *c);
+
 /* True if a failed result means the connection is gone (retry elsewhere),
  * false for an error in the statement itself. res may be NULL. */
 bool ac_pg_is_conn_error(PGconn *conn, const PGresult *res);

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Planning notification intents (see plan.h). */
+#include "escalation/notify/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escalation/level.h"
+#include "escalation/notify/action.h"
+#include "server/core/log.h"
+#include "server/core/mem.h"
+
+static const char *const plan_reasons[] = {
+    [AC_REASON_OPEN] = "open",       [AC_REASON_ESCALATE] = "escalate",
+    [AC_REASON_RESOLVE] = "resolve", [AC_REASON_TIMEOUT] = "timeout",
+    [AC_REASON_REPEAT] = "repeat",
+};
+
+const char *ac_notify_reason_name(enum ac_notify_reason r)
+{
+    return plan_reasons[r];
+}
+
+bool ac_notify_reason_parse(const char *s, enum ac_notify_reason *out)
+{
+    for (size_t i = 0; i < sizeof(plan_reasons) / sizeof(plan_reasons[0]); i++) {
+        if (strcmp(s, plan_reasons[i]) == 0) {
+            *out = (enum ac_notify_reason)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* --- the snapshot ------------------------------------------------------------ */
+
+/* Room for one more of n in *v (cap elements of size sz). */
+static void *plan_grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+    if (n < *cap) {
+        return v;
+    }
+    *cap = *cap ? 2 * *cap : 8;
+    return ac_xrealloc(v, *cap * sz);
+}
+
+#define PLAN_PUSH(arr, n, cap) ((arr) = plan_grow((arr), (n), &(cap), sizeof(*(arr))), &(arr)[(n)])
+
+void ac_snapshot_init(struct ac_oncall_snapshot *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+void ac_snapshot_deinit(struct ac_oncall_snapshot *o)
+{
+    for (size_t i = 0; i < o->nroutes; i++) {
+        ac_matchers_deinit(&o->routes[i].ms);
+    }
+    for (size_t i = 0; i < o->nteams; i++) {
+        free(o->teams[i].name);
+        for (size_t t = 0; t < o->teams[i].ntiers; t++) {
+            free(o->teams[i].targets[t]);
+        }
+    }
+    for (size_t i = 0; i < o->nschedules; i++) {
+        ac_schedule_deinit(&o->schedules[i].s);
+    }
+    for (size_t i = 0; i < o->ncontacts; i++) {
+        json_decref(o->contacts[i].doc);
+    }
+    for (size_t i = 0; i < o->nsilences; i++) {
+        ac_matchers_deinit(&o->silences[i].ms);
+    }
+    free(o->routes);
+    free(o->teams);
+    free(o->schedules);
+    free(o->contacts);
+    free(o->silences);
+    memset(o, 0, sizeof(*o));
+}
+
+/* An id from a string of digits (routes, teams name each other so). */
+static int64_t plan_id(const json_t *v)
+{
+    int64_t id = 0;
+
+    return v && ac_oncall_parse_id(v, &id) ? id : 0;
+}
+
+bool ac_snapshot_add_route(struct ac_oncall_snapshot *o, const json_t *doc)
+{
+    struct ac_plan_route *rt = PLAN_PUSH(o->routes, o->nroutes, o->caproutes);
+    json_t *errs = json_array();
+    int64_t team = plan_id(json_object_get(doc, "team"));
+    bool ok = team && ac_matchers_from_json(&rt->ms, json_object_get(doc, "matchers"), "$.matchers",
+                                            errs) == AC_OK;
+
+    json_decref(errs);
+    if (ok) {
+        rt->team = team;
+        o->nroutes++;
+    }
+    return ok;
+}
+
+bool ac_snapshot_add_team(struct ac_oncall_snapshot *o, int64_t id, const char *name,
+                          const json_t *doc, bool is_default)
+{
+    struct ac_plan_team *t = PLAN_PUSH(o->teams, o->nteams, o->capteams);
+    const json_t *chain = json_object_get(doc, "chain"), *tier, *target;
+    size_t i, k;
+
+    memset(t, 0, sizeof(*t));
+    t->id = id;
+    t->name = ac_xstrdup(name);
+    t->lead = plan_id(json_object_get(doc, "lead"));
+    json_array_foreach(chain, i, tier)
+    {
+        const json_t *targets = json_object_get(tier, "targets");
+        if (t->ntiers == AC_TEAM_TIERS_MAX) {
+            break;
+        }
+        t->targets[t->ntiers] = ac_xcalloc(json_array_size(targets) + 1, sizeof(**t->targets));
+        json_array_foreach(targets, k, target)
+        {
+            struct ac_plan_target *pt = &t->targets[t->ntiers][t->ntargets[t->ntiers]];
+            if ((pt->id = plan_id(json_object_get(target, "schedule")))) {
+                pt->kind = AC_TARGET_SCHEDULE;
+            }
+            else if ((pt->id = plan_id(json_object_get(target, "contact")))) {
+                pt->kind = AC_TARGET_CONTACT;
+            }
+            else if (json_is_true(json_object_get(target, "lead"))) {
+                pt->kind = AC_TARGET_LEAD;
+            }
+            else {
+                continue;
+            }
+            t->ntargets[t->ntiers]++;
+        }
+        t->ntiers++;
+    }
+    if (is_default) {
+        o->default_team = id;
+    }
+    o->nteams++;
+    return true;
+}
+
+bool ac_snapshot_add_schedule(struct ac_oncall_snapshot *o, int64_t id, const json_t *doc)
+{
+    struct ac_plan_schedule *s = PLAN_PUSH(o->schedules, o->nschedules, o->capschedules);
+    json_t *errs = json_array();
+    bool ok = doc && ac_schedule_from_json(doc, &s->s, errs) == AC_OK;
+
+    json_decref(errs);
+    if (ok) {
+        s->id = id;
+        o->nschedules++;
+    }
+    return ok;
+}
+
+bool ac_snapshot_add_contact(struct ac_oncall_snapshot *o, int64_t id, json_t *contact)
+{
+    struct ac_plan_contact *c = PLAN_PUSH(o->contacts, o->ncontacts, o->capcontacts);
+
+    if (!json_is_object(contact)) {
+        return false;
+    }
+    c->id = id;
+    c->doc = json_incref(contact);
+    o->ncontacts++;
+    return true;
+}
+
+bool ac_snapshot_add_silence(struct ac_oncall_snapshot *o, int64_t id, const json_t *matchers,
+                             int64_t alert, int64_t ends)
+{
+    struct ac_plan_silence *s = PLAN_PUSH(o->silences, o->nsilences, o->capsilences);
+    json_t *errs = json_array();
+    bool ok = matchers && ac_matchers_from_json(&s->ms, matchers, "$.matchers", errs) == AC_OK;
+
+    json_decref(errs);
+    if (ok) {
+        s->id = id;
+        s->alert = alert;
+        s->ends = ends;
+        o->nsilences++;
+    }
+    return ok;
+}
+
+int64_t ac_snapshot_route(const struct ac_oncall_snapshot *o, const struct ac_event *ev)
+{
+    for (size_t i = 0; ev && i < o->nroutes; i++) {
+        if (ac_matchers_match(&o->routes[i].ms, ev)) {
+            return o->routes[i].team;
+        }
+    }
+    return o->default_team;
+}
+
+const struct ac_plan_silence *ac_snapshot_silenced(const struct ac_oncall_snapshot *o,
+                                                   int64_t alert_id, const struct ac_event *ev)
+{
+    for (size_t i = 0; i < o->nsilences; i++) {
+        const struct ac_plan_silence *s = &o->silences[i];
+        if (s->alert && s->alert != alert_id) {
+            continue;
+        }
+        /* an alert's own silence without matchers holds it whatever it says */
+        if (s->ms.n == 0 ? s->alert != 0 : ev && ac_matchers_match(&s->ms, ev)) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static const struct ac_plan_team *plan_team(const struct ac_oncall_snapshot *o, int64_t id)
+{
+    for (size_t i = 0; i < o->nteams; i++) {
+        if (o->teams[i].id == id) {
+            return &o->teams[i];
+        }
+    }
+    return NULL;
+}
+
+/* Appends contact id to recipients unless it is there or unknown. */
+static void plan_add_contact(const struct ac_oncall_snapshot *o, json_t *recipients, int64_t id)
+{
+    const json_t *c = NULL;
+    size_t i;
+    json_t *r;
+
+    for (i = 0; i < o->ncontacts && !c; i++) {
+        c = o->contacts[i].id == id ? o->contacts[i].doc : NULL;
+    }
+    if (!c) {
+        return;
+    }
+    json_array_foreach(recipients, i, r)
+    {
+        if (json_equal(json_object_get(r, "id"), json_object_get(c, "id"))) {
+            return;
+        }
+    }
+    (void)json_array_append(recipients, (json_t *)c);
+}
+
+json_t *ac_snapshot_recipients(const struct ac_oncall_snapshot *o, int64_t team, long tier,
+                               int64_t now_s)
+{
+    const struct ac_plan_team *t = plan_team(o, team);
+    json_t *out = json_array();
+    size_t k;
+
+    if (!t || t->ntiers == 0) {
+        return out;
+    }
+    k = tier < 1 ? 0 : tier > (long)t->ntiers ? t->ntiers - 1 : (size_t)tier - 1;
+    for (size_t i = 0; i < t->ntargets[k]; i++) {
+        const struct ac_plan_target *pt = &t->targets[k][i];
+        if (pt->kind == AC_TARGET_CONTACT) {
+            plan_add_contact(o, out, pt->id);
+        }
+        else if (pt->kind == AC_TARGET_LEAD && t->lead) {
+            plan_add_contact(o, out, t->lead);
+        }
+        for (size_t s = 0; pt->kind == AC_TARGET_SCHEDULE && s < o->nschedules; s++) {
+            struct ac_oncall oc;
+            if (o->schedules[s].id != pt->id) {
+                continue;
+            }
+            ac_schedule_oncall(&o->schedules[s].s, now_s, &oc);
+            if (oc.contact) {
+                plan_add_contact(o, out, oc.contact);
+            }
+        }
+    }
+    return out;
+}
+
+/* --- planning ----------------------------------------------------------------- */
+
+bool ac_plan_latest_event(const json_t *alert, struct ac_event *ev)
+{
+    /* the stored document with what the server added to it (ids, the
+     * fingerprint, times: ac_event_json, ac_alert_json) taken off again */
+    static const char *const added[] = {"event_id",    "alert_id", "fingerprint",
+                                        "received_at", "folded",   NULL};
+    json_t *latest = json_deep_copy(json_object_get(alert, "latest_event"));
+    json_t *errs = json_array();
+    bool ok;
+
+    memset(ev, 0, sizeof(*ev));
+    for (const char *const *k = added; latest && *k; k++) {
+        (void)json_object_del(latest, *k);
+    }
+    ok = latest && ac_event_from_json(latest, ev, -1, errs);
+    if (!ok && latest) {
+        char *e = json_dumps(errs, JSON_COMPACT);
+        ac_log(AC_LOG_WARN, "notify",
+               "alert %s: its latest event does not load (%s); routes"
+               " and silences see no fields",
+               json_string_value(json_object_get(alert, "id")), e);
+        free(e);
+    }
+    json_decref(latest);
+    json_decref(errs);
+    return ok;
+}
+
+/* The default title and text of a notification (channels' templates may use
+ * anything of the context instead). */
+static void plan_message(json_t *ctx, const struct ac_plan_intent *in)
+{
+    const json_t *alert = in->alert, *details = in->details;
+    const char *level = ac_level_name(in->level);
+    const char *type = json_string_value(json_object_get(alert, "type"));
+    const char *where = json_string_value(json_object_get(alert, "app_id"));
+    const json_t *ev = json_object_get(alert, "latest_event");
+    const char *title = json_string_value(json_object_get(ev, "title"));
+    const char *msg = json_string_value(json_object_get(ev, "message"));
+    struct ac_buf t = {0}, x = {0};
+
+    type = type ? type : "alert";
+    where = where ? where : json_string_value(json_object_get(alert, "instance"));
+    switch (in->reason) {
+        case AC_REASON_RESOLVE:
+            ac_buf_printf(&t, "[RESOLVED] %s", type);
+            break;
+        case AC_REASON_ESCALATE:
+            ac_buf_printf(&t, "[%s] %s escalated %s→%s", level, type,
+                          json_string_value(json_object_get(details, "from")) ?: "?",
+                          json_string_value(json_object_get(details, "to")) ?: level);
+            break;
+        case AC_REASON_REPEAT:
+            ac_buf_printf(&t, "[%s] %s still firing", level, type);
+            break;
+        case AC_REASON_TIMEOUT:
+            ac_buf_printf(&t, "[%s] %s not acknowledged (tier %ld)", level, type, in->tier);
+            break;
+        case AC_REASON_OPEN:
+            ac_buf_printf(&t, "[%s] %s", level, type);
+            break;
+    }
+    if (where) {
+        ac_buf_printf(&t, " on %s", where);
+    }
+    ac_buf_printf(&x, "%s", title ? title : "");
+    if (msg) {
+        ac_buf_printf(&x, "%s%s", x.len ? "\n" : "", msg);
+    }
+    if (in->reason == AC_REASON_ESCALATE && json_object_get(details, "why")) {
+        ac_buf_printf(&x, "%sescalated: %s", x.len ? "\n" : "",
+                      json_string_value(json_object_get(details, "why")));
+    }
+    ac_buf_printf(&x, "%salert %s, %lld event(s) since %s", x.len ? "\n" : "",
+                  json_string_value(json_object_get(alert, "id")) ?: "?",
+                  (long long)json_integer_value(json_object_get(alert, "count")),
+                  json_string_value(json_object_get(alert, "first_seen")) ?: "?");
+    (void)json_object_set_new(ctx, "title", json_string(t.data ? t.data : ""));
+    (void)json_object_set_new(ctx, "text", json_string(x.data ? x.data : ""));
+    ac_buf_deinit(&t);
+    ac_buf_deinit(&x);
+}
+
+/* The action links of a card: for the first recipient (chat cards go to a
+ * group; the link records who was asked). None without public_url and a
+ * secret; the O&M ones only with om_webhook. */
+static json_t *plan_actions(const struct ac_notify_config *nc, int64_t alert_id,
+                            const json_t *recipient, int64_t now_s)
+{
+    json_t *out = json_object();
+    const char *cid = json_string_value(json_object_get(recipient, "id"));
+
+    if (!nc->public_url || !nc->action_secret) {
+        return out;
+    }
+    for (int a = 0; a < AC_ACTION_COUNT; a++) {
+        struct ac_action_link l = {.alert = alert_id,
+                                   .action = (enum ac_action)a,
+                                   .contact = cid ? strtoll(cid, NULL, 10) : 0,
+                                   .expires = now_s + nc->action_ttl_s};
+        char *tok, *url;
+        if (ac_action_is_om(l.action) && !nc->om.ops) {
+            continue;
+        }
+        tok = ac_action_token(nc->action_secret, &l);
+        url = ac_xasprintf("%s/v1/actions/%s", nc->public_url, tok);
+        (void)json_object_set_new(out, ac_action_name(l.action), json_string(url));
+        free(tok);
+        free(url);
+    }
+    return out;
+}
+
+/* One request to ch (to contact, or NULL) with the context ctx. */
+static void plan_row(struct ac_plan_out *out, const struct ac_plan_intent *in,
+                     const struct ac_channel *ch, const json_t *contact, json_t *ctx)
+{
+    struct ac_plan_row *row = &out->rows[out->nrows++];
+    const char *cid = json_string_value(json_object_get(contact, "id"));
+
+    row->ch = ch;
+    row->contact_id = cid;
+    row->key = cid ? ac_xasprintf("n%lld-%s-c%s", (long long)in->id, ch->name, cid)
+                   : ac_xasprintf("n%lld-%s", (long long)in->id, ch->name);
+    (void)json_object_set_new(ctx, "notification", json_pack("{s:s}", "key", row->key));
+    if (contact) {
+        (void)json_object_set(ctx, "contact", (json_t *)contact);
+    }
+    else {
+        (void)json_object_del(ctx, "contact");
+    }
+    row->doc = json_dumps(ctx, JSON_COMPACT);
+}
+
+/* The channels of in: the ones used before for a resolve, the fallback for
+ * NotificationFailed, else its level's. Returns how many. */
+static size_t plan_channels(const struct ac_notify_config *nc, const struct ac_plan_intent *in,
+                            const struct ac_channel **chans)
+{
+    const char *type = json_string_value(json_object_get(in->alert, "type"));
+    size_t n = 0, k;
+    json_t *name;
+
+    if (in->reason == AC_REASON_RESOLVE) {
+        json_array_foreach(in->used, k, name)
+        {
+            const struct ac_channel *ch = ac_notify_channel(nc, json_string_value(name));
+            if (ch && n < AC_NOTIFY_CHANNELS_MAX) {
+                chans[n++] = ch;
+            }
+        }
+        return n;
+    }
+    if (nc->fallback && type && strcmp(type, "NotificationFailed") == 0) {
+        chans[n++] = nc->fallback; /* never the channels that may be failing */
+        return n;
+    }
+    for (k = 0; in->level >= AC_LEVEL_P1 && k < nc->nlevel[in->level - 1]; k++) {
+        chans[n++] = &nc->channels[nc->level_channels[in->level - 1][k]];
+    }
+    return n;
+}
+
+/* The tier in speaks for: a resolve's and a repeat's or an escalation's of
+ * a notified alert, the one it reached; a timeout's, its own. */
+static long plan_tier(const struct ac_plan_intent *in)
+{
+    switch (in->reason) {
+        case AC_REASON_RESOLVE:
+            return in->notified ? in->notified_tier : 1;
+        case AC_REASON_ESCALATE:
+        case AC_REASON_REPEAT:
+            return in->notified ? in->notified_tier : in->tier;
+        case AC_REASON_OPEN:
+        case AC_REASON_TIMEOUT:
+            break;
+    }
+    return in->tier;
+}
+
+/* The context every notification of in starts from (new). */
+static json_t *plan_context(const struct ac_notify_config *nc, const struct ac_oncall_snapshot *o,
+                            const struct ac_plan_intent *in, int64_t team, long tier,
+                            json_t *recipients, int64_t now_s)
+{
+    const struct ac_plan_team *t = plan_team(o, team);
+    char tk[24];
+    json_t *ctx;
+
+    (void)snprintf(tk, sizeof(tk), "%lld", (long long)team);
+    ctx = json_pack("{s:O, s:s, s:s, s:I, s:O, s:o}", "alert", in->alert, "reason",
+                    ac_notify_reason_name(in->reason), "level", ac_level_name(in->level), "tier",
+                    (json_int_t)tier, "recipients", recipients, "team",
+                    team ? json_pack("{s:s, s:s*}", "id", tk, "name", t ? t->name : NULL)
+                         : json_null());
+    if (in->reason == AC_REASON_ESCALATE) {
+        (void)json_object_set(ctx, "escalation", (json_t *)in->details);
+    }
+    (void)json_object_set_new(ctx, "actions",
+                              plan_actions(nc, in->alert_id, json_array_get(recipients, 0), now_s));
+    plan_message(ctx, in);
+    return ctx;
+}
+
+void ac_plan(const struct ac_notify_config *nc, const struct ac_oncall_snapshot *o,
+             const struct ac_plan_intent *in, int64_t now_s, struct ac_plan_out *out)
+{
+    const struct ac_channel *chans[AC_NOTIFY_CHANNELS_MAX];
+    const char *status = json_string_value(json_object_get(in->alert, "status"));
+    struct ac_event ev;
+    bool has_ev = ac_plan_latest_event(in->alert, &ev);
+    json_t *recipients, *ctx;
+    size_t nch;
+
+    memset(out, 0, sizeof(*out));
+    out->silence = ac_snapshot_silenced(o, in->alert_id, has_ev ? &ev : NULL);
+    if (out->silence) { /* recorded, not notified: held while the silence lasts */
+        out->verdict = AC_PLAN_HOLD;
+        goto cleanup;
+    }
+    if (in->held && in->reason != AC_REASON_RESOLVE && status &&
+        strcmp(status, "resolved") == 0) { /* it resolved while silenced */
+        out->verdict = AC_PLAN_DROP;
+        goto cleanup;
+    }
+    out->verdict = AC_PLAN_NOTIFY;
+    nch = plan_channels(nc, in, chans);
+    out->tier = plan_tier(in);
+    out->team = in->team ? in->team : ac_snapshot_route(o, has_ev ? &ev : NULL);
+    recipients = out->team ? ac_snapshot_recipients(o, out->team, out->tier, now_s) : json_array();
+    ctx = plan_context(nc, o, in, out->team, out->tier, recipients, now_s);
+    out->rows = ac_xcalloc(nch * (json_array_size(recipients) + 1) + 1, sizeof(*out->rows));
+    out->used = json_array();
+    for (size_t k = 0; k < nch; k++) {
+        size_t r;
+        json_t *who;
+        if (!chans[k]->ops->per_contact) {
+            plan_row(out, in, chans[k], NULL, ctx);
+        }
+        json_array_foreach(chans[k]->ops->per_contact ? recipients : NULL, r, who)
+        {
+            if (json_object_get(who, "phone")) {
+                plan_row(out, in, chans[k], who, ctx);
+            }
+        }
+        (void)json_array_append_new(out->used, json_string(chans[k]->name));
+    }
+    out->remember = in->reason != AC_REASON_RESOLVE && (nch > 0 || out->team);
+    out->mtta_s = nc->mtta_s[in->level >= AC_LEVEL_P1 ? in->level - 1 : 3];
+    json_decref(recipients);
+    json_decref(ctx);
+cleanup:
+    ac_event_deinit(&ev);
+}
+
+void ac_plan_out_deinit(struct ac_plan_out *out)
+{
+    for (size_t i = 0; i < out->nrows; i++) {
+        free(out->rows[i].key);
+        free(out->rows[i].doc);
+    }
+    free(out->rows);
+    json_decref(out->used);
+    memset(out, 0, sizeof(*out));
+}

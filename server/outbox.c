@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The notification outbox's statements (see outbox.h). */
+#include "server/outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escalation/level.h"
+#include "server/core/log.h"
+#include "server/core/pg.h"
+
+#define SQL_CLAIM_INTENTS                                                                          \
+    "SELECT i.id, i.alert_id, i.reason, i.level, i.tier, i.details::text,"                         \
+    " ac_alert_json(a)::text, n.team_id, n.tier, to_json(n.channels)::text, i.held_by"             \
+    " FROM notify_intents i JOIN alerts a ON a.id = i.alert_id"                                    \
+    " LEFT JOIN alert_notify n ON n.alert_id = i.alert_id"                                         \
+    " WHERE i.planned_at IS NULL AND coalesce(i.check_at, i.created_at) <= clock_timestamp()"      \
+    " ORDER BY i.id LIMIT $1 FOR UPDATE OF i SKIP LOCKED"
+#define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
+#define SQL_TEAMS  "SELECT id, name, doc::text, is_default FROM teams"
+#define SQL_SCHEDS "SELECT id, doc::text FROM schedules"
+#define SQL_CONTACTS                                                                               \
+    "SELECT id, ac_oncall_json(w.id, w.name, w.doc, w.created_at, w.updated_at)::text"             \
+    " FROM contacts w"
+#define SQL_INSERT_NOTIFICATIONS                                                                   \
+    "INSERT INTO notifications (intent_id, alert_id, channel, kind, contact_id, level, reason,"    \
+    " idem_key, context) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[],"             \
+    " $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::jsonb[])"                  \
+    " ON CONFLICT (idem_key) DO NOTHING"
+#define SQL_PLANNED "UPDATE notify_intents SET planned_at = clock_timestamp() WHERE id = ANY($1)"
+#define SQL_SILENCES                                                                               \
+    "SELECT id, matchers::text, alert_id, extract(epoch FROM ends_at)::bigint FROM silences"       \
+    " WHERE expired_at IS NULL AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now())"
+/* Held by a silence: looked at again at its end, or in 30 s (a silence can
+ * be deleted, an alert resolved). */
+#define SQL_HOLD                                                                                   \
+    "UPDATE notify_intents i SET held_by = u.s, check_at = least(to_timestamp(coalesce(u.e,"       \
+    " 'infinity'::float8)), clock_timestamp() + interval '30 seconds') FROM unnest($1::bigint[],"  \
+    " $2::bigint[], $3::float8[]) AS u(id, s, e) WHERE i.id = u.id"
+#define SQL_DROP                                                                                   \
+    "UPDATE notify_intents SET planned_at = clock_timestamp(), dropped = $2 WHERE id = ANY($1)"
+/* The alert's team, tier, channels used and next tier time (not for a
+ * resolve, nor once it is acknowledged or resolved). */
+#define SQL_ALERT_NOTIFY                                                                           \
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::jsonb[],"          \
+    " $5::int[]) WITH ORDINALITY AS u(a, t, tier, ch, mtta, ord)),"                                \
+    " used AS (SELECT u.a, array_agg(DISTINCT c) AS chans FROM u,"                                 \
+    " jsonb_array_elements_text(u.ch) AS c GROUP BY u.a),"                                         \
+    " last AS (SELECT DISTINCT ON (u.a) u.* FROM u ORDER BY u.a, u.ord DESC)"                      \
+    " INSERT INTO alert_notify AS n (alert_id, team_id, tier, channels, next_tier_at)"             \
+    " SELECT l.a, l.t, l.tier, coalesce(used.chans, '{}'), CASE WHEN al.status = 'firing'"         \
+    " THEN clock_timestamp() + make_interval(secs => l.mtta) END FROM last l"                      \
+    " JOIN alerts al ON al.id = l.a LEFT JOIN used ON used.a = l.a"                                \
+    " ON CONFLICT (alert_id) DO UPDATE SET team_id = excluded.team_id, tier = excluded.tier,"      \
+    " channels = ARRAY(SELECT DISTINCT x FROM unnest(n.channels || excluded.channels) x),"         \
+    " notified_at = clock_timestamp(), next_tier_at = excluded.next_tier_at"
+/* Unacknowledged past their MTTA: the next tier. */
+#define SQL_DUE_TIERS                                                                              \
+    "WITH due AS (SELECT n.alert_id, a.level FROM alert_notify n JOIN alerts a ON a.id ="          \
+    " n.alert_id WHERE n.next_tier_at <= clock_timestamp() AND a.status = 'firing'"                \
+    " ORDER BY n.next_tier_at LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                             \
+    " u AS (UPDATE alert_notify n SET tier = n.tier + 1, next_tier_at = NULL FROM due"             \
+    " WHERE n.alert_id = due.alert_id RETURNING n.alert_id, n.tier, due.level)"                    \
+    " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
+    " SELECT alert_id, 'timeout', level, tier FROM u"
+/* Repeats since the last notification, past the level's repeat interval.
+ * Driven from the notified alerts (OFFSET 0 keeps the alert lookup a nested
+ * loop over them): the planner would otherwise scan every open alert of the
+ * level, at every poll, for the few that were notified. */
+#define SQL_DUE_REPEATS                                                                            \
+    "WITH due AS (SELECT n.alert_id, a.level, n.tier FROM alert_notify n CROSS JOIN LATERAL"       \
+    " (SELECT a.level FROM alerts a WHERE a.id = n.alert_id AND a.status = 'firing'"               \
+    " AND a.level = $1 AND a.last_seen > n.notified_at OFFSET 0) a"                                \
+    " WHERE n.notified_at < clock_timestamp() - make_interval(secs => $2::int)"                    \
+    " AND NOT EXISTS (SELECT 1 FROM notify_intents i WHERE i.alert_id = n.alert_id"                \
+    " AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                           \
+    " u AS (UPDATE alert_notify n SET notified_at = clock_timestamp() FROM due"                    \
+    " WHERE n.alert_id = due.alert_id RETURNING n.alert_id)"                                       \
+    " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
+    " SELECT due.alert_id, 'repeat', due.level, due.tier FROM due JOIN u USING (alert_id)"
+#define SQL_CLAIM_DUE                                                                              \
+    "WITH c AS (SELECT id FROM notifications WHERE status IN ('pending', 'sending')"               \
+    " AND next_at <= clock_timestamp() AND (lease_until IS NULL OR lease_until <"                  \
+    " clock_timestamp()) ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED)"                        \
+    " UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"                   \
+    " lease_until = clock_timestamp() + make_interval(secs => $2::int) FROM c WHERE n.id = c.id"   \
+    " RETURNING n.id, n.channel, n.context::text, n.attempts"
+#define SQL_SENT                                                                                   \
+    "UPDATE notifications SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL,"   \
+    " last_status = $2::int, last_error = NULL WHERE id = $1::bigint"
+#define SQL_RETRY                                                                                  \
+    "UPDATE notifications SET status = 'pending', lease_until = NULL, next_at ="                   \
+    " clock_timestamp() + make_interval(secs => $3::double precision / 1000),"                     \
+    " last_status = $2::int, last_error = $4 WHERE id = $1::bigint"
+#define SQL_FAILED                                                                                 \
+    "UPDATE notifications SET status = 'failed', lease_until = NULL, last_status = $2::int,"       \
+    " last_error = $3 WHERE id = $1::bigint"
+
+#define OB "notify" /* the log component */
+
+PGresult *ac_outbox_claim_intents(PGconn *c, int limit)
+{
+    char lim[16];
+    const char *p[1] = {lim};
+
+    (void)snprintf(lim, sizeof(lim), "%d", limit);
+    return ac_pg_query(c, OB, SQL_CLAIM_INTENTS, 1, p);
+}
+
+static int64_t ob_ll(const PGresult *r, int i, int col)
+{
+    return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
+}
+
+bool ac_outbox_intent(const PGresult *r, int i, struct ac_plan_intent *in, json_t *owned[3])
+{
+    memset(in, 0, sizeof(*in));
+    owned[0] = json_loads(PQgetvalue(r, i, 6), 0, NULL); /* the alert */
+    owned[1] = PQgetisnull(r, i, 5) ? NULL : json_loads(PQgetvalue(r, i, 5), 0, NULL);
+    owned[2] = PQgetisnull(r, i, 9) ? NULL : json_loads(PQgetvalue(r, i, 9), 0, NULL);
+    in->id = ob_ll(r, i, 0);
+    in->alert_id = ob_ll(r, i, 1);
+    in->level = AC_LEVEL_P4;
+    (void)ac_level_parse(PQgetvalue(r, i, 3), &in->level);
+    in->tier = (long)ob_ll(r, i, 4);
+    in->alert = owned[0];
+    in->details = owned[1];
+    in->used = owned[2];
+    in->notified = !PQgetisnull(r, i, 7) || !PQgetisnull(r, i, 8);
+    in->team = ob_ll(r, i, 7);
+    in->notified_tier = (long)ob_ll(r, i, 8);
+    in->held = !PQgetisnull(r, i, 10);
+    if (!owned[0] || !ac_notify_reason_parse(PQgetvalue(r, i, 2), &in->reason)) {
+        ac_log(AC_LOG_WARN, OB, "intent %s does not load (reason %s); dropped", PQgetvalue(r, i, 0),
+               PQgetvalue(r, i, 2));
+        return false;
+    }
+    return true;
+}
+
+bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o)
+{
+    PGresult *r;
+
+    ac_snapshot_init(o);
+    if (!(r = ac_pg_query(c, OB, SQL_ROUTES, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+        if (!ac_snapshot_add_route(o, doc)) {
+            ac_log(AC_LOG_WARN, OB, "a route does not load; it matches nothing");
+        }
+        json_decref(doc);
+    }
+    PQclear(r);
+    if (!(r = ac_pg_query(c, OB, SQL_TEAMS, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 2), 0, NULL);
+        (void)ac_snapshot_add_team(o, ob_ll(r, i, 0), PQgetvalue(r, i, 1), doc,
+                                   strcmp(PQgetvalue(r, i, 3), "t") == 0);
+        json_decref(doc);
+    }
+    PQclear(r);
+    if (!(r = ac_pg_query(c, OB, SQL_SCHEDS, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        (void)ac_snapshot_add_schedule(o, ob_ll(r, i, 0), doc);
+        json_decref(doc);
+    }
+    PQclear(r);
+    if (!(r = ac_pg_query(c, OB, SQL_SILENCES, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *ms = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        (void)ac_snapshot_add_silence(o, ob_ll(r, i, 0), ms, ob_ll(r, i, 2), ob_ll(r, i, 3));
+        json_decref(ms);
+    }
+    PQclear(r);
+    if (!(r = ac_pg_query(c, OB, SQL_CONTACTS, 0, NULL))) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        (void)ac_snapshot_add_contact(o, ob_ll(r, i, 0), doc);
+        json_decref(doc);
+    }
+    PQclear(r);
+    return true;
+}
+
+void ac_outbox_batch_init(struct ac_outbox_batch *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void ac_outbox_batch_deinit(struct ac_outbox_batch *b)
+{
+    for (int k = 0; k < 9; k++) {
+        ac_buf_deinit(&b->rows[k]);
+    }
+    for (int k = 0; k < 5; k++) {
+        ac_buf_deinit(&b->notify[k]);
+    }
+    for (int k = 0; k < 3; k++) {
+        ac_buf_deinit(&b->hold[k]);
+    }
+    ac_buf_deinit(&b->planned);
+    ac_buf_deinit(&b->drop);
+}
+
+void ac_outbox_batch_add(struct ac_outbox_batch *b, const struct ac_plan_intent *in,
+                         const struct ac_plan_out *out)
+{
+    char intent[24], alert[24], num[24];
+
+    (void)snprintf(intent, sizeof(intent), "%lld", (long long)in->id);
+    (void)snprintf(alert, sizeof(alert), "%lld", (long long)in->alert_id);
+    if (out->verdict == AC_PLAN_HOLD) {
+        ac_pg_array_add(&b->hold[0], intent);
+        ac_pg_array_add_i64(&b->hold[1], out->silence->id, false);
+        ac_pg_array_add_i64(&b->hold[2], out->silence->ends, true);
+        b->nhold++;
+        return;
+    }
+    if (out->verdict == AC_PLAN_DROP) {
+        ac_pg_array_add(&b->drop, intent);
+        b->ndrop++;
+        return;
+    }
+    ac_pg_array_add(&b->planned, intent);
+    b->nplanned++;
+    for (size_t i = 0; i < out->nrows; i++) {
+        const struct ac_plan_row *row = &out->rows[i];
+        ac_pg_array_add(&b->rows[0], intent);
+        ac_pg_array_add(&b->rows[1], alert);
+        ac_pg_array_add(&b->rows[2], row->ch->name);
+        ac_pg_array_add(&b->rows[3], row->ch->ops->kind);
+        ac_pg_array_add(&b->rows[4], row->contact_id);
+        ac_pg_array_add(&b->rows[5], ac_level_name(in->level));
+        ac_pg_array_add(&b->rows[6], ac_notify_reason_name(in->reason));
+        ac_pg_array_add(&b->rows[7], row->key);
+        ac_pg_array_add(&b->rows[8], row->doc);
+        b->nrows++;
+    }
+    if (out->remember) {
+        char *used = json_dumps(out->used, JSON_COMPACT);
+        ac_pg_array_add(&b->notify[0], alert);
+        ac_pg_array_add_i64(&b->notify[1], out->team, true);
+        (void)snprintf(num, sizeof(num), "%ld", out->tier);
+        ac_pg_array_add(&b->notify[2], num);
+        ac_pg_array_add(&b->notify[3], used);
+        ac_pg_array_add_i64(&b->notify[4], out->mtta_s, false);
+        b->nnotify++;
+        free(used);
+    }
+}
+
+/* Closes n array buffers into p. */
+static void ob_params(struct ac_buf *a, int n, const char **p)
+{
+    for (int k = 0; k < n; k++) {
+        ac_pg_array_close(&a[k]);
+        p[k] = a[k].data;
+    }
+}
+
+bool ac_outbox_batch_write(PGconn *c, struct ac_outbox_batch *b)
+{
+    const char *p[9];
+
+    ob_params(b->rows, 9, p);
+    if (b->nrows && !ac_pg_run(c, OB, SQL_INSERT_NOTIFICATIONS, 9, p)) {
+        return false;
+    }
+    ob_params(b->notify, 5, p);
+    if (b->nnotify && !ac_pg_run(c, OB, SQL_ALERT_NOTIFY, 5, p)) {
+        return false;
+    }
+    ob_params(&b->planned, 1, p);
+    if (!ac_pg_run(c, OB, SQL_PLANNED, 1, p)) {
+        return false;
+    }
+    ob_params(b->hold, 3, p);
+    if (b->nhold && !ac_pg_run(c, OB, SQL_HOLD, 3, p)) {
+        return false;
+    }
+    ob_params(&b->drop, 1, p);
+    p[1] = "resolved while silenced";
+    return !b->ndrop || ac_pg_run(c, OB, SQL_DROP, 2, p);
+}
+
+long ac_outbox_due_tiers(PGconn *c)
+{
+    PGresult *r = ac_pg_query(c, OB, SQL_DUE_TIERS, 0, NULL);
+    long n = r ? strtol(PQcmdTuples(r), NULL, 10) : -1;
+
+    if (n > 0) {
+        ac_log(AC_LOG_INFO, OB, "unacknowledged past MTTA: next tier for %ld alert(s)", n);
+    }
+    PQclear(r);
+    return n;
+}
+
+bool ac_outbox_due_repeats(PGconn *c, enum ac_level level, long long repeat_s)
+{
+    char secs[24];
+    const char *p[2] = {ac_level_name(level), secs};
+
+    (void)snprintf(secs, sizeof(secs), "%lld", repeat_s);
+    return ac_pg_run(c, OB, SQL_DUE_REPEATS, 2, p);
+}
+
+PGresult *ac_outbox_claim_due(PGconn *c, int limit, long lease_s)
+{
+    char lim[24], lease[24];
+    const char *p[2] = {lim, lease};
+
+    (void)snprintf(lim, sizeof(lim), "%d", limit);
+    (void)snprintf(lease, sizeof(lease), "%ld", lease_s);
+    return ac_pg_query(c, OB, SQL_CLAIM_DUE, 2, p);
+}
+
+bool ac_outbox_sent(PGconn *c, const char *id, long status)
+{
+    char st[16];
+    const char *p[2] = {id, st};
+
+    (void)snprintf(st, sizeof(st), "%ld", status);
+    return ac_pg_run(c, OB, SQL_SENT, 2, p);
+}
+
+bool ac_outbox_retry(PGconn *c, const char *id, long status, long long delay_ms, const char *why)
+{
+    char st[16], delay[24];
+    const char *p[4] = {id, st, delay, why};
+
+    (void)snprintf(st, sizeof(st), "%ld", status);
+    (void)snprintf(delay, sizeof(delay), "%lld", delay_ms);
+    return ac_pg_run(c, OB, SQL_RETRY, 4, p);
+}
+
+bool ac_outbox_failed(PGconn *c, const char *id, long status, const char *why)
+{
+    char st[16];
+    const char *p[3] = {id, st, why};
+
+    (void)snprintf(st, sizeof(st), "%ld", status);
+    return ac_pg_run(c, OB, SQL_FAILED, 3, p);
+}

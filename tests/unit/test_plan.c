@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of notification planning (escalation/notify/plan.c): routes,
+ * chains and tiers, silences, channels by level and reason, rows and keys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escalation/notify/plan.h"
+
+static struct ac_notify_config nc;
+static struct ac_oncall_snapshot snap;
+
+static json_t *js(const char *text)
+{
+    json_t *j = json_loads(text, 0, NULL);
+
+    assert_non_null(j);
+    return j;
+}
+
+static void add_contact(int64_t id, const char *text)
+{
+    json_t *c = js(text);
+
+    assert_true(ac_snapshot_add_contact(&snap, id, c));
+    json_decref(c);
+}
+
+static void add_team(int64_t id, const char *name, const char *doc, bool is_default)
+{
+    json_t *d = js(doc);
+
+    assert_true(ac_snapshot_add_team(&snap, id, name, d, is_default));
+    json_decref(d);
+}
+
+static int setup(void **state)
+{
+    json_t *cfg = js("{\"channels\":{\"call\":{\"kind\":\"phone\",\"url\":\"http://h/c\"},"
+                     "\"text\":{\"kind\":\"sms\",\"url\":\"http://h/s\"},"
+                     "\"chat\":{\"kind\":\"slack\",\"url\":\"http://h/k\"},"
+                     "\"ops\":{\"kind\":\"webhook\",\"url\":\"http://h/o\"}},"
+                     "\"fallback\":\"ops\",\"mtta_s\":{\"P1\":60}}");
+    json_t *errs = json_array(), *d;
+
+    (void)state;
+    assert_int_equal(ac_notify_config_load(&nc, cfg, errs), AC_OK);
+    json_decref(cfg);
+    json_decref(errs);
+    ac_snapshot_init(&snap);
+    add_contact(1, "{\"id\":\"1\",\"name\":\"ann\",\"phone\":\"+100\"}");
+    add_contact(2, "{\"id\":\"2\",\"name\":\"bob\",\"phone\":\"+200\"}");
+    add_contact(3, "{\"id\":\"3\",\"name\":\"cid\"}"); /* no phone */
+    add_contact(4, "{\"id\":\"4\",\"name\":\"lea\",\"phone\":\"+400\"}");
+    /* the payments team: tier 1 ann and cid, tier 2 bob, tier 3 the lead */
+    add_team(10, "payments",
+             "{\"lead\":\"4\",\"chain\":[{\"targets\":[{\"contact\":\"1\"},{\"contact\":\"3\"}]},"
+             "{\"targets\":[{\"contact\":\"2\"},{\"contact\":\"2\"}]},"
+             "{\"targets\":[{\"lead\":true}]}]}",
+             false);
+    add_team(11, "default", "{\"chain\":[{\"targets\":[{\"contact\":\"2\"}]}]}", true);
+    d = js("{\"team\":\"10\",\"matchers\":[{\"name\":\"app_id\",\"op\":\"=\",\"value\":\"pay\"}]}");
+    assert_true(ac_snapshot_add_route(&snap, d));
+    json_decref(d);
+    d = js("{\"team\":\"10\",\"matchers\":\"not a list\"}");
+    assert_false(ac_snapshot_add_route(&snap, d)); /* left out */
+    json_decref(d);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ac_snapshot_deinit(&snap);
+    ac_notify_config_deinit(&nc);
+    return 0;
+}
+
+/* An alert resource whose latest event is of type on app. */
+static json_t *alert(const char *type, const char *app, const char *status)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s}}", "id", "77", "type",
+                     type, "app_id", app, "status", status, "count", 3, "first_seen",
+                     "2026-12-07T00:00:00.000000Z", "latest_event", "source", "probe", "type", type,
+                     "title", "disk full", "app_id", app);
+}
+
+static struct ac_plan_intent intent(const json_t *a, enum ac_notify_reason r, enum ac_level l)
+{
+    struct ac_plan_intent in = {.id = 5, .alert_id = 77, .reason = r, .level = l, .tier = 1};
+
+    in.alert = a;
+    return in;
+}
+
+/* How many rows of out go to channel name. */
+static size_t rows_on(const struct ac_plan_out *out, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < out->nrows; i++) {
+        n += strcmp(out->rows[i].ch->name, name) == 0;
+    }
+    return n;
+}
+
+static void test_plan_reasons(void **state)
+{
+    enum ac_notify_reason r;
+
+    (void)state;
+    assert_true(ac_notify_reason_parse("timeout", &r));
+    assert_int_equal(r, AC_REASON_TIMEOUT);
+    assert_string_equal(ac_notify_reason_name(AC_REASON_REPEAT), "repeat");
+    assert_false(ac_notify_reason_parse("later", &r));
+}
+
+static void test_plan_route_tier_and_rows(void **state)
+{
+    json_t *a = alert("DiskFull", "pay", "firing"), *ctx;
+    struct ac_plan_intent in = intent(a, AC_REASON_OPEN, AC_LEVEL_P1);
+    struct ac_plan_out out;
+
+    (void)state;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
+    assert_int_equal(out.team, 10); /* the route, not the default team */
+    assert_int_equal(out.tier, 1);
+    /* P1: phone and sms per recipient with a phone (ann; cid has none), each
+     * chat-like channel (slack, the webhook) once */
+    assert_int_equal(rows_on(&out, "call"), 1);
+    assert_int_equal(rows_on(&out, "text"), 1);
+    assert_int_equal(rows_on(&out, "chat"), 1);
+    assert_int_equal(rows_on(&out, "ops"), 1);
+    assert_int_equal(out.nrows, 4);
+    for (size_t i = 0; i < out.nrows; i++) {
+        if (out.rows[i].ch->ops->per_contact) {
+            assert_string_equal(out.rows[i].contact_id, "1");
+            assert_true(strstr(out.rows[i].key, "n5-") == out.rows[i].key);
+            assert_non_null(strstr(out.rows[i].key, "-c1"));
+        }
+        else {
+            char key[32];
+            snprintf(key, sizeof(key), "n5-%s", out.rows[i].ch->name);
+            assert_null(out.rows[i].contact_id);
+            assert_string_equal(out.rows[i].key, key);
+        }
+    }
+    ctx = js(out.rows[0].doc);
+    assert_string_equal(json_string_value(json_object_get(ctx, "title")), "[P1] DiskFull on pay");
+    assert_string_equal(json_string_value(json_object_get(ctx, "reason")), "open");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ctx, "team"), "name")),
+                        "payments");
+    assert_int_equal(json_array_size(json_object_get(ctx, "recipients")), 2); /* ann, cid */
+    json_decref(ctx);
+    assert_true(out.remember);
+    assert_int_equal(out.mtta_s, 60);
+    assert_int_equal(json_array_size(out.used), 4);
+    ac_plan_out_deinit(&out);
+
+    /* another app: the default team; P3: the chat-like channels only */
+    json_decref(a);
+    a = alert("DiskFull", "web", "firing");
+    in = intent(a, AC_REASON_OPEN, AC_LEVEL_P3);
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.team, 11);
+    assert_int_equal(out.nrows, 2);
+    assert_int_equal(rows_on(&out, "chat"), 1);
+    assert_int_equal(rows_on(&out, "text"), 0);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+}
+
+static void test_plan_timeout_tiers(void **state)
+{
+    json_t *a = alert("DiskFull", "pay", "firing");
+    struct ac_plan_intent in = intent(a, AC_REASON_TIMEOUT, AC_LEVEL_P2);
+    struct ac_plan_out out;
+    json_t *r;
+
+    (void)state;
+    in.notified = true;
+    in.team = 10;
+    /* tier 2: bob once (named twice), by sms */
+    in.tier = 2;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(rows_on(&out, "text"), 1);
+    assert_string_equal(out.rows[0].contact_id, "2");
+    assert_int_equal(out.tier, 2);
+    r = js(out.rows[0].doc);
+    assert_string_equal(json_string_value(json_object_get(r, "title")),
+                        "[P2] DiskFull not acknowledged (tier 2) on pay");
+    json_decref(r);
+    ac_plan_out_deinit(&out);
+    /* tier 3: the lead; past the last tier, still the last */
+    for (long tier = 3; tier <= 5; tier++) {
+        in.tier = tier;
+        ac_plan(&nc, &snap, &in, 1700000000, &out);
+        assert_int_equal(rows_on(&out, "text"), 1);
+        assert_string_equal(out.rows[0].contact_id, "4");
+        ac_plan_out_deinit(&out);
+    }
+    r = ac_snapshot_recipients(&snap, 999, 1, 0); /* an unknown team names nobody */
+    assert_int_equal(json_array_size(r), 0);
+    json_decref(r);
+    json_decref(a);
+}
+
+static void test_plan_resolve_and_fallback(void **state)
+{
+    json_t *a = alert("DiskFull", "pay", "resolved");
+    json_t *used = js("[\"text\",\"chat\",\"gone\"]");
+    struct ac_plan_intent in = intent(a, AC_REASON_RESOLVE, AC_LEVEL_P1);
+    struct ac_plan_out out;
+
+    (void)state;
+    /* a resolve goes where the alert was told (a channel since removed is
+     * skipped), at its tier, and changes no notification state */
+    in.notified = true;
+    in.team = 10;
+    in.notified_tier = 2;
+    in.used = used;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(rows_on(&out, "call"), 0);
+    assert_int_equal(rows_on(&out, "text"), 1);
+    assert_string_equal(out.rows[0].contact_id, "2"); /* tier 2: bob */
+    assert_int_equal(rows_on(&out, "chat"), 1);
+    assert_false(out.remember);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+
+    /* NotificationFailed: the fallback channel alone, whatever its level says */
+    a = alert("NotificationFailed", "pay", "firing");
+    in = intent(a, AC_REASON_OPEN, AC_LEVEL_P1);
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.nrows, 1);
+    assert_int_equal(rows_on(&out, "ops"), 1);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+    json_decref(used);
+}
+
+static void test_plan_silences(void **state)
+{
+    json_t *a = alert("DiskFull", "pay", "firing");
+    json_t *ms = js("[{\"name\":\"type\",\"op\":\"=\",\"value\":\"DiskFull\"}]"), *none = js("[]");
+    struct ac_plan_intent in = intent(a, AC_REASON_OPEN, AC_LEVEL_P1);
+    struct ac_oncall_snapshot s2;
+    struct ac_plan_out out;
+
+    (void)state;
+    ac_snapshot_init(&s2);
+    assert_true(ac_snapshot_add_silence(&s2, 8, ms, 0, 1700003600));
+    ac_plan(&nc, &s2, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_HOLD);
+    assert_int_equal(out.silence->id, 8);
+    assert_int_equal(out.silence->ends, 1700003600);
+    assert_int_equal(out.nrows, 0);
+    ac_plan_out_deinit(&out);
+    ac_snapshot_deinit(&s2);
+
+    /* an alert's own silence without matchers holds it, and only it */
+    ac_snapshot_init(&s2);
+    assert_true(ac_snapshot_add_silence(&s2, 9, none, 78, 0));
+    ac_plan(&nc, &s2, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
+    ac_plan_out_deinit(&out);
+    assert_true(ac_snapshot_add_silence(&s2, 10, none, 77, 0));
+    ac_plan(&nc, &s2, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_HOLD);
+    assert_int_equal(out.silence->id, 10);
+    ac_plan_out_deinit(&out);
+    ac_snapshot_deinit(&s2);
+
+    /* held before and resolved since: dropped, not notified late */
+    json_decref(a);
+    a = alert("DiskFull", "pay", "resolved");
+    in = intent(a, AC_REASON_OPEN, AC_LEVEL_P1);
+    in.held = true;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_DROP);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+    json_decref(ms);
+    json_decref(none);
+}
+
+static void test_plan_escalation_message(void **state)
+{
+    json_t *a = alert("DiskFull", "pay", "firing");
+    json_t *d = js("{\"from\":\"P3\",\"to\":\"P2\",\"why\":\"apps >= 100\"}"), *ctx;
+    struct ac_plan_intent in = intent(a, AC_REASON_ESCALATE, AC_LEVEL_P2);
+    struct ac_plan_out out;
+
+    (void)state;
+    in.details = d;
+    in.notified = true;
+    in.team = 10;
+    in.notified_tier = 2;
+    in.tier = 1;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.tier, 2); /* stays at the tier it reached */
+    ctx = js(out.rows[0].doc);
+    assert_string_equal(json_string_value(json_object_get(ctx, "title")),
+                        "[P2] DiskFull escalated P3→P2 on pay");
+    assert_non_null(strstr(json_string_value(json_object_get(ctx, "text")), "apps >= 100"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(ctx, "escalation"), "why")),
+        "apps >= 100");
+    json_decref(ctx);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+    json_decref(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_reasons),       cmocka_unit_test(test_plan_route_tier_and_rows),
+        cmocka_unit_test(test_plan_timeout_tiers), cmocka_unit_test(test_plan_resolve_and_fallback),
+        cmocka_unit_test(test_plan_silences),      cmocka_unit_test(test_plan_escalation_message),
+    };
+
+    return cmocka_run_group_tests_name("unit_plan", tests, setup, teardown);
+}
