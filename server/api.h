@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The route handlers, one group per file (api_ingest.c, api_query.c, health.c). */
+/* The route handlers, one group per file (api_ingest.c, api_query.c, health.c);
+ * what they share is apikit.h. */
 #ifndef AC_SERVER_API_H
 #define AC_SERVER_API_H
 
@@ -22,11 +23,7 @@ void ac_api_list_alerts(struct ac_http_req *r);         /* GET /v1/alerts */
 void ac_api_get_alert(struct ac_http_req *r);           /* GET /v1/alerts/{id} */
 void ac_api_alert_ack(struct ac_http_req *r);           /* POST /v1/alerts/{id}/ack */
 void ac_api_alert_resolve(struct ac_http_req *r);       /* POST /v1/alerts/{id}/resolve */
-void ac_api_rules_list(struct ac_http_req *r);          /* GET /v1/rules */
-void ac_api_rule_get(struct ac_http_req *r);            /* GET /v1/rules/{id} */
-void ac_api_rule_create(struct ac_http_req *r);         /* POST /v1/rules */
-void ac_api_rule_update(struct ac_http_req *r);         /* PUT /v1/rules/{id} */
-void ac_api_rule_delete(struct ac_http_req *r);         /* DELETE /v1/rules/{id} */
+void ac_api_rules(struct ac_http_req *r);               /* /v1/rules[/{id}] */
 void ac_api_apps(struct ac_http_req *r);                /* /v1/apps[/{app_id}] */
 void ac_api_tenants(struct ac_http_req *r);             /* /v1/tenants[/{user_id}] */
 void ac_api_types(struct ac_http_req *r);               /* /v1/types[/{type}] */
@@ -42,32 +39,7 @@ void ac_api_notifications(struct ac_http_req *r);       /* GET /v1/notifications
 void ac_api_action(struct ac_http_req *r);              /* GET /v1/actions/{token} (signed) */
 void ac_api_metrics(struct ac_http_req *r);             /* GET /metrics */
 void ac_api_healthz(struct ac_http_req *r);             /* GET /healthz */
-/* Opaque page cursors: base64url of "v1:" and the last key of the page. */
-#define AC_API_CURSOR_MAX 512
-char *ac_api_cursor_encode(const char *key); /* returns new */
-/* Returns false for anything this server did not issue. */
-bool ac_api_cursor_decode(const char *cursor, char *key_out, size_t key_len);
-
-/* Answers a page: rows of (JSON text, key), fetched with LIMIT limit + 1 so a
- * further row means there is a next page, whose cursor follows the last key. */
-void ac_api_reply_page(struct ac_http_req *r, const PGresult *res, long limit);
-
-/* Answers 400 invalid_query naming the parameter and what is wrong with it. */
-void ac_api_bad_query(struct ac_http_req *r, const char *param, const char *msg);
-/* The "limit" parameter, dflt when absent, 1..AC_API_MAX_LIMIT; false after
- * answering 400. */
-#define AC_API_MAX_LIMIT 1000
-bool ac_api_limit(struct ac_http_req *r, long dflt, long *out);
-
-/* The query of a list paged by id: no parameter outside allowed, "limit"
- * (default 100), "cursor" (into after, "" when absent; after_len >=
- * AC_API_CURSOR_MAX). False after answering 400. */
-bool ac_api_page_params(struct ac_http_req *r, const char *const *allowed, long *limit, char *after,
-                        size_t after_len);
-
-/* A positive decimal id of at most 18 digits (ids are strings in the API). */
-bool ac_api_is_id(const char *s);
-void ac_api_readyz(struct ac_http_req *r); /* GET /readyz */
+void ac_api_readyz(struct ac_http_req *r);              /* GET /readyz */
 
 /* Registers the process and cluster collectors (api_metrics.c). */
 struct ac_server;

@@ -15,6 +15,7 @@
 #include "escalation/notify/action.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
@@ -64,11 +65,6 @@ static int act_forward(const struct ac_channel *om, json_t *ctx, long *status, c
     return rc == CURLE_OK && *status >= 200 && *status < 300 ? AC_OK : AC_EAGAIN;
 }
 
-static PGresult *act_exec(PGconn *c, const char *sql, int n, const char *const *p)
-{
-    return PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-}
-
 void ac_api_action(struct ac_http_req *r)
 {
     const struct ac_notify_config *nc = &r->srv->notify;
@@ -98,14 +94,13 @@ void ac_api_action(struct ac_http_req *r)
         ac_http_reply_error(r, 404, "not_found", "no O&M webhook is configured", NULL);
         return;
     }
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+    if (!(c = ac_api_db(r))) {
         return;
     }
     (void)snprintf(alert, sizeof(alert), "%lld", (long long)l.alert);
     (void)snprintf(contact, sizeof(contact), "%lld", (long long)l.contact);
     p[0] = contact;
-    res = act_exec(c, SQL_ACT_WHO, 1, p);
+    res = ac_pg_query(c, "api", SQL_ACT_WHO, 1, p);
     who = ac_xstrdup(PQresultStatus(res) == PGRES_TUPLES_OK && l.contact ? PQgetvalue(res, 0, 0)
                                                                          : "chat");
     PQclear(res);
@@ -117,7 +112,7 @@ void ac_api_action(struct ac_http_req *r)
         p[1] = l.action == AC_ACTION_ACK ? "ack" : "resolve";
         p[2] = who;
         p[3] = "{\"via\":\"action link\"}";
-        res = act_exec(c, SQL_ACT_TRANSITION, 4, p);
+        res = ac_pg_query(c, "api", SQL_ACT_TRANSITION, 4, p);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
             goto out;
@@ -137,7 +132,7 @@ void ac_api_action(struct ac_http_req *r)
     else if (l.action == AC_ACTION_SILENCE) {
         p[0] = alert;
         p[1] = who;
-        res = act_exec(c, SQL_ACT_SILENCE, 2, p);
+        res = ac_pg_query(c, "api", SQL_ACT_SILENCE, 2, p);
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
             ac_http_reply_error(r, PQresultStatus(res) == PGRES_TUPLES_OK ? 404 : 503,
                                 PQresultStatus(res) == PGRES_TUPLES_OK ? "not_found"
@@ -153,7 +148,7 @@ void ac_api_action(struct ac_http_req *r)
         char *answer = NULL, *ds;
         int rc;
         p[0] = alert;
-        res = act_exec(c, SQL_ACT_ALERT, 1, p);
+        res = ac_pg_query(c, "api", SQL_ACT_ALERT, 1, p);
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
             ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
             goto out;
@@ -169,7 +164,7 @@ void ac_api_action(struct ac_http_req *r)
         p[0] = who;
         p[1] = alert;
         p[2] = ds;
-        res = act_exec(c, SQL_ACT_AUDIT, 3, p);
+        res = ac_pg_query(c, "api", SQL_ACT_AUDIT, 3, p);
         free(ds);
         (void)json_object_set_new(out, "result", details);
         free(answer);
@@ -186,6 +181,6 @@ void ac_api_action(struct ac_http_req *r)
 out:
     json_decref(out);
     PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
+    ac_api_db_release(r, c);
     free(who);
 }

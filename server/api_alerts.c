@@ -14,8 +14,10 @@
 
 #include "schema/event.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
+#include "server/core/pg.h"
 #include "server/server.h"
 
 #define AL_BY_MAX      256
@@ -38,35 +40,16 @@ static void al_reply_alert(struct ac_http_req *r, PGconn *c, const char *id)
     PGresult *res;
 
     (void)snprintf(n, sizeof(n), "%ld", r->srv->cfg.context_events);
-    res = PQexecParams(c, SQL_ALERT_GET, 2, NULL, p, NULL, NULL, 0);
-    struct ac_buf b = {0};
-    size_t len;
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "alert query failed: %s", PQerrorMessage(c));
-        ac_http_reply_error(r, 503, "unavailable", "the query failed; retry", NULL);
+    if (!(res = ac_pg_query(c, NULL, SQL_ALERT_GET, 2, p))) {
+        ac_api_unavailable(r, c, "alert query");
     }
     else if (PQntuples(res) == 0) {
-        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+        ac_api_not_found(r, "alert");
     }
     else {
-        ac_buf_append(&b, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-        ac_buf_append(&b, "\n", 1);
-        len = b.len;
-        ac_http_reply_text(r, 200, ac_buf_steal(&b), len, "application/json");
+        ac_api_reply_row(r, res, 200);
     }
     PQclear(res);
-}
-
-/* A pool connection, or NULL after answering 503. */
-static PGconn *al_conn(struct ac_http_req *r)
-{
-    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
-
-    if (!c) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-    }
-    return c;
 }
 
 void ac_api_get_alert(struct ac_http_req *r)
@@ -74,12 +57,12 @@ void ac_api_get_alert(struct ac_http_req *r)
     PGconn *c;
 
     if (!ac_api_is_id(r->path_arg)) {
-        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+        ac_api_not_found(r, "alert");
         return;
     }
-    if ((c = al_conn(r)) != NULL) {
+    if ((c = ac_api_db(r)) != NULL) {
         al_reply_alert(r, c, r->path_arg);
-        ac_pg_pool_release(r->srv->pool, c);
+        ac_api_db_release(r, c);
     }
 }
 
@@ -128,8 +111,7 @@ static bool al_parse_body(struct ac_http_req *r, char **actor, json_t **details)
     }
     json_decref(errs);
     /* The named person when given, else the token that authenticated. */
-    *actor = by ? ac_xasprintf("user:%s", by)
-                : ac_xasprintf("token:%s", r->principal ? r->principal : "?");
+    *actor = by ? ac_xasprintf("user:%s", by) : ac_api_actor(r);
     *details = json_pack("{s:s?, s:s?}", "comment", comment, "token", r->principal);
     json_decref(body);
     return true;
@@ -145,24 +127,22 @@ static void al_transition(struct ac_http_req *r, const char *action)
     const char *outcome;
 
     if (!ac_api_is_id(r->path_arg)) {
-        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+        ac_api_not_found(r, "alert");
         return;
     }
     if (!al_parse_body(r, &actor, &details)) {
         return;
     }
     details_s = json_dumps(details, JSON_COMPACT);
-    if ((c = al_conn(r)) == NULL) {
+    if ((c = ac_api_db(r)) == NULL) {
         goto cleanup;
     }
     p[0] = r->path_arg;
     p[1] = action;
     p[2] = actor;
     p[3] = details_s;
-    res = PQexecParams(c, SQL_TRANSITION, 4, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "transition failed: %s", PQerrorMessage(c));
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+    if (!(res = ac_pg_query(c, NULL, SQL_TRANSITION, 4, p))) {
+        ac_api_unavailable(r, c, "transition");
         goto cleanup;
     }
     outcome = PQgetvalue(res, 0, 0);
@@ -171,7 +151,7 @@ static void al_transition(struct ac_http_req *r, const char *action)
         al_reply_alert(r, c, r->path_arg);
     }
     else if (strcmp(outcome, "not_found") == 0) {
-        ac_http_reply_error(r, 404, "not_found", "no such alert", NULL);
+        ac_api_not_found(r, "alert");
     }
     else {
         char *msg = ac_xasprintf("the alert is %s; it cannot be %s", outcome,
@@ -181,9 +161,7 @@ static void al_transition(struct ac_http_req *r, const char *action)
     }
 cleanup:
     PQclear(res);
-    if (c) {
-        ac_pg_pool_release(r->srv->pool, c);
-    }
+    ac_api_db_release(r, c);
     free(actor);
     free(details_s);
     json_decref(details);

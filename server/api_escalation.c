@@ -6,6 +6,7 @@
 #include "escalation/engine.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/mem.h"
 #include "server/escalator.h"
 #include "server/http.h"
@@ -21,20 +22,20 @@ void ac_api_escalation_policies(struct ac_http_req *r)
 /* Closed windows (the records), newest first. */
 static void esc_api_closed(struct ac_http_req *r, const char *type, long limit)
 {
-    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
+    PGconn *c = ac_api_db(r);
     struct ac_esc_win *wins = NULL;
     size_t n = 0;
     int64_t now = ac_time_now_us();
     json_t *arr;
+    int rc = c ? ac_esc_load(c, true, type, limit, &wins, &n) : AC_EDB;
 
-    if (!c || ac_esc_load(c, true, type, limit, &wins, &n) != AC_OK) {
+    ac_api_db_release(r, c);
+    if (rc != AC_OK) {
         if (c) {
-            ac_pg_pool_release(r->srv->pool, c);
+            ac_api_unavailable(r, NULL, "closed windows");
         }
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
         return;
     }
-    ac_pg_pool_release(r->srv->pool, c);
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, ac_esc_win_to_json(&r->srv->escalation, &wins[i], now));
@@ -53,7 +54,7 @@ void ac_api_escalation_windows(struct ac_http_req *r)
     json_t *arr;
 
     if (unknown) {
-        ac_api_bad_query(r, unknown, "unknown parameter");
+        ac_api_bad_query(r, unknown, "is not a parameter of this list");
         return;
     }
     if (type && (!*type || strlen(type) > AC_EVENT_TYPE_MAX * 4)) {

@@ -12,14 +12,24 @@
 #include "ingest/heartbeat.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/log.h"
 #include "server/core/pg.h"
 #include "server/server.h"
 
 #define SQL_HEARTBEATS                                                                             \
     "SELECT ac_heartbeat_json(h)::text, h.instance FROM heartbeats h"                              \
-    " WHERE ($1::text IS NULL OR h.instance > $1) AND ($3::text IS NULL OR h.app_id = $3)"         \
-    " AND ($4::text IS NULL OR h.instance = $4) ORDER BY h.instance LIMIT $2"
+    " WHERE ($1::text IS NULL OR h.app_id = $1) AND ($2::text IS NULL OR h.instance = $2)"         \
+    " AND ($3::text IS NULL OR h.instance > $3) ORDER BY h.instance LIMIT $4"
+
+static const struct ac_api_filter hb_filters[] = {
+    {"app_id", AC_ARG_TEXT, NULL, NULL},
+    {"instance", AC_ARG_TEXT, NULL, NULL},
+    {NULL, AC_ARG_TEXT, NULL, NULL},
+};
+
+static const struct ac_api_list hb_list = {"heartbeats list", hb_filters, SQL_HEARTBEATS,
+                                           AC_KEY_TEXT};
 
 void ac_api_heartbeats_post(struct ac_http_req *r)
 {
@@ -55,7 +65,6 @@ void ac_api_heartbeats_post(struct ac_http_req *r)
                                      " retry",
                                      i, i);
             ac_http_reply_error(r, 503, "unavailable", msg, NULL);
-            ac_http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
             free(msg);
             json_decref(items);
             items = NULL;
@@ -63,7 +72,7 @@ void ac_api_heartbeats_post(struct ac_http_req *r)
         }
         json_array_append_new(items, outcome);
     }
-    ac_pg_pool_release(r->srv->pool, c);
+    ac_api_db_release(r, c);
     if (items) {
         ac_http_reply_json(r, 200,
                            json_pack("{s:I, s:o}", "accepted", (json_int_t)n, "items", items));
@@ -73,42 +82,5 @@ void ac_api_heartbeats_post(struct ac_http_req *r)
 
 void ac_api_heartbeats_get(struct ac_http_req *r)
 {
-    static const char *const allowed[] = {"limit", "cursor", "app_id", "instance", NULL};
-    const char *bad = ac_http_unknown_arg(r, allowed), *cur = ac_http_arg(r, "cursor");
-    char after[AC_API_CURSOR_MAX], lim[24];
-    const char *p[4];
-    long limit;
-    PGconn *c;
-    PGresult *res;
-
-    if (bad) {
-        ac_api_bad_query(r, bad, "is not a parameter of this list");
-        return;
-    }
-    if (!ac_api_limit(r, 100, &limit)) {
-        return;
-    }
-    if (cur && !ac_api_cursor_decode(cur, after, sizeof(after))) {
-        ac_api_bad_query(r, "cursor", "is not a cursor this server gave");
-        return;
-    }
-    (void)snprintf(lim, sizeof(lim), "%ld", limit + 1);
-    p[0] = cur ? after : NULL;
-    p[1] = lim;
-    p[2] = ac_http_arg(r, "app_id");
-    p[3] = ac_http_arg(r, "instance");
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-        return;
-    }
-    res = PQexecParams(c, SQL_HEARTBEATS, 4, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "heartbeats: %s", PQerrorMessage(c));
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-    }
-    else {
-        ac_api_reply_page(r, res, limit);
-    }
-    PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
+    ac_api_list(r, &hb_list);
 }

@@ -71,7 +71,6 @@ static void ing_submit(struct ac_http_req *r, int rc, struct ac_event_vec *evs, 
                             rc == AC_EAGAIN ? "the server is overloaded or stopping; retry"
                                             : "the database is unavailable; retry",
                             NULL);
-        ac_http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         goto cleanup;
     }
     items = json_array();

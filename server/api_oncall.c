@@ -10,11 +10,12 @@
  * one transaction under advisory lock (16707, 4): the ids it refers to must
  * exist (400 naming the missing ones), an object still referred to cannot be
  * deleted (409 naming who refers to it), and every change is an audit-log
- * entry. The four resources differ only in the columns of struct oc_kind;
- * their SQL is assembled from those constants at first use, never from
- * request data.
+ * entry. The four are resources of the API toolkit (apikit.h) that differ
+ * only in the columns of struct oc_kind; their SQL is assembled from those
+ * constants at first use, never from request data.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "escalation/notify/schedule.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
@@ -43,29 +45,192 @@ struct oc_kind {
     const char *name;  /* "contact": audit actions, messages */
     const char *table; /* "contacts" */
     bool contacts, schedules, teams, is_default, position;
-    const char *users; /* SQL: the names of what refers to $1, or NULL */
-    char *sql_list, *sql_get, *sql_insert, *sql_update, *sql_delete;
+    const char *users;          /* SQL: the names of what refers to $1, or NULL */
+    struct ac_api_resource res; /* made at first use */
 };
 
 static struct oc_kind oc_kinds[] = {
-    {AC_ONCALL_CONTACT, "contact", "contacts", false, false, false, false, false,
+    {AC_ONCALL_CONTACT,
+     "contact",
+     "contacts",
+     false,
+     false,
+     false,
+     false,
+     false,
      "SELECT concat_ws(', ', (SELECT string_agg('schedule ' || to_json(name)::text, ', ')"
      " FROM schedules WHERE contact_refs @> ARRAY[$1::bigint]), (SELECT string_agg('team ' ||"
      " to_json(name)::text, ', ') FROM teams WHERE contact_refs @> ARRAY[$1::bigint]))",
-     NULL, NULL, NULL, NULL, NULL},
-    {AC_ONCALL_SCHEDULE, "schedule", "schedules", true, false, false, false, false,
+     {0}},
+    {AC_ONCALL_SCHEDULE,
+     "schedule",
+     "schedules",
+     true,
+     false,
+     false,
+     false,
+     false,
      "SELECT (SELECT string_agg('team ' || to_json(name)::text, ', ') FROM teams"
      " WHERE schedule_refs @> ARRAY[$1::bigint])",
-     NULL, NULL, NULL, NULL, NULL},
-    {AC_ONCALL_TEAM, "team", "teams", true, true, false, true, false,
+     {0}},
+    {AC_ONCALL_TEAM,
+     "team",
+     "teams",
+     true,
+     true,
+     false,
+     true,
+     false,
      "SELECT (SELECT string_agg('route ' || to_json(name)::text, ', ') FROM routes"
      " WHERE team_refs @> ARRAY[$1::bigint])",
-     NULL, NULL, NULL, NULL, NULL},
-    {AC_ONCALL_ROUTE, "route", "routes", false, false, true, false, true, NULL, NULL, NULL, NULL,
-     NULL, NULL},
+     {0}},
+    {AC_ONCALL_ROUTE, "route", "routes", false, false, true, false, true, NULL, {0}},
 };
 
 static pthread_once_t oc_once = PTHREAD_ONCE_INIT;
+
+/* "{1,2,3}" */
+static char *oc_ids(const int64_t *v, size_t n)
+{
+    struct ac_buf b = {0};
+
+    ac_buf_appends(&b, "{");
+    for (size_t i = 0; i < n; i++) {
+        ac_buf_printf(&b, "%s%lld", i ? "," : "", (long long)v[i]);
+    }
+    ac_buf_appends(&b, "}");
+    return ac_buf_steal(&b);
+}
+
+/* The kind whose resource res is. */
+static struct oc_kind *oc_kind_of(const struct ac_api_resource *res)
+{
+    return (struct oc_kind *)(void *)((const char *)res - offsetof(struct oc_kind, res));
+}
+
+static void oc_doc_free(void *d)
+{
+    ac_oncall_doc_deinit(d);
+    free(d);
+}
+
+/* Validates a document into p: $1 name, $2 doc, then the kind's columns in
+ * the order of oc_build_sql. */
+static bool oc_parse(struct ac_http_req *r, const struct ac_api_resource *res, const json_t *body,
+                     struct ac_api_write *w)
+{
+    struct oc_kind *k = oc_kind_of(res);
+    struct ac_oncall_doc *d = ac_xcalloc(1, sizeof(*d));
+    json_t *errs = json_array();
+    char *msg;
+
+    if (ac_oncall_validate(k->kind, body, d, errs) != AC_OK) {
+        msg = ac_xasprintf("the %s is not valid", k->name);
+        ac_http_reply_error(r, 400, "invalid_document", msg, errs);
+        free(msg);
+        free(d);
+        return false;
+    }
+    json_decref(errs);
+    w->ctx = d;
+    w->ctx_free = oc_doc_free;
+    w->p[w->n++] = d->name;
+    w->p[w->n++] = ac_arena_own(&w->ar, json_dumps(d->doc, JSON_COMPACT));
+    if (k->contacts) {
+        w->p[w->n++] = ac_arena_own(&w->ar, oc_ids(d->refs.contacts, d->refs.ncontacts));
+    }
+    if (k->schedules) {
+        w->p[w->n++] = ac_arena_own(&w->ar, oc_ids(d->refs.schedules, d->refs.nschedules));
+    }
+    if (k->teams) {
+        w->p[w->n++] = ac_arena_own(&w->ar, oc_ids(d->refs.teams, d->refs.nteams));
+    }
+    if (k->is_default) {
+        w->p[w->n++] = d->is_default ? "true" : "false";
+    }
+    if (k->position) {
+        w->p[w->n++] =
+            d->position >= 0 ? ac_arena_own(&w->ar, ac_xasprintf("%ld", d->position)) : NULL;
+    }
+    return true;
+}
+
+/* The ids d refers to that do not exist, as 400 details; NULL when all do.
+ * Sets *failed on a database error. */
+static json_t *oc_missing(PGconn *c, const struct ac_oncall_doc *d, bool *failed)
+{
+    char *a = oc_ids(d->refs.contacts, d->refs.ncontacts);
+    char *b = oc_ids(d->refs.schedules, d->refs.nschedules);
+    char *t = oc_ids(d->refs.teams, d->refs.nteams);
+    const char *p[3] = {a, b, t};
+    static const char *const what[3] = {"contact", "schedule", "team"};
+    PGresult *res = ac_pg_query(c, "api", OC_MISSING, 3, p);
+    json_t *errs = NULL;
+
+    *failed = res == NULL;
+    for (int i = 0; res && i < 3; i++) {
+        const char *v = PQgetvalue(res, 0, i);
+        if (strcmp(v, "{}") != 0) {
+            if (!errs) {
+                errs = json_array();
+            }
+            ac_event_error(errs, -1, "$", "unknown %s ids %s", what[i], v);
+        }
+    }
+    PQclear(res);
+    free(a);
+    free(b);
+    free(t);
+    return errs;
+}
+
+/* Under the lock: a write's references must exist (400); what is deleted
+ * must not be in use (409). */
+static bool oc_check(struct ac_http_req *r, const struct ac_api_resource *rs, PGconn *c,
+                     const struct ac_api_write *w)
+{
+    struct oc_kind *k = oc_kind_of(rs);
+    const char *p[1] = {r->path_arg};
+    PGresult *res;
+    json_t *missing;
+    bool failed, ok = false;
+    char *m;
+
+    if (w) {
+        missing = oc_missing(c, w->ctx, &failed);
+        if (failed) {
+            ac_api_unavailable(r, c, "on-call references");
+        }
+        else if (missing) {
+            m = ac_xasprintf("the %s is not valid", k->name);
+            ac_http_reply_error(r, 400, "invalid_document", m, missing);
+            free(m);
+        }
+        return !failed && !missing;
+    }
+    if (!k->users) {
+        return true;
+    }
+    if (!(res = ac_pg_query(c, "api", k->users, 1, p))) {
+        ac_api_unavailable(r, NULL, k->name);
+    }
+    else if (PQgetlength(res, 0, 0) > 0) {
+        m = ac_xasprintf("this %s is in use by %s", k->name, PQgetvalue(res, 0, 0));
+        ac_http_reply_error(r, 409, "in_use", m, NULL);
+        free(m);
+    }
+    else {
+        ok = true;
+    }
+    PQclear(res);
+    return ok;
+}
+
+static const char *oc_conflict_of(const char *cons)
+{
+    return cons && strcmp(cons, "teams_one_default") == 0 ? "another team is the default team"
+                                                          : NULL;
+}
 
 /* The API form of row w of k's table. */
 static char *oc_json_expr(const struct oc_kind *k)
@@ -74,13 +239,14 @@ static char *oc_json_expr(const struct oc_kind *k)
                         k->position ? " || jsonb_build_object('position', w.position)" : "");
 }
 
-/* Parameters of a write: $1 name, $2 doc, $3 actor, then the kind's columns
- * in this order, then (update) the id. */
-static void oc_build_sql(struct oc_kind *k)
+/* The kind's resource. A write's parameters: $1 name, $2 doc, then the
+ * kind's columns in this order, then the actor, then (update) the id. */
+static void oc_build(struct oc_kind *k)
 {
     struct ac_buf cols = {0}, vals = {0}, sets = {0};
+    struct ac_api_resource *res = &k->res;
     char *json = oc_json_expr(k);
-    int n = 3;
+    int n = 2;
 
 #define OC_COL(flag, col, cast, ins, upd)                                                          \
     if (flag) {                                                                                    \
@@ -97,26 +263,37 @@ static void oc_build_sql(struct oc_kind *k)
            ", coalesce($%d::%s, (SELECT coalesce(max(position), 0) + 10 FROM routes))",
            ", %s = coalesce($%d::%s, w.position)")
 #undef OC_COL
-    k->sql_list = ac_xasprintf("SELECT %s::text, w.id FROM %s w WHERE ($1::bigint IS NULL OR"
-                               " w.id > $1) ORDER BY w.id LIMIT $2",
-                               json, k->table);
-    k->sql_get = ac_xasprintf("SELECT %s::text FROM %s w WHERE w.id = $1::bigint", json, k->table);
-    k->sql_insert = ac_xasprintf(
-        "WITH w AS (INSERT INTO %s (name, doc, created_by%s) VALUES ($1, $2::jsonb, $3%s)"
+    res->name = k->name;
+    res->invalid = "invalid_document";
+    res->conflict = ac_xasprintf("a %s with this name exists", k->name);
+    res->key_is_id = true;
+    res->list.what = k->table;
+    res->list.sql = ac_xasprintf("SELECT %s::text, w.id FROM %s w WHERE ($1::bigint IS NULL OR"
+                                 " w.id > $1) ORDER BY w.id LIMIT $2",
+                                 json, k->table);
+    res->list.key = AC_KEY_ID;
+    res->sql_get =
+        ac_xasprintf("SELECT %s::text FROM %s w WHERE w.id = $1::bigint", json, k->table);
+    res->sql_create = ac_xasprintf(
+        "WITH w AS (INSERT INTO %s (name, doc, created_by%s) VALUES ($1, $2::jsonb, $%d%s)"
         " RETURNING *), a AS (INSERT INTO audit_log (actor, action, target_type, target_id,"
-        " details) SELECT $3, '%s.create', '%s', w.id::text, %s FROM w) SELECT %s::text FROM w",
-        k->table, cols.data ? cols.data : "", vals.data ? vals.data : "", k->name, k->name, json,
-        json);
-    k->sql_update = ac_xasprintf(
+        " details) SELECT $%d, '%s.create', '%s', w.id::text, %s FROM w) SELECT %s::text FROM w",
+        k->table, cols.data ? cols.data : "", n + 1, vals.data ? vals.data : "", n + 1, k->name,
+        k->name, json, json);
+    res->sql_update = ac_xasprintf(
         "WITH w AS (UPDATE %s w SET name = $1, doc = $2::jsonb%s WHERE w.id = $%d::bigint"
         " RETURNING w.*), a AS (INSERT INTO audit_log (actor, action, target_type, target_id,"
-        " details) SELECT $3, '%s.update', '%s', w.id::text, %s FROM w) SELECT %s::text FROM w",
-        k->table, sets.data ? sets.data : "", n + 1, k->name, k->name, json, json);
-    k->sql_delete = ac_xasprintf(
+        " details) SELECT $%d, '%s.update', '%s', w.id::text, %s FROM w) SELECT %s::text FROM w",
+        k->table, sets.data ? sets.data : "", n + 2, n + 1, k->name, k->name, json, json);
+    res->sql_delete = ac_xasprintf(
         "WITH w AS (DELETE FROM %s w WHERE w.id = $1::bigint RETURNING w.*), a AS (INSERT INTO"
         " audit_log (actor, action, target_type, target_id, details) SELECT $2, '%s.delete',"
         " '%s', w.id::text, %s FROM w) SELECT %s::text FROM w",
         k->table, k->name, k->name, json, json);
+    res->parse = oc_parse;
+    res->lock = OC_LOCK;
+    res->check = oc_check;
+    res->conflict_of = oc_conflict_of;
     free(json);
     ac_buf_deinit(&cols);
     ac_buf_deinit(&vals);
@@ -126,364 +303,14 @@ static void oc_build_sql(struct oc_kind *k)
 static void oc_init(void)
 {
     for (size_t i = 0; i < sizeof(oc_kinds) / sizeof(oc_kinds[0]); i++) {
-        oc_build_sql(&oc_kinds[i]);
+        oc_build(&oc_kinds[i]);
     }
-}
-
-static struct oc_kind *oc_kind(enum ac_oncall_kind kind)
-{
-    (void)pthread_once(&oc_once, oc_init);
-    return &oc_kinds[kind];
-}
-
-static void oc_unavailable(struct ac_http_req *r)
-{
-    ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-}
-
-/* "{1,2,3}" */
-static char *oc_ids(const int64_t *v, size_t n)
-{
-    struct ac_buf b = {0};
-
-    ac_buf_appends(&b, "{");
-    for (size_t i = 0; i < n; i++) {
-        ac_buf_printf(&b, "%s%lld", i ? "," : "", (long long)v[i]);
-    }
-    ac_buf_appends(&b, "}");
-    return ac_buf_steal(&b);
-}
-
-static void oc_reply_row(struct ac_http_req *r, const PGresult *res, unsigned status)
-{
-    size_t len = (size_t)PQgetlength(res, 0, 0);
-    char *body = ac_xmalloc(len + 2);
-
-    memcpy(body, PQgetvalue(res, 0, 0), len);
-    body[len] = '\n';
-    body[len + 1] = '\0';
-    ac_http_reply_text(r, status, body, len + 1, "application/json");
-}
-
-static PGresult *oc_exec(PGconn *c, const char *sql, int n, const char *const *p)
-{
-    return PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-}
-
-static bool oc_simple(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-
-    PQclear(res);
-    return ok;
-}
-
-static void oc_list(struct ac_http_req *r, struct oc_kind *k)
-{
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    char after[AC_API_CURSOR_MAX], lim[24];
-    const char *p[2] = {NULL, lim};
-    long limit;
-    PGconn *c;
-    PGresult *res;
-
-    if (!ac_api_page_params(r, allowed, &limit, after, sizeof(after))) {
-        return;
-    }
-    p[0] = after[0] ? after : NULL;
-    (void)snprintf(lim, sizeof(lim), "%ld", limit + 1);
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        oc_unavailable(r);
-        return;
-    }
-    res = oc_exec(c, k->sql_list, 2, p);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "%s list failed: %s", k->name, PQerrorMessage(c));
-        oc_unavailable(r);
-    }
-    else {
-        ac_api_reply_page(r, res, limit);
-    }
-    PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
-}
-
-static void oc_not_found(struct ac_http_req *r, const struct oc_kind *k)
-{
-    char *msg = ac_xasprintf("no such %s", k->name);
-
-    ac_http_reply_error(r, 404, "not_found", msg, NULL);
-    free(msg);
-}
-
-/* For the routes on /{id}: a pool connection, or NULL after answering 404
- * (no such id can exist) or 503. */
-static PGconn *oc_open_id(struct ac_http_req *r, const struct oc_kind *k)
-{
-    PGconn *c;
-
-    if (!ac_api_is_id(r->path_arg)) {
-        oc_not_found(r, k);
-        return NULL;
-    }
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        oc_unavailable(r);
-    }
-    return c;
-}
-
-/* Whether res holds the row; else answers 503 (logged) or 404. */
-static bool oc_row(struct ac_http_req *r, const struct oc_kind *k, PGconn *c, const PGresult *res,
-                   const char *what)
-{
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "%s %s failed: %s", k->name, what, PQerrorMessage(c));
-        oc_unavailable(r);
-        return false;
-    }
-    if (PQntuples(res) == 0) {
-        oc_not_found(r, k);
-        return false;
-    }
-    return true;
-}
-
-static void oc_get(struct ac_http_req *r, struct oc_kind *k)
-{
-    const char *p[1] = {r->path_arg};
-    PGconn *c = oc_open_id(r, k);
-    PGresult *res;
-
-    if (!c) {
-        return;
-    }
-    res = oc_exec(c, k->sql_get, 1, p);
-    if (oc_row(r, k, c, res, "get")) {
-        oc_reply_row(r, res, 200);
-    }
-    PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
-}
-
-/* The ids d refers to that do not exist, as 400 details; NULL when all do.
- * Sets *failed on a database error. */
-static json_t *oc_missing(PGconn *c, const struct ac_oncall_doc *d, bool *failed)
-{
-    char *a = oc_ids(d->refs.contacts, d->refs.ncontacts);
-    char *b = oc_ids(d->refs.schedules, d->refs.nschedules);
-    char *t = oc_ids(d->refs.teams, d->refs.nteams);
-    const char *p[3] = {a, b, t};
-    static const char *const what[3] = {"contact", "schedule", "team"};
-    PGresult *res = oc_exec(c, OC_MISSING, 3, p);
-    json_t *errs = NULL;
-
-    *failed = PQresultStatus(res) != PGRES_TUPLES_OK;
-    for (int i = 0; !*failed && i < 3; i++) {
-        const char *v = PQgetvalue(res, 0, i);
-        if (strcmp(v, "{}") != 0) {
-            if (!errs) {
-                errs = json_array();
-            }
-            ac_event_error(errs, -1, "$", "unknown %s ids %s", what[i], v);
-        }
-    }
-    PQclear(res);
-    free(a);
-    free(b);
-    free(t);
-    return errs;
-}
-
-/* Answers a failed write statement: 409 for a unique name or default team. */
-static void oc_write_error(struct ac_http_req *r, const struct oc_kind *k, PGconn *c,
-                           const PGresult *res)
-{
-    const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-    char *msg;
-
-    if (strcmp(ac_pg_sqlstate(res), "23505") == 0) {
-        msg = cons && strcmp(cons, "teams_one_default") == 0
-                  ? ac_xstrdup("another team is the default team")
-                  : ac_xasprintf("a %s with this name exists", k->name);
-        ac_http_reply_error(r, 409, "conflict", msg, NULL);
-        free(msg);
-        return;
-    }
-    ac_log(AC_LOG_ERROR, "api", "%s write failed: %s", k->name, PQerrorMessage(c));
-    oc_unavailable(r);
-}
-
-static void oc_write(struct ac_http_req *r, struct oc_kind *k, bool update)
-{
-    json_error_t jerr;
-    json_t *body, *errs = json_array(), *missing;
-    struct ac_oncall_doc d;
-    char *docs = NULL, *refs[3] = {NULL, NULL, NULL}, *actor = NULL, pos[24];
-    const char *p[9];
-    int n = 3;
-    PGconn *c;
-    PGresult *res;
-    bool failed;
-    char *msg;
-
-    if (update && !ac_api_is_id(r->path_arg)) {
-        oc_not_found(r, k);
-        json_decref(errs);
-        return;
-    }
-    body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    msg = ac_xasprintf("the %s is not valid", k->name);
-    if (!body) {
-        ac_event_error(errs, -1, "$", "invalid JSON: %s", jerr.text);
-        ac_http_reply_error(r, 400, "invalid_document", msg, errs);
-        free(msg);
-        return;
-    }
-    if (ac_oncall_validate(k->kind, body, &d, errs) != AC_OK) {
-        ac_http_reply_error(r, 400, "invalid_document", msg, errs);
-        json_decref(body);
-        free(msg);
-        return;
-    }
-    json_decref(errs);
-    docs = json_dumps(d.doc, JSON_COMPACT);
-    actor = ac_xasprintf("token:%s", r->principal ? r->principal : "?");
-    p[0] = d.name;
-    p[1] = docs;
-    p[2] = actor;
-    if (k->contacts) {
-        p[n++] = refs[0] = oc_ids(d.refs.contacts, d.refs.ncontacts);
-    }
-    if (k->schedules) {
-        p[n++] = refs[1] = oc_ids(d.refs.schedules, d.refs.nschedules);
-    }
-    if (k->teams) {
-        p[n++] = refs[2] = oc_ids(d.refs.teams, d.refs.nteams);
-    }
-    if (k->is_default) {
-        p[n++] = d.is_default ? "true" : "false";
-    }
-    if (k->position) {
-        (void)snprintf(pos, sizeof(pos), "%ld", d.position);
-        p[n++] = d.position >= 0 ? pos : NULL;
-    }
-    if (update) {
-        p[n++] = r->path_arg;
-    }
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        oc_unavailable(r);
-        goto out;
-    }
-    if (!oc_simple(c, "BEGIN") || !oc_simple(c, OC_LOCK)) {
-        oc_unavailable(r);
-        goto rollback;
-    }
-    missing = oc_missing(c, &d, &failed);
-    if (failed) {
-        oc_unavailable(r);
-        goto rollback;
-    }
-    if (missing) {
-        ac_http_reply_error(r, 400, "invalid_document", msg, missing);
-        goto rollback;
-    }
-    res = oc_exec(c, update ? k->sql_update : k->sql_insert, n, p);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        oc_write_error(r, k, c, res); /* a name taken, the default team */
-    }
-    else if (oc_row(r, k, c, res, "write") && !oc_simple(c, "COMMIT")) {
-        oc_unavailable(r);
-    }
-    else if (PQntuples(res) == 1) {
-        oc_reply_row(r, res, update ? 200 : 201);
-        ac_log(AC_LOG_INFO, "api", "%s %s %s by %s", k->name, d.name,
-               update ? "updated" : "created", actor);
-    }
-    PQclear(res);
-rollback:
-    (void)oc_simple(c, "ROLLBACK"); /* a no-op after COMMIT */
-    ac_pg_pool_release(r->srv->pool, c);
-out:
-    ac_oncall_doc_deinit(&d);
-    json_decref(body);
-    free(docs);
-    free(actor);
-    free(msg);
-    for (int i = 0; i < 3; i++) {
-        free(refs[i]);
-    }
-}
-
-static void oc_delete(struct ac_http_req *r, struct oc_kind *k)
-{
-    char *actor;
-    const char *p[2];
-    PGconn *c = oc_open_id(r, k);
-    PGresult *res;
-
-    if (!c) {
-        return;
-    }
-    actor = ac_xasprintf("token:%s", r->principal ? r->principal : "?");
-    p[0] = r->path_arg;
-    p[1] = actor;
-    if (!oc_simple(c, "BEGIN") || !oc_simple(c, OC_LOCK)) {
-        oc_unavailable(r);
-        goto out;
-    }
-    if (k->users) {
-        res = oc_exec(c, k->users, 1, p);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            ac_log(AC_LOG_ERROR, "api", "%s users failed: %s", k->name, PQerrorMessage(c));
-            oc_unavailable(r);
-            PQclear(res);
-            goto out;
-        }
-        if (PQgetlength(res, 0, 0) > 0) {
-            char *m = ac_xasprintf("this %s is in use by %s", k->name, PQgetvalue(res, 0, 0));
-            ac_http_reply_error(r, 409, "in_use", m, NULL);
-            free(m);
-            PQclear(res);
-            goto out;
-        }
-        PQclear(res);
-    }
-    res = oc_exec(c, k->sql_delete, 2, p);
-    if (oc_row(r, k, c, res, "delete")) {
-        if (oc_simple(c, "COMMIT")) {
-            oc_reply_row(r, res, 200);
-        }
-        else {
-            oc_unavailable(r);
-        }
-    }
-    PQclear(res);
-out:
-    (void)oc_simple(c, "ROLLBACK");
-    ac_pg_pool_release(r->srv->pool, c);
-    free(actor);
 }
 
 static void oc_dispatch(struct ac_http_req *r, enum ac_oncall_kind kind)
 {
-    struct oc_kind *k = oc_kind(kind);
-
-    if (strcmp(r->method, "POST") == 0) {
-        oc_write(r, k, false);
-    }
-    else if (strcmp(r->method, "PUT") == 0) {
-        oc_write(r, k, true);
-    }
-    else if (strcmp(r->method, "DELETE") == 0) {
-        oc_delete(r, k);
-    }
-    else if (r->path_arg) {
-        oc_get(r, k);
-    }
-    else {
-        oc_list(r, k);
-    }
+    (void)pthread_once(&oc_once, oc_init);
+    ac_api_resource(r, &oc_kinds[kind].res);
 }
 
 void ac_api_contacts(struct ac_http_req *r)
@@ -542,23 +369,22 @@ void ac_api_schedule_oncall(struct ac_http_req *r)
         return;
     }
     if (!ac_api_is_id(r->path_arg)) {
-        oc_not_found(r, oc_kind(AC_ONCALL_SCHEDULE));
+        ac_api_not_found(r, "schedule");
         return;
     }
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        oc_unavailable(r);
+    if (!(c = ac_api_db(r))) {
         return;
     }
-    res = oc_exec(c, OC_SQL_ONCALL_SCHEDULE, 1, p);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
-        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-            oc_not_found(r, oc_kind(AC_ONCALL_SCHEDULE));
+    res = ac_pg_query(c, "api", OC_SQL_ONCALL_SCHEDULE, 1, p);
+    if (!res || PQntuples(res) == 0) {
+        if (res) {
+            ac_api_not_found(r, "schedule");
         }
         else {
-            oc_unavailable(r);
+            ac_api_unavailable(r, NULL, "schedule");
         }
         PQclear(res);
-        ac_pg_pool_release(r->srv->pool, c);
+        ac_api_db_release(r, c);
         return;
     }
     doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
@@ -569,7 +395,7 @@ void ac_api_schedule_oncall(struct ac_http_req *r)
                             errs);
         json_decref(doc);
         PQclear(res);
-        ac_pg_pool_release(r->srv->pool, c);
+        ac_api_db_release(r, c);
         return;
     }
     json_decref(errs);
@@ -580,8 +406,8 @@ void ac_api_schedule_oncall(struct ac_http_req *r)
     if (o.contact) {
         const char *q[1] = {idbuf};
         (void)snprintf(idbuf, sizeof(idbuf), "%lld", (long long)o.contact);
-        res = oc_exec(c, OC_SQL_ONCALL_CONTACT, 1, q);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        res = ac_pg_query(c, "api", OC_SQL_ONCALL_CONTACT, 1, q);
+        if (res && PQntuples(res) == 1) {
             who = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
         }
         else {
@@ -595,7 +421,7 @@ void ac_api_schedule_oncall(struct ac_http_req *r)
         (void)json_object_set_new(out, "until", o.until ? oc_time(o.until) : json_null());
     }
     (void)json_object_set_new(out, "contact", who ? who : json_null());
-    ac_pg_pool_release(r->srv->pool, c);
+    ac_api_db_release(r, c);
     ac_schedule_deinit(&s);
     json_decref(doc);
     ac_http_reply_json(r, 200, out);

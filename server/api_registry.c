@@ -16,8 +16,10 @@
 
 #include "schema/fingerprint.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
+#include "server/core/pg.h"
 #include "server/core/strmap.h"
 #include "server/registry.h"
 #include "server/server.h"
@@ -42,14 +44,16 @@ struct rg_field {
     long min, max; /* RGF_INT bounds; string kinds: max characters */
 };
 
+/* A registry resource: list, get and delete as every resource of the API
+ * toolkit, and a bulk upsert for POST and PUT. */
 struct rg_resource {
-    const char *name;              /* "app": audit actions and messages */
+    struct ac_api_resource api;    /* first: api.post and api.put find the rest */
     const struct rg_field *fields; /* the key first; {NULL} ends */
-    const char *sql_list;          /* $1 after-key (or NULL), $2 limit */
-    const char *sql_get;           /* $1 key */
     const char *sql_upsert;        /* one array per field, then actor, then single key (or NULL) */
-    const char *sql_delete;        /* $1 key, $2 actor */
 };
+
+static void rg_post(struct ac_http_req *r, const struct ac_api_resource *api);
+static void rg_poke(struct ac_http_req *r);
 
 static const struct rg_field rg_app_fields[] = {
     {"app_id", RGF_KEY, 0, 256}, {"user_id", RGF_STR, 0, 256},   {"team", RGF_STR, 0, 256},
@@ -58,11 +62,22 @@ static const struct rg_field rg_app_fields[] = {
 };
 
 static const struct rg_resource rg_apps = {
-    "app",
+    {.name = "app",
+     .invalid = "invalid_request",
+     .list = {"apps list", NULL,
+              "SELECT ac_app_json(a)::text, a.app_id FROM apps a WHERE ($1::text IS NULL OR "
+              "a.app_id > $1)"
+              " ORDER BY a.app_id LIMIT $2",
+              AC_KEY_TEXT},
+     .sql_get = "SELECT ac_app_json(a)::text FROM apps a WHERE a.app_id = $1",
+     .sql_delete = "WITH w AS (DELETE FROM apps WHERE app_id = $1 RETURNING *),"
+                   " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+                   " SELECT $2, 'app.delete', 'app', w.app_id, ac_app_json(w) FROM w)"
+                   " SELECT ac_app_json(w)::text FROM w",
+     .post = rg_post,
+     .put = rg_post,
+     .changed = rg_poke},
     rg_app_fields,
-    "SELECT ac_app_json(a)::text, a.app_id FROM apps a WHERE ($1::text IS NULL OR a.app_id > $1)"
-    " ORDER BY a.app_id LIMIT $2",
-    "SELECT ac_app_json(a)::text FROM apps a WHERE a.app_id = $1",
     "WITH w AS (INSERT INTO apps (app_id, user_id, team, region, namespace, tags)"
     " SELECT k, u, t, r, n, coalesce(g, '{}') FROM unnest($1::text[], $2::text[], $3::text[],"
     " $4::text[], $5::text[], $6::jsonb[]) AS v(k, u, t, r, n, g)"
@@ -72,10 +87,6 @@ static const struct rg_resource rg_apps = {
     " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
     " SELECT $7, 'app.upsert', 'app', $8, jsonb_build_object('count', (SELECT count(*) FROM w)))"
     " SELECT count(*) FROM w",
-    "WITH w AS (DELETE FROM apps WHERE app_id = $1 RETURNING *),"
-    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-    " SELECT $2, 'app.delete', 'app', w.app_id, ac_app_json(w) FROM w)"
-    " SELECT ac_app_json(w)::text FROM w",
 };
 
 static const struct rg_field rg_tenant_fields[] = {
@@ -84,11 +95,21 @@ static const struct rg_field rg_tenant_fields[] = {
 };
 
 static const struct rg_resource rg_tenants = {
-    "tenant",
+    {.name = "tenant",
+     .invalid = "invalid_request",
+     .list = {"tenants list", NULL,
+              "SELECT ac_tenant_json(t)::text, t.user_id FROM tenants t WHERE ($1::text IS NULL OR"
+              " t.user_id > $1) ORDER BY t.user_id LIMIT $2",
+              AC_KEY_TEXT},
+     .sql_get = "SELECT ac_tenant_json(t)::text FROM tenants t WHERE t.user_id = $1",
+     .sql_delete = "WITH w AS (DELETE FROM tenants WHERE user_id = $1 RETURNING *),"
+                   " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+                   " SELECT $2, 'tenant.delete', 'tenant', w.user_id, ac_tenant_json(w) FROM w)"
+                   " SELECT ac_tenant_json(w)::text FROM w",
+     .post = rg_post,
+     .put = rg_post,
+     .changed = rg_poke},
     rg_tenant_fields,
-    "SELECT ac_tenant_json(t)::text, t.user_id FROM tenants t WHERE ($1::text IS NULL OR"
-    " t.user_id > $1) ORDER BY t.user_id LIMIT $2",
-    "SELECT ac_tenant_json(t)::text FROM tenants t WHERE t.user_id = $1",
     "WITH w AS (INSERT INTO tenants (user_id, gc_level, name, primary_contact)"
     " SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[])"
     " ON CONFLICT (user_id) DO UPDATE SET gc_level = EXCLUDED.gc_level, name = EXCLUDED.name,"
@@ -97,10 +118,6 @@ static const struct rg_resource rg_tenants = {
     " SELECT $5, 'tenant.upsert', 'tenant', $6, jsonb_build_object('count', (SELECT count(*)"
     " FROM w)))"
     " SELECT count(*) FROM w",
-    "WITH w AS (DELETE FROM tenants WHERE user_id = $1 RETURNING *),"
-    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-    " SELECT $2, 'tenant.delete', 'tenant', w.user_id, ac_tenant_json(w) FROM w)"
-    " SELECT ac_tenant_json(w)::text FROM w",
 };
 
 static const struct rg_field rg_type_fields[] = {
@@ -118,11 +135,22 @@ static const struct rg_field rg_type_fields[] = {
 };
 
 static const struct rg_resource rg_types = {
-    "type",
+    {.name = "type",
+     .invalid = "invalid_request",
+     .list = {"types list", NULL,
+              "SELECT ac_type_json(t)::text, t.type FROM types t WHERE ($1::text IS NULL OR t.type "
+              "> $1)"
+              " ORDER BY t.type LIMIT $2",
+              AC_KEY_TEXT},
+     .sql_get = "SELECT ac_type_json(t)::text FROM types t WHERE t.type = $1",
+     .sql_delete = "WITH w AS (DELETE FROM types WHERE type = $1 RETURNING *),"
+                   " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
+                   " SELECT $2, 'type.delete', 'type', w.type, ac_type_json(w) FROM w)"
+                   " SELECT ac_type_json(w)::text FROM w",
+     .post = rg_post,
+     .put = rg_post,
+     .changed = rg_poke},
     rg_type_fields,
-    "SELECT ac_type_json(t)::text, t.type FROM types t WHERE ($1::text IS NULL OR t.type > $1)"
-    " ORDER BY t.type LIMIT $2",
-    "SELECT ac_type_json(t)::text FROM types t WHERE t.type = $1",
     "WITH w AS (INSERT INTO types (type, level, trace, category, fingerprint_dims,"
     " compression_window_s, resolve_timeout_s, retain_duplicates, runbook_url, title_template)"
     " SELECT k, l, tr, c, (SELECT array_agg(x) FROM jsonb_array_elements_text(d) x), cw, rt,"
@@ -139,10 +167,6 @@ static const struct rg_resource rg_types = {
     " SELECT $11, 'type.upsert', 'type', $12, jsonb_build_object('count', (SELECT count(*)"
     " FROM w)))"
     " SELECT count(*) FROM w",
-    "WITH w AS (DELETE FROM types WHERE type = $1 RETURNING *),"
-    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-    " SELECT $2, 'type.delete', 'type', w.type, ac_type_json(w) FROM w)"
-    " SELECT ac_type_json(w)::text FROM w",
 };
 
 static size_t rg_nfields(const struct rg_resource *res)
@@ -343,7 +367,7 @@ static void rg_upsert(struct ac_http_req *r, const struct rg_resource *res, json
     const char *p[18];
     json_t *errs = json_array(), *v;
     struct ac_strmap seen;
-    char *actor = ac_xasprintf("token:%s", r->principal ? r->principal : "?");
+    char *actor = ac_api_actor(r);
     PGconn *c = NULL;
     PGresult *pr = NULL;
 
@@ -373,14 +397,11 @@ static void rg_upsert(struct ac_http_req *r, const struct rg_resource *res, json
     }
     p[nf] = actor;
     p[nf + 1] = single_key;
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+    if (!(c = ac_api_db(r))) {
         goto cleanup;
     }
-    pr = PQexecParams(c, res->sql_upsert, (int)nf + 2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "%s upsert failed: %s", res->name, PQerrorMessage(c));
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
+    if (!(pr = ac_pg_query(c, NULL, res->sql_upsert, (int)nf + 2, p))) {
+        ac_api_unavailable(r, c, res->api.name);
         goto cleanup;
     }
     rg_poke(r);
@@ -389,9 +410,7 @@ static void rg_upsert(struct ac_http_req *r, const struct rg_resource *res, json
         json_pack("{s:I}", "upserted", (json_int_t)strtoll(PQgetvalue(pr, 0, 0), NULL, 10)));
 cleanup:
     PQclear(pr);
-    if (c) {
-        ac_pg_pool_release(r->srv->pool, c);
-    }
+    ac_api_db_release(r, c);
     for (i = 0; i < 16; i++) {
         ac_buf_deinit(&arrs[i]);
     }
@@ -400,105 +419,13 @@ cleanup:
     free(actor);
 }
 
-/* Runs a one-row, one-text statement and answers with it (404 when empty). */
-static void rg_one(struct ac_http_req *r, const struct rg_resource *res, const char *sql, int n,
-                   const char *const *p, bool poke)
+/* POST (one object, an array or NDJSON) and PUT (one object, keyed by the
+ * path): a bulk upsert. */
+static void rg_post(struct ac_http_req *r, const struct ac_api_resource *api)
 {
-    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
-    PGresult *pr;
-    struct ac_buf b = {0};
-    size_t len;
-    char msg[64];
-
-    if (!c) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-        return;
-    }
-    pr = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "%s query failed: %s", res->name, PQerrorMessage(c));
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-    }
-    else if (PQntuples(pr) == 0) {
-        (void)snprintf(msg, sizeof(msg), "no such %s", res->name);
-        ac_http_reply_error(r, 404, "not_found", msg, NULL);
-    }
-    else {
-        ac_buf_append(&b, PQgetvalue(pr, 0, 0), (size_t)PQgetlength(pr, 0, 0));
-        ac_buf_append(&b, "\n", 1);
-        len = b.len;
-        ac_http_reply_text(r, 200, ac_buf_steal(&b), len, "application/json");
-        if (poke) {
-            rg_poke(r);
-        }
-    }
-    PQclear(pr);
-    ac_pg_pool_release(r->srv->pool, c);
-}
-
-static void rg_list(struct ac_http_req *r, const struct rg_resource *res)
-{
-    static const char *const allowed[] = {"cursor", "limit", NULL};
-    char after[AC_API_CURSOR_MAX], lim[24];
-    const char *p[2] = {NULL, lim}, *v;
-    long limit = 100;
-    PGconn *c;
-    PGresult *pr;
-    char *end;
-
-    if ((v = ac_http_unknown_arg(r, allowed)) != NULL ||
-        ((v = ac_http_arg(r, "cursor")) && !ac_api_cursor_decode(v, after, sizeof(after)))) {
-        ac_http_reply_error(r, 400, "invalid_query", "unknown parameter or bad cursor", NULL);
-        return;
-    }
-    p[0] = v ? after : NULL;
-    if ((v = ac_http_arg(r, "limit")) != NULL) {
-        limit = strtol(v, &end, 10);
-        if (!*v || *end || limit < 1 || limit > 1000) {
-            ac_http_reply_error(r, 400, "invalid_query", "limit must be from 1 to 1000", NULL);
-            return;
-        }
-    }
-    (void)snprintf(lim, sizeof(lim), "%ld", limit + 1);
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-        return;
-    }
-    pr = PQexecParams(c, res->sql_list, 2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
-        ac_http_reply_error(r, 503, "unavailable", "the query failed; retry", NULL);
-    }
-    else {
-        ac_api_reply_page(r, pr, limit);
-    }
-    PQclear(pr);
-    ac_pg_pool_release(r->srv->pool, c);
-}
-
-static void rg_handle(struct ac_http_req *r, const struct rg_resource *res)
-{
-    const char *p[2];
-    char *actor;
+    const struct rg_resource *res = (const struct rg_resource *)api;
     json_t *items, *obj;
 
-    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
-        if (r->path_arg) {
-            p[0] = r->path_arg;
-            rg_one(r, res, res->sql_get, 1, p, false);
-        }
-        else {
-            rg_list(r, res);
-        }
-        return;
-    }
-    if (strcmp(r->method, "DELETE") == 0) {
-        actor = ac_xasprintf("token:%s", r->principal ? r->principal : "?");
-        p[0] = r->path_arg;
-        p[1] = actor;
-        rg_one(r, res, res->sql_delete, 2, p, true);
-        free(actor);
-        return;
-    }
     if (!(items = rg_records(r))) {
         return;
     }
@@ -517,15 +444,15 @@ static void rg_handle(struct ac_http_req *r, const struct rg_resource *res)
 
 void ac_api_apps(struct ac_http_req *r)
 {
-    rg_handle(r, &rg_apps);
+    ac_api_resource(r, &rg_apps.api);
 }
 
 void ac_api_tenants(struct ac_http_req *r)
 {
-    rg_handle(r, &rg_tenants);
+    ac_api_resource(r, &rg_tenants.api);
 }
 
 void ac_api_types(struct ac_http_req *r)
 {
-    rg_handle(r, &rg_types);
+    ac_api_resource(r, &rg_types.api);
 }

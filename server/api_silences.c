@@ -15,6 +15,7 @@
 
 #include "schema/timefmt.h"
 #include "server/api.h"
+#include "server/apikit.h"
 #include "server/core/log.h"
 #include "server/core/matcher.h"
 #include "server/core/mem.h"
@@ -24,9 +25,10 @@
 #define SL_MAX_S (366LL * 86400)
 
 #define SQL_SL_LIST                                                                                \
-    "SELECT ac_silence_json(s)::text, s.id FROM silences s WHERE ($1::bigint IS NULL OR"           \
-    " s.id < $1) AND ($3 = 'all' OR (s.expired_at IS NULL AND (s.ends_at IS NULL OR"               \
-    " s.ends_at > now()))) ORDER BY s.id DESC LIMIT $2"
+    "SELECT ac_silence_json(s)::text, s.id FROM silences s WHERE ($2::bigint IS NULL OR"           \
+    " s.id < $2) AND ($1 = 'all' OR (s.expired_at IS NULL AND (s.ends_at IS NULL OR"               \
+    " s.ends_at > now()))) ORDER BY s.id DESC LIMIT $3"
+#define SQL_SL_GET "SELECT ac_silence_json(s)::text FROM silences s WHERE s.id = $1::bigint"
 #define SQL_SL_INSERT                                                                              \
     "WITH s AS (INSERT INTO silences (matchers, alert_id, starts_at, ends_at, until_resolved,"     \
     " comment, created_by) VALUES ($1::jsonb, $2::bigint, coalesce($3::timestamptz, now()),"       \
@@ -41,94 +43,23 @@
     " SELECT $2, 'silence.expire', 'silence', s.id::text, ac_silence_json(s) FROM s)"              \
     " SELECT ac_silence_json(s)::text FROM s"
 
-static void sl_unavailable(struct ac_http_req *r)
-{
-    ac_http_reply_error(r, 503, "unavailable", "the database is unavailable; retry", NULL);
-}
-
-static void sl_list(struct ac_http_req *r)
-{
-    static const char *const allowed[] = {"limit", "cursor", "state", NULL};
-    const char *state = ac_http_arg(r, "state");
-    char after[AC_API_CURSOR_MAX], lim[24];
-    const char *p[3] = {NULL, lim, state ? state : "active"};
-    long limit;
-    PGconn *c;
-    PGresult *res;
-
-    if (!ac_api_page_params(r, allowed, &limit, after, sizeof(after))) {
-        return;
-    }
-    if (state && strcmp(state, "active") != 0 && strcmp(state, "all") != 0) {
-        ac_api_bad_query(r, "state", "must be active or all");
-        return;
-    }
-    p[0] = after[0] ? after : NULL;
-    (void)snprintf(lim, sizeof(lim), "%ld", limit + 1);
-    if (!(c = ac_pg_pool_acquire(r->srv->pool, 5000))) {
-        sl_unavailable(r);
-        return;
-    }
-    res = PQexecParams(c, SQL_SL_LIST, 3, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "silences list failed: %s", PQerrorMessage(c));
-        sl_unavailable(r);
-    }
-    else {
-        ac_api_reply_page(r, res, limit);
-    }
-    PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
-}
-
-/* Runs a statement answering one silence (status on success, 404 on none). */
-static void sl_run(struct ac_http_req *r, const char *sql, int n, const char *const *p,
-                   unsigned status)
-{
-    PGconn *c = ac_pg_pool_acquire(r->srv->pool, 5000);
-    PGresult *res;
-
-    if (!c) {
-        sl_unavailable(r);
-        return;
-    }
-    res = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ac_log(AC_LOG_ERROR, "api", "silence statement failed: %s", PQerrorMessage(c));
-        sl_unavailable(r);
-    }
-    else if (PQntuples(res) == 0) {
-        ac_http_reply_error(r, 404, "not_found", "no such active silence", NULL);
-    }
-    else {
-        json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-        ac_http_reply_json(r, status, j ? j : json_object());
-    }
-    PQclear(res);
-    ac_pg_pool_release(r->srv->pool, c);
-}
-
-static void sl_create(struct ac_http_req *r)
+/* Validates a silence into p[0..6): matchers, alert_id, starts_at, ends_at,
+ * until_resolved, comment. */
+static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, const json_t *body,
+                     struct ac_api_write *w)
 {
     static const char *const keys[] = {"matchers",   "alert_id",       "starts_at", "ends_at",
                                        "duration_s", "until_resolved", "comment",   NULL};
-    json_error_t jerr;
-    json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *errs = json_array(), *v;
     const json_t *ms = NULL, *aid, *dur;
     struct ac_matchers m;
     const char *k, *starts, *ends, *comment, *alert = NULL;
     int64_t t0 = ac_time_now_us(), t1 = 0;
     bool until;
-    char *mtext = NULL, *actor = NULL, ends_buf[AC_TIME_STRLEN];
-    const char *p[7];
+    char ends_buf[AC_TIME_STRLEN];
 
-    if (!body || !json_is_object(body)) {
-        ac_event_error(errs, -1, "$", "must be a JSON object%s%s", body ? "" : ": ",
-                       body ? "" : jerr.text);
-        goto bad;
-    }
-    json_object_foreach(body, k, v)
+    (void)res;
+    json_object_foreach((json_t *)body, k, v)
     {
         bool known = false;
         for (const char *const *q = keys; *q && !known; q++) {
@@ -194,50 +125,44 @@ static void sl_create(struct ac_http_req *r)
         ac_event_error(errs, -1, "$.comment", "is longer than 1024 characters");
     }
     if (json_array_size(errs) > 0) {
-        goto bad;
+        ac_http_reply_error(r, 400, "invalid_silence", "the silence is not valid", errs);
+        return false;
     }
     json_decref(errs);
-    mtext = ms ? json_dumps(ms, JSON_COMPACT) : ac_xstrdup("[]");
-    actor = ac_xasprintf("token:%s", r->principal ? r->principal : "?");
     if (t1) {
         ac_time_format(t1, ends_buf);
     }
-    p[0] = mtext;
-    p[1] = alert;
-    p[2] = starts;
-    p[3] = t1 ? ends_buf : NULL;
-    p[4] = until ? "true" : "false";
-    p[5] = comment;
-    p[6] = actor;
-    sl_run(r, SQL_SL_INSERT, 7, p, 201);
-    free(mtext);
-    free(actor);
-    json_decref(body);
-    return;
-bad:
-    ac_http_reply_error(r, 400, "invalid_silence", "the silence is not valid", errs);
-    json_decref(body);
+    w->p[0] = ac_arena_own(&w->ar, ms ? json_dumps(ms, JSON_COMPACT) : ac_xstrdup("[]"));
+    w->p[1] = alert;
+    w->p[2] = starts;
+    w->p[3] = t1 ? ac_arena_own(&w->ar, ac_xstrdup(ends_buf)) : NULL;
+    w->p[4] = until ? "true" : "false";
+    w->p[5] = comment;
+    w->n = 6;
+    return true;
 }
+
+static const char *const sl_states[] = {"active", "all", NULL};
+
+static const struct ac_api_filter sl_filters[] = {
+    {"state", AC_ARG_CHOICE, sl_states, "active"},
+    {NULL, AC_ARG_TEXT, NULL, NULL},
+};
+
+/* DELETE ends a silence now: the row stays, for the record. */
+static const struct ac_api_resource sl_silences = {
+    .name = "silence",
+    .invalid = "invalid_silence",
+    .conflict = "such a silence exists",
+    .key_is_id = true,
+    .list = {"silences list", sl_filters, SQL_SL_LIST, AC_KEY_ID},
+    .sql_get = SQL_SL_GET,
+    .parse = sl_parse,
+    .sql_create = SQL_SL_INSERT,
+    .sql_delete = SQL_SL_EXPIRE,
+};
 
 void ac_api_silences(struct ac_http_req *r)
 {
-    if (strcmp(r->method, "POST") == 0) {
-        sl_create(r);
-    }
-    else if (strcmp(r->method, "DELETE") == 0) {
-        char *actor;
-        const char *p[2];
-        if (!ac_api_is_id(r->path_arg)) {
-            ac_http_reply_error(r, 404, "not_found", "no such active silence", NULL);
-            return;
-        }
-        actor = ac_xasprintf("token:%s", r->principal ? r->principal : "?");
-        p[0] = r->path_arg;
-        p[1] = actor;
-        sl_run(r, SQL_SL_EXPIRE, 2, p, 200);
-        free(actor);
-    }
-    else {
-        sl_list(r);
-    }
+    ac_api_resource(r, &sl_silences);
 }

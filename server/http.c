@@ -58,11 +58,11 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
     {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},
     {"POST", "/v1/alerts/*/resolve", ac_api_alert_resolve, AC_SCOPE_OPERATE, true},
-    {"GET", "/v1/rules", ac_api_rules_list, AC_SCOPE_READ, false},
-    {"POST", "/v1/rules", ac_api_rule_create, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/rules/*", ac_api_rule_get, AC_SCOPE_READ, false},
-    {"PUT", "/v1/rules/*", ac_api_rule_update, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/rules/*", ac_api_rule_delete, AC_SCOPE_ADMIN, false},
+    {"GET", "/v1/rules", ac_api_rules, AC_SCOPE_READ, false},
+    {"POST", "/v1/rules", ac_api_rules, AC_SCOPE_ADMIN, true},
+    {"GET", "/v1/rules/*", ac_api_rules, AC_SCOPE_READ, false},
+    {"PUT", "/v1/rules/*", ac_api_rules, AC_SCOPE_ADMIN, true},
+    {"DELETE", "/v1/rules/*", ac_api_rules, AC_SCOPE_ADMIN, false},
     {"GET", "/v1/escalation/policies", ac_api_escalation_policies, AC_SCOPE_READ, false},
     {"GET", "/v1/escalation/windows", ac_api_escalation_windows, AC_SCOPE_READ, false},
     {"GET", "/v1/apps", ac_api_apps, AC_SCOPE_READ, false},
@@ -104,6 +104,7 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/actions/*", ac_api_action, 0, false},
     {"GET", "/v1/notifications", ac_api_notifications, AC_SCOPE_READ, false},
     {"GET", "/v1/silences", ac_api_silences, AC_SCOPE_READ, false},
+    {"GET", "/v1/silences/*", ac_api_silences, AC_SCOPE_READ, false},
     {"POST", "/v1/silences", ac_api_silences, AC_SCOPE_OPERATE, true},
     {"DELETE", "/v1/silences/*", ac_api_silences, AC_SCOPE_OPERATE, false},
     {NULL, NULL, NULL, 0, false},
@@ -176,6 +177,9 @@ void ac_http_reply_error(struct ac_http_req *r, unsigned status, const char *cod
                           details ? details : json_array());
 
     ac_http_reply_json(r, status, json_pack("{s:o}", "error", e));
+    if (status == 503) { /* every 503 is transient: say when to come back */
+        ac_http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
 }
 
 void ac_http_add_header(struct ac_http_req *r, const char *name, const char *value)

@@ -44,7 +44,8 @@ void ac_http_stop(struct ac_http *h, long grace_s);
 void ac_http_reply_json(struct ac_http_req *r, unsigned status, json_t *body /* stolen */);
 void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body /* stolen */, size_t len,
                         const char *content_type);
-/* {"error": {"code", "message", "details": [...]}}; details stolen, may be NULL. */
+/* {"error": {"code", "message", "details": [...]}}; details stolen, may be NULL.
+ * A 503 also carries Retry-After: 1. */
 void ac_http_reply_error(struct ac_http_req *r, unsigned status, const char *code,
                          const char *message, json_t *details);
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,6 +145,35 @@ static size_t it_read_cb(char *buf, size_t size, size_t n, void *ud)
     return k;
 }
 
+static size_t it_header_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct it_resp *r = ud;
+    size_t n = size * nmemb, old = r->headers ? strlen(r->headers) : 0;
+    char *h = realloc(r->headers, old + n + 1);
+
+    assert_non_null(h);
+    memcpy(h + old, p, n);
+    h[old + n] = '\0';
+    r->headers = h;
+    return n;
+}
+
+char *it_resp_header(const struct it_resp *r, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *l = r->headers; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+        if (strncasecmp(l, name, n) == 0 && l[n] == ':') {
+            const char *v = l + n + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            return strndup(v, strcspn(v, "\r\n"));
+        }
+    }
+    return NULL;
+}
+
 static int it_http_impl(const struct it_server *s, const char *method, const char *path,
                         const char *token, const char *ctype, const char *body, size_t len,
                         bool chunked, struct it_resp *out)
@@ -160,6 +190,8 @@ static int it_http_impl(const struct it_server *s, const char *method, const cha
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, it_write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, it_header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     if (token) {
@@ -209,6 +241,7 @@ int it_http_chunked(const struct it_server *s, const char *path, const char *tok
 void it_resp_free(struct it_resp *r)
 {
     free(r->body);
+    free(r->headers);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }

@@ -61,8 +61,11 @@ void it_server_kill(struct it_server *s);
 struct it_resp {
     long status;
     char *body;
-    json_t *json; /* parsed body, or NULL */
+    json_t *json;  /* parsed body, or NULL */
+    char *headers; /* the response's header lines, as received */
 };
+/* The value of response header name (case-insensitive; new), or NULL. */
+char *it_resp_header(const struct it_resp *r, const char *name);
 
 /* One HTTP request. token and ctype may be NULL; body may be NULL.
  * Returns 0, or -1 on a transport error (connection refused/reset). */

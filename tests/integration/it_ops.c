@@ -141,6 +141,19 @@ static bool post_ok(void *arg)
     return ok;
 }
 
+static const char *const outage_paths[] = {
+    "/v1/events?type=ItOutage",
+    "/v1/alerts",
+    "/v1/alerts/1",
+    "/v1/silences",
+    "/v1/contacts",
+    "/v1/teams/1",
+    "/v1/apps",
+    "/v1/rules",
+    "/v1/notifications",
+    "/v1/heartbeats",
+};
+
 static void test_ops_postgres_outage(void **state)
 {
     struct it_proxy *px = it_proxy_start(it_pg_port());
@@ -170,10 +183,19 @@ static void test_ops_postgres_outage(void **state)
             "unavailable");
         it_resp_free(&r);
     }
-    assert_int_equal(
-        it_http(&s, "GET", "/v1/events?type=ItOutage", IT_ADMIN_TOKEN, NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 503);
-    it_resp_free(&r);
+    /* every route that needs the database answers 503 with Retry-After */
+    for (size_t i = 0; i < sizeof(outage_paths) / sizeof(outage_paths[0]); i++) {
+        char *ra;
+        assert_int_equal(it_http(&s, "GET", outage_paths[i], IT_ADMIN_TOKEN, NULL, NULL, 0, &r), 0);
+        if (r.status != 503) {
+            fail_msg("GET %s: %ld, expected 503", outage_paths[i], r.status);
+        }
+        ra = it_resp_header(&r, "Retry-After");
+        assert_non_null(ra);
+        assert_string_equal(ra, "1");
+        free(ra);
+        it_resp_free(&r);
+    }
     assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
     checks = json_object_get(r.json, "checks");

@@ -175,6 +175,94 @@ static void expect_400(const char *path, const char *param)
     it_resp_free(&r);
 }
 
+/* The same 400 (invalid_query, the parameter, the message) from path. */
+static void expect_400_msg(const char *path, const char *param, const char *msg)
+{
+    struct it_resp r;
+    json_t *e, *d;
+
+    assert_int_equal(it_http(&srv, "GET", path, IT_READ_TOKEN, NULL, NULL, 0, &r), 0);
+    if (r.status != 400) {
+        fail_msg("%s: status %ld", path, r.status);
+    }
+    e = json_object_get(r.json, "error");
+    d = json_array_get(json_object_get(e, "details"), 0);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "invalid_query");
+    assert_string_equal(json_string_value(json_object_get(d, "path")), param);
+    if (strcmp(json_string_value(json_object_get(d, "message")), msg) != 0) {
+        fail_msg("%s: %s", path, json_string_value(json_object_get(d, "message")));
+    }
+    it_resp_free(&r);
+}
+
+/* Every list is one implementation: the same parameters, errors and paging. */
+static void test_query_every_list_alike(void **state)
+{
+    static const char *const lists[] = {
+        "/v1/events",   "/v1/alerts",    "/v1/silences", "/v1/notifications", "/v1/heartbeats",
+        "/v1/contacts", "/v1/schedules", "/v1/teams",    "/v1/routes",        "/v1/apps",
+        "/v1/tenants",  "/v1/types",     "/v1/rules",
+    };
+    char path[256];
+    json_t *page;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        snprintf(path, sizeof(path), "%s?typo=1", lists[i]);
+        expect_400_msg(path, "typo", "is not a parameter of this list");
+        snprintf(path, sizeof(path), "%s?limit=0", lists[i]);
+        expect_400_msg(path, "limit", "must be an integer from 1 to 1000");
+        snprintf(path, sizeof(path), "%s?cursor=%%27%%3B--", lists[i]);
+        expect_400_msg(path, "cursor", "is not a cursor this server gave");
+        page = it_get(&srv, lists[i]);
+        assert_true(json_is_array(json_object_get(page, "items")));
+        assert_non_null(json_object_get(page, "next_cursor"));
+        json_decref(page);
+    }
+    /* a cursor of one list's kind of key is refused by a list keyed otherwise */
+    expect_400_msg("/v1/rules?cursor=djE6YWJj", "cursor", "is not a cursor this server gave");
+    expect_400_msg("/v1/silences?state=expired", "state", "must be one of active, all");
+}
+
+/* Rules page in the order they apply (position, then id), by cursor. */
+static void test_query_rules_paged_in_order(void **state)
+{
+    static const char *const rules[] = {
+        "{\"name\":\"q-c\",\"position\":30,\"action\":\"drop\",\"matchers\":"
+        "[{\"name\":\"type\",\"op\":\"=\",\"value\":\"ItNone\"}]}",
+        "{\"name\":\"q-a\",\"position\":10,\"action\":\"drop\",\"matchers\":"
+        "[{\"name\":\"type\",\"op\":\"=\",\"value\":\"ItNone\"}]}",
+        "{\"name\":\"q-b\",\"position\":10,\"action\":\"drop\",\"matchers\":"
+        "[{\"name\":\"type\",\"op\":\"=\",\"value\":\"ItNone\"}]}",
+    };
+    static const char *const order[] = {"q-a", "q-b", "q-c"};
+    char path[600];
+    const char *cursor = NULL;
+    json_t *page = NULL;
+    size_t seen = 0;
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(
+            it_call(&srv, "POST", "/v1/rules", IT_ADMIN_TOKEN, "application/json", rules[i], NULL),
+            201);
+    }
+    do {
+        snprintf(path, sizeof(path), "/v1/rules?limit=2%s%s", cursor ? "&cursor=" : "",
+                 cursor ? cursor : "");
+        json_decref(page);
+        page = it_get(&srv, path);
+        for (size_t i = 0; i < json_array_size(json_object_get(page, "items")); i++) {
+            json_t *rule = json_array_get(json_object_get(page, "items"), i);
+            assert_true(seen < 3);
+            assert_string_equal(json_string_value(json_object_get(rule, "name")), order[seen++]);
+        }
+        cursor = json_string_value(json_object_get(page, "next_cursor"));
+    } while (cursor);
+    json_decref(page);
+    assert_int_equal(seen, 3);
+}
+
 static void test_query_bad_params(void **state)
 {
     struct it_resp r;
@@ -214,6 +302,8 @@ int main(void)
         cmocka_unit_test(test_query_event_filters),
         cmocka_unit_test(test_query_alerts),
         cmocka_unit_test(test_query_bad_params),
+        cmocka_unit_test(test_query_every_list_alike),
+        cmocka_unit_test(test_query_rules_paged_in_order),
     };
     int rc;
 
