@@ -2,6 +2,7 @@
 /* Probe heartbeats: decoding, receiving, and the lost-heartbeat sweeper (heartbeat.h). */
 #include "ingest/heartbeat.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,43 +536,30 @@ static enum ac_worker_pass hb_pass(void *ctx, struct ac_worker *w, PGconn *c)
 
 /* ---- the adapter ------------------------------------------------------ */
 
+static const struct ac_cfg_entry hb_cfg[] = {
+    {AC_CFG_INT, "lost_after_intervals", "3", offsetof(struct hb_ctx, lost_after), NULL,
+     "a probe is lost after this many of its own intervals without a heartbeat", 1, 100},
+    {AC_CFG_INT, "sweep_ms", "1000", offsetof(struct hb_ctx, sweep_ms), NULL,
+     "how often the leading instance looks for lost probes", 50, 3600000},
+    {AC_CFG_JSON, "check_types", NULL, offsetof(struct hb_ctx, check_types), NULL,
+     "the alert type of each failing check: {check: type} (defaults: container"
+     " ContainerExited, network ProbeNetworkUnreachable, ...)",
+     0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
 static int hb_init(struct ac_ingest *in)
 {
     struct hb_ctx *h = ac_xcalloc(1, sizeof(*h));
-    const json_t *s = in->section;
-    json_t *v;
-    const char *k;
-    bool ok = true;
+    int rc;
 
     in->ctx = h;
-    h->lost_after = 3;
-    h->sweep_ms = 1000;
-    if (s && !json_is_object(s)) {
-        ac_log(AC_LOG_ERROR, "config", "heartbeats: must be an object");
-        return AC_EINVAL;
+    rc = ac_ingest_load_cfg(in, h);
+    if (h->check_types && !ac_json_is_string_object(h->check_types)) {
+        ac_log(AC_LOG_ERROR, "config", "heartbeats.check_types: {check: type}");
+        rc = AC_EINVAL;
     }
-    json_object_foreach((json_t *)s, k, v)
-    {
-        if (strcmp(k, "lost_after_intervals") == 0 && json_is_integer(v) &&
-            json_integer_value(v) >= 1 && json_integer_value(v) <= 100) {
-            h->lost_after = (long)json_integer_value(v);
-        }
-        else if (strcmp(k, "sweep_ms") == 0 && json_is_integer(v) && json_integer_value(v) >= 50 &&
-                 json_integer_value(v) <= 3600000) {
-            h->sweep_ms = (long)json_integer_value(v);
-        }
-        else if (strcmp(k, "check_types") == 0 && ac_json_is_string_object(v)) {
-            h->check_types = json_deep_copy(v);
-        }
-        else {
-            ac_log(AC_LOG_ERROR, "config",
-                   "heartbeats.%s: unknown key or bad value (lost_after_intervals 1..100,"
-                   " sweep_ms 50..3600000, check_types {check: type})",
-                   k);
-            ok = false;
-        }
-    }
-    return ok ? AC_OK : AC_EINVAL;
+    return rc;
 }
 
 static int hb_start(struct ac_ingest *in)
@@ -606,7 +594,7 @@ static void hb_destroy(struct ac_ingest *in)
 
     if (h) {
         hb_stop(in);
-        json_decref(h->check_types);
+        ac_cfg_free(hb_cfg, h);
         free(h);
         in->ctx = NULL;
     }
@@ -629,6 +617,8 @@ static void hb_collect(struct ac_ingest *in, struct ac_metrics_out *o)
 
 const struct ac_ingest_ops ac_heartbeat_ops = {
     .name = "heartbeats",
+    .section = "heartbeats",
+    .cfg = hb_cfg,
     .init = hb_init,
     .start = hb_start,
     .stop = hb_stop,

@@ -71,8 +71,12 @@ struct ac_config;
 struct ac_metrics_out;
 struct ac_ingest;
 
+struct ac_cfg_entry;
+
 struct ac_ingest_ops {
     const char *name;                   /* "heartbeats", "kafka", "k8s" */
+    const char *section;                /* its configuration section: "kubernetes" */
+    const struct ac_cfg_entry *cfg;     /* the keys of its section, {0}-terminated */
     int (*init)(struct ac_ingest *in);  /* parse in->section, allocate in->ctx; AC_EINVAL logged */
     int (*start)(struct ac_ingest *in); /* begin emitting into in->sink */
     void (*stop)(struct ac_ingest *in); /* idempotent, returns promptly */
@@ -81,12 +85,27 @@ struct ac_ingest_ops {
     void (*collect)(struct ac_ingest *in, struct ac_metrics_out *o);
 };
 
+/* The decoders' settings, loaded once by the server from their sections
+ * ("prometheus", "kubernetes") and shared by every adapter that decodes those
+ * formats (HTTP routes, Kafka topics, the Kubernetes watch). */
+struct ac_am_config;
+struct ac_k8s_map;
+struct ac_ingest_formats {
+    const struct ac_am_config *am; /* Prometheus / Alertmanager */
+    const struct ac_k8s_map *k8s;  /* Kubernetes Events */
+};
+
 struct ac_ingest {
     const struct ac_ingest_ops *ops;
-    const struct ac_config *cfg; /* the process configuration (borrowed) */
-    const json_t *section;       /* the adapter's own section (borrowed; may be NULL) */
-    const struct ac_sink *sink;  /* where its events go (borrowed) */
-    void *ctx;                   /* the adapter's state */
+    const struct ac_config *cfg;             /* the process configuration (borrowed) */
+    const json_t *section;                   /* the adapter's own section (borrowed; may be NULL) */
+    const struct ac_sink *sink;              /* where its events go (borrowed) */
+    const struct ac_ingest_formats *formats; /* borrowed */
+    void *ctx;                               /* the adapter's state */
 };
+
+/* Loads in's section with its ops' table into base (problems logged, each
+ * "<name>.<key>: ..."). Returns AC_OK or AC_EINVAL. */
+AC_MUST_CHECK int ac_ingest_load_cfg(const struct ac_ingest *in, void *base);
 
 #endif

@@ -3,6 +3,7 @@
 #include "ingest/k8s.h"
 
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,15 @@ struct k8_watch {
 };
 
 struct k8_ctx {
+    /* the section (k8_cfg) */
     bool enabled;
     char *api, *token_file, *ca_file;
     long timeout_s;
-    struct ac_k8s_map map;
-    bool map_loaded;
+    json_t *namespaces;
+    char *cluster;                        /* the mapping's keys (k8s_map.h), checked */
+    bool warning_only;                    /* here and interpreted there, */
+    json_t *rules, *app_keys, *user_keys; /* once, by the server */
+    const struct ac_k8s_map *map;         /* the server's (ingest.h formats) */
     struct k8_watch *w;
     size_t nw;
     bool started;
@@ -192,7 +197,7 @@ static const json_t *k8_meta(struct k8_watch *w, const char *kind, const char *n
  * skipped with a log line: the watch goes on). */
 static void k8_take(struct k8_watch *w, const json_t *event)
 {
-    const struct ac_k8s_map *m = &w->k->map;
+    const struct ac_k8s_map *m = w->k->map;
     const json_t *io = json_object_get(event, "involvedObject"), *om = NULL, *nm = NULL;
     const char *ns = json_string_value(json_object_get(io, "namespace"));
     json_t *doc = NULL, *errs;
@@ -562,68 +567,39 @@ static void k8_add_watch(struct k8_ctx *k, const struct ac_ingest *in, const cha
     w->cache = json_object();
 }
 
-static int k8_init(struct ac_ingest *in)
+static const struct ac_cfg_entry k8_cfg[] = {
+    {AC_CFG_BOOL, "watch", "false", offsetof(struct k8_ctx, enabled), NULL,
+     "watch the API server's Events (one instance per scope leads)", 0, 0},
+    {AC_CFG_STR, "api_url", NULL, offsetof(struct k8_ctx, api), NULL,
+     "the API server; in a pod, from KUBERNETES_SERVICE_HOST/PORT", 0, 0},
+    {AC_CFG_STR, "token_file", K8_SA_DIR "/token", offsetof(struct k8_ctx, token_file), NULL,
+     "the bearer token, read again at each reconnection", 0, 0},
+    {AC_CFG_STR, "ca_file", NULL, offsetof(struct k8_ctx, ca_file), NULL,
+     "the API server's CA (default: the service account's, when present)", 0, 0},
+    {AC_CFG_INT, "timeout_s", "300", offsetof(struct k8_ctx, timeout_s), NULL,
+     "each watch request's timeoutSeconds", 1, 3600},
+    {AC_CFG_JSON, "namespaces", NULL, offsetof(struct k8_ctx, namespaces), NULL,
+     "the namespaces to watch, each its own scope (default: all)", 0, 0},
+    {AC_CFG_STR, "cluster", NULL, offsetof(struct k8_ctx, cluster), NULL,
+     "mapping: the cluster name events carry", 0, 0},
+    {AC_CFG_BOOL, "warning_only", "true", offsetof(struct k8_ctx, warning_only), NULL,
+     "mapping: only Warning events become alerts", 0, 0},
+    {AC_CFG_JSON, "rules", NULL, offsetof(struct k8_ctx, rules), NULL,
+     "mapping: [{reason, message?, type?, level?, trace?, category?}]", 0, 0},
+    {AC_CFG_JSON, "app_id_keys", NULL, offsetof(struct k8_ctx, app_keys), NULL,
+     "mapping: labels naming the app, in order", 0, 0},
+    {AC_CFG_JSON, "user_id_keys", NULL, offsetof(struct k8_ctx, user_keys), NULL,
+     "mapping: labels naming the tenant, in order", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
+/* The scopes to watch: every namespace, or each one named. */
+static bool k8_scopes(struct k8_ctx *k, const struct ac_ingest *in)
 {
-    struct k8_ctx *k = ac_xcalloc(1, sizeof(*k));
-    const json_t *s = in->section, *nss, *v, *to;
-    json_t *errs = json_array();
+    const json_t *nss = k->namespaces, *v;
     size_t i;
     bool ok = true;
 
-    in->ctx = k;
-    if (!s || !json_is_true(json_object_get(s, "watch"))) {
-        json_decref(errs);
-        return AC_OK; /* no watch (the mapping may still serve Kafka topics) */
-    }
-    k->enabled = true;
-    if (ac_k8s_map_load(s, &k->map, errs) == AC_OK) {
-        k->map_loaded = true;
-    }
-    else {
-        ok = false;
-    }
-    json_array_foreach(errs, i, v)
-    {
-        ac_log(AC_LOG_ERROR, "config", "%s", json_string_value(v));
-    }
-    json_decref(errs);
-    k->api = json_string_value(json_object_get(s, "api_url"))
-                 ? ac_xstrdup(json_string_value(json_object_get(s, "api_url")))
-                 : k8_default_api();
-    if (!k->api) {
-        ac_log(AC_LOG_ERROR, "config", "kubernetes.api_url: required outside a cluster");
-        ok = false;
-    }
-    else {
-        size_t n = strlen(k->api);
-        while (n > 0 && k->api[n - 1] == '/') {
-            k->api[--n] = '\0';
-        }
-    }
-    k->token_file = ac_xstrdup(json_string_value(json_object_get(s, "token_file"))
-                                   ? json_string_value(json_object_get(s, "token_file"))
-                                   : K8_SA_DIR "/token");
-    if (json_string_value(json_object_get(s, "ca_file"))) {
-        k->ca_file = ac_xstrdup(json_string_value(json_object_get(s, "ca_file")));
-    }
-    else {
-        FILE *f = fopen(K8_SA_DIR "/ca.crt", "r");
-        if (f) {
-            fclose(f);
-            k->ca_file = ac_xstrdup(K8_SA_DIR "/ca.crt");
-        }
-    }
-    to = json_object_get(s, "timeout_s");
-    k->timeout_s = 300;
-    if (to &&
-        (!json_is_integer(to) || json_integer_value(to) < 1 || json_integer_value(to) > 3600)) {
-        ac_log(AC_LOG_ERROR, "config", "kubernetes.timeout_s: 1..3600");
-        ok = false;
-    }
-    else if (to) {
-        k->timeout_s = (long)json_integer_value(to);
-    }
-    nss = json_object_get(s, "namespaces");
     if (nss && (!json_is_array(nss) || json_array_size(nss) > 64)) {
         ac_log(AC_LOG_ERROR, "config", "kubernetes.namespaces: an array of at most 64 names");
         ok = false;
@@ -642,6 +618,41 @@ static int k8_init(struct ac_ingest *in)
             continue;
         }
         k8_add_watch(k, in, ns);
+    }
+    return ok;
+}
+
+/* The section is checked whether or not the watch is on. */
+static int k8_init(struct ac_ingest *in)
+{
+    struct k8_ctx *k = ac_xcalloc(1, sizeof(*k));
+    bool ok;
+    size_t n;
+
+    in->ctx = k;
+    ok = ac_ingest_load_cfg(in, k) == AC_OK;
+    ok = k8_scopes(k, in) && ok;
+    k->map = in->formats ? in->formats->k8s : NULL;
+    if (!k->api && k->enabled) {
+        k->api = k8_default_api();
+    }
+    if (!k->api && k->enabled) {
+        ac_log(AC_LOG_ERROR, "config", "kubernetes.api_url: required outside a cluster");
+        ok = false;
+    }
+    for (n = k->api ? strlen(k->api) : 0; n > 0 && k->api[n - 1] == '/';) {
+        k->api[--n] = '\0';
+    }
+    if (!k->ca_file && k->enabled) {
+        FILE *f = fopen(K8_SA_DIR "/ca.crt", "r");
+        if (f) {
+            fclose(f);
+            k->ca_file = ac_xstrdup(K8_SA_DIR "/ca.crt");
+        }
+    }
+    if (k->enabled && !k->map) {
+        ac_log(AC_LOG_ERROR, "config", "kubernetes: the event mapping did not load");
+        ok = false;
     }
     return ok ? AC_OK : AC_EINVAL;
 }
@@ -712,12 +723,7 @@ static void k8_destroy(struct ac_ingest *in)
         ac_event_vec_deinit(&k->w[i].evs);
     }
     free(k->w);
-    if (k->map_loaded) {
-        ac_k8s_map_deinit(&k->map);
-    }
-    free(k->api);
-    free(k->token_file);
-    free(k->ca_file);
+    ac_cfg_free(k8_cfg, k);
     free(k);
     in->ctx = NULL;
 }
@@ -743,6 +749,8 @@ static void k8_collect(struct ac_ingest *in, struct ac_metrics_out *o)
 }
 
 const struct ac_ingest_ops ac_k8s_ops = {
+    .section = "kubernetes",
+    .cfg = k8_cfg,
     .name = "k8s",
     .init = k8_init,
     .start = k8_start,

@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,11 @@ struct kf_ctx {
     struct kf_topic *topics;
     size_t ntopics;
     long batch_max, batch_ms;
-    struct ac_am_config am;
-    bool am_loaded;
-    struct ac_k8s_map k8s;
-    bool k8s_loaded;
+    /* the section (kf_cfg) */
+    char *brokers, *group_id;
+    json_t *topics_cfg, *options;
+    const struct ac_am_config *am; /* the server's (ingest.h formats) */
+    const struct ac_k8s_map *k8s;
     char *dsn;
     PGconn *pg; /* the dead letters' connection (consumer thread) */
     pthread_t thread;
@@ -87,42 +89,36 @@ static bool kf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
     return true;
 }
 
-static int kf_init(struct ac_ingest *in)
+static const struct ac_cfg_entry kf_cfg[] = {
+    {AC_CFG_STR, "brokers", NULL, offsetof(struct kf_ctx, brokers), "AC_KAFKA_BROKERS",
+     "bootstrap servers host:port[,host:port]", 0, 0},
+    {AC_CFG_STR, "group_id", "alertcenter", offsetof(struct kf_ctx, group_id), NULL,
+     "the consumer group every instance joins", 0, 0},
+    {AC_CFG_JSON, "topics", NULL, offsetof(struct kf_ctx, topics_cfg), NULL,
+     "{topic: native | alertmanager | k8s_event}", 0, 0},
+    {AC_CFG_JSON, "options", NULL, offsetof(struct kf_ctx, options), NULL,
+     "librdkafka properties {name: value}; a value \"env:NAME\" is read from the environment", 0,
+     0},
+    {AC_CFG_INT, "batch_max", "1000", offsetof(struct kf_ctx, batch_max), NULL,
+     "most messages stored in one transaction", 1, 100000},
+    {AC_CFG_INT, "batch_ms", "100", offsetof(struct kf_ctx, batch_ms), NULL,
+     "longest wait to fill a batch", 1, 60000},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
+/* The topics and their formats, from the section. */
+static bool kf_topics(struct kf_ctx *k)
 {
-    struct kf_ctx *k = ac_xcalloc(1, sizeof(*k));
-    const json_t *s = in->section, *topics, *opts, *v;
-    const char *key, *brokers = getenv("AC_KAFKA_BROKERS");
-    json_t *errs = json_array();
+    const char *key;
+    json_t *v;
     bool ok = true;
 
-    in->ctx = k;
-    k->batch_max = 1000;
-    k->batch_ms = 100;
-    k->backoff_ms = KF_BACKOFF_MIN_MS;
-    if (!s) {
-        json_decref(errs);
-        return AC_OK; /* not configured: nothing to consume */
-    }
-    json_object_foreach((json_t *)s, key, v)
-    {
-        static const char *const known[] = {"brokers", "group_id",  "topics",
-                                            "options", "batch_max", "batch_ms"};
-        bool found = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++) {
-            found = found || strcmp(known[i], key) == 0;
-        }
-        if (!found) {
-            ac_log(AC_LOG_ERROR, "config", "kafka.%s: unknown key", key);
-            ok = false;
-        }
-    }
-    topics = json_object_get(s, "topics");
-    if (!json_is_object(topics) || json_object_size(topics) == 0) {
+    if (!json_is_object(k->topics_cfg) || json_object_size(k->topics_cfg) == 0) {
         ac_log(AC_LOG_ERROR, "config", "kafka.topics: an object of topic -> format is required");
-        ok = false;
+        return false;
     }
-    k->topics = ac_xcalloc(json_object_size(topics) + 1, sizeof(*k->topics));
-    json_object_foreach((json_t *)topics, key, v)
+    k->topics = ac_xcalloc(json_object_size(k->topics_cfg) + 1, sizeof(*k->topics));
+    json_object_foreach(k->topics_cfg, key, v)
     {
         const char *f = json_string_value(v);
         if (!f || (strcmp(f, "native") != 0 && strcmp(f, "alertmanager") != 0 &&
@@ -137,44 +133,30 @@ static int kf_init(struct ac_ingest *in)
                                       : strcmp(f, "alertmanager") == 0 ? KF_ALERTMANAGER
                                                                        : KF_K8S;
     }
-    v = json_object_get(s, "batch_max");
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000)) {
-        ac_log(AC_LOG_ERROR, "config", "kafka.batch_max: 1..100000");
-        ok = false;
-    }
-    else if (v) {
-        k->batch_max = (long)json_integer_value(v);
-    }
-    v = json_object_get(s, "batch_ms");
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 60000)) {
-        ac_log(AC_LOG_ERROR, "config", "kafka.batch_ms: 1..60000");
-        ok = false;
-    }
-    else if (v) {
-        k->batch_ms = (long)json_integer_value(v);
-    }
-    if (!brokers) {
-        brokers = json_string_value(json_object_get(s, "brokers"));
-    }
-    if (!brokers || !*brokers) {
+    return ok;
+}
+
+/* librdkafka's configuration from the section. */
+static bool kf_conf(struct kf_ctx *k)
+{
+    const char *key;
+    json_t *v;
+    bool ok = true;
+
+    if (!k->brokers || !*k->brokers) {
         ac_log(AC_LOG_ERROR, "config", "kafka.brokers (or AC_KAFKA_BROKERS) is required");
         ok = false;
     }
     k->conf = rd_kafka_conf_new();
-    ok = kf_set(k->conf, "bootstrap.servers", brokers ? brokers : "") && ok;
-    ok = kf_set(k->conf, "group.id",
-                json_string_value(json_object_get(s, "group_id"))
-                    ? json_string_value(json_object_get(s, "group_id"))
-                    : "alertcenter") &&
-         ok;
+    ok = kf_set(k->conf, "bootstrap.servers", k->brokers ? k->brokers : "") && ok;
+    ok = kf_set(k->conf, "group.id", k->group_id) && ok;
     ok = kf_set(k->conf, "auto.offset.reset", "earliest") && ok;
     ok = kf_set(k->conf, "enable.auto.commit", "true") && ok;
-    opts = json_object_get(s, "options");
-    if (opts && !ac_json_is_string_object(opts)) {
+    if (k->options && !ac_json_is_string_object(k->options)) {
         ac_log(AC_LOG_ERROR, "config", "kafka.options: an object of property -> string");
         ok = false;
     }
-    json_object_foreach((json_t *)opts, key, v)
+    json_object_foreach(k->options, key, v)
     {
         const char *val = json_string_value(v);
         if (strcmp(key, "enable.auto.offset.store") == 0) {
@@ -195,14 +177,24 @@ static int kf_init(struct ac_ingest *in)
         ok = kf_set(k->conf, key, val) && ok;
     }
     ok = kf_set(k->conf, "enable.auto.offset.store", "false") && ok;
-    ok = kf_set(k->conf, "enable.partition.eof", "false") && ok;
-    if (ac_am_config_load(in->cfg ? in->cfg->prometheus : NULL, &k->am, errs) == AC_OK) {
-        k->am_loaded = true;
+    return kf_set(k->conf, "enable.partition.eof", "false") && ok;
+}
+
+static int kf_init(struct ac_ingest *in)
+{
+    struct kf_ctx *k = ac_xcalloc(1, sizeof(*k));
+    bool ok;
+
+    in->ctx = k;
+    k->backoff_ms = KF_BACKOFF_MIN_MS;
+    ok = ac_ingest_load_cfg(in, k) == AC_OK;
+    if (!in->section) {
+        return ok ? AC_OK : AC_EINVAL; /* not configured: nothing to consume */
     }
-    if (ac_k8s_map_load(in->cfg ? in->cfg->kubernetes : NULL, &k->k8s, errs) == AC_OK) {
-        k->k8s_loaded = true;
-    }
-    json_decref(errs);
+    ok = kf_topics(k) && ok;
+    ok = kf_conf(k) && ok;
+    k->am = in->formats ? in->formats->am : NULL;
+    k->k8s = in->formats ? in->formats->k8s : NULL;
     k->dsn = ac_xstrdup(in->cfg ? in->cfg->pg_dsn : "");
     return ok ? AC_OK : AC_EINVAL;
 }
@@ -287,10 +279,10 @@ static bool kf_decode_k8s(struct kf_ctx *k, const rd_kafka_message_t *m, struct 
     if (!ev) {
         (void)snprintf(reason, rlen, "invalid JSON: %s", jerr.text);
     }
-    else if (!k->k8s_loaded) {
+    else if (!k->k8s) {
         (void)snprintf(reason, rlen, "the kubernetes mapping configuration is not valid");
     }
-    else if ((rc = ac_k8s_map_event(&k->k8s, ev, NULL, NULL, &doc, &why)) < 0) {
+    else if ((rc = ac_k8s_map_event(k->k8s, ev, NULL, NULL, &doc, &why)) < 0) {
         (void)snprintf(reason, rlen, "%s", why);
     }
     else if (rc == 1) {
@@ -336,9 +328,9 @@ static bool kf_decode(struct kf_ctx *k, const rd_kafka_message_t *m, struct ac_e
     rc = t->fmt == KF_NATIVE
              ? ac_native_decode(m->payload, m->len, AC_NATIVE_JSON, (size_t)k->batch_max * 10,
                                 ac_time_now_us(), &v, &details)
-         : k->am_loaded ? ac_am_decode_v2(&k->am, m->payload, m->len, "prometheus",
-                                          (size_t)k->batch_max * 10, ac_time_now_us(), &v, &details)
-                        : AC_EINVAL;
+         : k->am ? ac_am_decode_v2(k->am, m->payload, m->len, "prometheus",
+                                   (size_t)k->batch_max * 10, ac_time_now_us(), &v, &details)
+                 : AC_EINVAL;
     if (rc != AC_OK) {
         char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
         (void)snprintf(reason, rlen, "%s: %s", rc == AC_ETOOBIG ? "too many events" : "invalid",
@@ -609,12 +601,7 @@ static void kf_destroy(struct ac_ingest *in)
         free(k->topics[i].name);
     }
     free(k->topics);
-    if (k->am_loaded) {
-        ac_am_config_deinit(&k->am);
-    }
-    if (k->k8s_loaded) {
-        ac_k8s_map_deinit(&k->k8s);
-    }
+    ac_cfg_free(kf_cfg, k);
     PQfinish(k->pg);
     free(k->dsn);
     free(k);
@@ -655,6 +642,8 @@ static void kf_collect(struct ac_ingest *in, struct ac_metrics_out *o)
 
 const struct ac_ingest_ops ac_kafka_ops = {
     .name = "kafka",
+    .section = "kafka",
+    .cfg = kf_cfg,
     .init = kf_init,
     .start = kf_start,
     .stop = kf_stop,

@@ -120,7 +120,16 @@ static bool auth_hex(const char *s, unsigned char *out)
     return true;
 }
 
-static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
+/* A secret from the environment or a file that is not there: an error, or
+ * (checking a configuration away from its secrets) a warning. */
+static bool auth_absent(bool absent_ok, size_t idx, const char *what, const char *where)
+{
+    ac_log(absent_ok ? AC_LOG_WARN : AC_LOG_ERROR, "auth", "auth.tokens[%zu]: %s %s%s", idx, what,
+           where, absent_ok ? " (here; serve needs it)" : "");
+    return absent_ok;
+}
+
+static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t, bool absent_ok)
 {
     const char *name = json_string_value(json_object_get(t, "name"));
     json_t *scopes = json_object_get(t, "scopes"), *s;
@@ -164,17 +173,14 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
     if (env) {
         const char *val = getenv(env);
         if (!val) {
-            ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: environment variable %s is not set",
-                   idx, env);
-            return false;
+            return auth_absent(absent_ok, idx, "environment variable is not set:", env);
         }
         return auth_add_secret(a, name, val, mask);
     }
     if (file) {
         char *val = auth_read_file(file);
         if (!val) {
-            ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: cannot read %s", idx, file);
-            return false;
+            return auth_absent(absent_ok, idx, "cannot read", file);
         }
         ok = auth_add_secret(a, name, val, mask);
         OPENSSL_cleanse(val, strlen(val));
@@ -190,6 +196,11 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t)
 }
 
 struct ac_auth *ac_auth_create(const json_t *tokens)
+{
+    return ac_auth_create_checked(tokens, false);
+}
+
+struct ac_auth *ac_auth_create_checked(const json_t *tokens, bool absent_ok)
 {
     static const struct {
         const char *env;
@@ -218,7 +229,7 @@ struct ac_auth *ac_auth_create(const json_t *tokens)
     }
     json_array_foreach(tokens, i, t)
     {
-        if (!json_is_object(t) || !auth_add_entry(a, i, t)) {
+        if (!json_is_object(t) || !auth_add_entry(a, i, t, absent_ok)) {
             ok = false;
         }
     }

@@ -28,6 +28,10 @@ struct ac_auth;
  * logged (unknown scope, missing or short secret, unreadable file).
  */
 struct ac_auth *ac_auth_create(const json_t *tokens);
+/* The same for check-config, which checks a configuration where its secrets
+ * may not be: with absent_ok, a token_env that is unset or a token_file that
+ * cannot be read is a warning, and that token is left out. */
+struct ac_auth *ac_auth_create_checked(const json_t *tokens, bool absent_ok);
 void ac_auth_destroy(struct ac_auth *a);
 
 /* Number of configured tokens. */

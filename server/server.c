@@ -71,7 +71,6 @@ static void srv_log_problems(json_t *errs)
     json_decref(errs);
 }
 
-/* Loads the escalation policies and the notification settings. */
 /* The modules' own sections of the configuration, into s (every problem
  * logged); srv_modules_deinit releases them, loaded or not. */
 static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
@@ -88,15 +87,20 @@ static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
     if (ac_pd_config_load(cfg->pagerduty, &s->pagerduty, errs) != AC_OK) {
         rc = AC_EINVAL;
     }
-    s->heartbeats = (struct ac_ingest){&ac_heartbeat_ops, cfg, cfg->heartbeats, &s->sink, NULL};
+    if (ac_k8s_map_load(cfg->kubernetes, &s->k8s_map, errs) != AC_OK) {
+        rc = AC_EINVAL;
+    }
+    s->formats = (struct ac_ingest_formats){&s->prometheus, &s->k8s_map};
+    s->heartbeats =
+        (struct ac_ingest){&ac_heartbeat_ops, cfg, cfg->heartbeats, &s->sink, &s->formats, NULL};
     if (s->heartbeats.ops->init(&s->heartbeats) != AC_OK) {
         rc = AC_EINVAL;
     }
-    s->kafka = (struct ac_ingest){&ac_kafka_ops, cfg, cfg->kafka, &s->sink, NULL};
+    s->kafka = (struct ac_ingest){&ac_kafka_ops, cfg, cfg->kafka, &s->sink, &s->formats, NULL};
     if (s->kafka.ops->init(&s->kafka) != AC_OK) {
         rc = AC_EINVAL;
     }
-    s->k8s = (struct ac_ingest){&ac_k8s_ops, cfg, cfg->kubernetes, &s->sink, NULL};
+    s->k8s = (struct ac_ingest){&ac_k8s_ops, cfg, cfg->kubernetes, &s->sink, &s->formats, NULL};
     if (s->k8s.ops->init(&s->k8s) != AC_OK) {
         rc = AC_EINVAL;
     }
@@ -110,6 +114,7 @@ static void srv_modules_deinit(struct ac_server *s)
     ac_notify_config_deinit(&s->notify);
     ac_am_config_deinit(&s->prometheus);
     ac_pd_config_deinit(&s->pagerduty);
+    ac_k8s_map_deinit(&s->k8s_map);
     if (s->heartbeats.ops) {
         s->heartbeats.ops->destroy(&s->heartbeats); /* stops it first */
     }
@@ -197,7 +202,7 @@ int ac_cmd_check_config(const char *config_path)
     if (srv_load_config(&cfg, config_path) != AC_OK) {
         return 2;
     }
-    auth = ac_auth_create(cfg.auth_tokens);
+    auth = ac_auth_create_checked(cfg.auth_tokens, true);
     if (!auth) {
         ok = false;
     }

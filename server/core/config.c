@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,14 @@ static int cfg_set_text(const struct ac_cfg_entry *e, void *base, const char *te
             }
             *(long *)((char *)base + e->offset) = v;
             return AC_OK;
+        case AC_CFG_BOOL:
+            if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0) {
+                json_array_append_new(
+                    errors, json_sprintf("%s (%s): must be true or false", e->key, origin));
+                return AC_EINVAL;
+            }
+            *(bool *)((char *)base + e->offset) = strcmp(text, "true") == 0;
+            return AC_OK;
         case AC_CFG_JSON: {
             json_error_t jerr;
             json_t **slot = (json_t **)((char *)base + e->offset);
@@ -138,6 +147,13 @@ static int cfg_set_json(const struct ac_cfg_entry *e, void *base, const json_t *
         json_decref(*slot);
         *slot = json_deep_copy(v);
         return AC_OK;
+    }
+    if (e->type == AC_CFG_BOOL) {
+        if (!json_is_boolean(v)) {
+            json_array_append_new(errors, json_sprintf("%s: must be true or false", e->key));
+            return AC_EINVAL;
+        }
+        return cfg_set_text(e, base, json_is_true(v) ? "true" : "false", "file", errors);
     }
     if (e->type == AC_CFG_INT) {
         if (!json_is_integer(v)) {
@@ -225,6 +241,48 @@ int ac_cfg_load(const struct ac_cfg_entry *table, void *base, const json_t *root
     return rc;
 }
 
+int ac_cfg_load_section(const struct ac_cfg_entry *table, void *base, const json_t *obj,
+                        const char *prefix, json_t *errors)
+{
+    json_t *mine = json_array(), *e;
+    size_t i;
+    int rc;
+
+    rc = ac_cfg_load(table, base, json_is_object(obj) ? obj : NULL, mine);
+    if (obj && !json_is_object(obj)) {
+        json_array_append_new(errors, json_sprintf("%s: must be an object", prefix));
+        rc = AC_EINVAL;
+    }
+    json_array_foreach(mine, i, e)
+    {
+        json_array_append_new(errors, json_sprintf("%s.%s", prefix, json_string_value(e)));
+    }
+    json_decref(mine);
+    return rc;
+}
+
+json_t *ac_cfg_describe(const struct ac_cfg_entry *table, const char *prefix)
+{
+    static const char *const types[] = {
+        [AC_CFG_STR] = "string", [AC_CFG_SECRET] = "secret", [AC_CFG_DSN] = "dsn",
+        [AC_CFG_URL] = "url",    [AC_CFG_INT] = "integer",   [AC_CFG_BOOL] = "boolean",
+        [AC_CFG_JSON] = "json"};
+    json_t *out = json_array();
+
+    for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
+        char *key = prefix ? ac_xasprintf("%s.%s", prefix, e->key) : ac_xstrdup(e->key);
+        json_t *d = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "key", key, "type", types[e->type],
+                              "default", e->def, "env", e->env, "help", e->help);
+        if (e->type == AC_CFG_INT) {
+            (void)json_object_set_new(d, "min", json_integer(e->min));
+            (void)json_object_set_new(d, "max", json_integer(e->max));
+        }
+        json_array_append_new(out, d);
+        free(key);
+    }
+    return out;
+}
+
 void ac_cfg_free(const struct ac_cfg_entry *table, void *base)
 {
     for (const struct ac_cfg_entry *e = table; e->type != AC_CFG_END; e++) {
@@ -233,7 +291,7 @@ void ac_cfg_free(const struct ac_cfg_entry *table, void *base)
             json_decref(*slot);
             *slot = NULL;
         }
-        else if (e->type != AC_CFG_INT) {
+        else if (e->type != AC_CFG_INT && e->type != AC_CFG_BOOL) {
             char **slot = (char **)((char *)base + e->offset);
             free(*slot);
             *slot = NULL;
@@ -364,6 +422,9 @@ static json_t *cfg_dump_value(const struct ac_cfg_entry *e, const void *base)
 
     if (e->type == AC_CFG_INT) {
         return json_integer(*(const long *)slot);
+    }
+    if (e->type == AC_CFG_BOOL) {
+        return json_boolean(*(const bool *)slot);
     }
     if (e->type == AC_CFG_JSON) {
         const json_t *j = *(json_t *const *)slot;

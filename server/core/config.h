@@ -20,6 +20,7 @@ enum ac_cfg_type {
     AC_CFG_DSN,    /* char *, libpq conninfo; its password is masked */
     AC_CFG_URL,    /* char *, URL; its password is masked */
     AC_CFG_INT,    /* long, within [min, max] */
+    AC_CFG_BOOL,   /* bool: true or false ("true"/"false" from the environment) */
     AC_CFG_JSON    /* json_t * (new ref), interpreted by the owning module */
 };
 
@@ -74,6 +75,18 @@ extern const struct ac_cfg_entry ac_config_table[];
  */
 AC_MUST_CHECK int ac_cfg_load(const struct ac_cfg_entry *table, void *base, const json_t *root,
                               json_t *errors);
+/*
+ * The same for one module's section: obj (borrowed, may be NULL: defaults
+ * and environment only) against a table whose keys are relative to the
+ * section; problems name "prefix.key". Each module declares its keys so, and
+ * loads its section once, whether the module is on or off: a bad section
+ * stops start-up either way.
+ */
+AC_MUST_CHECK int ac_cfg_load_section(const struct ac_cfg_entry *table, void *base,
+                                      const json_t *obj, const char *prefix, json_t *errors);
+/* The reference of a table: [{key, type, default, env, help, min, max}]
+ * with keys under prefix (NULL: none). Returns new. */
+json_t *ac_cfg_describe(const struct ac_cfg_entry *table, const char *prefix);
 /* Frees the strings and JSON values a table put into base. */
 void ac_cfg_free(const struct ac_cfg_entry *table, void *base);
 /* The effective values as a nested JSON object, secrets masked. Returns new. */

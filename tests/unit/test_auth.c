@@ -118,6 +118,24 @@ static void test_auth_rejects_bad_entries(void **state)
     expect_rejected("[{\"name\":\"x\",\"scopes\":[\"read\"],\"token\":\"plain-in-config\"}]");
     expect_rejected("[{\"scopes\":[\"read\"],\"token_file\":\"/etc/hostname\"}]");
     expect_rejected("{\"name\":\"x\"}");
+    /* checking a configuration where its secrets are not: absent sources are
+     * warnings (the token left out), everything else still an error */
+    {
+        json_t *t = json_loads("[{\"name\":\"x\",\"scopes\":[\"read\"],\"token_env\":"
+                               "\"AC_NOPE_UNSET\"},{\"name\":\"y\",\"scopes\":[\"read\"],"
+                               "\"token_file\":\"/nonexistent/token\"}]",
+                               0, NULL);
+        struct ac_auth *a = ac_auth_create_checked(t, true);
+        assert_non_null(a);
+        assert_int_equal(ac_auth_count(a), 0);
+        ac_auth_destroy(a);
+        assert_null(ac_auth_create_checked(t, false));
+        json_decref(t);
+        t = json_loads("[{\"name\":\"x\",\"scopes\":[\"root\"],\"token_env\":\"AC_NOPE\"}]", 0,
+                       NULL);
+        assert_null(ac_auth_create_checked(t, true));
+        json_decref(t);
+    }
     /* too short to be a secret */
     setenv("AC_ADMIN_TOKEN", "short", 1);
     assert_null(ac_auth_create(NULL));

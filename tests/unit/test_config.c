@@ -8,6 +8,7 @@
 /* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,13 +198,79 @@ static void test_config_redis_url(void **state)
     assert_int_equal(ac_redis_parse_url("not a url", &t), AC_EINVAL);
 }
 
+struct sect {
+    long n;
+    bool on;
+    char *name;
+};
+
+static const struct ac_cfg_entry sect_cfg[] = {
+    {AC_CFG_INT, "n", "3", offsetof(struct sect, n), NULL, "a number", 1, 9},
+    {AC_CFG_BOOL, "on", "false", offsetof(struct sect, on), "AC_TEST_SECT_ON", "a switch", 0, 0},
+    {AC_CFG_STR, "name", "x", offsetof(struct sect, name), NULL, "a name", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
+/* A module's section: relative keys, errors named under its prefix,
+ * booleans, environment overrides, and the table as a reference. */
+static void test_config_section(void **state)
+{
+    struct sect st;
+    json_t *errs = json_array(), *obj = json_loads("{\"n\":5,\"on\":true}", 0, NULL), *ref;
+
+    (void)state;
+    unsetenv("AC_TEST_SECT_ON");
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(ac_cfg_load_section(sect_cfg, &st, obj, "mod", errs), AC_OK);
+    assert_int_equal(st.n, 5);
+    assert_true(st.on);
+    assert_string_equal(st.name, "x");
+    ac_cfg_free(sect_cfg, &st);
+    json_decref(obj);
+    /* no section: the defaults, and the environment */
+    setenv("AC_TEST_SECT_ON", "true", 1);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(ac_cfg_load_section(sect_cfg, &st, NULL, "mod", errs), AC_OK);
+    assert_int_equal(st.n, 3);
+    assert_true(st.on);
+    ac_cfg_free(sect_cfg, &st);
+    unsetenv("AC_TEST_SECT_ON");
+    /* every problem, named under the prefix */
+    obj = json_loads("{\"n\":10,\"on\":\"yes\",\"typo\":1}", 0, NULL);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(ac_cfg_load_section(sect_cfg, &st, obj, "mod", errs), AC_EINVAL);
+    ac_cfg_free(sect_cfg, &st);
+    json_decref(obj);
+    assert_int_equal(json_array_size(errs), 3);
+    assert_non_null(strstr(json_string_value(json_array_get(errs, 0)), "mod.n"));
+    assert_non_null(strstr(json_string_value(json_array_get(errs, 1)), "mod.on"));
+    assert_string_equal(json_string_value(json_array_get(errs, 2)), "mod.typo: unknown key");
+    json_array_clear(errs);
+    memset(&st, 0, sizeof(st));
+    obj = json_string("not an object");
+    assert_int_equal(ac_cfg_load_section(sect_cfg, &st, obj, "mod", errs), AC_EINVAL);
+    assert_string_equal(json_string_value(json_array_get(errs, 0)), "mod: must be an object");
+    ac_cfg_free(sect_cfg, &st);
+    json_decref(obj);
+    ref = ac_cfg_describe(sect_cfg, "mod");
+    assert_int_equal(json_array_size(ref), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ref, 0), "key")), "mod.n");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ref, 0), "max")), 9);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ref, 1), "type")),
+                        "boolean");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ref, 1), "env")),
+                        "AC_TEST_SECT_ON");
+    json_decref(ref);
+    json_decref(errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults),    cmocka_unit_test(test_config_file_and_env),
         cmocka_unit_test(test_config_unknown_key), cmocka_unit_test(test_config_bad_values),
         cmocka_unit_test(test_config_file_load),   cmocka_unit_test(test_config_secrets_masked),
-        cmocka_unit_test(test_config_redis_url),
+        cmocka_unit_test(test_config_redis_url),   cmocka_unit_test(test_config_section),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -227,7 +227,7 @@ static void test_hb_refusals(void **state)
 
 static void test_hb_config(void **state)
 {
-    struct ac_ingest bad = {&ac_heartbeat_ops, NULL, NULL, NULL, NULL};
+    struct ac_ingest bad = {.ops = &ac_heartbeat_ops, .section = NULL};
     json_t *sec = json_loads("{\"lost_after_intervals\":0}", 0, NULL);
 
     (void)state;

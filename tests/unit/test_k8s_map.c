@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/k8s.h"
 #include "ingest/k8s_map.h"
 #include "tests/unit/unit.h"
 
@@ -160,12 +161,42 @@ static void test_k8s_map_config(void **state)
     json_decref(errs);
 }
 
+/* The kubernetes section is checked with the watch off too. */
+static void test_k8s_section_checked_when_off(void **state)
+{
+    static const char *const bad[] = {
+        "{\"watch\":false,\"timeout\":5}", /* a typo */
+        "{\"timeout_s\":0}",               /* out of range */
+        "{\"warning_only\":\"yes\"}",      /* not a boolean */
+        "{\"namespaces\":[\"a b\"]}",      /* not a namespace */
+    };
+    json_t *s;
+    struct ac_ingest in = {.ops = &ac_k8s_ops};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s = json_loads(bad[i], 0, NULL);
+        in.section = s;
+        if (in.ops->init(&in) != AC_EINVAL) {
+            fail_msg("accepted %s", bad[i]);
+        }
+        in.ops->destroy(&in);
+        json_decref(s);
+    }
+    s = json_loads("{\"watch\":false,\"cluster\":\"c1\",\"timeout_s\":60}", 0, NULL);
+    in.section = s;
+    assert_int_equal(in.ops->init(&in), AC_OK);
+    in.ops->destroy(&in);
+    json_decref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_k8s_map_fixtures),
         cmocka_unit_test(test_k8s_map_identity_and_rules),
         cmocka_unit_test(test_k8s_map_config),
+        cmocka_unit_test(test_k8s_section_checked_when_off),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -38,7 +38,7 @@ static void test_kafka_event_key(void **state)
 static int init_with(const char *section)
 {
     json_t *s = json_loads(section, 0, NULL);
-    struct ac_ingest in = {&ac_kafka_ops, NULL, s, NULL, NULL};
+    struct ac_ingest in = {.ops = &ac_kafka_ops, .section = s};
     int rc;
 
     assert_non_null(s);
@@ -51,7 +51,7 @@ static int init_with(const char *section)
 
 static void test_kafka_config(void **state)
 {
-    struct ac_ingest off = {&ac_kafka_ops, NULL, NULL, NULL, NULL};
+    struct ac_ingest off = {.ops = &ac_kafka_ops, .section = NULL};
 
     (void)state;
     unsetenv("AC_KAFKA_BROKERS");
