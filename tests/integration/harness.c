@@ -264,6 +264,40 @@ long it_call(const struct it_server *s, const char *method, const char *path, co
     return st;
 }
 
+long it_req_as(const struct it_server *s, const char *method, const char *path, const char *token,
+               const char *body, json_t **out)
+{
+    return it_call(s, method, path, token, body ? "application/json" : NULL, body, out);
+}
+
+long it_req(const struct it_server *s, const char *method, const char *path, const char *body,
+            json_t **out)
+{
+    return it_req_as(s, method, path, IT_ADMIN_TOKEN, body, out);
+}
+
+char *it_create(const struct it_server *s, const char *path, const char *body)
+{
+    json_t *r = NULL;
+    long st = it_req(s, "POST", path, body, &r);
+    char *id;
+
+    if (st != 201 || !json_string_value(json_object_get(r, "id"))) {
+        char *text = json_dumps(r, JSON_COMPACT);
+        fail_msg("POST %s: %ld %s", path, st, text ? text : "");
+    }
+    id = strdup(json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    return id;
+}
+
+void it_quiet_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
 json_t *it_post_events(const struct it_server *s, const char *body, long expect_status)
 {
     struct it_resp r;
@@ -942,6 +976,42 @@ char *it_sink_header(struct it_sink *s, const char *path, int i, const char *nam
     }
     pthread_mutex_unlock(&s->lock);
     return out;
+}
+
+int it_sink_count_with(struct it_sink *s, const char *path, const char *needle)
+{
+    int n = 0, total = it_sink_count(s, path);
+
+    for (int i = 0; i < total; i++) {
+        char *b = it_sink_body(s, path, i);
+        n += b && strstr(b, needle);
+        free(b);
+    }
+    return n;
+}
+
+/* A condition of it_sink_wait_with. */
+struct it_sink_want {
+    struct it_sink *s;
+    const char *path, *needle;
+    int n, seen;
+};
+
+static bool it_sink_has(void *arg)
+{
+    struct it_sink_want *w = arg;
+
+    w->seen = it_sink_count_with(w->s, w->path, w->needle);
+    return w->seen >= w->n;
+}
+
+int it_sink_wait_with(struct it_sink *s, const char *path, const char *needle, int n,
+                      int timeout_ms)
+{
+    struct it_sink_want w = {s, path, needle, n, 0};
+
+    (void)it_wait_until(it_sink_has, &w, timeout_ms);
+    return w.seen;
 }
 
 int it_sink_wait(struct it_sink *s, const char *path, int n, int timeout_ms)

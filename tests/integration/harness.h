@@ -81,6 +81,23 @@ void it_resp_free(struct it_resp *r);
 long it_call(const struct it_server *s, const char *method, const char *path, const char *token,
              const char *ctype, const char *body, json_t **out);
 
+/* One JSON request with token (body may be NULL); the status, and the
+ * parsed answer in *out (new; out may be NULL). Asserts it reached the
+ * server. */
+long it_req_as(const struct it_server *s, const char *method, const char *path, const char *token,
+               const char *body, json_t **out);
+/* The same as admin. */
+long it_req(const struct it_server *s, const char *method, const char *path, const char *body,
+            json_t **out);
+/* POSTs body to path as admin, asserts 201, returns the new object's "id"
+ * (new, free()). */
+char *it_create(const struct it_server *s, const char *path, const char *body);
+/* Waits a fixed time: one in which something must NOT happen (a duplicate,
+ * a late page), or for time itself to pass (a window to elapse, a fault to
+ * last). The only fixed wait a suite makes, named for its purpose; whatever
+ * should happen is waited for with it_wait_until. */
+void it_quiet_ms(long ms);
+
 /* POSTs a JSON body to /v1/events as admin and asserts the status. */
 json_t *it_post_events(const struct it_server *s, const char *body, long expect_status);
 /* GETs a path as admin, asserts 200, returns the parsed body (new). */
@@ -140,6 +157,11 @@ int it_sink_count(struct it_sink *s, const char *path);
 /* The i-th such request's body / a header's value (new), or NULL. */
 char *it_sink_body(struct it_sink *s, const char *path, int i);
 char *it_sink_header(struct it_sink *s, const char *path, int i, const char *name);
+/* Requests so far on path whose body holds needle. */
+int it_sink_count_with(struct it_sink *s, const char *path, const char *needle);
+/* Waits until it_sink_count_with(...) >= n; returns the count. */
+int it_sink_wait_with(struct it_sink *s, const char *path, const char *needle, int n,
+                      int timeout_ms);
 /* Waits until it_sink_count(s, path) >= n; returns the count. */
 int it_sink_wait(struct it_sink *s, const char *path, int n, int timeout_ms);
 void it_sink_stop(struct it_sink *s);

@@ -96,17 +96,27 @@ static json_t *window_of(const char *type)
 /* The open window of type once its key reads want (the API reads the Redis
  * mirror, which follows ingest within 200 ms), or the last one read after
  * 3 s. New, or NULL. */
+struct win_want {
+    const char *type, *key;
+    long long want;
+    json_t *last; /* the window last read (new) */
+};
+
+static bool win_reads(void *arg)
+{
+    struct win_want *w = arg;
+
+    json_decref(w->last);
+    w->last = window_of(w->type);
+    return w->last && json_integer_value(json_object_get(w->last, w->key)) == w->want;
+}
+
 static json_t *window_when(const char *type, const char *key, long long want)
 {
-    for (int i = 0; i < 150; i++) {
-        json_t *w = window_of(type);
-        if ((w && json_integer_value(json_object_get(w, key)) == want) || i == 149) {
-            return w;
-        }
-        json_decref(w);
-        usleep(20000);
-    }
-    return NULL;
+    struct win_want w = {type, key, want, NULL};
+
+    (void)it_wait_until(win_reads, &w, 3000);
+    return w.last;
 }
 
 static long long win_int(const char *type, const char *key, long long want)
@@ -177,17 +187,25 @@ static long long member_set_size(const char *type)
 
 /* The size of type's sets once it is want (the escalation timer fills in a
  * set behind its count), or the last one read after 5 s. */
+struct set_want {
+    const char *type;
+    long long want, seen;
+};
+
+static bool set_reads(void *arg)
+{
+    struct set_want *w = arg;
+
+    w->seen = member_set_size(w->type);
+    return w->seen == w->want;
+}
+
 static long long member_set_size_when(const char *type, long long want)
 {
-    long long n = -1;
+    struct set_want w = {type, want, -1};
 
-    for (int i = 0; i < 250 && n != want; i++) {
-        if (i > 0) {
-            usleep(20000);
-        }
-        n = member_set_size(type);
-    }
-    return n;
+    (void)it_wait_until(set_reads, &w, 5000);
+    return w.seen;
 }
 
 /* 49 apps stay P4, the 50th raises to P3 inside its own request. */
@@ -335,7 +353,7 @@ static void same_minute(void)
     time_t now = time(NULL);
 
     if (now % 60 > 50) {
-        sleep((unsigned)(61 - now % 60));
+        it_quiet_ms((61 - now % 60) * 1000L); /* for the next minute to begin */
     }
 }
 

@@ -50,13 +50,6 @@ static json_t *beat(const char *body, long want)
     return r;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 static void test_failing_check_raises_and_recovers(void **state)
 {
     json_t *r;
@@ -108,7 +101,7 @@ static void test_lost_once_with_two_servers_and_back(void **state)
     assert_true(it_wait_sql(1, 10000,
                             "SELECT count(*) FROM alerts WHERE type = 'ProbeHeartbeatLost'"
                             " AND instance = 'hb-lost-1' AND status = 'firing'"));
-    sleep_ms(1500); /* more sweeps of both servers: still one occurrence */
+    it_quiet_ms(1500); /* more sweeps of both servers: still one occurrence */
     assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ProbeHeartbeatLost'"
                                " AND instance = 'hb-lost-1'"),
                      1);
@@ -139,7 +132,7 @@ static void test_exits(void **state)
                                " AND instance = 'hb-exit-1' AND status = 'firing'"),
                      1);
     json_decref(beat("{\"instance\":\"hb-exit-2\",\"interval_s\":1,\"exit\":{\"code\":0}}", 200));
-    sleep_ms(3000); /* past 2 intervals: an exited instance is not lost */
+    it_quiet_ms(3000); /* past 2 intervals: an exited instance is not lost */
     assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ProbeHeartbeatLost'"
                                " AND instance IN ('hb-exit-1', 'hb-exit-2')"),
                      0);

@@ -128,13 +128,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 static void test_watch_maps_warnings(void **state)
 {
     (void)state;
@@ -199,7 +192,7 @@ static void test_expired_relists_without_double_counting(void **state)
     assert_true(
         it_wait_sql(1, 30000, "SELECT count(*) FROM alerts WHERE type = 'ItK8sAfterExpiry'"));
     assert_true(stat_of("lists") == 2);
-    sleep_ms(1000);
+    it_quiet_ms(1000);
     /* the relist brought every event again: each counted once all the same */
     assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItK8sCrashLoop'"), 2);
     assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItK8sOld'"), 1);

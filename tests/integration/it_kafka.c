@@ -115,13 +115,6 @@ static bool reached(void *arg)
     return counted(w->type) >= w->n;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* Every message counted once: the total reaches n and stays there. */
 static void expect_exactly(const char *type, long long n, int timeout_ms)
 {
@@ -130,7 +123,7 @@ static void expect_exactly(const char *type, long long n, int timeout_ms)
     if (!it_wait_until(reached, &w, timeout_ms)) {
         fail_msg("%s: %lld of %lld counted", type, counted(type), n);
     }
-    sleep_ms(2000); /* anything read twice would show now */
+    it_quiet_ms(2000); /* anything read twice would show now */
     assert_int_equal(counted(type), n);
 }
 
@@ -167,7 +160,7 @@ static void test_database_cut_off_mid_stream(void **state)
     produce(20000, 500, 100, 300000, "ItKafkaCut");
     assert_true(it_wait_until(reached, &some, 60000));
     it_proxy_set_down(pg_proxy, true);
-    sleep_ms(3000); /* batches refused: rewound and paused */
+    it_quiet_ms(3000); /* batches refused: rewound and paused */
     it_proxy_set_down(pg_proxy, false);
     expect_exactly("ItKafkaCut", 20000, 120000);
     assert_true(it_metric(&srv, "ac_kafka_batches_refused_total") >= 1);

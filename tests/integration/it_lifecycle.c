@@ -51,11 +51,6 @@ static char *open_alert(const char *type)
     return id;
 }
 
-static long post(const char *path, const char *token, const char *body, json_t **out)
-{
-    return it_call(&srv, "POST", path, token, "application/json", body, out);
-}
-
 static const char *str(json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -70,8 +65,9 @@ static void test_lifecycle_ack_then_resolve(void **state)
     (void)state;
     snprintf(path, sizeof(path), "/v1/alerts/%s/ack", id);
     /* reading is not operating */
-    assert_int_equal(post(path, IT_READ_TOKEN, "{}", NULL), 403);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, "{\"by\":\"alice\",\"comment\":\"on it\"}", &a),
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_READ_TOKEN, "{}", NULL), 403);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN,
+                               "{\"by\":\"alice\",\"comment\":\"on it\"}", &a),
                      200);
     assert_string_equal(str(a, "status"), "acknowledged");
     assert_string_equal(str(a, "acked_by"), "user:alice");
@@ -86,7 +82,7 @@ static void test_lifecycle_ack_then_resolve(void **state)
     json_decref(a);
 
     /* a second ack is a conflict */
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, NULL, &a), 409);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, &a), 409);
     assert_string_equal(str(json_object_get(a, "error"), "code"), "conflict");
     json_decref(a);
 
@@ -100,16 +96,16 @@ static void test_lifecycle_ack_then_resolve(void **state)
 
     /* resolve without a body: the token's name is the actor */
     snprintf(path, sizeof(path), "/v1/alerts/%s/resolve", id);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, NULL, &a), 200);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, &a), 200);
     assert_string_equal(str(a, "status"), "resolved");
     assert_true(json_is_string(json_object_get(a, "resolved_at")));
     last = json_array_get(json_object_get(a, "timeline"), 2);
     assert_string_equal(str(last, "action"), "alert.resolve");
     assert_string_equal(str(last, "actor"), "token:admin");
     json_decref(a);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, NULL, NULL), 409);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, NULL), 409);
     snprintf(path, sizeof(path), "/v1/alerts/%s/ack", id);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, NULL, NULL), 409);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, NULL), 409);
 
     /* the next firing event opens a new alert */
     {
@@ -128,7 +124,8 @@ static void test_lifecycle_resolve_from_firing(void **state)
 
     (void)state;
     snprintf(path, sizeof(path), "/v1/alerts/%s/resolve", id);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, "{\"comment\":\"false positive\"}", &a), 200);
+    assert_int_equal(
+        it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, "{\"comment\":\"false positive\"}", &a), 200);
     assert_string_equal(str(a, "status"), "resolved");
     assert_true(json_is_null(json_object_get(a, "acked_at")));
     json_decref(a);
@@ -146,17 +143,19 @@ static void test_lifecycle_bad_requests(void **state)
 
     (void)state;
     snprintf(path, sizeof(path), "/v1/alerts/%s/ack", id);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, "{\"by\":5}", &a), 400);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, "{\"by\":5}", &a), 400);
     assert_string_equal(
         str(json_array_get(json_object_get(json_object_get(a, "error"), "details"), 0), "path"),
         "$.by");
     json_decref(a);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, "{\"who\":\"x\"}", NULL), 400);
-    assert_int_equal(post(path, IT_ADMIN_TOKEN, "not json", NULL), 400);
-    assert_int_equal(post("/v1/alerts/99999999/ack", IT_ADMIN_TOKEN, NULL, NULL), 404);
-    assert_int_equal(post("/v1/alerts/abc/resolve", IT_ADMIN_TOKEN, NULL, NULL), 404);
-    assert_int_equal(post("/v1/alerts//ack", IT_ADMIN_TOKEN, NULL, NULL), 404);
-    assert_int_equal(post(path, NULL, NULL, NULL), 401);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, "{\"who\":\"x\"}", NULL), 400);
+    assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, "not json", NULL), 400);
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/alerts/99999999/ack", IT_ADMIN_TOKEN, NULL, NULL),
+                     404);
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/alerts/abc/resolve", IT_ADMIN_TOKEN, NULL, NULL),
+                     404);
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/alerts//ack", IT_ADMIN_TOKEN, NULL, NULL), 404);
+    assert_int_equal(it_req_as(&srv, "POST", path, NULL, NULL, NULL), 401);
     /* nothing changed */
     snprintf(path, sizeof(path), "/v1/alerts/%s", id);
     a = it_get(&srv, path);
@@ -195,9 +194,8 @@ static void test_lifecycle_auto_resolve(void **state)
     w.id = quiet;
     w.status = "resolved";
     for (int i = 0; i < 30 && !has_status(&w); i++) {
-        struct timespec t = {0, 300 * 1000 * 1000};
         free(open_alert("ItBusy"));
-        nanosleep(&t, NULL);
+        it_quiet_ms(300); /* events keep coming, 300 ms apart */
     }
     assert_true(has_status(&w));
     w.id = busy;

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tests/integration/harness.h"
 
@@ -31,24 +30,6 @@ static char config[2048];
 static const char *const env[] = {"AC_TEST_ACTION_SECRET=act-s3cret-0123456789",
                                   "AC_TEST_OM_SECRET=om-s3cret", NULL};
 static struct it_proxy *chat_proxy; /* the room channel goes through it: /hook */
-
-static long req(const char *method, const char *path, const char *body, json_t **out)
-{
-    return it_call(&srv, method, path, IT_ADMIN_TOKEN, body ? "application/json" : NULL, body, out);
-}
-
-static char *create(const char *path, const char *body)
-{
-    json_t *r = NULL;
-    char *id;
-
-    if (req("POST", path, body, &r) != 201) {
-        fail_msg("POST %s failed: %s", path, json_dumps(r, 0));
-    }
-    id = strdup(json_string_value(json_object_get(r, "id")));
-    json_decref(r);
-    return id;
-}
 
 static int setup(void **state)
 {
@@ -78,22 +59,22 @@ static int setup(void **state)
              it_sink_port(om), it_sink_port(gw), it_sink_port(gw), it_proxy_port(chat_proxy),
              it_sink_port(dead));
     it_server_start_config(&srv, config, env);
-    id = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
+    id = it_create(&srv, "/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
     snprintf(ann_id, sizeof(ann_id), "%s", id);
     free(id);
-    id = create("/v1/contacts", "{\"name\":\"bob\",\"phone\":\"+8613800000002\"}");
+    id = it_create(&srv, "/v1/contacts", "{\"name\":\"bob\",\"phone\":\"+8613800000002\"}");
     snprintf(bob_id, sizeof(bob_id), "%s", id);
     free(id);
     snprintf(body, sizeof(body),
              "{\"name\":\"primary\",\"layers\":[{\"start\":\"2020-01-01T00:00:00Z\","
              "\"rotation\":\"weekly\",\"members\":[\"%s\"]}]}",
              ann_id);
-    sched = create("/v1/schedules", body);
+    sched = it_create(&srv, "/v1/schedules", body);
     snprintf(body, sizeof(body),
              "{\"name\":\"sre\",\"default\":true,\"chain\":[{\"targets\":[{\"schedule\":\"%s\"}]},"
              "{\"targets\":[{\"contact\":\"%s\"}]}]}",
              sched, bob_id);
-    free(create("/v1/teams", body));
+    free(it_create(&srv, "/v1/teams", body));
     free(sched);
     return 0;
 }
@@ -135,15 +116,8 @@ static void ack(const char *id)
     json_t *r = NULL;
 
     snprintf(path, sizeof(path), "/v1/alerts/%s/ack", id);
-    (void)req("POST", path, "{}", &r);
+    (void)it_req(&srv, "POST", path, "{}", &r);
     json_decref(r);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
 }
 
 /* the alert id inside a sink's i-th body on path (the webhook's context) */
@@ -186,7 +160,7 @@ static void test_p1_reaches_phone_sms_chat_and_p4_nothing(void **state)
 
     /* a P4 reaches nobody: no intent, no notification, no request */
     p4 = fire("ItNotifyQuiet", "P4", "shop");
-    sleep_ms(1500);
+    it_quiet_ms(1500);
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notify_intents WHERE alert_id = %s", p4), 0);
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s", p4), 0);
     assert_false(body_has(chat, "/hook", it_sink_count(chat, "/hook") - 1, "ItNotifyQuiet"));
@@ -219,13 +193,10 @@ static void test_gateway_errors_are_retried_until_sent_once(void **state)
     it_sink_fail(chat, 3, 500);
     a = fire("ItNotifyFlaky", "P3", "cart");
     /* three 500s, then one 200: four requests and no fifth */
-    for (int waited = 0;
-         waited < 15000 && (n = matching(chat, "/hook", "ItNotifyFlaky", idx, 16)) < 4;
-         waited += 100) {
-        sleep_ms(100);
-    }
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyFlaky", 4, 15000);
+    n = matching(chat, "/hook", "ItNotifyFlaky", idx, 16);
     assert_int_equal(n, 4);
-    sleep_ms(1000);
+    it_quiet_ms(1000); /* and no fifth */
     assert_int_equal(matching(chat, "/hook", "ItNotifyFlaky", idx, 16), 4);
     assert_int_equal(
         it_sql_llf("SELECT attempts FROM notifications WHERE alert_id = %s AND channel = 'room'"
@@ -254,7 +225,7 @@ static void test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it(void **state)
                             " AND status = 'sent' AND alert_id = %s",
                             b));
     snprintf(path, sizeof(path), "/v1/alerts/%s/ack", b);
-    assert_int_equal(req("POST", path, "{}", &r), 200);
+    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
     json_decref(r);
     /* P1's MTTA is 2 s here: bob (tier 2) gets the unacknowledged one */
     assert_true(it_wait_sql(1, 10000,
@@ -262,7 +233,7 @@ static void test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it(void **state)
                             " AND reason = 'timeout' AND contact_id = %s"
                             " AND channel = 'text' AND status = 'sent'",
                             a, bob_id));
-    sleep_ms(2500);
+    it_quiet_ms(2500); /* the acknowledged one reaches no tier */
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s"
                                 " AND reason = 'timeout'",
                                 b),
@@ -272,13 +243,6 @@ static void test_unacknowledged_p1_reaches_tier_2_and_ack_stops_it(void **state)
     free(b);
 }
 
-static int count_with(struct it_sink *s, const char *path, const char *needle)
-{
-    int idx[64];
-
-    return matching(s, path, needle, idx, 64);
-}
-
 static void test_silence_holds_and_its_end_resumes(void **state)
 {
     json_t *r = NULL;
@@ -286,10 +250,12 @@ static void test_silence_holds_and_its_end_resumes(void **state)
 
     (void)state;
     /* refused: nothing to match (it would silence all), no end, read scope */
-    assert_int_equal(req("POST", "/v1/silences", "{\"matchers\":[],\"duration_s\":60}", &r), 400);
+    assert_int_equal(
+        it_req(&srv, "POST", "/v1/silences", "{\"matchers\":[],\"duration_s\":60}", &r), 400);
     json_decref(r);
-    assert_int_equal(req("POST", "/v1/silences",
-                         "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=\",\"value\":\"x\"}]}", &r),
+    assert_int_equal(it_req(&srv, "POST", "/v1/silences",
+                            "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=\",\"value\":\"x\"}]}",
+                            &r),
                      400);
     json_decref(r);
     assert_int_equal(it_call(&srv, "POST", "/v1/silences", IT_READ_TOKEN, "application/json",
@@ -298,27 +264,27 @@ static void test_silence_holds_and_its_end_resumes(void **state)
     json_decref(r);
 
     /* a 3-second silence on app "mute": its alert is stored, not notified */
-    assert_int_equal(req("POST", "/v1/silences",
-                         "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=\",\"value\":"
-                         "\"mute\"}],\"duration_s\":3,\"comment\":\"maintenance\"}",
-                         &r),
+    assert_int_equal(it_req(&srv, "POST", "/v1/silences",
+                            "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=\",\"value\":"
+                            "\"mute\"}],\"duration_s\":3,\"comment\":\"maintenance\"}",
+                            &r),
                      201);
     assert_true(json_is_true(json_object_get(r, "active")));
     json_decref(r);
     a = fire("ItNotifyMuted", "P3", "mute");
-    sleep_ms(1500);
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyMuted"), 0);
+    assert_true(it_wait_sql(1, 5000,
+                            "SELECT count(*) FROM notify_intents WHERE alert_id = %s"
+                            " AND held_by IS NOT NULL AND planned_at IS NULL",
+                            a));
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyMuted"), 0);
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notify_intents WHERE alert_id = %s"
                                 " AND held_by IS NOT NULL AND planned_at IS NULL",
                                 a),
                      1);
     assert_int_equal(it_sql_llf("SELECT count FROM alerts WHERE id = %s", a), 1); /* counted */
     /* the silence ends; the alert is still open: notified now */
-    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "ItNotifyMuted") < 1;
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyMuted"), 1);
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyMuted", 1, 10000);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyMuted"), 1);
 
     /* until resolved: never notified, and the held intent is dropped */
     b = fire("ItNotifyUntil", "P3", "calm");
@@ -327,11 +293,11 @@ static void test_silence_holds_and_its_end_resumes(void **state)
         snprintf(body, sizeof(body), "{\"alert_id\":\"%s\",\"until_resolved\":true}", b);
         /* the intent may be planned before the silence exists: race it out by
          * checking what was sent only after the silence */
-        assert_int_equal(req("POST", "/v1/silences", body, &r), 201);
+        assert_int_equal(it_req(&srv, "POST", "/v1/silences", body, &r), 201);
         json_decref(r);
     }
     snprintf(path, sizeof(path), "/v1/alerts/%s/resolve", b);
-    assert_int_equal(req("POST", path, "{}", &r), 200);
+    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
     json_decref(r);
     assert_true(it_wait_sql(1, 5000,
                             "SELECT count(*) FROM silences WHERE alert_id = %s"
@@ -349,10 +315,8 @@ static char *action_path(const char *type, const char *kind)
     json_t *j;
     const char *url;
 
-    for (int waited = 0; waited < 10000 && (n = matching(chat, "/hook", type, idx, 8)) < 1;
-         waited += 100) {
-        sleep_ms(100);
-    }
+    (void)it_sink_wait_with(chat, "/hook", type, 1, 10000);
+    n = matching(chat, "/hook", type, idx, 8);
     assert_true(n >= 1);
     body = it_sink_body(chat, "/hook", idx[0]);
     j = json_loads(body, 0, NULL);
@@ -421,15 +385,12 @@ static void test_escalation_p3_to_p2_adds_sms(void **state)
 
     (void)state;
     a = fire("ItNotifyEsc", "P3", "esc-1"); /* P3: the room only */
-    sleep_ms(800);
-    assert_int_equal(count_with(gw, "/sms", "ItNotifyEsc"), 0);
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyEsc"), 1);
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyEsc", 1, 10000);
+    assert_int_equal(it_sink_count_with(gw, "/sms", "ItNotifyEsc"), 0);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyEsc"), 1);
     b = fire("ItNotifyEsc", "P3", "esc-2"); /* 2 apps: the type goes to P2 */
-    for (int waited = 0; waited < 10000 && count_with(gw, "/sms", "escalated P3") < 1;
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_true(count_with(gw, "/sms", "escalated P3") >= 1);
+    (void)it_sink_wait_with(gw, "/sms", "escalated P3", 1, 10000);
+    assert_true(it_sink_count_with(gw, "/sms", "escalated P3") >= 1);
     assert_true(it_wait_sql(2, 5000,
                             "SELECT count(*) FROM notifications WHERE reason = 'escalate'"
                             " AND channel = 'text' AND alert_id IN (%s, %s)",
@@ -440,7 +401,7 @@ static void test_escalation_p3_to_p2_adds_sms(void **state)
 
 static void test_chat_down_30s_gets_everything_after(void **state)
 {
-    int before = count_with(chat, "/hook", "ItNotifyOutage");
+    int before = it_sink_count_with(chat, "/hook", "ItNotifyOutage");
     char *ids[5];
 
     (void)state;
@@ -450,45 +411,49 @@ static void test_chat_down_30s_gets_everything_after(void **state)
         snprintf(app, sizeof(app), "out-%d", i);
         ids[i] = fire("ItNotifyOutage", "P3", app);
     }
-    sleep_ms(30000);
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyOutage"), before);
+    it_quiet_ms(30000); /* the room is down for 30 s: nothing reaches it */
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyOutage"), before);
     assert_true(it_wait_sql(5, 1000,
                             "SELECT count(*) FROM notifications n JOIN alerts a ON a.id ="
                             " n.alert_id WHERE a.type = 'ItNotifyOutage' AND n.status = 'pending'"
                             " AND n.attempts >= 2"));
     it_proxy_set_down(chat_proxy, false);
-    for (int waited = 0; waited < 15000 && count_with(chat, "/hook", "ItNotifyOutage") < 5;
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyOutage"), before + 5);
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyOutage", before + 5, 15000);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyOutage"), before + 5);
     for (int i = 0; i < 5; i++) {
         free(ids[i]);
     }
 }
 
+/* This instance's room notifications sent so far. */
+static double room_sent(const struct it_server *s)
+{
+    double v = it_metric(
+        s, "ac_notification_attempts_total{channel=\"room\",kind=\"webhook\",outcome=\"sent\"}");
+
+    return v < 0 ? 0 : v;
+}
+
+/* Both instances send (each a share), and each notification once. */
 static void test_two_instances_send_each_notification_once(void **state)
 {
     struct it_server second;
-    char *ids[20];
+    char *ids[40];
     int idx[64], n = 0;
+    double first0 = room_sent(&srv), second_sent;
 
     (void)state;
     it_server_start_config(&second, config, env);
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 40; i++) {
         char app[16];
         snprintf(app, sizeof(app), "pair-%d", i);
         ids[i] = fire("ItNotifyPair", "P3", app);
     }
-    for (int waited = 0;
-         waited < 15000 && (n = matching(chat, "/hook", "ItNotifyPair", idx, 64)) < 20;
-         waited += 100) {
-        sleep_ms(100);
-    }
-    sleep_ms(1500); /* a double would come now */
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyPair", 40, 15000);
+    it_quiet_ms(1500); /* a double would come now */
     n = matching(chat, "/hook", "ItNotifyPair", idx, 64);
-    assert_int_equal(n, 20);
-    for (int i = 0; i < n; i++) { /* twenty different keys */
+    assert_int_equal(n, 40);
+    for (int i = 0; i < n; i++) { /* forty different keys */
         char *ki = it_sink_header(chat, "/hook", idx[i], "Idempotency-Key");
         for (int j = 0; j < i; j++) {
             char *kj = it_sink_header(chat, "/hook", idx[j], "Idempotency-Key");
@@ -497,8 +462,12 @@ static void test_two_instances_send_each_notification_once(void **state)
         }
         free(ki);
     }
+    /* the work was shared: each instance sent some of them */
+    second_sent = room_sent(&second);
+    assert_true(second_sent >= 1);
+    assert_true(room_sent(&srv) - first0 >= 1);
     assert_int_equal(it_server_stop(&second), 0);
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 40; i++) {
         free(ids[i]);
     }
 }
@@ -509,22 +478,16 @@ static void test_repeats_notify_only_after_the_repeat_interval(void **state)
 
     (void)state;
     a = fire("ItNotifyRepeat", "P2", "rep");
-    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "ItNotifyRepeat") < 1;
-         waited += 50) {
-        sleep_ms(50);
-    }
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyRepeat"), 1);
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyRepeat", 1, 10000);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyRepeat"), 1);
     b = fire("ItNotifyRepeat", "P2", "rep"); /* a repeat: folded into the same alert */
     assert_string_equal(a, b);
-    sleep_ms(300); /* within P2's repeat interval (1 s here): nothing */
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyRepeat"), 1);
-    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "still firing") < 1;
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_int_equal(count_with(chat, "/hook", "still firing"), 1);
-    sleep_ms(2500); /* no repeat since: no more */
-    assert_int_equal(count_with(chat, "/hook", "ItNotifyRepeat"), 2);
+    it_quiet_ms(300); /* within P2's repeat interval (1 s here): nothing */
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyRepeat"), 1);
+    (void)it_sink_wait_with(chat, "/hook", "still firing", 1, 10000);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "still firing"), 1);
+    it_quiet_ms(2500); /* no repeat since: no more */
+    assert_int_equal(it_sink_count_with(chat, "/hook", "ItNotifyRepeat"), 2);
     ack(a);
     free(a);
     free(b);
@@ -552,12 +515,9 @@ static void test_failed_notification_raises_notification_failed_on_fallback(void
                             "SELECT count(*) FROM alerts WHERE type = 'NotificationFailed'"
                             " AND instance = 'dead' AND status = 'firing'"));
     /* told on the fallback channel (the room), not on the failing one */
-    for (int waited = 0; waited < 10000 && count_with(chat, "/hook", "NotificationFailed") < 1;
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_int_equal(count_with(chat, "/hook", "NotificationFailed"), 1);
-    assert_int_equal(count_with(dead, "/dead", "NotificationFailed"), 0);
+    (void)it_sink_wait_with(chat, "/hook", "NotificationFailed", 1, 10000);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "NotificationFailed"), 1);
+    assert_int_equal(it_sink_count_with(dead, "/dead", "NotificationFailed"), 0);
     /* and the outbox says so through the API */
     {
         char path[128];
@@ -593,28 +553,21 @@ static void test_resolve_is_told_on_the_channels_used(void **state)
 
     (void)state;
     a = fire("ItNotifyFixed", "P2", "fixed"); /* P2: text and room */
-    for (int waited = 0; waited < 10000 && (count_with(gw, "/sms", "ItNotifyFixed") < 1 ||
-                                            count_with(chat, "/hook", "ItNotifyFixed") < 1);
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_int_equal(count_with(gw, "/sms", "[P2] ItNotifyFixed on fixed"), 1);
-    assert_int_equal(count_with(chat, "/hook", "[P2] ItNotifyFixed on fixed"), 1);
+    (void)it_sink_wait_with(gw, "/sms", "ItNotifyFixed", 1, 10000);
+    (void)it_sink_wait_with(chat, "/hook", "ItNotifyFixed", 1, 10000);
+    assert_int_equal(it_sink_count_with(gw, "/sms", "[P2] ItNotifyFixed on fixed"), 1);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "[P2] ItNotifyFixed on fixed"), 1);
     snprintf(path, sizeof(path), "/v1/alerts/%s/resolve", a);
-    assert_int_equal(req("POST", path, "{}", &r), 200);
+    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
     json_decref(r);
-    for (int waited = 0;
-         waited < 10000 && (count_with(gw, "/sms", "[RESOLVED] ItNotifyFixed") < 1 ||
-                            count_with(chat, "/hook", "[RESOLVED] ItNotifyFixed") < 1);
-         waited += 100) {
-        sleep_ms(100);
-    }
-    assert_int_equal(count_with(gw, "/sms", "[RESOLVED] ItNotifyFixed on fixed"), 1);
-    assert_int_equal(count_with(chat, "/hook", "[RESOLVED] ItNotifyFixed on fixed"), 1);
+    (void)it_sink_wait_with(gw, "/sms", "[RESOLVED] ItNotifyFixed", 1, 10000);
+    (void)it_sink_wait_with(chat, "/hook", "[RESOLVED] ItNotifyFixed", 1, 10000);
+    assert_int_equal(it_sink_count_with(gw, "/sms", "[RESOLVED] ItNotifyFixed on fixed"), 1);
+    assert_int_equal(it_sink_count_with(chat, "/hook", "[RESOLVED] ItNotifyFixed on fixed"), 1);
     assert_true(body_has(gw, "/sms", it_sink_count(gw, "/sms") - 1, "+8613800000001"));
-    sleep_ms(500); /* nothing else follows: no phone (not used), no tier */
+    it_quiet_ms(500); /* nothing else follows: no phone (not used), no tier */
     assert_int_equal(it_sink_count(gw, "/phone"), phone0);
-    assert_int_equal(count_with(gw, "/sms", "ItNotifyFixed"), 2);
+    assert_int_equal(it_sink_count_with(gw, "/sms", "ItNotifyFixed"), 2);
     assert_int_equal(it_sql_llf("SELECT count(*) FROM notifications WHERE alert_id = %s"
                                 " AND reason = 'resolve' AND status = 'sent'",
                                 a),

@@ -35,27 +35,6 @@ static int teardown(void **state)
     assert_int_equal(it_server_stop(&srv), 0);
     return 0;
 }
-
-static long req(const char *method, const char *path, const char *token, const char *body,
-                json_t **out)
-{
-    return it_call(&srv, method, path, token, body ? "application/json" : NULL, body, out);
-}
-
-/* Creates an object; returns its id (new). */
-static char *create(const char *path, const char *body)
-{
-    json_t *r = NULL;
-    char *id;
-
-    if (req("POST", path, IT_ADMIN_TOKEN, body, &r) != 201) {
-        fail_msg("POST %s failed: %s", path, json_dumps(r, 0));
-    }
-    id = strdup(json_string_value(json_object_get(r, "id")));
-    json_decref(r);
-    return id;
-}
-
 static bool has_detail(const json_t *err, const char *needle)
 {
     const json_t *details = json_object_get(json_object_get(err, "error"), "details");
@@ -85,17 +64,19 @@ static void test_oncall_objects_and_references(void **state)
     json_t *r = NULL;
 
     (void)state;
-    ann = create("/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+86 13800000001\","
-                                 "\"chat\":{\"dingtalk\":\"ann01\"}}");
-    bob = create("/v1/contacts", "{\"name\":\"bob\",\"phone\":\"+86 13800000002\"}");
-    cat = create("/v1/contacts", "{\"name\":\"cat\",\"email\":\"cat@example.com\"}");
+    ann = it_create(&srv, "/v1/contacts",
+                    "{\"name\":\"ann\",\"phone\":\"+86 13800000001\","
+                    "\"chat\":{\"dingtalk\":\"ann01\"}}");
+    bob = it_create(&srv, "/v1/contacts", "{\"name\":\"bob\",\"phone\":\"+86 13800000002\"}");
+    cat = it_create(&srv, "/v1/contacts", "{\"name\":\"cat\",\"email\":\"cat@example.com\"}");
 
     /* a name is unique */
-    assert_int_equal(req("POST", "/v1/contacts", IT_ADMIN_TOKEN, "{\"name\":\"ann\"}", &r), 409);
+    assert_int_equal(
+        it_req_as(&srv, "POST", "/v1/contacts", IT_ADMIN_TOKEN, "{\"name\":\"ann\"}", &r), 409);
     json_decref(r);
     /* a bad document: 400 with every problem, nothing stored */
-    assert_int_equal(req("POST", "/v1/contacts", IT_ADMIN_TOKEN,
-                         "{\"name\":\"dan\",\"phone\":\"x\",\"email\":\"y\"}", &r),
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/contacts", IT_ADMIN_TOKEN,
+                               "{\"name\":\"dan\",\"phone\":\"x\",\"email\":\"y\"}", &r),
                      400);
     assert_true(has_detail(r, "$.phone"));
     assert_true(has_detail(r, "$.email"));
@@ -103,11 +84,11 @@ static void test_oncall_objects_and_references(void **state)
     assert_int_equal(it_sql_ll("SELECT count(*) FROM contacts WHERE name = 'dan'"), 0);
 
     /* a schedule naming a contact that does not exist is refused */
-    assert_int_equal(req("POST", "/v1/schedules", IT_ADMIN_TOKEN,
-                         "{\"name\":\"primary\",\"time_zone\":\"Asia/Shanghai\",\"layers\":[{"
-                         "\"start\":\"2026-01-05T09:00\",\"rotation\":\"daily\",\"members\":"
-                         "[\"999999\"]}]}",
-                         &r),
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/schedules", IT_ADMIN_TOKEN,
+                               "{\"name\":\"primary\",\"time_zone\":\"Asia/Shanghai\",\"layers\":[{"
+                               "\"start\":\"2026-01-05T09:00\",\"rotation\":\"daily\",\"members\":"
+                               "[\"999999\"]}]}",
+                               &r),
                      400);
     assert_true(has_detail(r, "unknown contact ids {999999}"));
     json_decref(r);
@@ -117,11 +98,11 @@ static void test_oncall_objects_and_references(void **state)
              "\"%s\"]}],\"overrides\":[{\"contact\":\"%s\",\"start\":\"2026-01-06T02:00:00Z\","
              "\"end\":\"2026-01-06T04:00:00Z\"}]}",
              ann, bob, cat);
-    sched = create("/v1/schedules", body);
+    sched = it_create(&srv, "/v1/schedules", body);
 
     /* who is on call: Shanghai 09:00 hand-offs (01:00Z), the override over them */
     snprintf(path, sizeof(path), "/v1/schedules/%s/oncall?at=2026-01-05T05:00:00Z", sched);
-    assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 200);
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "contact"), "name")),
                         "ann");
     assert_string_equal(json_string_value(json_object_get(r, "layer")), "daily");
@@ -129,24 +110,25 @@ static void test_oncall_objects_and_references(void **state)
                         "2026-01-06T01:00:00.000000Z");
     json_decref(r);
     snprintf(path, sizeof(path), "/v1/schedules/%s/oncall?at=2026-01-06T01:00:00Z", sched);
-    assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 200);
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "contact"), "name")),
                         "bob");
     json_decref(r);
     snprintf(path, sizeof(path), "/v1/schedules/%s/oncall?at=2026-01-06T03:00:00Z", sched);
-    assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 200);
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "contact"), "name")),
                         "cat");
     assert_true(json_is_true(json_object_get(r, "override")));
     json_decref(r);
     snprintf(path, sizeof(path), "/v1/schedules/%s/oncall?at=2025-01-01T00:00:00Z", sched);
-    assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 200);
     assert_true(json_is_null(json_object_get(r, "contact"))); /* before the first shift */
     json_decref(r);
     snprintf(path, sizeof(path), "/v1/schedules/%s/oncall?at=yesterday", sched);
-    assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 400);
+    assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 400);
     json_decref(r);
-    assert_int_equal(req("GET", "/v1/schedules/424242/oncall", IT_READ_TOKEN, NULL, &r), 404);
+    assert_int_equal(it_req_as(&srv, "GET", "/v1/schedules/424242/oncall", IT_READ_TOKEN, NULL, &r),
+                     404);
     json_decref(r);
 
     /* a team: its chain names the schedule, then a contact, then the lead */
@@ -155,13 +137,13 @@ static void test_oncall_objects_and_references(void **state)
              "{\"targets\":[{\"schedule\":\"%s\"}]},{\"targets\":[{\"contact\":\"%s\"}]},"
              "{\"targets\":[{\"lead\":true}]}],\"default\":true}",
              ann, bob, cat, sched, bob);
-    team = create("/v1/teams", body);
+    team = it_create(&srv, "/v1/teams", body);
     /* only one default team */
     snprintf(body, sizeof(body),
              "{\"name\":\"dba\",\"chain\":[{\"targets\":[{\"contact\":\"%s\"}]}],"
              "\"default\":true}",
              ann);
-    assert_int_equal(req("POST", "/v1/teams", IT_ADMIN_TOKEN, body, &r), 409);
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/teams", IT_ADMIN_TOKEN, body, &r), 409);
     assert_non_null(strstr(err_msg(r), "default"));
     json_decref(r);
 
@@ -169,8 +151,8 @@ static void test_oncall_objects_and_references(void **state)
              "{\"name\":\"db-alerts\",\"matchers\":[{\"name\":\"labels.team\",\"op\":\"=\","
              "\"value\":\"db\"}],\"team\":\"%s\"}",
              team);
-    route = create("/v1/routes", body);
-    assert_int_equal(req("GET", "/v1/routes", IT_READ_TOKEN, NULL, &r), 200);
+    route = it_create(&srv, "/v1/routes", body);
+    assert_int_equal(it_req_as(&srv, "GET", "/v1/routes", IT_READ_TOKEN, NULL, &r), 200);
     assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(json_object_get(r, "items"), 0), "position")),
@@ -179,12 +161,12 @@ static void test_oncall_objects_and_references(void **state)
 
     /* what is referred to cannot be deleted */
     snprintf(path, sizeof(path), "/v1/contacts/%s", cat);
-    assert_int_equal(req("DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 409);
+    assert_int_equal(it_req_as(&srv, "DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 409);
     assert_non_null(strstr(err_msg(r), "schedule \"primary\""));
     assert_non_null(strstr(err_msg(r), "team \"sre\""));
     json_decref(r);
     snprintf(path, sizeof(path), "/v1/teams/%s", team);
-    assert_int_equal(req("DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 409);
+    assert_int_equal(it_req_as(&srv, "DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 409);
     assert_non_null(strstr(err_msg(r), "route"));
     json_decref(r);
 
@@ -192,15 +174,15 @@ static void test_oncall_objects_and_references(void **state)
     snprintf(path, sizeof(path), "/v1/routes/%s", route);
     snprintf(body, sizeof(body),
              "{\"name\":\"db-alerts\",\"position\":5,\"matchers\":[],\"team\":\"%s\"}", team);
-    assert_int_equal(req("PUT", path, IT_ADMIN_TOKEN, body, &r), 200);
+    assert_int_equal(it_req_as(&srv, "PUT", path, IT_ADMIN_TOKEN, body, &r), 200);
     assert_int_equal(json_integer_value(json_object_get(r, "position")), 5);
     json_decref(r);
-    assert_int_equal(req("DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 200);
     json_decref(r);
-    assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 404);
+    assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 404);
     json_decref(r);
     snprintf(path, sizeof(path), "/v1/teams/%s", team);
-    assert_int_equal(req("DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "DELETE", path, IT_ADMIN_TOKEN, NULL, &r), 200);
     json_decref(r);
 
     /* every change is in the audit log, with who made it */
@@ -224,16 +206,17 @@ static void test_oncall_scopes_and_paging(void **state)
     char name[64], *cursor;
 
     (void)state;
-    assert_int_equal(req("POST", "/v1/contacts", IT_READ_TOKEN, "{\"name\":\"eve\"}", &r), 403);
+    assert_int_equal(
+        it_req_as(&srv, "POST", "/v1/contacts", IT_READ_TOKEN, "{\"name\":\"eve\"}", &r), 403);
     json_decref(r);
-    assert_int_equal(req("GET", "/v1/teams", NULL, NULL, &r), 401);
+    assert_int_equal(it_req_as(&srv, "GET", "/v1/teams", NULL, NULL, &r), 401);
     json_decref(r);
     for (int i = 0; i < 5; i++) {
         char body[128];
         snprintf(body, sizeof(body), "{\"name\":\"page-%d\"}", i);
-        free(create("/v1/contacts", body));
+        free(it_create(&srv, "/v1/contacts", body));
     }
-    assert_int_equal(req("GET", "/v1/contacts?limit=2", IT_READ_TOKEN, NULL, &r), 200);
+    assert_int_equal(it_req_as(&srv, "GET", "/v1/contacts?limit=2", IT_READ_TOKEN, NULL, &r), 200);
     items = json_object_get(r, "items");
     assert_int_equal(json_array_size(items), 2);
     assert_true(json_is_string(json_object_get(r, "next_cursor")));
@@ -244,14 +227,15 @@ static void test_oncall_scopes_and_paging(void **state)
     {
         char path[700];
         snprintf(path, sizeof(path), "/v1/contacts?limit=2&cursor=%s", cursor);
-        assert_int_equal(req("GET", path, IT_READ_TOKEN, NULL, &r), 200);
+        assert_int_equal(it_req_as(&srv, "GET", path, IT_READ_TOKEN, NULL, &r), 200);
         assert_string_not_equal(json_string_value(json_object_get(
                                     json_array_get(json_object_get(r, "items"), 0), "name")),
                                 name);
         json_decref(r);
     }
     free(cursor);
-    assert_int_equal(req("GET", "/v1/contacts?colour=red", IT_READ_TOKEN, NULL, &r), 400);
+    assert_int_equal(it_req_as(&srv, "GET", "/v1/contacts?colour=red", IT_READ_TOKEN, NULL, &r),
+                     400);
     json_decref(r);
 }
 

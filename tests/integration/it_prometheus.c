@@ -46,11 +46,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static long post(const char *path, const char *token, const char *body, json_t **out)
-{
-    return it_call(&srv, "POST", path, token, "application/json", body, out);
-}
-
 static void test_v2_alerts_resend_and_resolve(void **state)
 {
     char body[1024];
@@ -63,16 +58,16 @@ static void test_v2_alerts_resend_and_resolve(void **state)
              "node-1\"},\"startsAt\":\"2026-11-22T10:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
              "\"generatorURL\":\"http://prom:9090/graph\"}]");
     /* bearer auth as Prometheus sends it: the ingest scope */
-    assert_int_equal(post("/api/v2/alerts", NULL, body, &r), 401);
+    assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", NULL, body, &r), 401);
     json_decref(r);
-    assert_int_equal(post("/api/v2/alerts", IT_READ_TOKEN, body, &r), 403);
+    assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_READ_TOKEN, body, &r), 403);
     json_decref(r);
-    assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+    assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
     assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 1);
     json_decref(r);
     /* Prometheus re-sends every active alert: not a new occurrence */
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+        assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
         assert_int_equal(json_integer_value(json_object_get(r, "duplicates")), 1);
         json_decref(r);
     }
@@ -90,7 +85,7 @@ static void test_v2_alerts_resend_and_resolve(void **state)
              "[{\"labels\":{\"alertname\":\"ItPromCpu\",\"severity\":\"critical\",\"instance\":"
              "\"node-1:9100\",\"job\":\"node\"},\"startsAt\":\"2026-11-22T10:00:00Z\","
              "\"endsAt\":\"2026-11-22T10:05:00Z\"}]");
-    assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+    assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
     json_decref(r);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu'"
                                " AND status = 'resolved'"),
@@ -115,7 +110,8 @@ static void test_alertmanager_webhook(void **state)
     json_t *r = NULL;
 
     (void)state;
-    assert_int_equal(post("/v1/ingest/alertmanager", IT_INGEST_TOKEN, body, &r), 200);
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/ingest/alertmanager", IT_INGEST_TOKEN, body, &r),
+                     200);
     assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 2);
     assert_int_equal(json_integer_value(json_object_get(r, "truncated_alerts")), 3);
     json_decref(r);
@@ -143,8 +139,8 @@ static void test_status_and_bad_bodies(void **state)
     json_decref(r);
     /* one bad alert refuses the whole body, naming it; nothing stored */
     assert_int_equal(
-        post("/api/v2/alerts", IT_INGEST_TOKEN,
-             "[{\"labels\":{\"alertname\":\"ItPromOk\"}},{\"labels\":{\"job\":\"x\"}}]", &r),
+        it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN,
+                  "[{\"labels\":{\"alertname\":\"ItPromOk\"}},{\"labels\":{\"job\":\"x\"}}]", &r),
         400);
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
                         "invalid_event");
@@ -153,9 +149,11 @@ static void test_status_and_bad_bodies(void **state)
             json_array_get(json_object_get(json_object_get(r, "error"), "details"), 0), "index")),
         1);
     json_decref(r);
-    assert_int_equal(post("/v1/ingest/alertmanager", IT_INGEST_TOKEN, "[]", &r), 400);
+    assert_int_equal(it_req_as(&srv, "POST", "/v1/ingest/alertmanager", IT_INGEST_TOKEN, "[]", &r),
+                     400);
     json_decref(r);
-    assert_int_equal(post("/api/v2/alerts", IT_INGEST_TOKEN, "{not json", &r), 400);
+    assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, "{not json", &r),
+                     400);
     json_decref(r);
     assert_int_equal((long)it_sql_ll("SELECT count(*) FROM events"), before);
 }
@@ -243,7 +241,7 @@ static void test_real_prometheus(void **state)
         fail_msg("Prometheus's alert did not arrive; its log:\n%s", out);
     }
     /* several re-sends later, still one occurrence */
-    sleep(4);
+    it_quiet_ms(4000);
     kill(pid, SIGTERM);
     waitpid(pid, &st, 0);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItPromAlwaysFiring'"

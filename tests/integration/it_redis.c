@@ -87,6 +87,41 @@ static void test_redis_cache_is_used(void **state)
     assert_int_equal(counted("ItCache"), 5);
 }
 
+/* The cache is read, not only written: an idempotency key only the cache
+ * knows (set here by hand, naming an existing event) is answered from it -
+ * a duplicate of that event - and nothing is stored. */
+static void test_redis_cache_is_read(void **state)
+{
+    char *gen, cmd[512];
+    long long eid, aid;
+    json_t *r, *item;
+
+    (void)state;
+    post_n("ItCacheSeed", 1); /* the writer has checked the cache against PostgreSQL */
+    eid = it_sql_ll("SELECT max(id) FROM events WHERE type = 'ItCacheSeed'");
+    aid = it_sql_ll("SELECT alert_id FROM events WHERE type = 'ItCacheSeed' ORDER BY id DESC"
+                    " LIMIT 1");
+    snprintf(cmd, sizeof(cmd), "GET %s:keygen", it_db_name()); /* the server's key prefix */
+    gen = it_redis_cli(&redis, cmd);
+    snprintf(cmd, sizeof(cmd),
+             "EVAL \"return redis.call('SET', KEYS[1] .. string.char(31) .. ARGV[1], ARGV[2])\""
+             " 1 %s:key:%lld:probe cacheonlykey %lld:%lld",
+             it_db_name(), atoll(gen), eid, aid);
+    free(gen);
+    free(it_redis_cli(&redis, cmd));
+    r = it_post_events(&srv,
+                       "{\"source\":\"probe\",\"id\":\"cacheonlykey\",\"type\":"
+                       "\"ItCacheRead\",\"title\":\"t\"}",
+                       200);
+    item = json_array_get(json_object_get(r, "items"), 0);
+    assert_true(json_is_true(json_object_get(item, "duplicate")));
+    assert_int_equal(atoll(json_string_value(json_object_get(item, "event_id"))), eid);
+    json_decref(r);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItCacheRead'"), 0);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM ingest_keys WHERE client_id = 'cacheonlykey'"),
+                     0);
+}
+
 static void test_redis_flushall_opens_no_second_alert(void **state)
 {
     (void)state;
@@ -255,6 +290,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_cache_is_used),
+        cmocka_unit_test(test_redis_cache_is_read),
         cmocka_unit_test(test_redis_flushall_opens_no_second_alert),
         cmocka_unit_test(test_redis_stale_entry_is_caught),
         cmocka_unit_test(test_redis_killed_and_restarted),
