@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ingest side's contract with the server: decoded events go into a sink
- * the server installs (the pipeline). Every source - HTTP formats now, Kafka
- * and Kubernetes adapters later - ends in ac_sink_submit, so nothing after
- * normalization knows where an event came from except through its source.
+ * the server installs (the pipeline). Every source - the HTTP formats, the
+ * Kafka, Kubernetes and heartbeat adapters - ends in its submit, so nothing
+ * after normalization knows where an event came from except through its
+ * source.
  */
 #ifndef AC_INGEST_INGEST_H
 #define AC_INGEST_INGEST_H

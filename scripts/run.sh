@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ac_install_packages $AC_DEB_BUILD openssl
+ac_install_packages $AC_DEB_BUILD openssl jq
 
 echo "== build (release)"
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite, on a fresh Debian 12 machine as root or on a developer's:
-# installs what is missing, builds with ASan+UBSan, starts throwaway PostgreSQL
-# and Redis on free loopback ports, runs every unit and integration test through
+# installs what is missing, builds Release (GCC, clang) and ASan+UBSan, starts throwaway PostgreSQL
+# and Redis on free loopback ports, runs every unit, integration and doc test through
 # ctest, stops the services (only the ones it started), exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 # prometheus: promtool checks /metrics, a real Prometheus sends alerts; kcat produces to Kafka
-ac_install_packages $AC_DEB_BUILD clang-format prometheus kcat
+ac_install_packages $AC_DEB_BUILD clang clang-format prometheus kcat jq openssl
 
 BUILD=${AC_BUILD_DIR:-build/test}
 JOBS=$(nproc)

@@ -2,10 +2,9 @@
 /*
  * The pipeline every event goes through, whatever its source:
  *   normalize (type defaults, built-in defaults, fingerprint by the type's
- *   dimensions) -> filter -> enrich (app, tenant) -> persist (group-committed).
- * Dedup and escalate are stages that plug in here, each a plain module
- * called in order. Dropped events are answered (dropped, rule id) but
- * never reach the writer.
+ *   dimensions) -> filter -> enrich (app, tenant) -> persist (group-committed:
+ *   dedup and escalation counting happen in the writer's transaction).
+ * Dropped events are answered (dropped, rule id) but never reach the writer.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -72,8 +72,8 @@ int ac_cmd_migrate(const char *config_path);
 int ac_cmd_check_config(const char *config_path);
 
 /*
- * The pipeline (normalize -> persist for now; filter, dedup, enrich and
- * escalate plug in between). Implements ac_sink for every source.
+ * The pipeline: normalize, filter, enrich, then the writer (server/pipeline.c).
+ * Implements ac_sink for every source.
  */
 int ac_pipeline_submit(void *srv, struct ac_event_vec *evs, struct ac_ingest_result *results);
 
