@@ -193,19 +193,16 @@ static int pd_acknowledge(struct ac_http_req *r, const struct ac_event *ev, cons
     json_decref(d);
     if (c) {
         const char *p[3] = {ev->fingerprint, actor, details};
-        res = PQexecParams(c,
-                           "SELECT ac_alert_transition(id, 'ack', $2, $3::jsonb) FROM alerts"
-                           " WHERE fingerprint = $1 AND status <> 'resolved'",
-                           3, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        res = ac_pg_query(c, "ingest",
+                          "SELECT ac_alert_transition(id, 'ack', $2, $3::jsonb) FROM alerts"
+                          " WHERE fingerprint = $1 AND status <> 'resolved'",
+                          3, p);
+        if (res) {
             rc = AC_OK;
             if (PQntuples(res) > 0) {
                 ac_log(AC_LOG_INFO, "ingest", "pagerduty: acknowledge by %s: %s", actor,
                        PQgetvalue(res, 0, 0));
             }
-        }
-        else {
-            ac_log(AC_LOG_ERROR, "ingest", "pagerduty acknowledge: %s", PQerrorMessage(c));
         }
         PQclear(res);
         ac_pg_pool_release(r->srv->pool, c);

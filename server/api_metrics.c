@@ -58,22 +58,17 @@ static double mt_find(const PGresult *res, const char *what, const char *l1, con
 static PGresult *mt_query(struct ac_server *srv)
 {
     PGconn *c = ac_pg_pool_acquire(srv->pool, MT_PG_WAIT_MS);
-    PGresult *res, *out = NULL;
+    PGresult *out = NULL;
 
     if (!c) {
         return NULL;
     }
-    res = PQexec(c, "BEGIN READ ONLY; SET LOCAL statement_timeout = 5000");
-    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-        out = PQexecParams(c, SQL_CLUSTER, 0, NULL, NULL, NULL, NULL, 0);
-        if (PQresultStatus(out) != PGRES_TUPLES_OK) {
-            ac_log(AC_LOG_WARN, "metrics", "cluster figures: %s", PQerrorMessage(c));
-            PQclear(out);
-            out = NULL;
-        }
+    /* read only, and bounded: a slow scrape must not hold a pool connection */
+    if (ac_pg_run(c, "metrics", "BEGIN READ ONLY", 0, NULL) &&
+        ac_pg_run(c, "metrics", "SET LOCAL statement_timeout = 5000", 0, NULL)) {
+        out = ac_pg_query(c, "metrics", SQL_CLUSTER, 0, NULL);
     }
-    PQclear(res);
-    PQclear(PQexec(c, "ROLLBACK"));
+    ac_pg_rollback(c);
     ac_pg_pool_release(srv->pool, c);
     return out;
 }

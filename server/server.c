@@ -244,6 +244,109 @@ int ac_cmd_check_config(const char *config_path)
     return ok ? 0 : 2;
 }
 
+/* Starts every part in order, registering their metrics; the server serves
+ * once this returns AC_OK. On failure the parts started are left for
+ * srv_teardown. */
+static int srv_start_parts(struct ac_server *srv)
+{
+    srv->started_us = ac_time_now_us();
+    srv->metrics = ac_metrics_create();
+    ac_api_metrics_register(srv);
+    srv->pool = ac_pg_pool_create(srv->cfg.pg_dsn, (int)srv->cfg.pg_pool_size);
+    srv->health = ac_health_create(&srv->cfg, srv->pool);
+    if (!srv->health) {
+        return AC_EIO;
+    }
+    srv->writer = ac_writer_create(srv->cfg.pg_dsn, srv->cfg.redis_url, srv->cfg.redis_prefix,
+                                   &srv->escalation, srv->cfg.writer_queue_events,
+                                   srv->cfg.group_commit_max_events);
+    {
+        unsigned mask = 0;
+        for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
+            mask |= ac_notify_level_notifies(&srv->notify, (enum ac_level)l) ? 1u << l : 0;
+        }
+        ac_writer_set_notify_levels(srv->writer, mask);
+    }
+    ac_metrics_register(srv->metrics, ac_writer_collect, srv->writer);
+    if (ac_writer_start(srv->writer) != AC_OK) {
+        return AC_EIO;
+    }
+    srv->registry = ac_registry_start(&srv->cfg);
+    if (!srv->registry) {
+        return AC_EIO;
+    }
+    srv->filter = ac_filter_start(&srv->cfg);
+    if (!srv->filter) {
+        return AC_EIO;
+    }
+    srv->sweeper = ac_sweeper_start(&srv->cfg);
+    if (!srv->sweeper) {
+        return AC_EIO;
+    }
+    srv->escalator = ac_escalator_start(&srv->cfg, &srv->escalation);
+    if (!srv->escalator) {
+        return AC_EIO;
+    }
+    srv->sink.submit = ac_pipeline_submit;
+    srv->sink.ctx = srv;
+    srv->notifier = ac_notifier_start(&srv->cfg, &srv->notify, &srv->sink);
+    if (!srv->notifier) {
+        return AC_EIO;
+    }
+    ac_metrics_register(srv->metrics, ac_notifier_collect, srv->notifier);
+    if (srv->heartbeats.ops->start(&srv->heartbeats) != AC_OK) {
+        return AC_EIO;
+    }
+    ac_metrics_register(srv->metrics, srv_ingest_collect, &srv->heartbeats);
+    if (srv->kafka.ops->start(&srv->kafka) != AC_OK) {
+        return AC_EIO;
+    }
+    ac_metrics_register(srv->metrics, srv_ingest_collect, &srv->kafka);
+    if (srv->k8s.ops->start(&srv->k8s) != AC_OK) {
+        return AC_EIO;
+    }
+    ac_metrics_register(srv->metrics, srv_ingest_collect, &srv->k8s);
+    srv->http = ac_http_start(srv);
+    if (!srv->http) {
+        return AC_EIO;
+    }
+    return AC_OK;
+}
+
+/* Stops every part in the reverse order of their dependencies (sources
+ * before the writer they submit to) and frees the server. */
+static void srv_teardown(struct ac_server *srv, int code)
+{
+    __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+    ac_http_stop(srv->http, 0);
+    ac_sweeper_stop(srv->sweeper);
+    ac_escalator_stop(srv->escalator);
+    ac_notifier_stop(srv->notifier);
+    srv->heartbeats.ops->stop(&srv->heartbeats); /* it submits to the writer */
+    srv->kafka.ops->stop(&srv->kafka);           /* and so does it */
+    srv->k8s.ops->stop(&srv->k8s);               /* and the watch */
+    ac_filter_stop(srv->filter);
+    ac_registry_stop(srv->registry);
+    if (srv->writer) {
+        struct ac_writer_stats st;
+        ac_writer_stop(srv->writer);
+        ac_writer_stats(srv->writer, &st);
+        ac_log(AC_LOG_INFO, "writer",
+               "stopped groups=%llu events=%llu failed_jobs=%llu alerts_raised=%llu", st.groups,
+               st.events, st.failures, st.raised);
+    }
+    ac_writer_destroy(srv->writer);
+    if (code == 0) {
+        ac_log(AC_LOG_INFO, "server", "stopped");
+    }
+    ac_health_destroy(srv->health);
+    ac_pg_pool_destroy(srv->pool);
+    ac_metrics_destroy(srv->metrics);
+    ac_auth_destroy(srv->auth);
+    srv_modules_deinit(srv);
+    ac_config_deinit(&srv->cfg);
+}
+
 int ac_cmd_serve(const char *config_path)
 {
     struct ac_server srv;
@@ -267,68 +370,7 @@ int ac_cmd_serve(const char *config_path)
                "no tokens configured: every API endpoint answers 401 "
                "(set AC_ADMIN_TOKEN)");
     }
-    if (srv_migrate(&srv.cfg, SRV_START_RETRY_S) != AC_OK) {
-        goto cleanup;
-    }
-    srv.started_us = ac_time_now_us();
-    srv.metrics = ac_metrics_create();
-    ac_api_metrics_register(&srv);
-    srv.pool = ac_pg_pool_create(srv.cfg.pg_dsn, (int)srv.cfg.pg_pool_size);
-    srv.health = ac_health_create(&srv.cfg, srv.pool);
-    if (!srv.health) {
-        goto cleanup;
-    }
-    srv.writer =
-        ac_writer_create(srv.cfg.pg_dsn, srv.cfg.redis_url, srv.cfg.redis_prefix, &srv.escalation,
-                         srv.cfg.writer_queue_events, srv.cfg.group_commit_max_events);
-    {
-        unsigned mask = 0;
-        for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
-            mask |= ac_notify_level_notifies(&srv.notify, (enum ac_level)l) ? 1u << l : 0;
-        }
-        ac_writer_set_notify_levels(srv.writer, mask);
-    }
-    ac_metrics_register(srv.metrics, ac_writer_collect, srv.writer);
-    if (ac_writer_start(srv.writer) != AC_OK) {
-        goto cleanup;
-    }
-    srv.registry = ac_registry_start(&srv.cfg);
-    if (!srv.registry) {
-        goto cleanup;
-    }
-    srv.filter = ac_filter_start(&srv.cfg);
-    if (!srv.filter) {
-        goto cleanup;
-    }
-    srv.sweeper = ac_sweeper_start(&srv.cfg);
-    if (!srv.sweeper) {
-        goto cleanup;
-    }
-    srv.escalator = ac_escalator_start(&srv.cfg, &srv.escalation);
-    if (!srv.escalator) {
-        goto cleanup;
-    }
-    srv.sink.submit = ac_pipeline_submit;
-    srv.sink.ctx = &srv;
-    srv.notifier = ac_notifier_start(&srv.cfg, &srv.notify, &srv.sink);
-    if (!srv.notifier) {
-        goto cleanup;
-    }
-    ac_metrics_register(srv.metrics, ac_notifier_collect, srv.notifier);
-    if (srv.heartbeats.ops->start(&srv.heartbeats) != AC_OK) {
-        goto cleanup;
-    }
-    ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.heartbeats);
-    if (srv.kafka.ops->start(&srv.kafka) != AC_OK) {
-        goto cleanup;
-    }
-    ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.kafka);
-    if (srv.k8s.ops->start(&srv.k8s) != AC_OK) {
-        goto cleanup;
-    }
-    ac_metrics_register(srv.metrics, srv_ingest_collect, &srv.k8s);
-    srv.http = ac_http_start(&srv);
-    if (!srv.http) {
+    if (srv_migrate(&srv.cfg, SRV_START_RETRY_S) != AC_OK || srv_start_parts(&srv) != AC_OK) {
         goto cleanup;
     }
     ac_log(AC_LOG_INFO, "server", "serving version=%s pid=%d", AC_VERSION, (int)getpid());
@@ -341,33 +383,6 @@ int ac_cmd_serve(const char *config_path)
     srv.http = NULL;
     code = 0;
 cleanup:
-    __atomic_store_n(&srv.stopping, 1, __ATOMIC_RELEASE);
-    ac_http_stop(srv.http, 0);
-    ac_sweeper_stop(srv.sweeper);
-    ac_escalator_stop(srv.escalator);
-    ac_notifier_stop(srv.notifier);
-    srv.heartbeats.ops->stop(&srv.heartbeats); /* it submits to the writer */
-    srv.kafka.ops->stop(&srv.kafka);           /* and so does it */
-    srv.k8s.ops->stop(&srv.k8s);               /* and the watch */
-    ac_filter_stop(srv.filter);
-    ac_registry_stop(srv.registry);
-    if (srv.writer) {
-        struct ac_writer_stats st;
-        ac_writer_stop(srv.writer);
-        ac_writer_stats(srv.writer, &st);
-        ac_log(AC_LOG_INFO, "writer",
-               "stopped groups=%llu events=%llu failed_jobs=%llu alerts_raised=%llu", st.groups,
-               st.events, st.failures, st.raised);
-    }
-    ac_writer_destroy(srv.writer);
-    if (code == 0) {
-        ac_log(AC_LOG_INFO, "server", "stopped");
-    }
-    ac_health_destroy(srv.health);
-    ac_pg_pool_destroy(srv.pool);
-    ac_metrics_destroy(srv.metrics);
-    ac_auth_destroy(srv.auth);
-    srv_modules_deinit(&srv);
-    ac_config_deinit(&srv.cfg);
+    srv_teardown(&srv, code);
     return code;
 }
