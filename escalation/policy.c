@@ -2,10 +2,12 @@
 /* Escalation policies: defaults, configuration, evaluation, window sets. */
 #include "escalation/policy.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/core/config.h"
 #include "server/core/mem.h"
 
 #define ESC_MIN (60LL * 1000000)
@@ -135,44 +137,46 @@ static bool esc_policy(const json_t *arr, struct ac_esc_policy *p, const char *p
     return json_array_size(errors) == before;
 }
 
+/* The escalation section as its table loads it. */
+struct esc_section {
+    long tick_ms, fill_ms;
+    json_t *policies, *types;
+};
+
+const struct ac_cfg_entry ac_esc_cfg[] = {
+    {AC_CFG_INT, "tick_ms", "1000", offsetof(struct esc_section, tick_ms), NULL,
+     "ms between the escalation timer's decisions (hold clocks, buckets, mirror)", 50, 60000},
+    {AC_CFG_INT, "members_fill_ms", "5000", offsetof(struct esc_section, fill_ms), NULL,
+     "ms between fill-ins of windows' Redis member sets behind their counts", 100, 3600000},
+    {AC_CFG_JSON, "policies", NULL, offsetof(struct esc_section, policies), NULL,
+     "per trace (control, data, runtime): [tier]", 0, 0},
+    {AC_CFG_JSON, "types", NULL, offsetof(struct esc_section, types), NULL,
+     "per alert type: [tier], instead of its trace's policy", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
 int ac_esc_config_load(struct ac_esc_config *c, const json_t *cfg, json_t *errors)
 {
     size_t before = json_array_size(errors);
+    struct esc_section sec = {0};
+    json_t *problems = json_array();
     const char *k;
     json_t *v;
     char path[200];
 
     esc_defaults(c);
-    if (!cfg) {
-        return AC_OK;
+    if (ac_cfg_load_section(ac_esc_cfg, &sec, cfg, "escalation", problems) != AC_OK) {
+        ac_cfg_details(problems, errors);
     }
-    if (!json_is_object(cfg)) {
-        ac_event_error(errors, -1, "escalation", "must be an object {policies, types}");
-        return AC_EINVAL;
+    c->tick = (int64_t)sec.tick_ms * 1000;
+    c->members_fill = (int64_t)sec.fill_ms * 1000;
+    if (sec.policies && !json_is_object(sec.policies)) {
+        ac_event_error(errors, -1, "escalation.policies", "must be an object {trace: [tier]}");
     }
-    json_object_foreach((json_t *)cfg, k, v)
-    {
-        if (strcmp(k, "policies") != 0 && strcmp(k, "types") != 0 && strcmp(k, "tick_ms") != 0 &&
-            strcmp(k, "members_fill_ms") != 0) {
-            (void)snprintf(path, sizeof(path), "escalation.%.64s", k);
-            ac_event_error(errors, -1, path, "unknown key");
-        }
+    if (sec.types && !json_is_object(sec.types)) {
+        ac_event_error(errors, -1, "escalation.types", "must be an object {type: [tier]}");
     }
-    if (json_object_get(cfg, "tick_ms")) {
-        long ms = 0;
-        if (esc_long(cfg, "tick_ms", 60000, &ms, "escalation", errors) && ms < 50) {
-            ac_event_error(errors, -1, "escalation.tick_ms", "must be at least 50");
-        }
-        c->tick = (int64_t)ms * 1000;
-    }
-    if (json_object_get(cfg, "members_fill_ms")) {
-        long ms = 0;
-        if (esc_long(cfg, "members_fill_ms", 3600000, &ms, "escalation", errors) && ms < 100) {
-            ac_event_error(errors, -1, "escalation.members_fill_ms", "must be at least 100");
-        }
-        c->members_fill = (int64_t)ms * 1000;
-    }
-    json_object_foreach(json_object_get(cfg, "policies"), k, v)
+    json_object_foreach(sec.policies, k, v)
     {
         enum ac_trace tr;
         (void)snprintf(path, sizeof(path), "escalation.policies.%.64s", k);
@@ -182,14 +186,16 @@ int ac_esc_config_load(struct ac_esc_config *c, const json_t *cfg, json_t *error
         }
         (void)esc_policy(v, &c->by_trace[tr], path, errors);
     }
-    c->types = ac_xcalloc(json_object_size(json_object_get(cfg, "types")) + 1, sizeof(*c->types));
-    json_object_foreach(json_object_get(cfg, "types"), k, v)
+    c->types = ac_xcalloc(json_object_size(sec.types) + 1, sizeof(*c->types));
+    json_object_foreach(sec.types, k, v)
     {
         (void)snprintf(path, sizeof(path), "escalation.types.%.128s", k);
         if (esc_policy(v, &c->types[c->ntypes].policy, path, errors)) {
             c->types[c->ntypes++].type = ac_xstrdup(k);
         }
     }
+    ac_cfg_free(ac_esc_cfg, &sec);
+    json_decref(problems);
     if (json_array_size(errors) != before) {
         ac_esc_config_deinit(c);
         esc_defaults(c);

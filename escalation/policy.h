@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "schema/event.h"
+#include "server/core/config.h"
 #include "server/core/err.h"
 #include "server/core/strmap.h"
 
@@ -54,6 +55,10 @@ struct ac_esc_config {
      * PostgreSQL (escalation/members.h) */
     int64_t members_fill;
 };
+
+/* The keys of the "escalation" section (the policies and types are read by
+ * ac_esc_config_load). */
+extern const struct ac_cfg_entry ac_esc_cfg[];
 
 /*
  * Load from the config's "escalation" object (borrowed; NULL = the defaults

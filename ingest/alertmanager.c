@@ -3,11 +3,13 @@
 #include "ingest/alertmanager.h"
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "schema/timefmt.h"
+#include "server/core/config.h"
 #include "server/core/mem.h"
 
 static const char *const am_dim_fields[6] = {"region", "cluster", "namespace",
@@ -39,30 +41,37 @@ static void am_cfg_error(json_t *errors, const char *key, const char *msg)
     json_array_append_new(errors, json_sprintf("prometheus.%s: %s", key, msg));
 }
 
+/* The prometheus section as its table loads it. */
+struct am_section {
+    char *level_label;
+    json_t *levels, *dims;
+};
+
+const struct ac_cfg_entry ac_am_cfg[] = {
+    {AC_CFG_STR, "level_label", "severity", offsetof(struct am_section, level_label), NULL,
+     "the label whose value gives the level", 0, 0},
+    {AC_CFG_JSON, "levels", NULL, offsetof(struct am_section, levels), NULL,
+     "{label value: P1..P4} (default: critical P1, error P2, warning P3, info P4 ...)", 0, 0},
+    {AC_CFG_JSON, "dimensions", NULL, offsetof(struct am_section, dims), NULL,
+     "{event field: label name} for region, cluster, namespace, app_id, user_id, instance", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
 int ac_am_config_load(const json_t *section, struct ac_am_config *c, json_t *errors)
 {
     const json_t *v, *levels, *dims;
     const char *k;
     size_t before = json_array_size(errors);
+    struct am_section sec = {0};
+    int rc;
 
     memset(c, 0, sizeof(*c));
-    if (section && !json_is_object(section)) {
-        am_cfg_error(errors, "", "must be an object");
-        return AC_EINVAL;
-    }
-    json_object_foreach((json_t *)section, k, v)
-    {
-        if (strcmp(k, "level_label") != 0 && strcmp(k, "levels") != 0 &&
-            strcmp(k, "dimensions") != 0) {
-            am_cfg_error(errors, k, "unknown key (level_label, levels, dimensions)");
-        }
-    }
-    v = json_object_get(section, "level_label");
-    if (v && (!json_is_string(v) || !json_string_length(v))) {
+    rc = ac_cfg_load_section(ac_am_cfg, &sec, section, "prometheus", errors);
+    if (sec.level_label && !*sec.level_label) {
         am_cfg_error(errors, "level_label", "must be a label name");
     }
-    c->level_label = ac_xstrdup(json_is_string(v) ? json_string_value(v) : "severity");
-    levels = json_object_get(section, "levels");
+    c->level_label = ac_xstrdup(sec.level_label && *sec.level_label ? sec.level_label : "severity");
+    levels = sec.levels;
     if (levels && !json_is_object(levels)) {
         am_cfg_error(errors, "levels", "must be an object of label value -> P1..P4");
     }
@@ -88,7 +97,7 @@ int ac_am_config_load(const json_t *section, struct ac_am_config *c, json_t *err
             c->levels[c->nlevels++].level = am_default_levels[i].level;
         }
     }
-    dims = json_object_get(section, "dimensions");
+    dims = sec.dims;
     if (dims && !json_is_object(dims)) {
         am_cfg_error(errors, "dimensions", "must be an object of event field -> label name");
     }
@@ -110,7 +119,8 @@ int ac_am_config_load(const json_t *section, struct ac_am_config *c, json_t *err
                          "keys are region, cluster, namespace, app_id, user_id, instance");
         }
     }
-    if (json_array_size(errors) > before) {
+    ac_cfg_free(ac_am_cfg, &sec);
+    if (rc != AC_OK || json_array_size(errors) > before) {
         ac_am_config_deinit(c);
         return AC_EINVAL;
     }

@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "ingest/ingest.h"
+#include "server/core/config.h"
 
 #define AC_AM_LEVELS_MAX 16
 
@@ -55,6 +56,9 @@ struct ac_am_config {
     /* label names of region, cluster, namespace, app_id, user_id, instance */
     char *dims[6];
 };
+
+/* The keys of the "prometheus" section. */
+extern const struct ac_cfg_entry ac_am_cfg[];
 
 /* section: borrowed, may be NULL (defaults). Problems go to errors as
  * strings "prometheus.<key>: ...". Returns AC_OK or AC_EINVAL (c then

@@ -3,10 +3,12 @@
 #include "ingest/pagerduty.h"
 
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "schema/timefmt.h"
+#include "server/core/config.h"
 #include "server/core/mem.h"
 
 #define PD_SUMMARY_MAX 1024 /* PagerDuty's own limit */
@@ -35,21 +37,35 @@ void ac_pd_config_deinit(struct ac_pd_config *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* The pagerduty section as its table loads it. */
+struct pd_section {
+    json_t *keys;
+};
+
+const struct ac_cfg_entry ac_pd_cfg[] = {
+    {AC_CFG_JSON, "routing_keys", NULL, offsetof(struct pd_section, keys), NULL,
+     "{token name: {source, type, labels}}: what a routing key's events are", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
 int ac_pd_config_load(const json_t *section, struct ac_pd_config *c, json_t *errors)
 {
-    const json_t *keys = json_object_get(section, "routing_keys"), *v;
+    struct pd_section sec = {0};
+    const json_t *keys, *v;
     const char *k;
     size_t before = json_array_size(errors);
+    int rc;
 
     memset(c, 0, sizeof(*c));
-    if (section && (!json_is_object(section) || json_object_size(section) != (keys ? 1u : 0u))) {
-        json_array_append_new(errors, json_string("pagerduty: an object with routing_keys only"));
-        return AC_EINVAL;
-    }
-    if (keys && !json_is_object(keys)) {
-        json_array_append_new(errors,
-                              json_string("pagerduty.routing_keys: an object of token name -> "
-                                          "{source, type, labels}"));
+    rc = ac_cfg_load_section(ac_pd_cfg, &sec, section, "pagerduty", errors);
+    keys = sec.keys;
+    if (rc != AC_OK || (keys && !json_is_object(keys))) {
+        if (rc == AC_OK) {
+            json_array_append_new(errors,
+                                  json_string("pagerduty.routing_keys: an object of token name -> "
+                                              "{source, type, labels}"));
+        }
+        ac_cfg_free(ac_pd_cfg, &sec);
         return AC_EINVAL;
     }
     c->routes = ac_xcalloc(json_object_size(keys) + 1, sizeof(*c->routes));
@@ -73,6 +89,7 @@ int ac_pd_config_load(const json_t *section, struct ac_pd_config *c, json_t *err
         r->labels = labels ? json_deep_copy(labels) : NULL;
         c->n++;
     }
+    ac_cfg_free(ac_pd_cfg, &sec);
     if (json_array_size(errors) > before) {
         ac_pd_config_deinit(c);
         return AC_EINVAL;

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "ingest/ingest.h"
+#include "server/core/config.h"
 
 #define AC_PD_DEDUP_MAX 255
 
@@ -44,6 +45,9 @@ struct ac_pd_config {
     struct ac_pd_route *routes;
     size_t n;
 };
+
+/* The keys of the "pagerduty" section. */
+extern const struct ac_cfg_entry ac_pd_cfg[];
 
 AC_MUST_CHECK int ac_pd_config_load(const json_t *section, struct ac_pd_config *c, json_t *errors);
 void ac_pd_config_deinit(struct ac_pd_config *c);

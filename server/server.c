@@ -57,7 +57,8 @@ static void srv_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Logs every problem of errs (consumed) with its path. */
+/* Logs every problem of errs (consumed) with its path: {"path", "message"}
+ * objects or "path: message" strings. */
 static void srv_log_problems(json_t *errs)
 {
     json_t *e;
@@ -65,8 +66,13 @@ static void srv_log_problems(json_t *errs)
 
     json_array_foreach(errs, i, e)
     {
-        ac_log(AC_LOG_ERROR, "config", "%s: %s", json_string_value(json_object_get(e, "path")),
-               json_string_value(json_object_get(e, "message")));
+        if (json_is_string(e)) { /* "path: message" */
+            ac_log(AC_LOG_ERROR, "config", "%s", json_string_value(e));
+        }
+        else {
+            ac_log(AC_LOG_ERROR, "config", "%s: %s", json_string_value(json_object_get(e, "path")),
+                   json_string_value(json_object_get(e, "message")));
+        }
     }
     json_decref(errs);
 }

@@ -2,10 +2,12 @@
 /* The "notify" configuration (config.h). */
 #include "escalation/notify/config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/core/config.h"
 #include "server/core/mem.h"
 
 static const int64_t nc_mtta_default[4] = {300, 600, 3600, 86400};
@@ -122,17 +124,42 @@ static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *erro
     }
 }
 
+/* The notify section as its table loads it. */
+struct nc_section {
+    json_t *channels, *levels, *mtta, *repeat, *retry, *actions;
+    long poll_ms;
+    char *public_url, *fallback;
+};
+
+const struct ac_cfg_entry ac_notify_cfg[] = {
+    {AC_CFG_JSON, "channels", NULL, offsetof(struct nc_section, channels), NULL,
+     "{name: channel} (channel.h: sms, phone, dingtalk, slack, webhook, arms)", 0, 0},
+    {AC_CFG_JSON, "levels", NULL, offsetof(struct nc_section, levels), NULL,
+     "{P1..P4: [channel name]} (default: by kind)", 0, 0},
+    {AC_CFG_JSON, "mtta_s", NULL, offsetof(struct nc_section, mtta), NULL,
+     "{P1..P4: s} before the next tier (default 300, 600, 3600, 86400)", 0, 0},
+    {AC_CFG_JSON, "repeat_s", NULL, offsetof(struct nc_section, repeat), NULL,
+     "{P1..P4: s} between repeats of an unacknowledged alert (0: none)", 0, 0},
+    {AC_CFG_JSON, "retry", NULL, offsetof(struct nc_section, retry), NULL,
+     "{base_ms, cap_ms, max_attempts} of a notification's retries", 0, 0},
+    {AC_CFG_INT, "poll_ms", "500", offsetof(struct nc_section, poll_ms), NULL,
+     "how often the planner looks for intents (the sender: a tenth of it)", 20, 60000},
+    {AC_CFG_STR, "public_url", NULL, offsetof(struct nc_section, public_url), NULL,
+     "this server's address as people reach it (action links)", 0, 0},
+    {AC_CFG_JSON, "actions", NULL, offsetof(struct nc_section, actions), NULL,
+     "{secret_env | secret_file, ttl_s, om_webhook} of action links", 0, 0},
+    {AC_CFG_STR, "fallback", NULL, offsetof(struct nc_section, fallback), NULL,
+     "the channel NotificationFailed alerts go to", 0, 0},
+    {AC_CFG_END, NULL, NULL, 0, NULL, NULL, 0, 0},
+};
+
 int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t *errors)
 {
-    static const char *const keys[] = {"channels", "levels",     "mtta_s",  "repeat_s", "retry",
-                                       "poll_ms",  "public_url", "actions", "fallback", NULL};
     size_t before = json_array_size(errors);
-    const json_t *chans = json_object_get(obj, "channels");
-    const json_t *mtta = json_object_get(obj, "mtta_s");
-    const json_t *repeat = json_object_get(obj, "repeat_s");
-    const json_t *retry = json_object_get(obj, "retry");
-    const char *pub = json_string_value(json_object_get(obj, "public_url"));
-    const char *k;
+    struct nc_section sec = {0};
+    json_t *problems = json_array();
+    const json_t *chans, *mtta, *repeat, *retry;
+    const char *pub, *k;
     const json_t *v;
 
     memset(c, 0, sizeof(*c));
@@ -140,22 +167,15 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
     c->backoff = (struct ac_backoff){.base_ms = 1000, .cap_ms = 300000};
     c->max_attempts = 10;
     c->poll_ms = 500;
-    if (obj && !json_is_object(obj)) {
-        ac_event_error(errors, -1, "notify", "must be an object");
-        return AC_EINVAL;
+    if (ac_cfg_load_section(ac_notify_cfg, &sec, obj, "notify", problems) != AC_OK) {
+        ac_cfg_details(problems, errors);
     }
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        bool known = false;
-        for (const char *const *p = keys; *p && !known; p++) {
-            known = strcmp(*p, k) == 0;
-        }
-        if (!known) {
-            char p[96];
-            (void)snprintf(p, sizeof(p), "notify.%.60s", k);
-            ac_event_error(errors, -1, p, "is not a notify setting");
-        }
-    }
+    json_decref(problems);
+    chans = sec.channels;
+    mtta = sec.mtta;
+    repeat = sec.repeat;
+    retry = sec.retry;
+    pub = sec.public_url;
     if (chans && (!json_is_object(chans) || json_object_size(chans) > AC_NOTIFY_CHANNELS_MAX)) {
         ac_event_error(errors, -1, "notify.channels", "must be an object of at most %d channels",
                        AC_NOTIFY_CHANNELS_MAX);
@@ -168,7 +188,7 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
             }
         }
     }
-    nc_levels(c, json_object_get(obj, "levels"), errors);
+    nc_levels(c, sec.levels, errors);
     for (int li = 0; li < 4; li++) {
         char key[4] = {'P', (char)('1' + li), '\0', '\0'};
         c->mtta_s[li] =
@@ -179,13 +199,13 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
     c->backoff.base_ms = nc_int(retry, "base_ms", 1000, 10, 3600000, "notify.retry", errors);
     c->backoff.cap_ms = nc_int(retry, "cap_ms", 300000, 10, 86400000, "notify.retry", errors);
     c->max_attempts = (int)nc_int(retry, "max_attempts", 10, 1, 1000, "notify.retry", errors);
-    c->poll_ms = nc_int(obj, "poll_ms", 500, 20, 60000, "notify", errors);
+    c->poll_ms = sec.poll_ms;
     if (c->backoff.cap_ms < c->backoff.base_ms) {
         ac_event_error(errors, -1, "notify.retry.cap_ms", "must be at least base_ms");
     }
-    nc_actions(c, json_object_get(obj, "actions"), errors);
-    if (json_object_get(obj, "fallback")) {
-        c->fallback = ac_notify_channel(c, json_string_value(json_object_get(obj, "fallback")));
+    nc_actions(c, sec.actions, errors);
+    if (sec.fallback) {
+        c->fallback = ac_notify_channel(c, sec.fallback);
         if (!c->fallback) {
             ac_event_error(errors, -1, "notify.fallback", "names no configured channel");
         }
@@ -196,6 +216,7 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
             c->public_url[strlen(c->public_url) - 1] = '\0';
         }
     }
+    ac_cfg_free(ac_notify_cfg, &sec);
     if (json_array_size(errors) > before) {
         ac_notify_config_deinit(c);
         return AC_EINVAL;

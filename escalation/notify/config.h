@@ -31,6 +31,7 @@
 #include "escalation/notify/backoff.h"
 #include "escalation/notify/channel.h"
 #include "schema/event.h"
+#include "server/core/config.h"
 #include "server/core/err.h"
 
 #define AC_NOTIFY_CHANNELS_MAX 32
@@ -52,6 +53,9 @@ struct ac_notify_config {
     long action_ttl_s;
     struct ac_channel om; /* the O&M webhook (a "webhook" channel); om.ops NULL: none */
 };
+
+/* The keys of the "notify" section (each channel's are channel.h's). */
+extern const struct ac_cfg_entry ac_notify_cfg[];
 
 /* Loads from obj (borrowed; NULL = no channels). errors: {"path", "message"}. */
 AC_MUST_CHECK int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj,

@@ -261,6 +261,27 @@ int ac_cfg_load_section(const struct ac_cfg_entry *table, void *base, const json
     return rc;
 }
 
+void ac_cfg_details(const json_t *problems, json_t *errors)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(problems, i, e)
+    {
+        const char *s = json_string_value(e), *sep = s ? strstr(s, ": ") : NULL;
+        char *path = sep ? ac_xstrndup(s, (size_t)(sep - s)) : ac_xstrdup(s ? s : "");
+        char *origin = strstr(path, " ("), *msg;
+        /* "key (file): message": the origin goes with the message */
+        msg = origin ? ac_xasprintf("%s %s", sep + 2, origin + 1) : ac_xstrdup(sep ? sep + 2 : "");
+        if (origin) {
+            *origin = '\0';
+        }
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "path", path, "message", msg));
+        free(path);
+        free(msg);
+    }
+}
+
 json_t *ac_cfg_describe(const struct ac_cfg_entry *table, const char *prefix)
 {
     static const char *const types[] = {

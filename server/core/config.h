@@ -84,6 +84,9 @@ AC_MUST_CHECK int ac_cfg_load(const struct ac_cfg_entry *table, void *base, cons
  */
 AC_MUST_CHECK int ac_cfg_load_section(const struct ac_cfg_entry *table, void *base,
                                       const json_t *obj, const char *prefix, json_t *errors);
+/* Appends each "path: message" string of problems to errors as
+ * {"path", "message"} (the shape of the event validators' problems). */
+void ac_cfg_details(const json_t *problems, json_t *errors);
 /* The reference of a table: [{key, type, default, env, help, min, max}]
  * with keys under prefix (NULL: none). Returns new. */
 json_t *ac_cfg_describe(const struct ac_cfg_entry *table, const char *prefix);

@@ -277,7 +277,18 @@ static void test_policy_config(void **state)
     expect_invalid("{\"policies\":{\"data\":[{\"from\":\"P4\",\"to\":\"P3\",\"apps\":-1}]}}",
                    "escalation.policies.data[0].apps", "integer");
     expect_invalid("{\"policy\":{}}", "escalation.policy", "unknown key");
-    expect_invalid("{\"members_fill_ms\":10}", "escalation.members_fill_ms", "at least 100");
+    expect_invalid("{\"members_fill_ms\":10}", "escalation.members_fill_ms", "from 100 to");
+    expect_invalid("{\"tick_ms\":\"fast\"}", "escalation.tick_ms", "integer");
+    expect_invalid("{\"policies\":[]}", "escalation.policies", "object");
+    /* the section's table is its reference */
+    {
+        json_t *ref = ac_cfg_describe(ac_esc_cfg, "escalation");
+        assert_int_equal(json_array_size(ref), 4);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(ref, 0), "key")),
+                            "escalation.tick_ms");
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(ref, 0), "min")), 50);
+        json_decref(ref);
+    }
 }
 
 int main(void)
