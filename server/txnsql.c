@@ -240,13 +240,34 @@ static void txn_arr_time(struct ac_buf *b, int64_t us, bool zero_is_null)
     ac_pg_array_add(b, ts);
 }
 
+/* A statement's array buffers: one allocation, one arena entry. */
+struct txn_bufs {
+    int n;
+    struct ac_buf b[];
+};
+
+static void txn_bufs_free(void *arg)
+{
+    struct txn_bufs *t = arg;
+
+    for (int i = 0; i < t->n; i++) {
+        ac_buf_deinit(&t->b[i]);
+    }
+    free(t);
+}
+
 void ac_txnsql_params_init(struct ac_txnsql_params *p, struct ac_arena *ar, int n)
 {
+    struct txn_bufs *t;
+
     AC_ASSERT(n <= AC_TXNSQL_PARAMS_MAX);
+    t = ac_xcalloc(1, sizeof(*t) + (size_t)n * sizeof(struct ac_buf));
+    t->n = n;
+    (void)ac_arena_defer(ar, txn_bufs_free, t);
     memset(p, 0, sizeof(*p));
     p->n = n;
     for (int i = 0; i < n; i++) {
-        p->a[i] = ac_arena_buf(ar);
+        p->a[i] = &t->b[i];
     }
 }
 
