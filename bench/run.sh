@@ -33,13 +33,18 @@ cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/nul
 VARIANTS=current
 declare -A BIN=([current]=./build/bench/alertcenter)
 if [ -n "${BENCH_BASELINE:-}" ]; then
-    BASE_SRC=build/bench-baseline-src
-    rm -rf "$BASE_SRC"
+    # A build folder per revision, made from scratch: git archive gives the
+    # files their commit's time, so a folder built from another revision
+    # would look newer than them and keep its old objects.
+    BASE_REV=$(git rev-parse --short "$BENCH_BASELINE")
+    BASE_SRC=build/bench-baseline-$BASE_REV-src
+    BASE_BUILD=build/bench-baseline-$BASE_REV
+    rm -rf "$BASE_SRC" "$BASE_BUILD"
     mkdir -p "$BASE_SRC"
     git archive "$BENCH_BASELINE" | tar -x -C "$BASE_SRC"
-    cmake -S "$BASE_SRC" -B build/bench-baseline -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
-    cmake --build build/bench-baseline -j"$(nproc)" --target alertcenter >/dev/null
-    BIN[baseline]=./build/bench-baseline/alertcenter
+    cmake -S "$BASE_SRC" -B "$BASE_BUILD" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
+    cmake --build "$BASE_BUILD" -j"$(nproc)" --target alertcenter >/dev/null
+    BIN[baseline]=./$BASE_BUILD/alertcenter
     VARIANTS="baseline current"
 fi
 
