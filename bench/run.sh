@@ -7,6 +7,9 @@
 # bounded by BENCH_SECONDS.
 #   BENCH_SECONDS (8)  RUNS (3)  CONNS_1 (32)  CONNS_100 (8)  DUPS ("0.1 0.9")
 #   BENCH_PG_LOG_MS: also report the statements slower than this many ms
+#   BENCH_CPU=1: also report CPU time per event of the server, PostgreSQL (all,
+#     and the variant's own client backends) and
+#     Redis (runs are sequential, so each process's CPU belongs to the run)
 #   BENCH_TMPFS=1: PostgreSQL's data in /dev/shm (fsync stays on but costs
 #     nothing): measures the server and PostgreSQL's CPU, not the disk
 #   BENCH_BASELINE=<git revision>: also build that revision and run it side by
@@ -98,6 +101,35 @@ done
 
 # every run starts after the warm-ups' writes are checkpointed
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt -c CHECKPOINT >/dev/null
+# cpu_ticks PID... : user+system clock ticks of the processes and their reaped
+# children (PostgreSQL's exited backends are counted in the postmaster's)
+cpu_ticks() {
+    local t=0 p f
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        read -ra f < <(sed 's/^.*) //' "/proc/$p/stat")
+        t=$((t + f[11] + f[12] + f[13] + f[14]))
+    done
+    echo "$t"
+}
+pg_pids() {
+    local pm
+    pm=$(head -1 "$TMP/pg/postmaster.pid")
+    echo "$pm" $(pgrep -P "$pm")
+}
+# the client backends of one variant's database: its server's own statements
+db_pids() { # variant
+    local db=alertcenter
+    [ "$1" != current ] && db=alertcenter_$1
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt -c \
+        "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND backend_type = 'client backend'"
+}
+declare -A SRVPID
+i=0
+for v in $VARIANTS; do SRVPID[$v]=${PIDS[$i]}; i=$((i + 1)); done
+REDIS_PID=$(cat "$TMP/redis/redis.pid")
+HZ=$(getconf CLK_TCK)
+declare -A CPU
 declare -A RES
 for run in $(seq 1 "$RUNS"); do
     for dup in $DUPS; do
@@ -109,8 +141,23 @@ for run in $(seq 1 "$RUNS"); do
                 order=$(printf '%s\n' $VARIANTS | tac | tr '\n' ' ')
             fi
             for v in $order; do
+                if [ "${BENCH_CPU:-0}" = 1 ]; then
+                    dbp=$(db_pids "$v")
+                    c0=("$(cpu_ticks "${SRVPID[$v]}")" "$(cpu_ticks $(pg_pids))" \
+                        "$(cpu_ticks "$REDIS_PID")" "$(cpu_ticks $dbp)")
+                fi
                 out=$($LG --port "${PORT[$v]}" --token "$TOKEN" --conns "$conns" \
                       --batch "$batch" --dup "$dup" --seconds "$SECONDS_PER_RUN")
+                if [ "${BENCH_CPU:-0}" = 1 ]; then
+                    c1=("$(cpu_ticks "${SRVPID[$v]}")" "$(cpu_ticks $(pg_pids))" \
+                        "$(cpu_ticks "$REDIS_PID")" "$(cpu_ticks $dbp)")
+                    ev=$(printf '%s' "$out" | sed -n 's/.* events=\([0-9]*\).*/\1/p')
+                    out+=$(awk -v hz="$HZ" -v ev="${ev:-0}" -v s="$((c1[0] - c0[0]))" \
+                        -v p="$((c1[1] - c0[1]))" -v r="$((c1[2] - c0[2]))" -v d="$((c1[3] - c0[3]))" 'BEGIN {
+                        if (ev > 0) printf " srv_us=%.1f pg_us=%.1f pgown_us=%.1f redis_us=%.1f",
+                            s / hz / ev * 1e6, p / hz / ev * 1e6, d / hz / ev * 1e6,
+                            r / hz / ev * 1e6 }')
+                fi
                 echo "run $run $v: $out"
                 RES["$v/$batch/$dup"]+="$out"$'\n'
             done
@@ -154,6 +201,22 @@ for dup in $DUPS; do
         done
     done
 done
+if [ "${BENCH_CPU:-0}" = 1 ]; then
+    echo
+    echo "CPU microseconds per event (medians): server, all of PostgreSQL, the"
+    echo "variant's own PostgreSQL backends, Redis"
+    for dup in $DUPS; do
+        for batch in 1 100; do
+            for v in $VARIANTS; do
+                lines=${RES["$v/$batch/$dup"]}
+                printf '%-9s batch %-4s dup %-4s srv %7s  pg %7s  own %7s  redis %6s\n' \
+                    "$v" "$batch" "$dup" "$(median srv_us "$lines")" \
+                    "$(median pg_us "$lines")" "$(median pgown_us "$lines")" \
+                    "$(median redis_us "$lines")"
+            done
+        done
+    done
+fi
 for v in $VARIANTS; do
     grep -i "error" "$TMP/server-$v.log" | head -5 || true
 done
