@@ -115,7 +115,10 @@ cpu_ticks() {
 pg_pids() {
     local pm
     pm=$(head -1 "$TMP/pg/postmaster.pid")
-    echo "$pm" $(pgrep -P "$pm")
+    echo "$pm"
+    # its children, from /proc (procps is not in the base image)
+    awk -v pm="$pm" '{sub(/^.*\) /, ""); if ($2 == pm) print FILENAME}' /proc/[0-9]*/stat \
+        2>/dev/null | cut -d/ -f3
 }
 # the client backends of one variant's database: its server's own statements
 db_pids() { # variant
