@@ -104,6 +104,7 @@ $$;
 CREATE OR REPLACE FUNCTION ac_alert_json(a alerts) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', a.id::text,
+        'incident_id', a.incident_id::text,
         'fingerprint', a.fingerprint,
         'type', a.type,
         'source', a.source,
@@ -218,6 +219,28 @@ RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM r
 $$;
 
+-- p_n open alerts of type p_type were resolved (by an operator, the sweeper
+-- or an incident's resolve): the window counts them down, and the last one
+-- closes it (old values on the right). The caller holds the type's lock.
+CREATE OR REPLACE FUNCTION ac_esc_alerts_closed(p_type text, p_n bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE esc_windows w SET open_alerts = greatest(w.open_alerts - p_n, 0),
+           closed_at = CASE WHEN w.open_alerts <= p_n THEN clock_timestamp() END,
+           increment_pct = CASE WHEN w.open_alerts <= p_n THEN (ac_esc_increment(w.type,
+                           w.opened_at, clock_timestamp(), w.events - w.flushed_events)).pct END,
+           rev = w.rev + 1
+     WHERE w.type = p_type AND w.closed_at IS NULL;
+    -- a closed window's last events go to the buckets
+    INSERT INTO esc_buckets (type, minute, events)
+    SELECT w.type, date_trunc('minute', now()), w.events - w.flushed_events
+      FROM esc_windows w WHERE w.type = p_type AND w.closed_at IS NOT NULL
+       AND w.events > w.flushed_events
+    ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events;
+    UPDATE esc_windows SET flushed_events = events
+     WHERE type = p_type AND closed_at IS NOT NULL AND events > flushed_events;
+END $$;
+
 -- Transitions take the type's lock with the fingerprint's, in sorted order.
 CREATE OR REPLACE FUNCTION ac_alert_transition(p_id bigint, p_action text, p_actor text,
                                                p_details jsonb, p_idle_before timestamptz DEFAULT NULL)
@@ -253,21 +276,7 @@ BEGIN
         UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),
                updated_at = clock_timestamp()
          WHERE id = p_id;
-        -- the last open alert of its type closes the window (old values on the right)
-        UPDATE esc_windows w SET open_alerts = greatest(w.open_alerts - 1, 0),
-               closed_at = CASE WHEN w.open_alerts <= 1 THEN clock_timestamp() END,
-               increment_pct = CASE WHEN w.open_alerts <= 1 THEN (ac_esc_increment(w.type,
-                               w.opened_at, clock_timestamp(), w.events - w.flushed_events)).pct END,
-               rev = w.rev + 1
-         WHERE w.type = v_type AND w.closed_at IS NULL;
-        -- a closed window's last events go to the buckets
-        INSERT INTO esc_buckets (type, minute, events)
-        SELECT w.type, date_trunc('minute', now()), w.events - w.flushed_events
-          FROM esc_windows w WHERE w.type = v_type AND w.closed_at IS NOT NULL
-           AND w.events > w.flushed_events
-        ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events;
-        UPDATE esc_windows SET flushed_events = events
-         WHERE type = v_type AND closed_at IS NOT NULL AND events > flushed_events;
+        PERFORM ac_esc_alerts_closed(v_type, 1);
     ELSE
         RAISE EXCEPTION 'unknown action %', p_action;
     END IF;
@@ -290,19 +299,13 @@ CREATE OR REPLACE FUNCTION ac_oncall_json(p_id bigint, p_name text, p_doc jsonb,
                               'updated_at', ac_rfc3339(p_updated))
 $$;
 
--- A raise re-notifies at the new level (the message says why).
+-- A raise by a policy: the incident records why (its notification says so;
+-- the raise itself was followed by ac_incident_follow).
 CREATE OR REPLACE FUNCTION ac_notify_on_escalation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO notify_intents (alert_id, reason, level, details)
-    VALUES (NEW.alert_id, 'escalate', NEW.to_level,
-            jsonb_build_object('from', NEW.from_level, 'to', NEW.to_level, 'why', NEW.reason));
-    RETURN NULL;
-END $$;
-
--- An acknowledgement stops the time escalation.
-CREATE OR REPLACE FUNCTION ac_notify_on_ack() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE alert_notify SET next_tier_at = NULL WHERE alert_id = NEW.id;
+    UPDATE incidents i SET level_reason = NEW.reason
+      FROM alerts a WHERE a.id = NEW.alert_id AND i.id = a.incident_id
+       AND i.level_reason IS DISTINCT FROM NEW.reason;
     RETURN NULL;
 END $$;
 
@@ -323,10 +326,6 @@ CREATE OR REPLACE FUNCTION ac_notify_on_resolve() RETURNS trigger LANGUAGE plpgs
 BEGIN
     UPDATE silences SET expired_at = clock_timestamp()
      WHERE until_resolved AND alert_id = NEW.id AND expired_at IS NULL;
-    UPDATE alert_notify SET next_tier_at = NULL WHERE alert_id = NEW.id;
-    IF FOUND THEN
-        INSERT INTO notify_intents (alert_id, reason, level) VALUES (NEW.id, 'resolve', NEW.level);
-    END IF;
     RETURN NULL;
 END $$;
 
@@ -361,4 +360,187 @@ RETURNS TABLE (kind "char", member bigint) LANGUAGE sql STABLE AS $$
     SELECT m.kind, m.member FROM esc_windows w JOIN esc_members m
         ON m.type_key = ac_type_lock_key(w.type)
      WHERE w.id = p_window
+$$;
+
+-- --- incidents (migrations/0018) ---------------------------------------------
+
+-- Incident p_id's level rose from p_from to p_to: a first notification still
+-- waiting (group_wait) is looked at again at once, at the new level; else an
+-- 'escalate' intent tells it at once.
+CREATE OR REPLACE FUNCTION ac_incident_raised(p_id bigint, p_from text, p_to text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE notify_intents SET check_at = NULL, level = p_to
+     WHERE incident_id = p_id AND planned_at IS NULL AND reason IN ('open', 'escalate');
+    IF NOT FOUND THEN
+        INSERT INTO notify_intents (incident_id, reason, level, details)
+        VALUES (p_id, 'escalate', p_to, jsonb_build_object('from', p_from, 'to', p_to));
+    END IF;
+END $$;
+
+-- Before an alert is inserted: the open incident of its group key, or a new
+-- one. The writer holds the type's lock, so one instance at a time decides.
+CREATE OR REPLACE FUNCTION ac_incident_attach() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_key text := NEW.type || chr(31) || NEW.group_key;
+    v_open integer := CASE WHEN NEW.status = 'resolved' THEN 0 ELSE 1 END;
+    v_id bigint;
+    v_level text;
+BEGIN
+    IF NEW.incident_id IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    SELECT id, level INTO v_id, v_level FROM incidents
+     WHERE group_key = v_key AND status <> 'resolved' FOR UPDATE;
+    IF FOUND THEN
+        UPDATE incidents SET alerts = alerts + 1, open_alerts = open_alerts + v_open,
+               level = CASE WHEN v_open = 1 THEN least(level, NEW.level) ELSE level END,
+               updated_at = clock_timestamp()
+         WHERE id = v_id;
+        IF v_open = 1 AND NEW.level < v_level THEN
+            PERFORM ac_incident_raised(v_id, v_level, NEW.level);
+        END IF;
+    ELSE
+        INSERT INTO incidents (group_key, type, grouping, title, level, initial_level, status,
+                               alerts, open_alerts, first_seen, resolved_at)
+        VALUES (v_key, NEW.type, NEW.group_key,
+                CASE WHEN NEW.group_key = '' THEN NEW.type
+                     ELSE NEW.type || ' (' || NEW.group_key || ')' END,
+                NEW.level, NEW.level, CASE WHEN v_open = 1 THEN 'open' ELSE 'resolved' END,
+                1, v_open, NEW.first_seen, CASE WHEN v_open = 0 THEN clock_timestamp() END)
+        RETURNING id INTO v_id;
+    END IF;
+    NEW.incident_id := v_id;
+    RETURN NEW;
+END $$;
+
+-- After an alert's status or level changed: its incident's open count,
+-- level, acknowledgement and resolve follow. An incident's own resolve
+-- (ac_incident_transition) does its bookkeeping once, for all its alerts.
+CREATE OR REPLACE FUNCTION ac_incident_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v incidents%ROWTYPE;
+    v_level text;
+BEGIN
+    IF current_setting('ac.incident_bulk', true) = NEW.incident_id::text THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO v FROM incidents WHERE id = NEW.incident_id FOR UPDATE;
+    IF NOT FOUND OR v.status = 'resolved' THEN
+        RETURN NULL;
+    END IF;
+    IF NEW.status = 'resolved' AND OLD.status <> 'resolved' THEN
+        IF v.open_alerts <= 1 THEN
+            UPDATE incidents SET open_alerts = 0, status = 'resolved',
+                   resolved_at = clock_timestamp(), next_tier_at = NULL,
+                   updated_at = clock_timestamp()
+             WHERE id = v.id;
+            IF v.notified_level IS NOT NULL THEN
+                INSERT INTO notify_intents (incident_id, reason, level)
+                VALUES (v.id, 'resolve', v.level);
+            END IF;
+            RETURN NULL;
+        END IF;
+        v_level := v.level;
+        IF OLD.level = v.level AND NOT EXISTS (
+               SELECT 1 FROM alerts WHERE incident_id = v.id AND status <> 'resolved'
+                  AND level = v.level AND id <> NEW.id) THEN
+            SELECT min(level) INTO v_level FROM alerts
+             WHERE incident_id = v.id AND status <> 'resolved' AND id <> NEW.id;
+        END IF;
+        UPDATE incidents SET open_alerts = open_alerts - 1, level = coalesce(v_level, level),
+               updated_at = clock_timestamp()
+         WHERE id = v.id;
+    ELSIF NEW.status <> 'resolved' AND NEW.level < v.level THEN
+        UPDATE incidents SET level = NEW.level, updated_at = clock_timestamp() WHERE id = v.id;
+        PERFORM ac_incident_raised(v.id, v.level, NEW.level);
+    END IF;
+    -- nothing of it left firing: acknowledged (by whoever acknowledged last)
+    IF OLD.status = 'firing' AND NEW.status <> 'firing' AND v.status = 'open' AND NOT EXISTS (
+           SELECT 1 FROM alerts WHERE incident_id = v.id AND status = 'firing' AND id <> NEW.id) THEN
+        UPDATE incidents SET status = 'acknowledged', next_tier_at = NULL,
+               acked_at = coalesce(NEW.acked_at, clock_timestamp()),
+               acked_by = coalesce(NEW.acked_by, 'system:resolve'), updated_at = clock_timestamp()
+         WHERE id = v.id AND open_alerts > 0;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Acknowledges or resolves incident p_id: all its open alerts, in this
+-- transaction, audited once with the count. The type's lock is the only one
+-- taken: every change of an alert of that type holds it, so nothing moves
+-- meanwhile (and, one lock, no order to get wrong). result: 'ok',
+-- 'not_found', or the status that made it moot ('acknowledged' for an ack,
+-- 'resolved').
+CREATE OR REPLACE FUNCTION ac_incident_transition(p_id bigint, p_action text, p_actor text,
+                                                  p_details jsonb, OUT result text, OUT alerts bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v incidents%ROWTYPE;
+BEGIN
+    alerts := 0;
+    SELECT * INTO v FROM incidents WHERE id = p_id;
+    IF NOT FOUND THEN
+        result := 'not_found';
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(ac_type_lock_key(v.type));
+    SELECT * INTO v FROM incidents WHERE id = p_id FOR UPDATE;
+    IF v.status = 'resolved' OR (p_action = 'ack' AND v.status = 'acknowledged') THEN
+        result := v.status;
+        RETURN;
+    END IF;
+    IF p_action = 'ack' THEN
+        UPDATE incidents SET status = 'acknowledged', acked_at = clock_timestamp(),
+               acked_by = p_actor, next_tier_at = NULL, updated_at = clock_timestamp()
+         WHERE id = p_id;
+        UPDATE alerts SET status = 'acknowledged', acked_at = clock_timestamp(),
+               acked_by = p_actor, updated_at = clock_timestamp()
+         WHERE incident_id = p_id AND status = 'firing';
+        GET DIAGNOSTICS alerts = ROW_COUNT;
+    ELSIF p_action = 'resolve' THEN
+        PERFORM set_config('ac.incident_bulk', p_id::text, true);
+        UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),
+               updated_at = clock_timestamp()
+         WHERE incident_id = p_id AND status <> 'resolved';
+        GET DIAGNOSTICS alerts = ROW_COUNT;
+        PERFORM set_config('ac.incident_bulk', '', true);
+        PERFORM ac_esc_alerts_closed(v.type, alerts);
+        UPDATE incidents SET status = 'resolved', open_alerts = 0, resolved_at = clock_timestamp(),
+               next_tier_at = NULL, updated_at = clock_timestamp()
+         WHERE id = p_id;
+        IF v.notified_level IS NOT NULL THEN
+            INSERT INTO notify_intents (incident_id, reason, level) VALUES (p_id, 'resolve', v.level);
+        END IF;
+    ELSE
+        RAISE EXCEPTION 'unknown action %', p_action;
+    END IF;
+    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    VALUES (p_actor, 'incident.' || p_action, 'incident', p_id::text,
+            coalesce(p_details, '{}'::jsonb) || jsonb_build_object('alerts', alerts));
+    result := 'ok';
+END $$;
+
+-- The API form of an incident, with the counts over its alerts.
+CREATE OR REPLACE FUNCTION ac_incident_json(i incidents) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', i.id::text, 'type', i.type, 'title', i.title, 'grouping', i.grouping,
+        'level', i.level, 'initial_level', i.initial_level, 'level_reason', i.level_reason,
+        'status', i.status, 'alerts', i.alerts, 'open_alerts', i.open_alerts,
+        'events', c.events, 'apps', c.apps, 'gc_users', c.gc_users,
+        'top_apps', coalesce(c.top_apps, '[]'::jsonb),
+        'first_seen', ac_rfc3339(i.first_seen), 'last_seen', ac_rfc3339(c.last_seen),
+        'created_at', ac_rfc3339(i.created_at), 'updated_at', ac_rfc3339(i.updated_at),
+        'resolved_at', ac_rfc3339(i.resolved_at), 'acked_at', ac_rfc3339(i.acked_at),
+        'acked_by', i.acked_by, 'team_id', i.team_id::text, 'tier', i.tier,
+        'notified_level', i.notified_level, 'notified_at', ac_rfc3339(i.notified_at),
+        'delivered_at', ac_rfc3339(i.delivered_at), 'next_tier_at', ac_rfc3339(i.next_tier_at))
+      FROM (SELECT coalesce(sum(a.count), 0) AS events, count(DISTINCT a.app_id) AS apps,
+                   count(DISTINCT a.user_id) FILTER (WHERE a.gc_level >= 6) AS gc_users,
+                   max(a.last_seen) AS last_seen,
+                   (SELECT jsonb_agg(t.app_id ORDER BY t.n DESC, t.app_id) FROM (
+                        SELECT b.app_id, count(*) AS n FROM alerts b
+                         WHERE b.incident_id = i.id AND b.app_id IS NOT NULL
+                         GROUP BY b.app_id ORDER BY n DESC, b.app_id LIMIT 5) t) AS top_apps
+              FROM alerts a WHERE a.incident_id = i.id) c
 $$;

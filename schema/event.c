@@ -508,7 +508,8 @@ void ac_event_deinit(struct ac_event *ev)
                      &ev->resource.kind,
                      &ev->resource.namespace_,
                      &ev->resource.name,
-                     &ev->resource.uid};
+                     &ev->resource.uid,
+                     &ev->group_key};
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);

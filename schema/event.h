@@ -84,6 +84,8 @@ struct ac_event {
     /* From the event's type (registry): compression of duplicates. */
     bool retain_duplicates;  /* store every duplicate as an event row */
     int64_t compress_window; /* µs; an open alert older than this rolls over; 0 = never */
+    /* From the routes (server/grouping.h): the incident group key; NULL: the type alone. */
+    char *group_key;
 };
 
 /*

@@ -66,11 +66,7 @@ void ac_api_get_alert(struct ac_http_req *r)
     }
 }
 
-/*
- * The optional body {"by": "...", "comment": "..."}. On success sets *actor
- * (new) and *details (new); on failure answers 400 and returns false.
- */
-static bool al_parse_body(struct ac_http_req *r, char **actor, json_t **details)
+bool ac_api_transition_body(struct ac_http_req *r, char **actor, json_t **details)
 {
     json_t *body = NULL, *errs = json_array(), *v;
     json_error_t jerr;
@@ -130,7 +126,7 @@ static void al_transition(struct ac_http_req *r, const char *action)
         ac_api_not_found(r, "alert");
         return;
     }
-    if (!al_parse_body(r, &actor, &details)) {
+    if (!ac_api_transition_body(r, &actor, &details)) {
         return;
     }
     details_s = json_dumps(details, JSON_COMPACT);

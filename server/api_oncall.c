@@ -28,6 +28,7 @@
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/grouping.h"
 #include "server/server.h"
 
 #define OC_LOCK "SELECT pg_advisory_xact_lock(16707, 4)"
@@ -241,6 +242,12 @@ static char *oc_json_expr(const struct oc_kind *k)
 
 /* The kind's resource. A write's parameters: $1 name, $2 doc, then the
  * kind's columns in this order, then the actor, then (update) the id. */
+/* A route's group_by applies to the next event this instance takes in. */
+static void oc_routes_changed(struct ac_http_req *r)
+{
+    ac_grouping_poke(r->srv->grouping);
+}
+
 static void oc_build(struct oc_kind *k)
 {
     struct ac_buf cols = {0}, vals = {0}, sets = {0};
@@ -294,6 +301,7 @@ static void oc_build(struct oc_kind *k)
     res->lock = OC_LOCK;
     res->check = oc_check;
     res->conflict_of = oc_conflict_of;
+    res->changed = k->kind == AC_ONCALL_ROUTE ? oc_routes_changed : NULL;
     free(json);
     ac_buf_deinit(&cols);
     ac_buf_deinit(&vals);

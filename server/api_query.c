@@ -35,12 +35,12 @@ static const struct ac_api_list qr_events = {
 };
 
 static const struct ac_api_filter qr_alert_filters[] = {
-    {"type", AC_ARG_TEXT, NULL, NULL},   {"source", AC_ARG_TEXT, NULL, NULL},
-    {"level", AC_ARG_LEVEL, NULL, NULL}, {"status", AC_ARG_CHOICE, qr_al_status, NULL},
-    {"app_id", AC_ARG_TEXT, NULL, NULL}, {"user_id", AC_ARG_TEXT, NULL, NULL},
-    {"region", AC_ARG_TEXT, NULL, NULL}, {"since", AC_ARG_TIME, NULL, NULL},
-    {"until", AC_ARG_TIME, NULL, NULL},  {"fingerprint", AC_ARG_TEXT, NULL, NULL},
-    {NULL, AC_ARG_TEXT, NULL, NULL},
+    {"type", AC_ARG_TEXT, NULL, NULL},      {"source", AC_ARG_TEXT, NULL, NULL},
+    {"level", AC_ARG_LEVEL, NULL, NULL},    {"status", AC_ARG_CHOICE, qr_al_status, NULL},
+    {"app_id", AC_ARG_TEXT, NULL, NULL},    {"user_id", AC_ARG_TEXT, NULL, NULL},
+    {"region", AC_ARG_TEXT, NULL, NULL},    {"since", AC_ARG_TIME, NULL, NULL},
+    {"until", AC_ARG_TIME, NULL, NULL},     {"fingerprint", AC_ARG_TEXT, NULL, NULL},
+    {"incident_id", AC_ARG_ID, NULL, NULL}, {NULL, AC_ARG_TEXT, NULL, NULL},
 };
 
 /* since/until select alerts whose [first_seen, last_seen] overlaps the range;
@@ -57,8 +57,9 @@ static const struct ac_api_list qr_alerts = {
     " AND ($8::timestamptz IS NULL OR a.last_seen >= $8)"
     " AND ($9::timestamptz IS NULL OR a.first_seen < $9)"
     " AND ($10::text IS NULL OR a.fingerprint = $10)"
-    " AND ($11::bigint IS NULL OR a.id < $11)"
-    " ORDER BY a.id DESC LIMIT $12",
+    " AND ($11::bigint IS NULL OR a.incident_id = $11)"
+    " AND ($12::bigint IS NULL OR a.id < $12)"
+    " ORDER BY a.id DESC LIMIT $13",
     AC_KEY_ID,
 };
 

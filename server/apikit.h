@@ -32,6 +32,12 @@ void ac_api_unavailable(struct ac_http_req *r, PGconn *c, const char *what);
 
 /* The actor of a change made by r: "token:<name>" (new). */
 char *ac_api_actor(const struct ac_http_req *r);
+/*
+ * The optional body of an ack or resolve, {"by": "...", "comment": "..."}
+ * (server/api_alerts.c). On success sets *actor ("user:<by>", else the
+ * token's) and *details (both new); on failure answers 400 and returns false.
+ */
+bool ac_api_transition_body(struct ac_http_req *r, char **actor, json_t **details);
 
 /* Answers status with the JSON text in row 0, column 0 of res. */
 void ac_api_reply_row(struct ac_http_req *r, const PGresult *res, unsigned status);

@@ -11,10 +11,15 @@
 #include "server/core/pg.h"
 
 #define SQL_CLAIM_INTENTS                                                                          \
-    "SELECT i.id, i.alert_id, i.reason, i.level, i.tier, i.details::text,"                         \
-    " ac_alert_json(a)::text, n.team_id, n.tier, to_json(n.channels)::text, i.held_by"             \
-    " FROM notify_intents i JOIN alerts a ON a.id = i.alert_id"                                    \
-    " LEFT JOIN alert_notify n ON n.alert_id = i.alert_id"                                         \
+    "SELECT i.id, i.incident_id, i.reason, i.level, i.tier, i.details::text,"                      \
+    " (ac_incident_json(c) || jsonb_build_object('last_alert_id', (SELECT max(a.id)::text FROM"    \
+    " alerts a WHERE a.incident_id = c.id), 'members', (SELECT "                                   \
+    "coalesce(jsonb_agg(ac_alert_json(a)"                                                          \
+    " ORDER BY a.id), '[]') FROM (SELECT * FROM alerts a WHERE a.incident_id = c.id AND"           \
+    " (a.status <> 'resolved' OR c.status = 'resolved') ORDER BY a.id LIMIT $2) a)))::text,"       \
+    " c.team_id, c.tier, to_json(c.channels)::text, i.held_by,"                                    \
+    " extract(epoch FROM c.created_at)::bigint, c.notified_level"                                  \
+    " FROM notify_intents i JOIN incidents c ON c.id = i.incident_id"                              \
     " WHERE i.planned_at IS NULL AND coalesce(i.check_at, i.created_at) <= clock_timestamp()"      \
     " ORDER BY i.id LIMIT $1 FOR UPDATE OF i SKIP LOCKED"
 #define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
@@ -24,7 +29,7 @@
     "SELECT id, ac_oncall_json(w.id, w.name, w.doc, w.created_at, w.updated_at)::text"             \
     " FROM contacts w"
 #define SQL_INSERT_NOTIFICATIONS                                                                   \
-    "INSERT INTO notifications (intent_id, alert_id, channel, kind, contact_id, level, reason,"    \
+    "INSERT INTO notifications (intent_id, incident_id, channel, kind, contact_id, level, reason," \
     " idem_key, context) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[],"             \
     " $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::jsonb[])"                  \
     " ON CONFLICT (idem_key) DO NOTHING"
@@ -33,52 +38,75 @@
     "SELECT id, matchers::text, alert_id, extract(epoch FROM ends_at)::bigint FROM silences"       \
     " WHERE expired_at IS NULL AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now())"
 /* Held by a silence: looked at again at its end, or in 30 s (a silence can
- * be deleted, an alert resolved). */
+ * be deleted, an alert resolved). Waiting (group_wait): at its end; a raise
+ * makes it look again at once (ac_incident_raised). */
 #define SQL_HOLD                                                                                   \
-    "UPDATE notify_intents i SET held_by = u.s, check_at = least(to_timestamp(coalesce(u.e,"       \
-    " 'infinity'::float8)), clock_timestamp() + interval '30 seconds') FROM unnest($1::bigint[],"  \
-    " $2::bigint[], $3::float8[]) AS u(id, s, e) WHERE i.id = u.id"
+    "UPDATE notify_intents i SET held_by = u.s, check_at = CASE WHEN u.s IS NULL THEN"             \
+    " to_timestamp(u.e) ELSE least(to_timestamp(coalesce(u.e, 'infinity'::float8)),"               \
+    " clock_timestamp() + interval '30 seconds') END FROM unnest($1::bigint[], $2::bigint[],"      \
+    " $3::float8[]) AS u(id, s, e) WHERE i.id = u.id"
 #define SQL_DROP                                                                                   \
-    "UPDATE notify_intents SET planned_at = clock_timestamp(), dropped = $2 WHERE id = ANY($1)"
-/* The alert's team, tier, channels used and next tier time (not for a
- * resolve, nor once it is acknowledged or resolved). */
-#define SQL_ALERT_NOTIFY                                                                           \
+    "UPDATE notify_intents i SET planned_at = clock_timestamp(), dropped = u.why"                  \
+    " FROM unnest($1::bigint[], $2::text[]) AS u(id, why) WHERE i.id = u.id"
+/* The incident's team, tier, channels used, level told, what the message
+ * covered, and the next tier's time (a timeout's: now; else on the first
+ * delivery, ac_outbox_sent). */
+#define SQL_INCIDENT_NOTIFY                                                                        \
     "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::jsonb[],"          \
-    " $5::int[]) WITH ORDINALITY AS u(a, t, tier, ch, mtta, ord)),"                                \
-    " used AS (SELECT u.a, array_agg(DISTINCT c) AS chans FROM u,"                                 \
-    " jsonb_array_elements_text(u.ch) AS c GROUP BY u.a),"                                         \
-    " last AS (SELECT DISTINCT ON (u.a) u.* FROM u ORDER BY u.a, u.ord DESC)"                      \
-    " INSERT INTO alert_notify AS n (alert_id, team_id, tier, channels, next_tier_at)"             \
-    " SELECT l.a, l.t, l.tier, coalesce(used.chans, '{}'), CASE WHEN al.status = 'firing'"         \
-    " THEN clock_timestamp() + make_interval(secs => l.mtta) END FROM last l"                      \
-    " JOIN alerts al ON al.id = l.a LEFT JOIN used ON used.a = l.a"                                \
-    " ON CONFLICT (alert_id) DO UPDATE SET team_id = excluded.team_id, tier = excluded.tier,"      \
-    " channels = ARRAY(SELECT DISTINCT x FROM unnest(n.channels || excluded.channels) x),"         \
-    " notified_at = clock_timestamp(), next_tier_at = excluded.next_tier_at"
+    " $5::int[], $6::text[], $7::bigint[], $8::bool[]) WITH ORDINALITY"                            \
+    " AS u(inc, team, tier, ch, mtta, lvl, told, arm, ord)),"                                      \
+    " used AS (SELECT u.inc, array_agg(DISTINCT c) AS chans FROM u,"                               \
+    " jsonb_array_elements_text(u.ch) AS c GROUP BY u.inc),"                                       \
+    " agg AS (SELECT u.inc, min(u.lvl COLLATE \"C\") AS lvl, max(u.told) AS told,"                 \
+    " bool_or(u.arm) AS arm FROM u GROUP BY u.inc),"                                               \
+    " last AS (SELECT DISTINCT ON (u.inc) u.* FROM u ORDER BY u.inc, u.ord DESC)"                  \
+    " UPDATE incidents n SET team_id = l.team, tier = l.tier, channels = ARRAY(SELECT DISTINCT x"  \
+    " FROM unnest(n.channels || coalesce(used.chans, '{}')) x), notified_level ="                  \
+    " least(coalesce(n.notified_level, 'P4'), g.lvl), notified_at = clock_timestamp(),"            \
+    " summary_at = clock_timestamp(), told_alert_id = greatest(n.told_alert_id, g.told),"          \
+    " mtta_s = l.mtta, next_tier_at = CASE WHEN g.arm AND n.status = 'open' THEN"                  \
+    " clock_timestamp() + make_interval(secs => l.mtta) ELSE n.next_tier_at END"                   \
+    " FROM last l JOIN agg g ON g.inc = l.inc LEFT JOIN used ON used.inc = l.inc"                  \
+    " WHERE n.id = l.inc"
 /* Unacknowledged past their MTTA: the next tier. */
 #define SQL_DUE_TIERS                                                                              \
-    "WITH due AS (SELECT n.alert_id, a.level FROM alert_notify n JOIN alerts a ON a.id ="          \
-    " n.alert_id WHERE n.next_tier_at <= clock_timestamp() AND a.status = 'firing'"                \
-    " ORDER BY n.next_tier_at LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                             \
-    " u AS (UPDATE alert_notify n SET tier = n.tier + 1, next_tier_at = NULL FROM due"             \
-    " WHERE n.alert_id = due.alert_id RETURNING n.alert_id, n.tier, due.level)"                    \
-    " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
-    " SELECT alert_id, 'timeout', level, tier FROM u"
-/* Repeats since the last notification, past the level's repeat interval.
- * Driven from the notified alerts (OFFSET 0 keeps the alert lookup a nested
- * loop over them): the planner would otherwise scan every open alert of the
- * level, at every poll, for the few that were notified. */
+    "WITH due AS (SELECT id FROM incidents WHERE next_tier_at <= clock_timestamp()"                \
+    " AND status = 'open' ORDER BY next_tier_at LIMIT 100 FOR UPDATE SKIP LOCKED),"                \
+    " u AS (UPDATE incidents n SET tier = n.tier + 1, next_tier_at = NULL FROM due"                \
+    " WHERE n.id = due.id RETURNING n.id, n.tier, n.level)"                                        \
+    " INSERT INTO notify_intents (incident_id, reason, level, tier)"                               \
+    " SELECT id, 'timeout', level, tier FROM u"
+/* Open, unacknowledged incidents of a level told longer ago than its repeat
+ * interval, with nothing pending. */
 #define SQL_DUE_REPEATS                                                                            \
-    "WITH due AS (SELECT n.alert_id, a.level, n.tier FROM alert_notify n CROSS JOIN LATERAL"       \
-    " (SELECT a.level FROM alerts a WHERE a.id = n.alert_id AND a.status = 'firing'"               \
-    " AND a.level = $1 AND a.last_seen > n.notified_at OFFSET 0) a"                                \
-    " WHERE n.notified_at < clock_timestamp() - make_interval(secs => $2::int)"                    \
-    " AND NOT EXISTS (SELECT 1 FROM notify_intents i WHERE i.alert_id = n.alert_id"                \
-    " AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE OF n SKIP LOCKED),"                           \
-    " u AS (UPDATE alert_notify n SET notified_at = clock_timestamp() FROM due"                    \
-    " WHERE n.alert_id = due.alert_id RETURNING n.alert_id)"                                       \
-    " INSERT INTO notify_intents (alert_id, reason, level, tier)"                                  \
-    " SELECT due.alert_id, 'repeat', due.level, due.tier FROM due JOIN u USING (alert_id)"
+    "WITH due AS (SELECT n.id, n.level, n.tier FROM incidents n WHERE n.status = 'open'"           \
+    " AND n.notified_level IS NOT NULL AND n.level = $1"                                           \
+    " AND n.notified_at < clock_timestamp() - make_interval(secs => $2::int)"                      \
+    " AND NOT EXISTS (SELECT 1 FROM notify_intents i WHERE i.incident_id = n.id"                   \
+    " AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE SKIP LOCKED),"                                \
+    " u AS (UPDATE incidents n SET notified_at = clock_timestamp() FROM due"                       \
+    " WHERE n.id = due.id RETURNING n.id)"                                                         \
+    " INSERT INTO notify_intents (incident_id, reason, level, tier)"                               \
+    " SELECT due.id, 'repeat', due.level, due.tier FROM due JOIN u ON u.id = due.id"
+/* Open, unacknowledged, told incidents that alerts joined since the last
+ * message that covered them, at most once per group interval: a summary of
+ * the new ones. */
+#define SQL_DUE_SUMMARIES                                                                          \
+    "WITH due AS (SELECT n.id, n.level, n.tier, n.told_alert_id FROM incidents n"                  \
+    " WHERE n.status = 'open' AND n.notified_level IS NOT NULL"                                    \
+    " AND coalesce(n.summary_at, n.notified_at) < clock_timestamp() -"                             \
+    " make_interval(secs => $1::int) AND EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id ="     \
+    " n.id AND a.id > n.told_alert_id) AND NOT EXISTS (SELECT 1 FROM notify_intents i"             \
+    " WHERE i.incident_id = n.id AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE SKIP LOCKED),"     \
+    " s AS (SELECT due.id, count(*) AS n, count(DISTINCT a.app_id) AS apps,"                       \
+    " count(DISTINCT a.user_id) FILTER (WHERE a.gc_level >= 6) AS gc, max(a.id) AS top"            \
+    " FROM due JOIN alerts a ON a.incident_id = due.id AND a.id > due.told_alert_id"               \
+    " GROUP BY due.id),"                                                                           \
+    " u AS (UPDATE incidents n SET summary_at = clock_timestamp(), told_alert_id = s.top FROM s"   \
+    " WHERE n.id = s.id RETURNING n.id)"                                                           \
+    " INSERT INTO notify_intents (incident_id, reason, level, tier, details)"                      \
+    " SELECT due.id, 'summary', due.level, due.tier, jsonb_build_object('new_alerts', s.n,"        \
+    " 'apps', s.apps, 'gc_users', s.gc) FROM due JOIN s ON s.id = due.id"
 #define SQL_CLAIM_DUE                                                                              \
     "WITH c AS (SELECT id FROM notifications WHERE status IN ('pending', 'sending')"               \
     " AND next_at <= clock_timestamp() AND (lease_until IS NULL OR lease_until <"                  \
@@ -86,9 +114,14 @@
     " UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"                   \
     " lease_until = clock_timestamp() + make_interval(secs => $2::int) FROM c WHERE n.id = c.id"   \
     " RETURNING n.id, n.channel, n.context::text, n.attempts"
+/* Sent; the incident's first delivered notification starts its MTTA. */
 #define SQL_SENT                                                                                   \
-    "UPDATE notifications SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL,"   \
-    " last_status = $2::int, last_error = NULL WHERE id = $1::bigint"
+    "WITH s AS (UPDATE notifications SET status = 'sent', sent_at = clock_timestamp(),"            \
+    " lease_until = NULL, last_status = $2::int, last_error = NULL WHERE id = $1::bigint"          \
+    " RETURNING incident_id, reason)"                                                              \
+    " UPDATE incidents i SET delivered_at = clock_timestamp(), next_tier_at = CASE WHEN"           \
+    " i.status = 'open' THEN clock_timestamp() + make_interval(secs => coalesce(i.mtta_s, 300))"   \
+    " END FROM s WHERE i.id = s.incident_id AND i.delivered_at IS NULL AND s.reason <> 'resolve'"
 #define SQL_RETRY                                                                                  \
     "UPDATE notifications SET status = 'pending', lease_until = NULL, next_at ="                   \
     " clock_timestamp() + make_interval(secs => $3::double precision / 1000),"                     \
@@ -101,11 +134,12 @@
 
 PGresult *ac_outbox_claim_intents(PGconn *c, int limit)
 {
-    char lim[16];
-    const char *p[1] = {lim};
+    char lim[16], alerts[16];
+    const char *p[2] = {lim, alerts};
 
     (void)snprintf(lim, sizeof(lim), "%d", limit);
-    return ac_pg_query(c, OB, SQL_CLAIM_INTENTS, 1, p);
+    (void)snprintf(alerts, sizeof(alerts), "%d", AC_PLAN_ALERTS_MAX);
+    return ac_pg_query(c, OB, SQL_CLAIM_INTENTS, 2, p);
 }
 
 static int64_t ob_ll(const PGresult *r, int i, int col)
@@ -116,21 +150,25 @@ static int64_t ob_ll(const PGresult *r, int i, int col)
 bool ac_outbox_intent(const PGresult *r, int i, struct ac_plan_intent *in, json_t *owned[3])
 {
     memset(in, 0, sizeof(*in));
-    owned[0] = json_loads(PQgetvalue(r, i, 6), 0, NULL); /* the alert */
+    owned[0] = json_loads(PQgetvalue(r, i, 6), 0, NULL); /* the incident */
     owned[1] = PQgetisnull(r, i, 5) ? NULL : json_loads(PQgetvalue(r, i, 5), 0, NULL);
     owned[2] = PQgetisnull(r, i, 9) ? NULL : json_loads(PQgetvalue(r, i, 9), 0, NULL);
     in->id = ob_ll(r, i, 0);
-    in->alert_id = ob_ll(r, i, 1);
+    in->incident_id = ob_ll(r, i, 1);
     in->level = AC_LEVEL_P4;
     (void)ac_level_parse(PQgetvalue(r, i, 3), &in->level);
     in->tier = (long)ob_ll(r, i, 4);
-    in->alert = owned[0];
+    in->incident = owned[0];
     in->details = owned[1];
     in->used = owned[2];
-    in->notified = !PQgetisnull(r, i, 7) || !PQgetisnull(r, i, 8);
     in->team = ob_ll(r, i, 7);
     in->notified_tier = (long)ob_ll(r, i, 8);
     in->held = !PQgetisnull(r, i, 10);
+    in->created_s = ob_ll(r, i, 11);
+    in->told = AC_LEVEL_UNSET;
+    if (!PQgetisnull(r, i, 12)) {
+        (void)ac_level_parse(PQgetvalue(r, i, 12), &in->told);
+    }
     if (!owned[0] || !ac_notify_reason_parse(PQgetvalue(r, i, 2), &in->reason)) {
         ac_log(AC_LOG_WARN, OB, "intent %s does not load (reason %s); dropped", PQgetvalue(r, i, 0),
                PQgetvalue(r, i, 2));
@@ -205,58 +243,73 @@ void ac_outbox_batch_deinit(struct ac_outbox_batch *b)
     for (int k = 0; k < 9; k++) {
         ac_buf_deinit(&b->rows[k]);
     }
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 8; k++) {
         ac_buf_deinit(&b->notify[k]);
     }
     for (int k = 0; k < 3; k++) {
         ac_buf_deinit(&b->hold[k]);
     }
     ac_buf_deinit(&b->planned);
-    ac_buf_deinit(&b->drop);
+    ac_buf_deinit(&b->drop[0]);
+    ac_buf_deinit(&b->drop[1]);
 }
 
 void ac_outbox_batch_add(struct ac_outbox_batch *b, const struct ac_plan_intent *in,
                          const struct ac_plan_out *out)
 {
-    char intent[24], alert[24], num[24];
+    char intent[24], inc[24], num[24];
 
     (void)snprintf(intent, sizeof(intent), "%lld", (long long)in->id);
-    (void)snprintf(alert, sizeof(alert), "%lld", (long long)in->alert_id);
-    if (out->verdict == AC_PLAN_HOLD) {
-        ac_pg_array_add(&b->hold[0], intent);
-        ac_pg_array_add_i64(&b->hold[1], out->silence->id, false);
-        ac_pg_array_add_i64(&b->hold[2], out->silence->ends, true);
-        b->nhold++;
-        return;
-    }
-    if (out->verdict == AC_PLAN_DROP) {
-        ac_pg_array_add(&b->drop, intent);
-        b->ndrop++;
-        return;
+    (void)snprintf(inc, sizeof(inc), "%lld", (long long)in->incident_id);
+    switch (out->verdict) {
+        case AC_PLAN_HOLD:
+        case AC_PLAN_WAIT:
+            ac_pg_array_add(&b->hold[0], intent);
+            if (out->verdict == AC_PLAN_HOLD) {
+                ac_pg_array_add_i64(&b->hold[1], out->silence->id, false);
+                ac_pg_array_add_i64(&b->hold[2], out->silence->ends, true);
+                b->nhold++;
+            }
+            else {
+                ac_pg_array_add(&b->hold[1], NULL);
+                ac_pg_array_add_i64(&b->hold[2], out->until, false);
+                b->nwait++;
+            }
+            return;
+        case AC_PLAN_DROP:
+            ac_pg_array_add(&b->drop[0], intent);
+            ac_pg_array_add(&b->drop[1], out->why ? out->why : "nothing to tell");
+            b->ndrop++;
+            return;
+        case AC_PLAN_NOTIFY:
+            break;
     }
     ac_pg_array_add(&b->planned, intent);
     b->nplanned++;
     for (size_t i = 0; i < out->nrows; i++) {
         const struct ac_plan_row *row = &out->rows[i];
         ac_pg_array_add(&b->rows[0], intent);
-        ac_pg_array_add(&b->rows[1], alert);
+        ac_pg_array_add(&b->rows[1], inc);
         ac_pg_array_add(&b->rows[2], row->ch->name);
         ac_pg_array_add(&b->rows[3], row->ch->ops->kind);
         ac_pg_array_add(&b->rows[4], row->contact_id);
-        ac_pg_array_add(&b->rows[5], ac_level_name(in->level));
-        ac_pg_array_add(&b->rows[6], ac_notify_reason_name(in->reason));
+        ac_pg_array_add(&b->rows[5], ac_level_name(out->level ? out->level : in->level));
+        ac_pg_array_add(&b->rows[6], ac_notify_reason_name(out->as));
         ac_pg_array_add(&b->rows[7], row->key);
         ac_pg_array_add(&b->rows[8], row->doc);
         b->nrows++;
     }
     if (out->remember) {
         char *used = json_dumps(out->used, JSON_COMPACT);
-        ac_pg_array_add(&b->notify[0], alert);
+        ac_pg_array_add(&b->notify[0], inc);
         ac_pg_array_add_i64(&b->notify[1], out->team, true);
         (void)snprintf(num, sizeof(num), "%ld", out->tier);
         ac_pg_array_add(&b->notify[2], num);
         ac_pg_array_add(&b->notify[3], used);
         ac_pg_array_add_i64(&b->notify[4], out->mtta_s, false);
+        ac_pg_array_add(&b->notify[5], ac_level_name(out->level));
+        ac_pg_array_add_i64(&b->notify[6], out->told_alert, false);
+        ac_pg_array_add(&b->notify[7], out->arm ? "t" : "f");
         b->nnotify++;
         free(used);
     }
@@ -279,8 +332,8 @@ bool ac_outbox_batch_write(PGconn *c, struct ac_outbox_batch *b)
     if (b->nrows && !ac_pg_run(c, OB, SQL_INSERT_NOTIFICATIONS, 9, p)) {
         return false;
     }
-    ob_params(b->notify, 5, p);
-    if (b->nnotify && !ac_pg_run(c, OB, SQL_ALERT_NOTIFY, 5, p)) {
+    ob_params(b->notify, 8, p);
+    if (b->nnotify && !ac_pg_run(c, OB, SQL_INCIDENT_NOTIFY, 8, p)) {
         return false;
     }
     ob_params(&b->planned, 1, p);
@@ -288,11 +341,10 @@ bool ac_outbox_batch_write(PGconn *c, struct ac_outbox_batch *b)
         return false;
     }
     ob_params(b->hold, 3, p);
-    if (b->nhold && !ac_pg_run(c, OB, SQL_HOLD, 3, p)) {
+    if (b->nhold + b->nwait > 0 && !ac_pg_run(c, OB, SQL_HOLD, 3, p)) {
         return false;
     }
-    ob_params(&b->drop, 1, p);
-    p[1] = "resolved while silenced";
+    ob_params(b->drop, 2, p);
     return !b->ndrop || ac_pg_run(c, OB, SQL_DROP, 2, p);
 }
 
@@ -302,7 +354,7 @@ long ac_outbox_due_tiers(PGconn *c)
     long n = r ? strtol(PQcmdTuples(r), NULL, 10) : -1;
 
     if (n > 0) {
-        ac_log(AC_LOG_INFO, OB, "unacknowledged past MTTA: next tier for %ld alert(s)", n);
+        ac_log(AC_LOG_INFO, OB, "unacknowledged past MTTA: next tier for %ld incident(s)", n);
     }
     PQclear(r);
     return n;
@@ -315,6 +367,15 @@ bool ac_outbox_due_repeats(PGconn *c, enum ac_level level, long long repeat_s)
 
     (void)snprintf(secs, sizeof(secs), "%lld", repeat_s);
     return ac_pg_run(c, OB, SQL_DUE_REPEATS, 2, p);
+}
+
+bool ac_outbox_due_summaries(PGconn *c, long long interval_s)
+{
+    char secs[24];
+    const char *p[1] = {secs};
+
+    (void)snprintf(secs, sizeof(secs), "%lld", interval_s);
+    return ac_pg_run(c, OB, SQL_DUE_SUMMARIES, 1, p);
 }
 
 PGresult *ac_outbox_claim_due(PGconn *c, int limit, long lease_s)

@@ -3,7 +3,7 @@
  * The notification outbox in PostgreSQL (migrations/0010 and after): every
  * statement the notifier runs, and nothing else. Intents are claimed, planned
  * (escalation/notify/plan.h) and written back in one transaction per batch;
- * due tiers and repeats become new intents; due notifications are claimed
+ * due tiers, repeats and summaries become new intents; due notifications are claimed
  * with a lease and their outcome recorded. Rows are claimed with
  * FOR UPDATE SKIP LOCKED, so instances share the work without meeting.
  */
@@ -33,25 +33,28 @@ bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o);
 
 /* What one planning transaction writes. */
 struct ac_outbox_batch {
-    struct ac_buf rows[9], notify[5], planned, hold[3], drop;
-    size_t nrows, nnotify, nplanned, nhold, ndrop;
+    struct ac_buf rows[9], notify[8], planned, hold[3], drop[2];
+    size_t nrows, nnotify, nplanned, nhold, nwait, ndrop;
 };
 void ac_outbox_batch_init(struct ac_outbox_batch *b);
 void ac_outbox_batch_deinit(struct ac_outbox_batch *b);
 /* Adds the plan of one intent. */
 void ac_outbox_batch_add(struct ac_outbox_batch *b, const struct ac_plan_intent *in,
                          const struct ac_plan_out *out);
-/* Writes the batch (notifications, the alerts' notification state, planned,
- * held and dropped intents) in the caller's transaction. Returns false
+/* Writes the batch (notifications, the incidents' notification state,
+ * planned, held, waiting and dropped intents) in the caller's transaction. Returns false
  * (logged) if a statement failed. */
 bool ac_outbox_batch_write(PGconn *c, struct ac_outbox_batch *b);
 
-/* Unacknowledged alerts past their MTTA get an intent for their next tier.
- * Returns how many, or -1 (logged). */
+/* Unacknowledged incidents past their MTTA get an intent for their next
+ * tier. Returns how many, or -1 (logged). */
 long ac_outbox_due_tiers(PGconn *c);
-/* Still-firing alerts of level past repeat_s since their last notification
- * get a repeat intent. Returns false (logged) on failure. */
+/* Open, unacknowledged incidents of level past repeat_s since they were
+ * last told get a repeat intent. Returns false (logged) on failure. */
 bool ac_outbox_due_repeats(PGconn *c, enum ac_level level, long long repeat_s);
+/* Told incidents that alerts joined get a summary intent, at most once per
+ * interval_s. Returns false (logged) on failure. */
+bool ac_outbox_due_summaries(PGconn *c, long long interval_s);
 
 /* --- sending ------------------------------------------------------------------ */
 

@@ -2,7 +2,8 @@
 /*
  * The pipeline every event goes through, whatever its source:
  *   normalize (type defaults, built-in defaults, fingerprint by the type's
- *   dimensions) -> filter -> enrich (app, tenant) -> persist (group-committed:
+ *   dimensions) -> filter -> enrich (app, tenant) -> group (the incident key
+ *   by the routes) -> persist (group-committed:
  *   dedup and escalation counting happen in the writer's transaction).
  * Dropped events are answered (dropped, rule id) but never reach the writer.
  */
@@ -13,6 +14,7 @@
 #include "schema/timefmt.h"
 #include "server/core/mem.h"
 #include "server/filter.h"
+#include "server/grouping.h"
 #include "server/registry.h"
 #include "server/server.h"
 
@@ -36,6 +38,7 @@ int ac_pipeline_submit(void *arg, struct ac_event_vec *evs, struct ac_ingest_res
             continue;
         }
         ac_registry_enrich(srv->registry, ev);
+        ac_grouping_apply(srv->grouping, ev);
         /* Move the event into the kept batch; it moves back below. */
         from[kept.n] = i;
         *ac_event_vec_push(&kept) = *ev;

@@ -21,6 +21,7 @@
 #include "server/core/redis.h"
 #include "server/escalator.h"
 #include "server/filter.h"
+#include "server/grouping.h"
 #include "server/health.h"
 #include "server/http.h"
 #include "server/notifier.h"
@@ -285,6 +286,10 @@ static int srv_start_parts(struct ac_server *srv)
     if (!srv->filter) {
         return AC_EIO;
     }
+    srv->grouping = ac_grouping_start(&srv->cfg);
+    if (!srv->grouping) {
+        return AC_EIO;
+    }
     srv->sweeper = ac_sweeper_start(&srv->cfg);
     if (!srv->sweeper) {
         return AC_EIO;
@@ -332,6 +337,7 @@ static void srv_teardown(struct ac_server *srv, int code)
     srv->kafka.ops->stop(&srv->kafka);           /* and so does it */
     srv->k8s.ops->stop(&srv->k8s);               /* and the watch */
     ac_filter_stop(srv->filter);
+    ac_grouping_stop(srv->grouping);
     ac_registry_stop(srv->registry);
     if (srv->writer) {
         struct ac_writer_stats st;

@@ -31,6 +31,7 @@ struct ac_sweeper;
 struct ac_escalator;
 struct ac_notifier;
 struct ac_filter;
+struct ac_grouping;
 struct ac_registry;
 struct ac_metrics;
 
@@ -44,6 +45,7 @@ struct ac_server {
     struct ac_escalator *escalator;   /* main; its thread owns its connections */
     struct ac_notifier *notifier;     /* main; its thread owns its connection */
     struct ac_filter *filter;         /* main; rules swapped by its own thread */
+    struct ac_grouping *grouping;     /* main; routes swapped by its own thread */
     struct ac_registry *registry;     /* main; contents swapped by its own thread */
     struct ac_esc_config escalation;  /* main, before start; immutable after */
     struct ac_notify_config notify;   /* main, before start; immutable after */
@@ -72,7 +74,7 @@ int ac_cmd_migrate(const char *config_path);
 int ac_cmd_check_config(const char *config_path);
 
 /*
- * The pipeline: normalize, filter, enrich, then the writer (server/pipeline.c).
+ * The pipeline: normalize, filter, enrich, group, then the writer (server/pipeline.c).
  * Implements ac_sink for every source.
  */
 int ac_pipeline_submit(void *srv, struct ac_event_vec *evs, struct ac_ingest_result *results);

@@ -45,19 +45,21 @@ static const struct {
         {"ac_ins_alerts",
          "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
          " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
-         " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc)"
-         " SELECT id, fingerprint, type, source, trace, category, level, initial_level, status,"
-         " count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
-         " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc"
+         " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc,"
+         " group_key) SELECT id, fingerprint, type, source, trace, category, level,"
+         " initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
+         " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
+         " created_at, last_doc, group_key"
          " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
          " $7::text[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[],"
          " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
          " $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[], $22::bigint[],"
-         " $23::timestamptz[], $24::json[]) AS v(id, fingerprint, type, source, trace, category,"
+         " $23::timestamptz[], $24::json[], $25::text[]) AS v(id, fingerprint, type, source,"
+         " trace, category,"
          " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, "
          "cluster,"
          " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " last_doc)"},
+         " last_doc, group_key)"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     [AC_STMT_UPD_ALERTS] =
         {"ac_upd_alerts",
@@ -76,11 +78,18 @@ static const struct {
          " updated_at, mode, doc, fp)"
          " WHERE a.id = v.id AND a.fingerprint = v.fp AND a.status <> 'resolved' RETURNING 1)"
          " SELECT ac_expect_rows(count(*), cardinality($1::bigint[])) FROM u"},
-    /* The notification outbox's intents for the group's new alerts at a
-     * notified level (migrations/0010). */
+    /* The notification outbox's first intent of each incident that one of
+     * the group's new alerts at a notified level opened, or joined before it
+     * was told (migrations/0010, 0018): one per incident. */
     [AC_STMT_INS_INTENTS] =
-        {"ac_ins_intents", "INSERT INTO notify_intents (alert_id, reason, level)"
-                           " SELECT a, 'open', l FROM unnest($1::bigint[], $2::text[]) AS t(a, l)"},
+        {"ac_ins_intents",
+         "INSERT INTO notify_intents (incident_id, alert_id, reason, level)"
+         " SELECT DISTINCT ON (a.incident_id) a.incident_id, a.id, 'open', t.l"
+         " FROM unnest($1::bigint[], $2::text[]) AS t(a, l) JOIN alerts a ON a.id = t.a"
+         " JOIN incidents i ON i.id = a.incident_id WHERE i.notified_level IS NULL"
+         " AND i.status <> 'resolved' AND NOT EXISTS (SELECT 1 FROM notify_intents n"
+         " WHERE n.incident_id = i.id AND n.planned_at IS NULL)"
+         " ORDER BY a.incident_id, t.l COLLATE \"C\", a.id"},
     [AC_STMT_INS_KEYS] =
         {"ac_ins_keys",
          "INSERT INTO ingest_keys (source, client_id, event_id, alert_id)"
@@ -378,7 +387,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
     char gc[8];
     enum ac_level floor, level;
 
-    ac_txnsql_params_init(p, ar, 24);
+    ac_txnsql_params_init(p, ar, 25);
     ac_txnsql_params_init(intents, ar, 2);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
@@ -431,6 +440,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
         txn_arr_time(p->a[22], now, false);
         last_doc = txn_last_doc(f, a);
         ac_pg_array_add(p->a[23], last_doc);
+        ac_pg_array_add(p->a[24], ev->group_key ? ev->group_key : "");
         free(last_doc);
         free(res_s);
     }

@@ -12,6 +12,7 @@
 
 static const int64_t nc_mtta_default[4] = {300, 600, 3600, 86400};
 static const int64_t nc_repeat_default[4] = {1800, 3600, 14400, 0};
+static const int64_t nc_group_wait_default[4] = {10, 30, 60, 60};
 
 /* DESIGN §6 by kind: which levels a kind serves without "levels". */
 static bool nc_default_serves(const char *kind, int li)
@@ -124,10 +125,37 @@ static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *erro
     }
 }
 
+/* The channels a resolve is told on, by name; never a phone call. */
+static void nc_resolve_channels(struct ac_notify_config *c, const json_t *names, json_t *errors)
+{
+    size_t i;
+    json_t *v;
+
+    c->resolve_set = names != NULL;
+    if (names && (!json_is_array(names) || json_array_size(names) > AC_NOTIFY_CHANNELS_MAX)) {
+        ac_event_error(errors, -1, "notify.resolve_channels", "must be a list of channel names");
+        return;
+    }
+    json_array_foreach(names, i, v)
+    {
+        const struct ac_channel *ch = ac_notify_channel(c, json_string_value(v));
+        if (!ch) {
+            ac_event_error(errors, -1, "notify.resolve_channels", "names no configured channel");
+        }
+        else if (strcmp(ch->ops->kind, "phone") == 0) {
+            ac_event_error(errors, -1, "notify.resolve_channels",
+                           "%s is a phone channel: a resolve is never a call", ch->name);
+        }
+        else {
+            c->resolve_channels[c->nresolve++] = (size_t)(ch - c->channels);
+        }
+    }
+}
+
 /* The notify section as its table loads it. */
 struct nc_section {
-    json_t *channels, *levels, *mtta, *repeat, *retry, *actions;
-    long poll_ms;
+    json_t *channels, *levels, *mtta, *repeat, *retry, *actions, *group_wait, *resolve_channels;
+    long poll_ms, group_interval_s;
     char *public_url, *fallback;
 };
 
@@ -140,6 +168,16 @@ const struct ac_cfg_entry ac_notify_cfg[] = {
      "{P1..P4: s} before the next tier (default 300, 600, 3600, 86400)", 0, 0},
     {AC_CFG_JSON, "repeat_s", NULL, offsetof(struct nc_section, repeat), NULL,
      "{P1..P4: s} between repeats of an unacknowledged alert (0: none)", 0, 0},
+    {AC_CFG_JSON, "group_wait_s", NULL, offsetof(struct nc_section, group_wait), NULL,
+     "{P1..P4: s} a new incident's first notification waits to gather its first alerts"
+     " (default 10, 30, 60, 60)",
+     0, 0},
+    {AC_CFG_INT, "group_interval_s", "300", offsetof(struct nc_section, group_interval_s), NULL,
+     "alerts joining a told incident are summarized at most this often", 0, 30 * 86400},
+    {AC_CFG_JSON, "resolve_channels", NULL, offsetof(struct nc_section, resolve_channels), NULL,
+     "[channel name] an incident's resolve is told on (default: those it was told on, but"
+     " phone)",
+     0, 0},
     {AC_CFG_JSON, "retry", NULL, offsetof(struct nc_section, retry), NULL,
      "{base_ms, cap_ms, max_attempts} of a notification's retries", 0, 0},
     {AC_CFG_INT, "poll_ms", "500", offsetof(struct nc_section, poll_ms), NULL,
@@ -195,7 +233,11 @@ int ac_notify_config_load(struct ac_notify_config *c, const json_t *obj, json_t 
             nc_int(mtta, key, nc_mtta_default[li], 1, 30 * 86400, "notify.mtta_s", errors);
         c->repeat_s[li] =
             nc_int(repeat, key, nc_repeat_default[li], 0, 30 * 86400, "notify.repeat_s", errors);
+        c->group_wait_s[li] = nc_int(sec.group_wait, key, nc_group_wait_default[li], 0, 86400,
+                                     "notify.group_wait_s", errors);
     }
+    c->group_interval_s = sec.group_interval_s;
+    nc_resolve_channels(c, sec.resolve_channels, errors);
     c->backoff.base_ms = nc_int(retry, "base_ms", 1000, 10, 3600000, "notify.retry", errors);
     c->backoff.cap_ms = nc_int(retry, "cap_ms", 300000, 10, 86400000, "notify.retry", errors);
     c->max_attempts = (int)nc_int(retry, "max_attempts", 10, 1, 1000, "notify.retry", errors);

@@ -5,6 +5,8 @@
  *    "levels": {"P1": ["<channel>", ...], ...},
  *    "mtta_s": {"P1": 300, "P2": 600, "P3": 3600, "P4": 86400},
  *    "repeat_s": {"P1": 1800, "P2": 3600, "P3": 14400, "P4": 0},
+ *    "group_wait_s": {"P1": 10, "P2": 30, "P3": 60, "P4": 60},
+ *    "group_interval_s": 300, "resolve_channels": ["<channel>", ...],
  *    "retry": {"base_ms": 1000, "cap_ms": 300000, "max_attempts": 10},
  *    "poll_ms": 500, "public_url": "https://alerts.example.com",
  *    "fallback": "<channel>",
@@ -18,8 +20,11 @@
  * is set.
  * Without "levels", DESIGN §6 by kind: P1 phone, SMS and chat; P2 SMS and
  * chat; P3 chat; P4 nothing (chat meaning dingtalk, slack, webhook and arms
- * channels). MTTA targets move an unacknowledged alert to the next tier of
- * its team's chain.
+ * channels). Notifications are per incident (plan.h): group_wait before the
+ * first, a raise at once, joined alerts summarized at most every
+ * group_interval, repeat_s while unacknowledged, one resolve. MTTA targets
+ * (from the first delivered notification) move an unacknowledged incident
+ * to the next tier of its team's chain.
  */
 #ifndef AC_ESCALATION_NOTIFY_CONFIG_H
 #define AC_ESCALATION_NOTIFY_CONFIG_H
@@ -43,7 +48,14 @@ struct ac_notify_config {
     size_t level_channels[4][AC_NOTIFY_CHANNELS_MAX];
     size_t nlevel[4];
     int64_t mtta_s[4];
-    int64_t repeat_s[4]; /* 0: repeats never notify again */
+    int64_t repeat_s[4];      /* 0: an unacknowledged incident is not told again */
+    int64_t group_wait_s[4];  /* a new incident's first notification waits this long */
+    int64_t group_interval_s; /* joined alerts are summarized at most this often */
+    /* the channels a resolve is told on (indexes into channels), when set;
+     * else those the incident was told on but phone */
+    size_t resolve_channels[AC_NOTIFY_CHANNELS_MAX];
+    size_t nresolve;
+    bool resolve_set;
     struct ac_backoff backoff;
     int max_attempts;
     long poll_ms;

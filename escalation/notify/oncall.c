@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalation/group.h"
 #include "escalation/notify/schedule.h"
 #include "schema/event.h"
 #include "server/core/matcher.h"
@@ -306,12 +307,13 @@ static void oc_team(const json_t *obj, struct ac_oncall_doc *d, json_t *errors)
 
 static void oc_route(const json_t *obj, struct ac_oncall_doc *d, json_t *errors)
 {
-    static const char *const keys[] = {"id",      "name",       "position",   "matchers", "team",
-                                       "comment", "created_at", "updated_at", NULL};
+    static const char *const keys[] = {"id",       "name",    "position",   "matchers",   "team",
+                                       "group_by", "comment", "created_at", "updated_at", NULL};
     const json_t *pos = json_object_get(obj, "position");
     const json_t *matchers = json_object_get(obj, "matchers");
     const char *comment = oc_str(obj, "comment", 1024, false, errors);
     struct ac_matchers ms;
+    struct ac_group_by by;
 
     (void)oc_only(obj, keys, errors);
     if (pos && !json_is_null(pos)) {
@@ -334,6 +336,12 @@ static void oc_route(const json_t *obj, struct ac_oncall_doc *d, json_t *errors)
     if (oc_ref(json_object_get(obj, "team"), "$.team", &d->refs.teams, &d->refs.nteams, errors,
                "team")) {
         (void)json_object_set(d->doc, "team", json_object_get(obj, "team"));
+    }
+    if (json_object_get(obj, "group_by") &&
+        ac_group_by_from_json(&by, json_object_get(obj, "group_by"), "$.group_by", errors) ==
+            AC_OK) {
+        ac_group_by_deinit(&by);
+        (void)json_object_set(d->doc, "group_by", json_object_get(obj, "group_by"));
     }
     if (comment) {
         (void)json_object_set_new(d->doc, "comment", json_string(comment));

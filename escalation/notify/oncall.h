@@ -12,10 +12,10 @@
  *            The chain's tiers are who is notified first, then after each
  *            acknowledgement timeout (tier 1 the on-call person, tier 2 the
  *            secondary, tier 3 the lead ...); the last tier repeats.
- *   route    {"name", "position"?, "matchers": [...], "team": id}
+ *   route    {"name", "position"?, "matchers": [...], "team": id, "group_by"?}
  *            Routes are tried in (position, id) order; the first whose
  *            matchers all match picks the team; the default team catches the
- *            rest.
+ *            rest. "group_by"?: [field] splits its incidents (group.h).
  * Ids are strings of digits (integers accepted).
  */
 #ifndef AC_ESCALATION_NOTIFY_ONCALL_H

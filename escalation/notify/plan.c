@@ -14,7 +14,7 @@
 static const char *const plan_reasons[] = {
     [AC_REASON_OPEN] = "open",       [AC_REASON_ESCALATE] = "escalate",
     [AC_REASON_RESOLVE] = "resolve", [AC_REASON_TIMEOUT] = "timeout",
-    [AC_REASON_REPEAT] = "repeat",
+    [AC_REASON_REPEAT] = "repeat",   [AC_REASON_SUMMARY] = "summary",
 };
 
 const char *ac_notify_reason_name(enum ac_notify_reason r)
@@ -313,55 +313,100 @@ bool ac_plan_latest_event(const json_t *alert, struct ac_event *ev)
     return ok;
 }
 
+/* The incident's representative alert: its oldest carried (new copy with
+ * the incident's level and, once resolved, status), or an empty object. */
+static json_t *plan_first_alert(const json_t *inc)
+{
+    json_t *a = json_copy(json_array_get(json_object_get(inc, "members"), 0));
+    const json_t *status = json_object_get(inc, "status");
+
+    a = a ? a : json_object();
+    (void)json_object_set(a, "level", json_object_get(inc, "level"));
+    if (json_is_string(status) && strcmp(json_string_value(status), "resolved") == 0) {
+        (void)json_object_set(a, "status", (json_t *)status);
+    }
+    return a;
+}
+
+static const char *plan_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static long long plan_int(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
 /* The default title and text of a notification (channels' templates may use
  * anything of the context instead). */
-static void plan_message(json_t *ctx, const struct ac_plan_intent *in)
+static void plan_message(json_t *ctx, const struct ac_plan_intent *in, enum ac_notify_reason as,
+                         enum ac_level level)
 {
-    const json_t *alert = in->alert, *details = in->details;
-    const char *level = ac_level_name(in->level);
-    const char *type = json_string_value(json_object_get(alert, "type"));
-    const char *where = json_string_value(json_object_get(alert, "app_id"));
-    const json_t *ev = json_object_get(alert, "latest_event");
-    const char *title = json_string_value(json_object_get(ev, "title"));
-    const char *msg = json_string_value(json_object_get(ev, "message"));
+    const json_t *inc = in->incident, *d = in->details;
+    const char *lv = ac_level_name(level), *title = plan_str(inc, "title");
+    const json_t *first = json_array_get(json_object_get(inc, "members"), 0);
+    const json_t *ev = json_object_get(first, "latest_event");
+    const char *why = plan_str(inc, "level_reason");
+    const json_t *top = json_object_get(inc, "top_apps");
     struct ac_buf t = {0}, x = {0};
+    size_t i;
+    json_t *app;
 
-    type = type ? type : "alert";
-    where = where ? where : json_string_value(json_object_get(alert, "instance"));
-    switch (in->reason) {
+    title = title ? title : "incident";
+    switch (as) {
         case AC_REASON_RESOLVE:
-            ac_buf_printf(&t, "[RESOLVED] %s", type);
+            ac_buf_printf(&t, "[RESOLVED] %s", title);
             break;
         case AC_REASON_ESCALATE:
-            ac_buf_printf(&t, "[%s] %s escalated %s→%s", level, type,
-                          json_string_value(json_object_get(details, "from")) ?: "?",
-                          json_string_value(json_object_get(details, "to")) ?: level);
+            ac_buf_printf(&t, "[%s] %s escalated %s→%s", lv, title,
+                          in->told ? ac_level_name(in->told) : "?", lv);
             break;
         case AC_REASON_REPEAT:
-            ac_buf_printf(&t, "[%s] %s still firing", level, type);
+            ac_buf_printf(&t, "[%s] %s still open", lv, title);
             break;
         case AC_REASON_TIMEOUT:
-            ac_buf_printf(&t, "[%s] %s not acknowledged (tier %ld)", level, type, in->tier);
+            ac_buf_printf(&t, "[%s] %s not acknowledged (tier %ld)", lv, title, in->tier);
+            break;
+        case AC_REASON_SUMMARY:
+            ac_buf_printf(&t, "[%s] %s: %lld new alerts, %lld apps, %lld GC6/GC7 users", lv, title,
+                          plan_int(d, "new_alerts"), plan_int(d, "apps"), plan_int(d, "gc_users"));
             break;
         case AC_REASON_OPEN:
-            ac_buf_printf(&t, "[%s] %s", level, type);
+            ac_buf_printf(&t, "[%s] %s", lv, title);
             break;
     }
-    if (where) {
-        ac_buf_printf(&t, " on %s", where);
+    if (as != AC_REASON_SUMMARY) {
+        ac_buf_printf(&t, ": %lld alert%s", plan_int(inc, "alerts"),
+                      plan_int(inc, "alerts") == 1 ? "" : "s");
+        if (plan_int(inc, "apps") > 0) {
+            ac_buf_printf(&t, ", %lld app%s", plan_int(inc, "apps"),
+                          plan_int(inc, "apps") == 1 ? "" : "s");
+        }
+        if (plan_int(inc, "gc_users") > 0) {
+            ac_buf_printf(&t, ", %lld GC6/GC7 user%s", plan_int(inc, "gc_users"),
+                          plan_int(inc, "gc_users") == 1 ? "" : "s");
+        }
     }
-    ac_buf_printf(&x, "%s", title ? title : "");
-    if (msg) {
-        ac_buf_printf(&x, "%s%s", x.len ? "\n" : "", msg);
+    if (plan_str(ev, "title")) {
+        ac_buf_printf(&x, "%s", plan_str(ev, "title"));
     }
-    if (in->reason == AC_REASON_ESCALATE && json_object_get(details, "why")) {
-        ac_buf_printf(&x, "%sescalated: %s", x.len ? "\n" : "",
-                      json_string_value(json_object_get(details, "why")));
+    if (plan_str(ev, "message")) {
+        ac_buf_printf(&x, "%s%s", x.len ? "\n" : "", plan_str(ev, "message"));
     }
-    ac_buf_printf(&x, "%salert %s, %lld event(s) since %s", x.len ? "\n" : "",
-                  json_string_value(json_object_get(alert, "id")) ?: "?",
-                  (long long)json_integer_value(json_object_get(alert, "count")),
-                  json_string_value(json_object_get(alert, "first_seen")) ?: "?");
+    if (why && as != AC_REASON_RESOLVE) {
+        ac_buf_printf(&x, "%swhy %s: %s", x.len ? "\n" : "", lv, why);
+    }
+    if (json_array_size(top) > 0) {
+        ac_buf_printf(&x, "%stop apps:", x.len ? "\n" : "");
+        json_array_foreach(top, i, app)
+        {
+            ac_buf_printf(&x, "%s %s", i ? "," : "", json_string_value(app));
+        }
+    }
+    ac_buf_printf(&x, "%sincident %s, %lld alert(s), %lld event(s) since %s", x.len ? "\n" : "",
+                  plan_str(inc, "id") ?: "?", plan_int(inc, "alerts"), plan_int(inc, "events"),
+                  plan_str(inc, "first_seen") ?: "?");
     (void)json_object_set_new(ctx, "title", json_string(t.data ? t.data : ""));
     (void)json_object_set_new(ctx, "text", json_string(x.data ? x.data : ""));
     ac_buf_deinit(&t);
@@ -371,7 +416,7 @@ static void plan_message(json_t *ctx, const struct ac_plan_intent *in)
 /* The action links of a card: for the first recipient (chat cards go to a
  * group; the link records who was asked). None without public_url and a
  * secret; the O&M ones only with om_webhook. */
-static json_t *plan_actions(const struct ac_notify_config *nc, int64_t alert_id,
+static json_t *plan_actions(const struct ac_notify_config *nc, int64_t incident_id,
                             const json_t *recipient, int64_t now_s)
 {
     json_t *out = json_object();
@@ -381,7 +426,7 @@ static json_t *plan_actions(const struct ac_notify_config *nc, int64_t alert_id,
         return out;
     }
     for (int a = 0; a < AC_ACTION_COUNT; a++) {
-        struct ac_action_link l = {.alert = alert_id,
+        struct ac_action_link l = {.alert = incident_id,
                                    .action = (enum ac_action)a,
                                    .contact = cid ? strtoll(cid, NULL, 10) : 0,
                                    .expires = now_s + nc->action_ttl_s};
@@ -419,20 +464,34 @@ static void plan_row(struct ac_plan_out *out, const struct ac_plan_intent *in,
     row->doc = json_dumps(ctx, JSON_COMPACT);
 }
 
-/* The channels of in: the ones used before for a resolve, the fallback for
- * NotificationFailed, else its level's. Returns how many. */
+static bool plan_is_phone(const struct ac_channel *ch)
+{
+    return strcmp(ch->ops->kind, "phone") == 0;
+}
+
+/* The channels of a message as at level: a resolve's are the resolve
+ * channels (else those used, but phone), a summary's the level's but phone,
+ * NotificationFailed's the fallback, the others their level's. Returns how
+ * many. */
 static size_t plan_channels(const struct ac_notify_config *nc, const struct ac_plan_intent *in,
+                            enum ac_notify_reason as, enum ac_level level,
                             const struct ac_channel **chans)
 {
-    const char *type = json_string_value(json_object_get(in->alert, "type"));
+    const char *type = plan_str(in->incident, "type");
     size_t n = 0, k;
     json_t *name;
 
-    if (in->reason == AC_REASON_RESOLVE) {
+    if (as == AC_REASON_RESOLVE && nc->resolve_set) {
+        for (k = 0; k < nc->nresolve; k++) {
+            chans[n++] = &nc->channels[nc->resolve_channels[k]];
+        }
+        return n;
+    }
+    if (as == AC_REASON_RESOLVE) {
         json_array_foreach(in->used, k, name)
         {
             const struct ac_channel *ch = ac_notify_channel(nc, json_string_value(name));
-            if (ch && n < AC_NOTIFY_CHANNELS_MAX) {
+            if (ch && !plan_is_phone(ch) && n < AC_NOTIFY_CHANNELS_MAX) {
                 chans[n++] = ch;
             }
         }
@@ -442,50 +501,175 @@ static size_t plan_channels(const struct ac_notify_config *nc, const struct ac_p
         chans[n++] = nc->fallback; /* never the channels that may be failing */
         return n;
     }
-    for (k = 0; in->level >= AC_LEVEL_P1 && k < nc->nlevel[in->level - 1]; k++) {
-        chans[n++] = &nc->channels[nc->level_channels[in->level - 1][k]];
+    for (k = 0; level >= AC_LEVEL_P1 && k < nc->nlevel[level - 1]; k++) {
+        const struct ac_channel *ch = &nc->channels[nc->level_channels[level - 1][k]];
+        if (as != AC_REASON_SUMMARY || !plan_is_phone(ch)) {
+            chans[n++] = ch;
+        }
     }
     return n;
 }
 
-/* The tier in speaks for: a resolve's and a repeat's or an escalation's of
- * a notified alert, the one it reached; a timeout's, its own. */
-static long plan_tier(const struct ac_plan_intent *in)
+/* Who a message goes to: a resolve's, every tier told; a timeout's, its
+ * tier; the others', the tier reached (1 before anyone was told). */
+static json_t *plan_recipients(const struct ac_oncall_snapshot *o, const struct ac_plan_intent *in,
+                               enum ac_notify_reason as, int64_t team, long tier, int64_t now_s)
 {
+    json_t *out, *more, *c;
+    size_t i;
+
+    if (!team) {
+        return json_array();
+    }
+    if (as != AC_REASON_RESOLVE) {
+        return ac_snapshot_recipients(o, team, tier, now_s);
+    }
+    out = json_array();
+    for (long t = 1; t <= (in->notified_tier > 0 ? in->notified_tier : 1); t++) {
+        more = ac_snapshot_recipients(o, team, t, now_s);
+        json_array_foreach(more, i, c)
+        {
+            size_t j;
+            json_t *have;
+            bool dup = false;
+            json_array_foreach(out, j, have)
+            {
+                dup |= json_equal(json_object_get(have, "id"), json_object_get(c, "id"));
+            }
+            if (!dup) {
+                (void)json_array_append(out, c);
+            }
+        }
+        json_decref(more);
+    }
+    return out;
+}
+
+/* The silence holding every carried open alert of the incident (the first
+ * one's), or NULL; also the first alert's latest event into ev (has_ev). */
+static const struct ac_plan_silence *plan_silenced(const struct ac_oncall_snapshot *o,
+                                                   const struct ac_plan_intent *in)
+{
+    const json_t *alerts = json_object_get(in->incident, "members"), *a;
+    const struct ac_plan_silence *first = NULL;
+    size_t i;
+
+    json_array_foreach(alerts, i, a)
+    {
+        struct ac_event ev;
+        bool has = ac_plan_latest_event(a, &ev);
+        const char *id = plan_str(a, "id");
+        const struct ac_plan_silence *s =
+            ac_snapshot_silenced(o, id ? strtoll(id, NULL, 10) : 0, has ? &ev : NULL);
+        ac_event_deinit(&ev);
+        if (!s) {
+            return NULL;
+        }
+        first = first ? first : s;
+    }
+    return first;
+}
+
+/* Decides what in is, given the incident's state: sets out's verdict (and
+ * why / until) and returns the message kind for a NOTIFY. */
+static enum ac_notify_reason plan_decide(const struct ac_notify_config *nc,
+                                         const struct ac_oncall_snapshot *o,
+                                         const struct ac_plan_intent *in, enum ac_level level,
+                                         int64_t now_s, struct ac_plan_out *out)
+{
+    const char *status = plan_str(in->incident, "status");
+    bool resolved = status && strcmp(status, "resolved") == 0;
+    bool acked = status && strcmp(status, "acknowledged") == 0;
+    int64_t until;
+
+    out->verdict = AC_PLAN_DROP;
+    if (in->reason == AC_REASON_RESOLVE) {
+        out->verdict = AC_PLAN_NOTIFY;
+        return AC_REASON_RESOLVE;
+    }
+    if (resolved) {
+        out->why = in->held ? "resolved while silenced" : "resolved before it was told";
+        if (in->told) {
+            out->why = "resolved";
+        }
+        return in->reason;
+    }
+    if ((out->silence = plan_silenced(o, in))) { /* recorded, not notified */
+        out->verdict = AC_PLAN_HOLD;
+        return in->reason;
+    }
+    if (!in->told) { /* the first notification */
+        if (in->reason != AC_REASON_OPEN && in->reason != AC_REASON_ESCALATE) {
+            out->why = "not told yet";
+            return in->reason;
+        }
+        if (!ac_notify_level_notifies(nc, level)) {
+            out->why = "no channels at its level";
+            return in->reason;
+        }
+        until = in->created_s + nc->group_wait_s[level - 1];
+        if (now_s < until) {
+            out->verdict = AC_PLAN_WAIT;
+            out->until = until;
+            return in->reason;
+        }
+        out->verdict = AC_PLAN_NOTIFY;
+        return AC_REASON_OPEN;
+    }
     switch (in->reason) {
-        case AC_REASON_RESOLVE:
-            return in->notified ? in->notified_tier : 1;
-        case AC_REASON_ESCALATE:
-        case AC_REASON_REPEAT:
-            return in->notified ? in->notified_tier : in->tier;
         case AC_REASON_OPEN:
+            out->why = "told already";
+            return in->reason;
+        case AC_REASON_ESCALATE:
+            if (level >= in->told) {
+                out->why = "told at this level already";
+                return in->reason;
+            }
+            break;
+        case AC_REASON_SUMMARY:
+        case AC_REASON_REPEAT:
+            if (acked) {
+                out->why = "acknowledged";
+                return in->reason;
+            }
+            break;
         case AC_REASON_TIMEOUT:
+        case AC_REASON_RESOLVE:
             break;
     }
-    return in->tier;
+    out->verdict = AC_PLAN_NOTIFY;
+    return in->reason;
 }
 
 /* The context every notification of in starts from (new). */
 static json_t *plan_context(const struct ac_notify_config *nc, const struct ac_oncall_snapshot *o,
-                            const struct ac_plan_intent *in, int64_t team, long tier,
-                            json_t *recipients, int64_t now_s)
+                            const struct ac_plan_intent *in, enum ac_notify_reason as,
+                            enum ac_level level, int64_t team, long tier, json_t *recipients,
+                            int64_t now_s)
 {
     const struct ac_plan_team *t = plan_team(o, team);
+    json_t *inc = json_copy((json_t *)in->incident), *ctx;
     char tk[24];
-    json_t *ctx;
 
     (void)snprintf(tk, sizeof(tk), "%lld", (long long)team);
-    ctx = json_pack("{s:O, s:s, s:s, s:I, s:O, s:o}", "alert", in->alert, "reason",
-                    ac_notify_reason_name(in->reason), "level", ac_level_name(in->level), "tier",
-                    (json_int_t)tier, "recipients", recipients, "team",
-                    team ? json_pack("{s:s, s:s*}", "id", tk, "name", t ? t->name : NULL)
-                         : json_null());
-    if (in->reason == AC_REASON_ESCALATE) {
-        (void)json_object_set(ctx, "escalation", (json_t *)in->details);
+    (void)json_object_del(inc, "members");
+    ctx = json_pack(
+        "{s:o, s:o, s:s, s:s, s:I, s:O, s:o}", "incident", inc, "alert",
+        plan_first_alert(in->incident), "reason", ac_notify_reason_name(as), "level",
+        ac_level_name(level), "tier", (json_int_t)tier, "recipients", recipients, "team",
+        team ? json_pack("{s:s, s:s*}", "id", tk, "name", t ? t->name : NULL) : json_null());
+    if (as == AC_REASON_ESCALATE) {
+        (void)json_object_set_new(
+            ctx, "escalation",
+            json_pack("{s:s, s:s, s:s*}", "from", in->told ? ac_level_name(in->told) : "?", "to",
+                      ac_level_name(level), "why", plan_str(in->incident, "level_reason")));
     }
-    (void)json_object_set_new(ctx, "actions",
-                              plan_actions(nc, in->alert_id, json_array_get(recipients, 0), now_s));
-    plan_message(ctx, in);
+    if (as == AC_REASON_SUMMARY && in->details) {
+        (void)json_object_set(ctx, "summary", (json_t *)in->details);
+    }
+    (void)json_object_set_new(
+        ctx, "actions", plan_actions(nc, in->incident_id, json_array_get(recipients, 0), now_s));
+    plan_message(ctx, in, as, level);
     return ctx;
 }
 
@@ -493,29 +677,37 @@ void ac_plan(const struct ac_notify_config *nc, const struct ac_oncall_snapshot 
              const struct ac_plan_intent *in, int64_t now_s, struct ac_plan_out *out)
 {
     const struct ac_channel *chans[AC_NOTIFY_CHANNELS_MAX];
-    const char *status = json_string_value(json_object_get(in->alert, "status"));
-    struct ac_event ev;
-    bool has_ev = ac_plan_latest_event(in->alert, &ev);
+    enum ac_level level = AC_LEVEL_P4;
+    enum ac_notify_reason as;
     json_t *recipients, *ctx;
+    const json_t *first;
+    struct ac_event ev;
+    bool has_ev;
     size_t nch;
+    long tier;
 
     memset(out, 0, sizeof(*out));
-    out->silence = ac_snapshot_silenced(o, in->alert_id, has_ev ? &ev : NULL);
-    if (out->silence) { /* recorded, not notified: held while the silence lasts */
-        out->verdict = AC_PLAN_HOLD;
-        goto cleanup;
+    if (plan_str(in->incident, "level")) {
+        (void)ac_level_parse(plan_str(in->incident, "level"), &level);
     }
-    if (in->held && in->reason != AC_REASON_RESOLVE && status &&
-        strcmp(status, "resolved") == 0) { /* it resolved while silenced */
-        out->verdict = AC_PLAN_DROP;
-        goto cleanup;
+    as = plan_decide(nc, o, in, level, now_s, out);
+    if (out->verdict != AC_PLAN_NOTIFY) {
+        return;
     }
-    out->verdict = AC_PLAN_NOTIFY;
-    nch = plan_channels(nc, in, chans);
-    out->tier = plan_tier(in);
+    out->as = as;
+    first = json_array_get(json_object_get(in->incident, "members"), 0);
+    has_ev = first && ac_plan_latest_event(first, &ev);
     out->team = in->team ? in->team : ac_snapshot_route(o, has_ev ? &ev : NULL);
-    recipients = out->team ? ac_snapshot_recipients(o, out->team, out->tier, now_s) : json_array();
-    ctx = plan_context(nc, o, in, out->team, out->tier, recipients, now_s);
+    if (has_ev) {
+        ac_event_deinit(&ev);
+    }
+    tier = as == AC_REASON_TIMEOUT             ? in->tier
+           : in->told && in->notified_tier > 0 ? in->notified_tier
+                                               : 1;
+    out->tier = tier;
+    nch = plan_channels(nc, in, as, level, chans);
+    recipients = plan_recipients(o, in, as, out->team, tier, now_s);
+    ctx = plan_context(nc, o, in, as, level, out->team, tier, recipients, now_s);
     out->rows = ac_xcalloc(nch * (json_array_size(recipients) + 1) + 1, sizeof(*out->rows));
     out->used = json_array();
     for (size_t k = 0; k < nch; k++) {
@@ -532,12 +724,16 @@ void ac_plan(const struct ac_notify_config *nc, const struct ac_oncall_snapshot 
         }
         (void)json_array_append_new(out->used, json_string(chans[k]->name));
     }
-    out->remember = in->reason != AC_REASON_RESOLVE && (nch > 0 || out->team);
-    out->mtta_s = nc->mtta_s[in->level >= AC_LEVEL_P1 ? in->level - 1 : 3];
+    out->remember = as != AC_REASON_RESOLVE;
+    out->level = level;
+    {
+        const char *last = plan_str(in->incident, "last_alert_id");
+        out->told_alert = last ? strtoll(last, NULL, 10) : 0;
+    }
+    out->mtta_s = nc->mtta_s[level - 1];
+    out->arm = as == AC_REASON_TIMEOUT;
     json_decref(recipients);
     json_decref(ctx);
-cleanup:
-    ac_event_deinit(&ev);
 }
 
 void ac_plan_out_deinit(struct ac_plan_out *out)

@@ -1,25 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Planning a notification intent: who is told, on which channels, with what
- * message (DESIGN §6). Pure: the outbox (server/outbox.h) reads the intents
- * and the on-call data, and stores what this decides.
+ * Planning a notification intent: who is told about an incident, on which
+ * channels, with what message (DESIGN §5 "Incidents", §6). Pure: the outbox
+ * (server/outbox.h) reads the intents and the on-call data, and stores what
+ * this decides.
  *
- * An intent - an alert opened, escalated, resolved, timed out on its tier or
- * due a repeat - is planned against a typed snapshot of the on-call data
- * (routes, teams and their chains, schedules, contacts, active silences):
- *   - silenced: held while the silence lasts (the outbox looks at it again
- *     at the silence's end); an alert that resolved while held is dropped;
- *   - else its team (the one it was notified with before, else the first
- *     route whose matchers match its latest event, else the default team),
- *     the chain tier's recipients (who is on call on a schedule now, a
- *     contact, the lead; past the last tier, the last), and the channels:
- *     a resolve's are the ones used before, NotificationFailed's the fallback
- *     channel, the others their level's;
- *   - one notification per request: per recipient with a phone on a
- *     per-contact channel (sms, phone), one on each other channel; each with
- *     an idempotency key made from the intent, the channel and the contact;
- *   - and, but for a resolve, the alert's team, tier, channels used and MTTA
- *     (when its next tier is due).
+ * People are told about incidents, not alerts. An intent - an incident
+ * opened, raised, resolved, timed out on its tier, due a repeat or a summary
+ * of the alerts that joined it - is planned against a typed snapshot of the
+ * on-call data (routes, teams and their chains, schedules, contacts, active
+ * silences):
+ *   - the first notification waits for the level's group_wait from the
+ *     incident's creation (WAIT), then goes out once at the incident's level
+ *     then; a raise before it only shortens the wait; a level with no
+ *     channels tells nobody (a later raise makes a new intent);
+ *   - once told: a raise above the level told notifies at once; a summary
+ *     ("N new alerts, M apps, K GC6/GC7 users") and a repeat only while it is
+ *     open and unacknowledged; a resolve once, to every tier told, on the
+ *     resolve channels (never a phone call);
+ *   - held while every open alert of it (of those carried) is silenced;
+ *     dropped if it resolved while held before anyone was told;
+ *   - its team: the one it was told with, else the first route matching its
+ *     oldest open alert's latest event, else the default team; the chain
+ *     tier's recipients (who is on call on a schedule now, a contact, the
+ *     lead; past the last tier, the last); one notification per request:
+ *     per recipient with a phone on a per-contact channel (sms, phone), one
+ *     on each other channel, each with an idempotency key made from the
+ *     intent, the channel and the contact.
  */
 #ifndef AC_ESCALATION_NOTIFY_PLAN_H
 #define AC_ESCALATION_NOTIFY_PLAN_H
@@ -36,11 +43,12 @@
 
 /* Why an intent exists (notify_intents.reason). */
 enum ac_notify_reason {
-    AC_REASON_OPEN,     /* a new alert at a notified level */
+    AC_REASON_OPEN,     /* a new incident (an alert at a notified level) */
     AC_REASON_ESCALATE, /* its level was raised */
-    AC_REASON_RESOLVE,  /* it resolved after being notified */
+    AC_REASON_RESOLVE,  /* it resolved after being told */
     AC_REASON_TIMEOUT,  /* unacknowledged past its MTTA: the next tier */
-    AC_REASON_REPEAT,   /* still firing past its level's repeat interval */
+    AC_REASON_REPEAT,   /* still open and unacknowledged past its level's repeat interval */
+    AC_REASON_SUMMARY,  /* alerts joined it since it was last told */
 };
 
 const char *ac_notify_reason_name(enum ac_notify_reason r);
@@ -132,25 +140,35 @@ json_t *ac_snapshot_recipients(const struct ac_oncall_snapshot *o, int64_t team,
 
 /* --- planning one intent ----------------------------------------------------- */
 
+/* Open alerts an intent carries for silences and routing (the oldest). */
+#define AC_PLAN_ALERTS_MAX 200
+
 struct ac_plan_intent {
     int64_t id;
-    int64_t alert_id;
+    int64_t incident_id;
     enum ac_notify_reason reason;
-    enum ac_level level;
-    long tier;             /* the intent's (a timeout's new tier), else 1 */
-    const json_t *details; /* an escalation's {from, to, why}, or NULL */
-    const json_t *alert;   /* the alert resource (ac_alert_json), with latest_event */
-    bool notified;         /* the alert was notified before (it has a team and tier) */
-    int64_t team;          /* its team then (0: none) */
-    long notified_tier;    /* its tier then */
-    const json_t *used;    /* the channels it was notified on (names), or NULL */
-    bool held;             /* a silence held this intent before */
+    enum ac_level level;   /* the level the intent was made at */
+    long tier;             /* a timeout's new tier, else 1 */
+    const json_t *details; /* an escalation's {from, to}; a summary's {new_alerts, apps,
+                              gc_users}; or NULL */
+    /* the incident resource (ac_incident_json) with "members": its open
+     * alerts (all of them once it resolved), oldest first, at most
+     * AC_PLAN_ALERTS_MAX, each with latest_event; and "last_alert_id" */
+    const json_t *incident;
+    int64_t created_s; /* when the incident was created (group_wait counts from it) */
+    /* its notification state */
+    enum ac_level told; /* the most severe level told; AC_LEVEL_UNSET: not told yet */
+    int64_t team;       /* its team then (0: none) */
+    long notified_tier; /* the tier reached */
+    const json_t *used; /* the channels it was told on (names), or NULL */
+    bool held;          /* a silence held this intent before */
 };
 
 enum ac_plan_verdict {
     AC_PLAN_NOTIFY, /* rows (maybe none: nobody to tell) */
-    AC_PLAN_HOLD,   /* silenced */
-    AC_PLAN_DROP,   /* resolved while silenced */
+    AC_PLAN_HOLD,   /* silenced: looked at again at the silence's end */
+    AC_PLAN_WAIT,   /* the first notification's group_wait: again at until */
+    AC_PLAN_DROP,   /* nothing to tell (why) */
 };
 
 /* One request to a channel. */
@@ -164,14 +182,22 @@ struct ac_plan_row {
 struct ac_plan_out {
     enum ac_plan_verdict verdict;
     const struct ac_plan_silence *silence; /* HOLD: the silence (borrowed from the snapshot) */
+    int64_t until;                         /* WAIT: s since the epoch */
+    const char *why;                       /* DROP: static text */
+    enum ac_notify_reason as;              /* NOTIFY: what the message says (a first
+                                              notification is an open) */
     struct ac_plan_row *rows;
     size_t nrows;
-    /* NOTIFY, but for a resolve told nobody: the alert's notification state */
+    /* NOTIFY, but for a resolve: the incident's notification state */
     bool remember;
     int64_t team; /* 0: none */
     long tier;
-    json_t *used; /* channel names (new) */
+    json_t *used;        /* channel names (new) */
+    enum ac_level level; /* the level told */
+    int64_t told_alert;  /* the newest alert the message covers */
     int64_t mtta_s;
+    bool arm; /* the next tier is due mtta_s from now (a timeout's); else from the
+                 first delivery */
 };
 
 /* Plans in (borrowed) against o at now_s (action links expire from it).

@@ -85,19 +85,32 @@ static int teardown(void **state)
 }
 
 /* An alert resource whose latest event is of type on app. */
-static json_t *alert(const char *type, const char *app, const char *status)
+static json_t *alert_of(const char *id, const char *type, const char *app, const char *status)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s}}", "id", "77", "type",
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s}}", "id", id, "type",
                      type, "app_id", app, "status", status, "count", 3, "first_seen",
                      "2026-12-07T00:00:00.000000Z", "latest_event", "source", "probe", "type", type,
                      "title", "disk full", "app_id", app);
 }
 
-static struct ac_plan_intent intent(const json_t *a, enum ac_notify_reason r, enum ac_level l)
+/* An incident of type at level with one alert (77) on app. */
+static json_t *alert(const char *type, const char *app, const char *status)
 {
-    struct ac_plan_intent in = {.id = 5, .alert_id = 77, .reason = r, .level = l, .tier = 1};
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:[s], s:s, s:s, s:[o]}", "id",
+                     "900", "type", type, "title", type, "status",
+                     strcmp(status, "firing") == 0 ? "open" : status, "level", "P1", "alerts", 1,
+                     "events", 3, "apps", 1, "gc_users", 0, "top_apps", app, "first_seen",
+                     "2026-12-07T00:00:00.000000Z", "last_alert_id", "77", "members",
+                     alert_of("77", type, app, status));
+}
 
-    in.alert = a;
+static struct ac_plan_intent intent(json_t *inc, enum ac_notify_reason r, enum ac_level l)
+{
+    struct ac_plan_intent in = {.id = 5, .incident_id = 900, .reason = r, .level = l, .tier = 1};
+
+    (void)json_object_set_new(inc, "level", json_string(ac_level_name(l)));
+    in.incident = inc;
+    in.created_s = 1700000000 - 3600; /* its group_wait is over */
     return in;
 }
 
@@ -155,7 +168,10 @@ static void test_plan_route_tier_and_rows(void **state)
         }
     }
     ctx = js(out.rows[0].doc);
-    assert_string_equal(json_string_value(json_object_get(ctx, "title")), "[P1] DiskFull on pay");
+    assert_string_equal(json_string_value(json_object_get(ctx, "title")),
+                        "[P1] DiskFull: 1 alert, 1 app");
+    assert_non_null(strstr(json_string_value(json_object_get(ctx, "text")), "top apps: pay"));
+    assert_non_null(strstr(json_string_value(json_object_get(ctx, "text")), "incident 900"));
     assert_string_equal(json_string_value(json_object_get(ctx, "reason")), "open");
     assert_string_equal(json_string_value(json_object_get(json_object_get(ctx, "team"), "name")),
                         "payments");
@@ -163,6 +179,9 @@ static void test_plan_route_tier_and_rows(void **state)
     json_decref(ctx);
     assert_true(out.remember);
     assert_int_equal(out.mtta_s, 60);
+    assert_false(out.arm); /* the MTTA starts at the first delivery */
+    assert_int_equal(out.told_alert, 77);
+    assert_int_equal(out.level, AC_LEVEL_P1);
     assert_int_equal(json_array_size(out.used), 4);
     ac_plan_out_deinit(&out);
 
@@ -187,7 +206,7 @@ static void test_plan_timeout_tiers(void **state)
     json_t *r;
 
     (void)state;
-    in.notified = true;
+    in.told = AC_LEVEL_P2;
     in.team = 10;
     /* tier 2: bob once (named twice), by sms */
     in.tier = 2;
@@ -197,8 +216,9 @@ static void test_plan_timeout_tiers(void **state)
     assert_int_equal(out.tier, 2);
     r = js(out.rows[0].doc);
     assert_string_equal(json_string_value(json_object_get(r, "title")),
-                        "[P2] DiskFull not acknowledged (tier 2) on pay");
+                        "[P2] DiskFull not acknowledged (tier 2): 1 alert, 1 app");
     json_decref(r);
+    assert_true(out.arm); /* the next tier is due mtta from now */
     ac_plan_out_deinit(&out);
     /* tier 3: the lead; past the last tier, still the last */
     for (long tier = 3; tier <= 5; tier++) {
@@ -222,18 +242,28 @@ static void test_plan_resolve_and_fallback(void **state)
     struct ac_plan_out out;
 
     (void)state;
-    /* a resolve goes where the alert was told (a channel since removed is
-     * skipped), at its tier, and changes no notification state */
-    in.notified = true;
+    /* a resolve goes where the incident was told (a channel since removed is
+     * skipped, phone never), to every tier told, and changes no state */
+    in.told = AC_LEVEL_P1;
     in.team = 10;
     in.notified_tier = 2;
     in.used = used;
     ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
     assert_int_equal(rows_on(&out, "call"), 0);
-    assert_int_equal(rows_on(&out, "text"), 1);
-    assert_string_equal(out.rows[0].contact_id, "2"); /* tier 2: bob */
+    assert_int_equal(rows_on(&out, "text"), 2); /* tier 1 ann, tier 2 bob */
+    assert_string_equal(out.rows[0].contact_id, "1");
+    assert_string_equal(out.rows[1].contact_id, "2");
     assert_int_equal(rows_on(&out, "chat"), 1);
     assert_false(out.remember);
+    ac_plan_out_deinit(&out);
+    /* the phone channel, used before, is left out of a resolve */
+    json_decref(used);
+    used = js("[\"call\",\"chat\"]");
+    in.used = used;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.nrows, 1);
+    assert_int_equal(rows_on(&out, "chat"), 1);
     ac_plan_out_deinit(&out);
     json_decref(a);
 
@@ -280,6 +310,21 @@ static void test_plan_silences(void **state)
     ac_plan_out_deinit(&out);
     ac_snapshot_deinit(&s2);
 
+    /* one alert of two silenced: the incident is told */
+    ac_snapshot_init(&s2);
+    assert_true(ac_snapshot_add_silence(&s2, 10, none, 77, 0));
+    (void)json_array_append_new(json_object_get(a, "members"),
+                                alert_of("78", "DiskFull", "web", "firing"));
+    ac_plan(&nc, &s2, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
+    ac_plan_out_deinit(&out);
+    /* and both: held */
+    assert_true(ac_snapshot_add_silence(&s2, 11, none, 78, 0));
+    ac_plan(&nc, &s2, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_HOLD);
+    ac_plan_out_deinit(&out);
+    ac_snapshot_deinit(&s2);
+
     /* held before and resolved since: dropped, not notified late */
     json_decref(a);
     a = alert("DiskFull", "pay", "resolved");
@@ -287,6 +332,7 @@ static void test_plan_silences(void **state)
     in.held = true;
     ac_plan(&nc, &snap, &in, 1700000000, &out);
     assert_int_equal(out.verdict, AC_PLAN_DROP);
+    assert_string_equal(out.why, "resolved while silenced");
     ac_plan_out_deinit(&out);
     json_decref(a);
     json_decref(ms);
@@ -302,20 +348,113 @@ static void test_plan_escalation_message(void **state)
 
     (void)state;
     in.details = d;
-    in.notified = true;
+    (void)json_object_set_new(a, "level_reason", json_string("apps >= 100"));
+    in.told = AC_LEVEL_P3;
     in.team = 10;
     in.notified_tier = 2;
     in.tier = 1;
     ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
     assert_int_equal(out.tier, 2); /* stays at the tier it reached */
     ctx = js(out.rows[0].doc);
     assert_string_equal(json_string_value(json_object_get(ctx, "title")),
-                        "[P2] DiskFull escalated P3→P2 on pay");
+                        "[P2] DiskFull escalated P3→P2: 1 alert, 1 app");
     assert_non_null(strstr(json_string_value(json_object_get(ctx, "text")), "apps >= 100"));
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(ctx, "escalation"), "why")),
         "apps >= 100");
     json_decref(ctx);
+    ac_plan_out_deinit(&out);
+    /* told at P2 already (a second raise of the same burst): nothing */
+    in.told = AC_LEVEL_P2;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_DROP);
+    assert_int_equal(out.nrows, 0);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+    json_decref(d);
+}
+
+static void test_plan_group_wait_and_first_notification(void **state)
+{
+    json_t *a = alert("Storm", "web", "firing");
+    struct ac_plan_intent in = intent(a, AC_REASON_OPEN, AC_LEVEL_P3);
+    struct ac_plan_out out;
+
+    (void)state;
+    /* created 5 s ago: P3 waits 60 s from its creation */
+    in.created_s = 1700000000 - 5;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_WAIT);
+    assert_int_equal(out.until, 1700000000 - 5 + 60);
+    assert_int_equal(out.nrows, 0);
+    ac_plan_out_deinit(&out);
+    /* raised to P1 before anyone was told: P1's 10 s, then one first
+     * notification at P1 (an open, whatever the intent said) */
+    in = intent(a, AC_REASON_ESCALATE, AC_LEVEL_P1);
+    in.created_s = 1700000000 - 5;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_WAIT);
+    assert_int_equal(out.until, 1700000000 + 5);
+    ac_plan_out_deinit(&out);
+    ac_plan(&nc, &snap, &in, 1700000000 + 5, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
+    assert_int_equal(out.as, AC_REASON_OPEN);
+    assert_int_equal(rows_on(&out, "call"), 1);
+    ac_plan_out_deinit(&out);
+    /* P4 has no channels: nobody is told, nothing is remembered */
+    in = intent(a, AC_REASON_OPEN, AC_LEVEL_P4);
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_DROP);
+    assert_string_equal(out.why, "no channels at its level");
+    ac_plan_out_deinit(&out);
+    /* an open intent for an incident told already: nothing */
+    in = intent(a, AC_REASON_OPEN, AC_LEVEL_P1);
+    in.told = AC_LEVEL_P1;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_DROP);
+    ac_plan_out_deinit(&out);
+    json_decref(a);
+}
+
+static void test_plan_summary_and_acknowledged(void **state)
+{
+    json_t *a = alert("Storm", "web", "firing"), *ctx;
+    json_t *d = js("{\"new_alerts\":150,\"apps\":140,\"gc_users\":7}");
+    struct ac_plan_intent in = intent(a, AC_REASON_SUMMARY, AC_LEVEL_P1);
+    struct ac_plan_out out;
+
+    (void)state;
+    in.details = d;
+    in.told = AC_LEVEL_P1;
+    in.team = 11;
+    in.notified_tier = 1;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
+    /* a summary never rings: sms and the chat-like channels */
+    assert_int_equal(rows_on(&out, "call"), 0);
+    assert_int_equal(rows_on(&out, "text"), 1);
+    assert_int_equal(rows_on(&out, "chat"), 1);
+    ctx = js(out.rows[0].doc);
+    assert_string_equal(json_string_value(json_object_get(ctx, "title")),
+                        "[P1] Storm: 150 new alerts, 140 apps, 7 GC6/GC7 users");
+    json_decref(ctx);
+    ac_plan_out_deinit(&out);
+    /* acknowledged: joined alerts and repeats tell nobody; a raise does */
+    (void)json_object_set_new(a, "status", json_string("acknowledged"));
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_DROP);
+    assert_string_equal(out.why, "acknowledged");
+    ac_plan_out_deinit(&out);
+    in.reason = AC_REASON_REPEAT;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_DROP);
+    ac_plan_out_deinit(&out);
+    in.reason = AC_REASON_ESCALATE;
+    in.told = AC_LEVEL_P2;
+    ac_plan(&nc, &snap, &in, 1700000000, &out);
+    assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
+    assert_int_equal(rows_on(&out, "call"), 1);
     ac_plan_out_deinit(&out);
     json_decref(a);
     json_decref(d);
@@ -324,9 +463,14 @@ static void test_plan_escalation_message(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_reasons),       cmocka_unit_test(test_plan_route_tier_and_rows),
-        cmocka_unit_test(test_plan_timeout_tiers), cmocka_unit_test(test_plan_resolve_and_fallback),
-        cmocka_unit_test(test_plan_silences),      cmocka_unit_test(test_plan_escalation_message),
+        cmocka_unit_test(test_plan_reasons),
+        cmocka_unit_test(test_plan_route_tier_and_rows),
+        cmocka_unit_test(test_plan_timeout_tiers),
+        cmocka_unit_test(test_plan_resolve_and_fallback),
+        cmocka_unit_test(test_plan_silences),
+        cmocka_unit_test(test_plan_escalation_message),
+        cmocka_unit_test(test_plan_group_wait_and_first_notification),
+        cmocka_unit_test(test_plan_summary_and_acknowledged),
     };
 
     return cmocka_run_group_tests_name("unit_plan", tests, setup, teardown);
