@@ -18,10 +18,12 @@
  * (signing secret), "body" (template, JSON-escaped), "title"/"text"
  * (templates), "timeout_ms"?}. Secrets are read once, never logged.
  *
- * The context (built by the planner): {"alert": {...the alert resource},
- * "reason": "open"|"escalate"|"resolve"|"repeat"|"timeout", "level",
- * "title", "text" (default message lines), "escalation"?: {"from", "to",
- * "why"}, "tier", "actions": {"ack", "resolve", "silence", ...: URLs},
+ * The context (built by the planner, plan.h): {"incident": {...the incident
+ * resource}, "alert": {...its oldest open alert, at the incident's level},
+ * "reason": "open"|"escalate"|"resolve"|"repeat"|"timeout"|"summary",
+ * "level", "title", "text" (default message lines), "escalation"?: {"from",
+ * "to", "why"}, "summary"?: {"new_alerts", "apps", "gc_users"}, "tier",
+ * "actions": {"ack", "resolve", "silence", ...: URLs on the incident},
  * "recipients": [contacts], "contact"?: the one recipient (person channels),
  * "notification": {"id", "key"}}.
  */
