@@ -312,6 +312,7 @@ END $$;
 CREATE OR REPLACE FUNCTION ac_silence_json(s silences) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', s.id::text, 'matchers', s.matchers, 'alert_id', s.alert_id::text,
+        'incident_id', s.incident_id::text,
         'starts_at', ac_rfc3339(s.starts_at), 'ends_at', ac_rfc3339(s.ends_at),
         'until_resolved', s.until_resolved, 'comment', s.comment, 'created_by', s.created_by,
         'created_at', ac_rfc3339(s.created_at), 'expired_at', ac_rfc3339(s.expired_at),
@@ -435,6 +436,8 @@ BEGIN
                    resolved_at = clock_timestamp(), next_tier_at = NULL,
                    updated_at = clock_timestamp()
              WHERE id = v.id;
+            UPDATE silences SET expired_at = clock_timestamp()
+             WHERE until_resolved AND incident_id = v.id AND expired_at IS NULL;
             IF v.notified_level IS NOT NULL THEN
                 INSERT INTO notify_intents (incident_id, reason, level)
                 VALUES (v.id, 'resolve', v.level);
@@ -509,6 +512,8 @@ BEGIN
         UPDATE incidents SET status = 'resolved', open_alerts = 0, resolved_at = clock_timestamp(),
                next_tier_at = NULL, updated_at = clock_timestamp()
          WHERE id = p_id;
+        UPDATE silences SET expired_at = clock_timestamp()
+         WHERE until_resolved AND incident_id = p_id AND expired_at IS NULL;
         IF v.notified_level IS NOT NULL THEN
             INSERT INTO notify_intents (incident_id, reason, level) VALUES (p_id, 'resolve', v.level);
         END IF;

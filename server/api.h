@@ -41,6 +41,7 @@ void ac_api_routes(struct ac_http_req *r);              /* /v1/routes[/{id}] */
 void ac_api_silences(struct ac_http_req *r);            /* /v1/silences[/{id}] */
 void ac_api_notifications(struct ac_http_req *r);       /* GET /v1/notifications */
 void ac_api_action(struct ac_http_req *r);              /* GET /v1/actions/{token} (signed) */
+void ac_api_action_post(struct ac_http_req *r);         /* POST /v1/actions/{token} */
 void ac_api_metrics(struct ac_http_req *r);             /* GET /metrics */
 void ac_api_healthz(struct ac_http_req *r);             /* GET /healthz */
 void ac_api_readyz(struct ac_http_req *r);              /* GET /readyz */

@@ -3,11 +3,16 @@
  * /v1/silences (DESIGN §6): GET lists them, newest first (scope read;
  * ?state=active, the default, or all), POST creates one and DELETE ends one
  * now (scope operate). A silence is
- *   {"matchers": [...], "alert_id"?, "starts_at"?, "ends_at"? | "duration_s"?
- *    | "until_resolved": true, "comment"?}
- * with matchers (as filter rules) or an alert id or both - never neither, which
- * would silence everything - and an end: a time, a duration, or until the
- * named alert resolves. Every change is an audit-log entry.
+ *   {"matchers": [...], "alert_id"? | "incident_id"?, "starts_at"?,
+ *    "ends_at"? | "duration_s"? | "until_resolved": true, "comment"?,
+ *    "all"?: true}
+ * with matchers (as filter rules) or an alert or incident id or both, from
+ * starts_at (default now; a later time schedules it) to its end: a time, a
+ * duration (from starts_at), or until the named alert or incident resolves.
+ * A silence that would hold every alert - no id and matchers that all match
+ * an alert lacking their fields (none at all, app_id=~".*", app_id!="x":
+ * Alertmanager's rule) - is refused unless "all": true says so. Every
+ * change is an audit-log entry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +36,11 @@
 #define SQL_SL_GET "SELECT ac_silence_json(s)::text FROM silences s WHERE s.id = $1::bigint"
 #define SQL_SL_INSERT                                                                              \
     "WITH s AS (INSERT INTO silences (matchers, alert_id, starts_at, ends_at, until_resolved,"     \
-    " comment, created_by) VALUES ($1::jsonb, $2::bigint, coalesce($3::timestamptz, now()),"       \
-    " $4::timestamptz, $5::boolean, $6, $7) RETURNING *),"                                         \
+    " comment, incident_id, created_by) VALUES ($1::jsonb, $2::bigint,"                            \
+    " coalesce($3::timestamptz, now()), $4::timestamptz, $5::boolean, $6, $7::bigint, $8)"         \
+    " RETURNING *),"                                                                               \
     " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"                \
-    " SELECT $7, 'silence.create', 'silence', s.id::text, ac_silence_json(s) FROM s)"              \
+    " SELECT $8, 'silence.create', 'silence', s.id::text, ac_silence_json(s) FROM s)"              \
     " SELECT ac_silence_json(s)::text FROM s"
 #define SQL_SL_EXPIRE                                                                              \
     "WITH s AS (UPDATE silences SET expired_at = clock_timestamp() WHERE id = $1::bigint"          \
@@ -43,19 +49,44 @@
     " SELECT $2, 'silence.expire', 'silence', s.id::text, ac_silence_json(s) FROM s)"              \
     " SELECT ac_silence_json(s)::text FROM s"
 
-/* Validates a silence into p[0..6): matchers, alert_id, starts_at, ends_at,
- * until_resolved, comment. */
+/* Whether ms matches an alert that lacks every field it names (then it
+ * matches every alert but a few, or all). */
+static bool sl_matches_empty(const struct ac_matchers *ms)
+{
+    struct ac_event none = {0};
+
+    return ac_matchers_match(ms, &none);
+}
+
+/* An id field's value, or NULL (with an error appended). */
+static const char *sl_id(const json_t *body, const char *key, json_t *errs)
+{
+    const json_t *v = json_object_get(body, key);
+    const char *id = json_string_value(v);
+    char path[32];
+
+    if (!v || (id && ac_api_is_id(id))) {
+        return id;
+    }
+    (void)snprintf(path, sizeof(path), "$.%s", key);
+    ac_event_error(errs, -1, path, "must be an id (a string of digits)");
+    return NULL;
+}
+
+/* Validates a silence into p[0..7): matchers, alert_id, starts_at, ends_at,
+ * until_resolved, comment, incident_id. */
 static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, const json_t *body,
                      struct ac_api_write *w)
 {
-    static const char *const keys[] = {"matchers",   "alert_id",       "starts_at", "ends_at",
-                                       "duration_s", "until_resolved", "comment",   NULL};
+    static const char *const keys[] = {"matchers", "alert_id",   "incident_id",    "starts_at",
+                                       "ends_at",  "duration_s", "until_resolved", "comment",
+                                       "all",      NULL};
     json_t *errs = json_array(), *v;
-    const json_t *ms = NULL, *aid, *dur;
+    const json_t *ms = NULL, *dur;
     struct ac_matchers m;
-    const char *k, *starts, *ends, *comment, *alert = NULL;
+    const char *k, *starts, *ends, *comment, *alert, *incident;
     int64_t t0 = ac_time_now_us(), t1 = 0;
-    bool until;
+    bool until, broad = true, all = json_is_true(json_object_get(body, "all"));
     char ends_buf[AC_TIME_STRLEN];
 
     (void)res;
@@ -72,7 +103,8 @@ static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, c
         }
     }
     ms = json_object_get(body, "matchers");
-    aid = json_object_get(body, "alert_id");
+    alert = sl_id(body, "alert_id", errs);
+    incident = sl_id(body, "incident_id", errs);
     starts = json_string_value(json_object_get(body, "starts_at"));
     ends = json_string_value(json_object_get(body, "ends_at"));
     dur = json_object_get(body, "duration_s");
@@ -85,17 +117,20 @@ static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, c
         ms = NULL;
     }
     else if (ms) {
+        broad = sl_matches_empty(&m);
         ac_matchers_deinit(&m);
     }
-    if (aid) {
-        alert = json_string_value(aid);
-        if (!alert || !ac_api_is_id(alert)) {
-            ac_event_error(errs, -1, "$.alert_id", "must be an alert id (a string of digits)");
-            alert = NULL;
-        }
+    if (json_object_get(body, "all") && !json_is_boolean(json_object_get(body, "all"))) {
+        ac_event_error(errs, -1, "$.all", "must be true or false");
     }
-    if ((!ms || json_array_size(ms) == 0) && !aid) {
-        ac_event_error(errs, -1, "$", "needs matchers or an alert_id (it would silence all)");
+    if (alert && incident) {
+        ac_event_error(errs, -1, "$", "give an alert_id or an incident_id, not both");
+    }
+    if (broad && !alert && !incident && !json_object_get(body, "alert_id") &&
+        !json_object_get(body, "incident_id") && !all) {
+        ac_event_error(errs, -1, "$.matchers",
+                       "would silence every alert (no matcher needs a value); name an alert_id"
+                       " or incident_id, narrow the matchers, or set \"all\": true");
     }
     if (starts && !ac_time_parse(starts, &t0)) {
         ac_event_error(errs, -1, "$.starts_at", "must be an RFC 3339 time");
@@ -115,8 +150,9 @@ static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, c
             t1 = t0 + json_integer_value(dur) * 1000000;
         }
     }
-    if (until && !aid) {
-        ac_event_error(errs, -1, "$.until_resolved", "needs the alert_id it waits for");
+    if (until && !alert && !incident) {
+        ac_event_error(errs, -1, "$.until_resolved",
+                       "needs the alert_id or incident_id it waits for");
     }
     if ((ends || dur) && t1 && t1 <= t0) {
         ac_event_error(errs, -1, "$.ends_at", "must be after starts_at");
@@ -138,7 +174,8 @@ static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, c
     w->p[3] = t1 ? ac_arena_own(&w->ar, ac_xstrdup(ends_buf)) : NULL;
     w->p[4] = until ? "true" : "false";
     w->p[5] = comment;
-    w->n = 6;
+    w->p[6] = incident;
+    w->n = 7;
     return true;
 }
 

@@ -105,7 +105,9 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/routes/*", ac_api_routes, AC_SCOPE_READ, false},
     {"PUT", "/v1/routes/*", ac_api_routes, AC_SCOPE_ADMIN, true},
     {"DELETE", "/v1/routes/*", ac_api_routes, AC_SCOPE_ADMIN, false},
+    /* authorized by the signed link itself; GET shows, POST acts (once) */
     {"GET", "/v1/actions/*", ac_api_action, 0, false},
+    {"POST", "/v1/actions/*", ac_api_action_post, 0, false},
     {"GET", "/v1/notifications", ac_api_notifications, AC_SCOPE_READ, false},
     {"GET", "/v1/silences", ac_api_silences, AC_SCOPE_READ, false},
     {"GET", "/v1/silences/*", ac_api_silences, AC_SCOPE_READ, false},

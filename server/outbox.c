@@ -35,7 +35,8 @@
     " ON CONFLICT (idem_key) DO NOTHING"
 #define SQL_PLANNED "UPDATE notify_intents SET planned_at = clock_timestamp() WHERE id = ANY($1)"
 #define SQL_SILENCES                                                                               \
-    "SELECT id, matchers::text, alert_id, extract(epoch FROM ends_at)::bigint FROM silences"       \
+    "SELECT id, matchers::text, alert_id, extract(epoch FROM ends_at)::bigint, incident_id"        \
+    " FROM silences"                                                                               \
     " WHERE expired_at IS NULL AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now())"
 /* Held by a silence: looked at again at its end, or in 30 s (a silence can
  * be deleted, an alert resolved). Waiting (group_wait): at its end; a raise
@@ -217,7 +218,8 @@ bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o)
     }
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *ms = json_loads(PQgetvalue(r, i, 1), 0, NULL);
-        (void)ac_snapshot_add_silence(o, ob_ll(r, i, 0), ms, ob_ll(r, i, 2), ob_ll(r, i, 3));
+        (void)ac_snapshot_add_silence(o, ob_ll(r, i, 0), ms, ob_ll(r, i, 2), ob_ll(r, i, 3),
+                                      ob_ll(r, i, 4));
         json_decref(ms);
     }
     PQclear(r);

@@ -93,7 +93,7 @@ char *ac_action_token(const char *secret, const struct ac_action_link *l)
 {
     char payload[ACT_PAYLOAD_MAX], *a, *b, *out;
     unsigned char mac[32];
-    int n = snprintf(payload, sizeof(payload), "v1.%lld.%s.%lld.%lld", (long long)l->alert,
+    int n = snprintf(payload, sizeof(payload), "v2.%lld.%s.%lld.%lld", (long long)l->incident,
                      ac_action_name(l->action), (long long)l->contact, (long long)l->expires);
 
     ac_hmac_sha256(secret, strlen(secret), payload, (size_t)n, mac);
@@ -111,7 +111,7 @@ enum ac_action_check ac_action_verify(const char *secret, const char *token, int
     const char *dot = strchr(token, '.');
     unsigned char payload[ACT_PAYLOAD_MAX + 1], mac[40], want[32];
     char name[32];
-    long long alert, contact, expires;
+    long long incident, contact, expires;
     int pn, mn, used = 0;
 
     if (!dot || strchr(dot + 1, '.')) {
@@ -127,12 +127,12 @@ enum ac_action_check ac_action_verify(const char *secret, const char *token, int
         return AC_ACTION_FORGED;
     }
     payload[pn] = '\0';
-    if (sscanf((const char *)payload, "v1.%lld.%31[a-z_].%lld.%lld%n", &alert, name, &contact,
+    if (sscanf((const char *)payload, "v2.%lld.%31[a-z_].%lld.%lld%n", &incident, name, &contact,
                &expires, &used) != 4 ||
-        used != pn || !ac_action_parse(name, &out->action) || alert <= 0 || contact < 0) {
+        used != pn || !ac_action_parse(name, &out->action) || incident <= 0 || contact < 0) {
         return AC_ACTION_FORGED;
     }
-    out->alert = alert;
+    out->incident = incident;
     out->contact = contact;
     out->expires = expires;
     return now_s >= expires ? AC_ACTION_EXPIRED : AC_ACTION_OK;

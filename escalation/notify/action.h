@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ChatOps action links (DESIGN §6): /v1/actions/{token}, where the token is
- * an HMAC-signed, expiring description of (alert, action, recipient):
- *   base64url("v1.<alert>.<action>.<contact>.<expires>") "." base64url(mac)
+ * an HMAC-signed, expiring description of (incident, action, recipient):
+ *   base64url("v2.<incident>.<action>.<contact>.<expires>") "." base64url(mac)
  * with mac = HMAC-SHA256(secret, that payload). Anything forged, altered or
- * expired is refused before it is acted on.
+ * expired is refused before it is acted on. (v1 links named an alert; they
+ * are refused as forged.) A link acts at most once (server/api_actions.c).
  */
 #ifndef AC_ESCALATION_NOTIFY_ACTION_H
 #define AC_ESCALATION_NOTIFY_ACTION_H
@@ -30,7 +31,7 @@ bool ac_action_parse(const char *s, enum ac_action *out);
 bool ac_action_is_om(enum ac_action a);
 
 struct ac_action_link {
-    int64_t alert;
+    int64_t incident;
     enum ac_action action;
     int64_t contact; /* 0: not one person (a group chat) */
     int64_t expires; /* Unix seconds */
@@ -41,7 +42,7 @@ char *ac_action_token(const char *secret, const struct ac_action_link *l);
 
 enum ac_action_check { AC_ACTION_OK, AC_ACTION_FORGED, AC_ACTION_EXPIRED };
 
-/* Checks token at now_s; fills out on AC_ACTION_OK. */
+/* Checks token at now_s; fills out on AC_ACTION_OK (and AC_ACTION_EXPIRED). */
 enum ac_action_check ac_action_verify(const char *secret, const char *token, int64_t now_s,
                                       struct ac_action_link *out);
 

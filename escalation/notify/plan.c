@@ -176,7 +176,7 @@ bool ac_snapshot_add_contact(struct ac_oncall_snapshot *o, int64_t id, json_t *c
 }
 
 bool ac_snapshot_add_silence(struct ac_oncall_snapshot *o, int64_t id, const json_t *matchers,
-                             int64_t alert, int64_t ends)
+                             int64_t alert, int64_t ends, int64_t incident)
 {
     struct ac_plan_silence *s = PLAN_PUSH(o->silences, o->nsilences, o->capsilences);
     json_t *errs = json_array();
@@ -186,6 +186,7 @@ bool ac_snapshot_add_silence(struct ac_oncall_snapshot *o, int64_t id, const jso
     if (ok) {
         s->id = id;
         s->alert = alert;
+        s->incident = incident;
         s->ends = ends;
         o->nsilences++;
     }
@@ -203,15 +204,17 @@ int64_t ac_snapshot_route(const struct ac_oncall_snapshot *o, const struct ac_ev
 }
 
 const struct ac_plan_silence *ac_snapshot_silenced(const struct ac_oncall_snapshot *o,
-                                                   int64_t alert_id, const struct ac_event *ev)
+                                                   int64_t incident_id, int64_t alert_id,
+                                                   const struct ac_event *ev)
 {
     for (size_t i = 0; i < o->nsilences; i++) {
         const struct ac_plan_silence *s = &o->silences[i];
-        if (s->alert && s->alert != alert_id) {
+        if ((s->alert && s->alert != alert_id) || (s->incident && s->incident != incident_id)) {
             continue;
         }
-        /* an alert's own silence without matchers holds it whatever it says */
-        if (s->ms.n == 0 ? s->alert != 0 : ev && ac_matchers_match(&s->ms, ev)) {
+        /* an alert's or incident's own silence without matchers holds it
+         * whatever it says; one for everything (all: true) holds all */
+        if (s->ms.n == 0 ? true : ev && ac_matchers_match(&s->ms, ev)) {
             return s;
         }
     }
@@ -426,7 +429,7 @@ static json_t *plan_actions(const struct ac_notify_config *nc, int64_t incident_
         return out;
     }
     for (int a = 0; a < AC_ACTION_COUNT; a++) {
-        struct ac_action_link l = {.alert = incident_id,
+        struct ac_action_link l = {.incident = incident_id,
                                    .action = (enum ac_action)a,
                                    .contact = cid ? strtoll(cid, NULL, 10) : 0,
                                    .expires = now_s + nc->action_ttl_s};
@@ -559,8 +562,8 @@ static const struct ac_plan_silence *plan_silenced(const struct ac_oncall_snapsh
         struct ac_event ev;
         bool has = ac_plan_latest_event(a, &ev);
         const char *id = plan_str(a, "id");
-        const struct ac_plan_silence *s =
-            ac_snapshot_silenced(o, id ? strtoll(id, NULL, 10) : 0, has ? &ev : NULL);
+        const struct ac_plan_silence *s = ac_snapshot_silenced(
+            o, in->incident_id, id ? strtoll(id, NULL, 10) : 0, has ? &ev : NULL);
         ac_event_deinit(&ev);
         if (!s) {
             return NULL;

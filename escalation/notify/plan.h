@@ -80,8 +80,9 @@ struct ac_plan_route {
 
 struct ac_plan_silence {
     int64_t id;
-    int64_t alert; /* 0: any alert its matchers match */
-    int64_t ends;  /* s since the epoch; 0: until the alert resolves */
+    int64_t alert;    /* 0: any alert its matchers match */
+    int64_t incident; /* 0: any incident's */
+    int64_t ends;     /* s since the epoch; 0: until the alert resolves */
     struct ac_matchers ms;
 };
 
@@ -124,15 +125,16 @@ bool ac_snapshot_add_schedule(struct ac_oncall_snapshot *o, int64_t id, const js
 /* contact: the resource (borrowed; a reference is kept). */
 bool ac_snapshot_add_contact(struct ac_oncall_snapshot *o, int64_t id, json_t *contact);
 bool ac_snapshot_add_silence(struct ac_oncall_snapshot *o, int64_t id, const json_t *matchers,
-                             int64_t alert, int64_t ends);
+                             int64_t alert, int64_t ends, int64_t incident);
 
 /* The team of an event (NULL: no latest event): the first matching route's,
  * else the default team (0: none). */
 int64_t ac_snapshot_route(const struct ac_oncall_snapshot *o, const struct ac_event *ev);
-/* The silence holding alert alert_id whose latest event is ev (may be NULL),
- * or NULL. */
+/* The silence holding alert alert_id of incident incident_id whose latest
+ * event is ev (may be NULL), or NULL. */
 const struct ac_plan_silence *ac_snapshot_silenced(const struct ac_oncall_snapshot *o,
-                                                   int64_t alert_id, const struct ac_event *ev);
+                                                   int64_t incident_id, int64_t alert_id,
+                                                   const struct ac_event *ev);
 /* Who tier (from 1; past the last: the last) of team's chain names at now_s:
  * an array of contact resources (new), each once. */
 json_t *ac_snapshot_recipients(const struct ac_oncall_snapshot *o, int64_t team, long tier,

@@ -188,6 +188,9 @@ static int it_http_impl(const struct it_server *s, const char *method, const cha
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L); /* no body follows the headers */
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, it_write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, it_header_cb);

@@ -260,9 +260,28 @@ static void test_silence_holds_and_its_end_resumes(void **state)
     char *a, *b, path[96];
 
     (void)state;
-    /* refused: nothing to match (it would silence all), no end, read scope */
+    /* refused: nothing to match, or matchers every alert matches (it would
+     * silence all) unless "all": true says so; no end; read scope */
     assert_int_equal(
         it_req(&srv, "POST", "/v1/silences", "{\"matchers\":[],\"duration_s\":60}", &r), 400);
+    json_decref(r);
+    assert_int_equal(it_req(&srv, "POST", "/v1/silences",
+                            "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=~\",\"value\":"
+                            "\".*\"}],\"duration_s\":60}",
+                            &r),
+                     400);
+    assert_non_null(strstr(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(r, "error"), "details"), 0), "message")),
+        "every alert"));
+    json_decref(r);
+    assert_int_equal(it_req(&srv, "POST", "/v1/silences",
+                            "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=~\",\"value\":"
+                            "\".*\"}],\"duration_s\":60,\"starts_at\":\"2999-01-01T00:00:00Z\","
+                            "\"all\":true}",
+                            &r),
+                     201);
+    assert_false(json_is_true(json_object_get(r, "active"))); /* it starts in 2999 */
     json_decref(r);
     assert_int_equal(it_req(&srv, "POST", "/v1/silences",
                             "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=\",\"value\":\"x\"}]}",
@@ -342,50 +361,102 @@ static char *action_path(const char *type, const char *kind)
     return path;
 }
 
+/* An unauthenticated request; returns its status (0: no answer). */
+static long fetch(const char *method, const char *path, struct it_resp *resp)
+{
+    return it_http(&srv, method, path, NULL, NULL, NULL, 0, resp) == 0 ? resp->status : 0;
+}
+
+/* GET and HEAD of a link only show it; POST acts, once; a second use shows
+ * the first. Links act on the incident. */
 static void test_action_links_ack_and_forward_and_refuse_tampering(void **state)
 {
-    char *a, *ack, *restart, *bad;
+    char *a, *ack, *restart, *bad, *sig, *key, *key2, *page;
+    long long inc;
     json_t *r = NULL;
-    char *sig;
+    struct it_resp resp;
 
     (void)state;
     a = fire("ItNotifyAction", "P3", "api");
+    inc = it_sql_llf("SELECT incident_id FROM alerts WHERE id = %s", a);
     ack = action_path("ItNotifyAction", "ack");
     restart = action_path("ItNotifyAction", "restart_app");
     /* altered: 403 and nothing done */
     bad = strdup(ack);
     bad[strlen("/v1/actions/") + 5] = bad[strlen("/v1/actions/") + 5] == 'A' ? 'B' : 'A';
-    assert_int_equal(it_call(&srv, "GET", bad, NULL, NULL, NULL, &r), 403);
+    assert_int_equal(it_call(&srv, "POST", bad, NULL, NULL, NULL, &r), 403);
     json_decref(r);
+    /* what a link previewer does - GET three times, HEAD - changes nothing:
+     * a page saying what would happen, to which incident, as whom */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fetch("GET", ack, &resp), 200);
+        page = it_resp_header(&resp, "Content-Type");
+        assert_non_null(strstr(page, "text/html"));
+        free(page);
+        assert_non_null(strstr(resp.body, "Acknowledge incident"));
+        assert_non_null(strstr(resp.body, "As contact:ann"));
+        assert_non_null(strstr(resp.body, "<form method=\"post\">"));
+        it_resp_free(&resp);
+    }
+    assert_int_equal(fetch("HEAD", restart, &resp), 200);
+    it_resp_free(&resp);
+    assert_int_equal(fetch("GET", restart, &resp), 200);
+    it_resp_free(&resp);
     assert_int_equal(
         it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s AND status = 'firing'", a), 1);
-    /* the real link acknowledges, as the contact it was sent to, without a token */
-    assert_int_equal(it_call(&srv, "GET", ack, NULL, NULL, NULL, &r), 200);
-    assert_string_equal(json_string_value(json_object_get(r, "by")), "contact:ann");
+    assert_int_equal(it_sink_count(om, "/om"), 0);
+    /* the POST from that page acknowledges the incident, as the contact the
+     * link was sent to, without a token */
+    assert_int_equal(it_call(&srv, "POST", ack, NULL, NULL, NULL, &r), 200);
     json_decref(r);
     assert_int_equal(it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s"
                                 " AND status = 'acknowledged' AND acked_by = 'contact:ann'",
                                 a),
                      1);
-    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%s'"
-                                " AND action = 'alert.ack' AND actor = 'contact:ann'",
-                                a),
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%lld'"
+                                " AND action = 'incident.ack' AND actor = 'contact:ann'",
+                                inc),
                      1);
-    /* restart app: forwarded, signed, to the O&M webhook, its answer shown */
-    assert_int_equal(it_call(&srv, "GET", restart, NULL, NULL, NULL, &r), 200);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"), "status")),
-                     200);
+    /* once: a second use answers 409 naming the first; its GET says so */
+    assert_int_equal(fetch("POST", ack, &resp), 409);
+    assert_non_null(strstr(resp.body, "by contact:ann"));
+    it_resp_free(&resp);
+    assert_int_equal(fetch("GET", ack, &resp), 200);
+    assert_non_null(strstr(resp.body, "Already done"));
+    assert_null(strstr(resp.body, "<form"));
+    it_resp_free(&resp);
+    /* restart app: forwarded, signed, with an Idempotency-Key from the link,
+     * its answer shown; refused by the O&M side, it can be tried again with
+     * the same key; once it went through, never again */
+    it_sink_fail(om, 1, 500);
+    assert_int_equal(it_call(&srv, "POST", restart, NULL, NULL, NULL, &r), 502);
     json_decref(r);
-    assert_int_equal(it_sink_count(om, "/om"), 1);
-    assert_true(body_has(om, "/om", 0, "restart_app"));
-    sig = it_sink_header(om, "/om", 0, "X-AC-Signature");
+    assert_int_equal(fetch("POST", restart, &resp), 200); /* a page for people */
+    assert_non_null(strstr(resp.body, "done, as contact:ann"));
+    it_resp_free(&resp);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM action_uses WHERE incident_id = %lld"
+                                " AND action = 'restart_app' AND (outcome ->> 'status')::int = 200",
+                                inc),
+                     1);
+    assert_int_equal(it_call(&srv, "POST", restart, NULL, NULL, NULL, &r), 409);
+    json_decref(r);
+    assert_int_equal(it_sink_count(om, "/om"), 2);
+    assert_true(body_has(om, "/om", 1, "restart_app"));
+    assert_true(body_has(om, "/om", 1, "\"app_id\":\"api\""));
+    sig = it_sink_header(om, "/om", 1, "X-AC-Signature");
     assert_non_null(sig);
     assert_true(strncmp(sig, "sha256=", 7) == 0);
+    key = it_sink_header(om, "/om", 0, "Idempotency-Key");
+    key2 = it_sink_header(om, "/om", 1, "Idempotency-Key");
+    assert_non_null(key);
+    assert_string_equal(key, key2);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%lld'"
+                                " AND action = 'incident.action' AND actor = 'contact:ann'",
+                                inc),
+                     2);
     free(sig);
-    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_id = '%s'"
-                                " AND action = 'alert.action' AND actor = 'contact:ann'",
-                                a),
-                     1);
+    free(key);
+    free(key2);
     free(a);
     free(ack);
     free(restart);

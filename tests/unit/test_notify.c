@@ -10,6 +10,8 @@
 /* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,17 +137,33 @@ static void test_template_bounded(void **state)
     json_decref(ctx);
 }
 
+/* base64url without padding (new). */
+static char *b64url(const unsigned char *p, size_t n)
+{
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    int len = EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+
+    while (len > 0 && out[len - 1] == '=') {
+        len--;
+    }
+    out[len] = '\0';
+    for (char *c = out; *c; c++) {
+        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+    }
+    return out;
+}
+
 static void test_action_links(void **state)
 {
     const struct ac_action_link l = {
-        .alert = 42, .action = AC_ACTION_ACK, .contact = 7, .expires = 1700003600};
+        .incident = 42, .action = AC_ACTION_ACK, .contact = 7, .expires = 1700003600};
     struct ac_action_link out;
     char *t = ac_action_token("k3y", &l), *bad;
 
     (void)state;
     assert_null(strpbrk(t, "+/=")); /* URL-safe */
     assert_int_equal(ac_action_verify("k3y", t, 1700000000, &out), AC_ACTION_OK);
-    assert_int_equal(out.alert, 42);
+    assert_int_equal(out.incident, 42);
     assert_int_equal(out.action, AC_ACTION_ACK);
     assert_int_equal(out.contact, 7);
     /* expired, another key, an altered payload or signature, junk */
@@ -162,11 +180,25 @@ static void test_action_links(void **state)
     assert_int_equal(ac_action_verify("k3y", "nodot", 0, &out), AC_ACTION_FORGED);
     assert_int_equal(ac_action_verify("k3y", "a.b.c", 0, &out), AC_ACTION_FORGED);
     assert_int_equal(ac_action_verify("k3y", "!!.??", 0, &out), AC_ACTION_FORGED);
-    /* a link for another alert signed with the same key is not this one */
+    /* a v1 link (it named an alert), even signed right, is refused */
+    {
+        const char *v1 = "v1.42.ack.7.1700003600";
+        unsigned char mac[32];
+        char *a = b64url((const unsigned char *)v1, strlen(v1)), *m, *tok;
+        ac_hmac_sha256("k3y", 3, v1, strlen(v1), mac);
+        m = b64url(mac, sizeof(mac));
+        tok = malloc(strlen(a) + strlen(m) + 2);
+        sprintf(tok, "%s.%s", a, m);
+        assert_int_equal(ac_action_verify("k3y", tok, 1700000000, &out), AC_ACTION_FORGED);
+        free(a);
+        free(m);
+        free(tok);
+    }
+    /* a link for another incident signed with the same key is not this one */
     {
         struct ac_action_link l2 = l;
         char *t2;
-        l2.alert = 43;
+        l2.incident = 43;
         t2 = ac_action_token("k3y", &l2);
         assert_string_not_equal(t, t2);
         free(t2);

@@ -288,7 +288,7 @@ static void test_plan_silences(void **state)
 
     (void)state;
     ac_snapshot_init(&s2);
-    assert_true(ac_snapshot_add_silence(&s2, 8, ms, 0, 1700003600));
+    assert_true(ac_snapshot_add_silence(&s2, 8, ms, 0, 1700003600, 0));
     ac_plan(&nc, &s2, &in, 1700000000, &out);
     assert_int_equal(out.verdict, AC_PLAN_HOLD);
     assert_int_equal(out.silence->id, 8);
@@ -299,11 +299,11 @@ static void test_plan_silences(void **state)
 
     /* an alert's own silence without matchers holds it, and only it */
     ac_snapshot_init(&s2);
-    assert_true(ac_snapshot_add_silence(&s2, 9, none, 78, 0));
+    assert_true(ac_snapshot_add_silence(&s2, 9, none, 78, 0, 0));
     ac_plan(&nc, &s2, &in, 1700000000, &out);
     assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
     ac_plan_out_deinit(&out);
-    assert_true(ac_snapshot_add_silence(&s2, 10, none, 77, 0));
+    assert_true(ac_snapshot_add_silence(&s2, 10, none, 77, 0, 0));
     ac_plan(&nc, &s2, &in, 1700000000, &out);
     assert_int_equal(out.verdict, AC_PLAN_HOLD);
     assert_int_equal(out.silence->id, 10);
@@ -312,14 +312,14 @@ static void test_plan_silences(void **state)
 
     /* one alert of two silenced: the incident is told */
     ac_snapshot_init(&s2);
-    assert_true(ac_snapshot_add_silence(&s2, 10, none, 77, 0));
+    assert_true(ac_snapshot_add_silence(&s2, 10, none, 77, 0, 0));
     (void)json_array_append_new(json_object_get(a, "members"),
                                 alert_of("78", "DiskFull", "web", "firing"));
     ac_plan(&nc, &s2, &in, 1700000000, &out);
     assert_int_equal(out.verdict, AC_PLAN_NOTIFY);
     ac_plan_out_deinit(&out);
     /* and both: held */
-    assert_true(ac_snapshot_add_silence(&s2, 11, none, 78, 0));
+    assert_true(ac_snapshot_add_silence(&s2, 11, none, 78, 0, 0));
     ac_plan(&nc, &s2, &in, 1700000000, &out);
     assert_int_equal(out.verdict, AC_PLAN_HOLD);
     ac_plan_out_deinit(&out);
