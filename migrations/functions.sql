@@ -549,3 +549,29 @@ CREATE OR REPLACE FUNCTION ac_incident_json(i incidents) RETURNS jsonb LANGUAGE 
                          GROUP BY b.app_id ORDER BY n DESC, b.app_id LIMIT 5) t) AS top_apps
               FROM alerts a WHERE a.incident_id = i.id) c
 $$;
+
+-- Acknowledges the firing alerts among p_ids (POST /v1/alerts/ack): the
+-- fingerprint and type locks of all of them, taken at once in sorted order
+-- (as the writer takes a group's), then one update; audited once with the
+-- count and the ids. Returns the ids acknowledged.
+CREATE OR REPLACE FUNCTION ac_alerts_ack(p_ids bigint[], p_actor text, p_details jsonb)
+RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    v_done bigint[];
+BEGIN
+    PERFORM pg_advisory_xact_lock(k)
+       FROM (SELECT DISTINCT k FROM alerts a,
+                    unnest(ARRAY[ac_fp_lock_key(a.fingerprint), ac_type_lock_key(a.type)]) AS k
+              WHERE a.id = ANY(p_ids) AND a.status = 'firing' ORDER BY 1) s;
+    WITH u AS (UPDATE alerts SET status = 'acknowledged', acked_at = clock_timestamp(),
+                      acked_by = p_actor, updated_at = clock_timestamp()
+                WHERE id = ANY(p_ids) AND status = 'firing' RETURNING id)
+    SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO v_done FROM u;
+    IF cardinality(v_done) > 0 THEN
+        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        VALUES (p_actor, 'alerts.ack', 'alerts', 'bulk',
+                coalesce(p_details, '{}'::jsonb)
+                || jsonb_build_object('alerts', cardinality(v_done), 'ids', to_jsonb(v_done)));
+    END IF;
+    RETURN v_done;
+END $$;

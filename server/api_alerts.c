@@ -2,7 +2,9 @@
 /*
  * One alert: GET /v1/alerts/{id} with its timeline and related events (the
  * last enrich.context_events events of the same app or resource), and the operator
- * transitions POST /v1/alerts/{id}/ack and /resolve. A transition runs in
+ * transitions POST /v1/alerts/{id}/ack and /resolve; POST /v1/alerts/ack
+ * acknowledges the firing alerts whose latest event matches matchers (up to
+ * a limit, oldest first) in one transaction, for what is not one incident. A transition runs in
  * ac_alert_transition() (migrations/functions.sql), which holds the same advisory lock
  * on the alert's fingerprint as ingest, so it never interleaves with a group
  * folding into that alert; each transition is an audit-log entry and so a
@@ -12,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalation/notify/plan.h"
 #include "schema/event.h"
 #include "server/api.h"
 #include "server/apikit.h"
 #include "server/core/log.h"
+#include "server/core/matcher.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
 #include "server/server.h"
@@ -171,4 +175,174 @@ void ac_api_alert_ack(struct ac_http_req *r)
 void ac_api_alert_resolve(struct ac_http_req *r)
 {
     al_transition(r, "resolve");
+}
+
+/* --- POST /v1/alerts/ack: acknowledge by matchers --------------------------- */
+
+#define AL_BULK_DEFAULT 100
+#define AL_BULK_MAX     10000
+/* Firing alerts looked at per page, oldest first. */
+#define AL_BULK_PAGE 1000
+
+#define SQL_BULK_PAGE                                                                              \
+    "SELECT a.id, ac_alert_json(a)::text FROM alerts a WHERE a.status = 'firing'"                  \
+    " AND a.id > $1::bigint ORDER BY a.id LIMIT $2::int"
+#define SQL_BULK_ACK "SELECT ac_alerts_ack($1::bigint[], $2, $3::jsonb)::text"
+
+/* Parses {"matchers", "limit"?, "all"?, "by"?, "comment"?}: false after
+ * answering 400. */
+static bool al_bulk_parse(struct ac_http_req *r, struct ac_matchers *ms, long *limit, char **actor,
+                          json_t **details)
+{
+    static const char *const keys[] = {"matchers", "limit", "all", "by", "comment", NULL};
+    json_error_t jerr;
+    json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *errs = json_array(), *lim, *v;
+    const char *k, *by, *comment;
+    struct ac_event none = {0};
+    bool ok = false;
+
+    memset(ms, 0, sizeof(*ms));
+    if (!json_is_object(body)) {
+        ac_event_error(errs, -1, "$", "the body must be a JSON object");
+        goto out;
+    }
+    json_object_foreach(body, k, v)
+    {
+        bool known = false;
+        for (const char *const *q = keys; *q && !known; q++) {
+            known = strcmp(*q, k) == 0;
+        }
+        if (!known) {
+            char path[120];
+            (void)snprintf(path, sizeof(path), "$.%.100s", k);
+            ac_event_error(errs, -1, path, "unknown field");
+        }
+    }
+    if (ac_matchers_from_json(ms, json_object_get(body, "matchers"), "$.matchers", errs) != AC_OK) {
+        goto out;
+    }
+    if (ac_matchers_match(ms, &none) && !json_is_true(json_object_get(body, "all"))) {
+        ac_event_error(errs, -1, "$.matchers",
+                       "would match every alert (no matcher needs a value); narrow them or set"
+                       " \"all\": true");
+    }
+    lim = json_object_get(body, "limit");
+    *limit = lim ? (long)json_integer_value(lim) : AL_BULK_DEFAULT;
+    if (lim && (!json_is_integer(lim) || *limit < 1 || *limit > AL_BULK_MAX)) {
+        ac_event_error(errs, -1, "$.limit", "must be 1..%d", AL_BULK_MAX);
+    }
+    by = json_string_value(json_object_get(body, "by"));
+    comment = json_string_value(json_object_get(body, "comment"));
+    if ((json_object_get(body, "by") && (!by || !*by || ac_utf8_len(by) > AL_BY_MAX)) ||
+        (json_object_get(body, "comment") && (!comment || ac_utf8_len(comment) > AL_COMMENT_MAX))) {
+        ac_event_error(errs, -1, "$", "by and comment are strings of at most %d and %d characters",
+                       AL_BY_MAX, AL_COMMENT_MAX);
+    }
+    ok = json_array_size(errs) == 0;
+    if (ok) {
+        *actor = by ? ac_xasprintf("user:%s", by) : ac_api_actor(r);
+        *details = json_pack("{s:s?, s:s, s:O}", "comment", comment, "token", r->principal,
+                             "matchers", json_object_get(body, "matchers"));
+    }
+out:
+    if (!ok) {
+        ac_matchers_deinit(ms);
+        ac_http_reply_error(r, 400, "invalid_request", "the request body is not valid", errs);
+        errs = NULL;
+    }
+    json_decref(errs);
+    json_decref(body);
+    return ok;
+}
+
+/* The ids (array literal into ids) of up to limit firing alerts whose latest
+ * event ms matches, oldest first; how many. -1 on a database error. */
+static long al_bulk_select(PGconn *c, const struct ac_matchers *ms, long limit, struct ac_buf *ids)
+{
+    char after[24] = "0", page[16];
+    const char *p[2] = {after, page};
+    long n = 0;
+
+    (void)snprintf(page, sizeof(page), "%d", AL_BULK_PAGE);
+    for (;;) {
+        PGresult *res = ac_pg_query(c, "api", SQL_BULK_PAGE, 2, p);
+        int rows = res ? PQntuples(res) : -1;
+        for (int i = 0; i < rows && n < limit; i++) {
+            json_t *a = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+            struct ac_event ev;
+            if (a && ac_plan_latest_event(a, &ev)) {
+                if (ac_matchers_match(ms, &ev)) {
+                    ac_pg_array_add(ids, PQgetvalue(res, i, 0));
+                    n++;
+                }
+                ac_event_deinit(&ev);
+            }
+            json_decref(a);
+        }
+        if (rows > 0) {
+            (void)snprintf(after, sizeof(after), "%s", PQgetvalue(res, rows - 1, 0));
+        }
+        PQclear(res);
+        if (rows < 0) {
+            return -1;
+        }
+        if (rows < AL_BULK_PAGE || n >= limit) {
+            return n;
+        }
+    }
+}
+
+void ac_api_alerts_ack(struct ac_http_req *r)
+{
+    struct ac_matchers ms;
+    struct ac_buf ids = {0};
+    json_t *details = NULL, *done;
+    char *actor = NULL, *ds = NULL;
+    PGconn *c = NULL;
+    PGresult *res = NULL;
+    const char *p[3];
+    long matched;
+
+    if (!al_bulk_parse(r, &ms, &matched, &actor, &details)) {
+        return;
+    }
+    if (!(c = ac_api_db(r))) {
+        goto out;
+    }
+    if ((matched = al_bulk_select(c, &ms, matched, &ids)) < 0) {
+        ac_api_unavailable(r, c, "bulk ack");
+        goto out;
+    }
+    ac_pg_array_close(&ids);
+    ds = json_dumps(details, JSON_COMPACT);
+    p[0] = ids.data;
+    p[1] = actor;
+    p[2] = ds;
+    if (!(res = ac_pg_query(c, "api", SQL_BULK_ACK, 3, p))) {
+        ac_api_unavailable(r, c, "bulk ack");
+        goto out;
+    }
+    /* {1,2,3} -> [1,2,3] as strings */
+    done = json_array();
+    for (char *s = PQgetvalue(res, 0, 0), *e; *s; s = e) {
+        s += strspn(s, "{,}");
+        e = s + strcspn(s, ",}");
+        if (e > s) {
+            (void)json_array_append_new(done, json_stringn(s, (size_t)(e - s)));
+        }
+    }
+    ac_log(AC_LOG_INFO, "api", "alerts ack by %s: %zu of %ld matched", actor, json_array_size(done),
+           matched);
+    ac_http_reply_json(r, 200,
+                       json_pack("{s:I, s:I, s:o}", "matched", (json_int_t)matched, "acknowledged",
+                                 (json_int_t)json_array_size(done), "alert_ids", done));
+out:
+    PQclear(res);
+    ac_api_db_release(r, c);
+    ac_matchers_deinit(&ms);
+    ac_buf_deinit(&ids);
+    json_decref(details);
+    free(actor);
+    free(ds);
 }

@@ -55,6 +55,7 @@ static const struct http_route http_routes[] = {
     {"POST", "/v1/heartbeats", ac_api_heartbeats_post, AC_SCOPE_INGEST, true},
     {"GET", "/v1/heartbeats", ac_api_heartbeats_get, AC_SCOPE_READ, false},
     {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
+    {"POST", "/v1/alerts/ack", ac_api_alerts_ack, AC_SCOPE_OPERATE, true},
     {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
     {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},
     {"POST", "/v1/alerts/*/resolve", ac_api_alert_resolve, AC_SCOPE_OPERATE, true},

@@ -372,6 +372,63 @@ static void test_group_wait_summary_and_acknowledged(void **state)
     }
 }
 
+/* POST /v1/alerts/ack: the firing alerts whose latest event matches, up to
+ * a limit, in one transaction, audited once; too broad a filter is refused. */
+static void test_bulk_ack_by_matchers(void **state)
+{
+    char *a[4];
+    json_t *r;
+
+    (void)state;
+    a[0] = fire("ItBulkA", "P4", "b1", "\"labels\":{\"squad\":\"blue\"}");
+    a[1] = fire("ItBulkB", "P4", "b2", "\"labels\":{\"squad\":\"blue\"}");
+    a[2] = fire("ItBulkC", "P4", "b3", "\"labels\":{\"squad\":\"blue\"}");
+    a[3] = fire("ItBulkA", "P4", "b4", "\"labels\":{\"squad\":\"red\"}");
+    assert_int_equal(it_req(&srv, "POST", "/v1/alerts/ack",
+                            "{\"matchers\":[{\"name\":\"app_id\",\"op\":\"=~\",\"value\":"
+                            "\".*\"}]}",
+                            &r),
+                     400);
+    json_decref(r);
+    assert_int_equal(it_req(&srv, "POST", "/v1/alerts/ack",
+                            "{\"matchers\":[{\"name\":\"labels.squad\",\"op\":\"=\",\"value\":"
+                            "\"blue\"}],\"limit\":2,\"comment\":\"bulk\"}",
+                            &r),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(r, "acknowledged")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r, "alert_ids"), 0)),
+                        a[0]);
+    json_decref(r);
+    assert_int_equal(it_req(&srv, "POST", "/v1/alerts/ack",
+                            "{\"matchers\":[{\"name\":\"labels.squad\",\"op\":\"=\",\"value\":"
+                            "\"blue\"}]}",
+                            &r),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(r, "acknowledged")), 1); /* the third */
+    json_decref(r);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM alerts WHERE id IN (%s, %s, %s)"
+                                " AND status = 'acknowledged'",
+                                a[0], a[1], a[2]),
+                     3);
+    assert_int_equal(
+        it_sql_llf("SELECT count(*) FROM alerts WHERE id = %s AND status = 'firing'", a[3]), 1);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log WHERE action = 'alerts.ack'"
+                               " AND (details ->> 'alerts')::int = 2"),
+                     1);
+    /* ItBulkB's incident has nothing firing left: acknowledged; ItBulkA's has */
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM incidents WHERE id = %lld"
+                                " AND status = 'acknowledged'",
+                                incident_of(a[1])),
+                     1);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM incidents WHERE id = %lld"
+                                " AND status = 'open'",
+                                incident_of(a[0])),
+                     1);
+    for (int i = 0; i < 4; i++) {
+        free(a[i]);
+    }
+}
+
 struct pair_arg {
     const struct it_server *s;
     int from;
@@ -429,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_group_by_and_level),
         cmocka_unit_test(test_group_wait_summary_and_acknowledged),
         cmocka_unit_test(test_two_instances_one_incident),
+        cmocka_unit_test(test_bulk_ack_by_matchers),
         cmocka_unit_test(test_storm_is_one_incident_told_once),
     };
     int rc;
