@@ -575,3 +575,11 @@ BEGIN
     END IF;
     RETURN v_done;
 END $$;
+
+CREATE OR REPLACE FUNCTION ac_inhibit_rule_json(r inhibit_rules) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', r.id::text, 'name', r.name, 'source_matchers', r.source_matchers,
+        'target_matchers', r.target_matchers, 'equal', to_jsonb(r.equal), 'comment', r.comment,
+        'created_by', r.created_by, 'created_at', ac_rfc3339(r.created_at),
+        'updated_at', ac_rfc3339(r.updated_at))
+$$;

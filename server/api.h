@@ -24,6 +24,7 @@ void ac_api_get_alert(struct ac_http_req *r);           /* GET /v1/alerts/{id} *
 void ac_api_alert_ack(struct ac_http_req *r);           /* POST /v1/alerts/{id}/ack */
 void ac_api_alert_resolve(struct ac_http_req *r);       /* POST /v1/alerts/{id}/resolve */
 void ac_api_alerts_ack(struct ac_http_req *r);          /* POST /v1/alerts/ack (by matchers) */
+void ac_api_inhibit_rules(struct ac_http_req *r);       /* /v1/inhibit_rules[/{id}] */
 void ac_api_list_incidents(struct ac_http_req *r);      /* GET /v1/incidents */
 void ac_api_get_incident(struct ac_http_req *r);        /* GET /v1/incidents/{id} */
 void ac_api_incident_ack(struct ac_http_req *r);        /* POST /v1/incidents/{id}/ack */

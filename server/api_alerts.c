@@ -28,7 +28,11 @@
 #define AL_COMMENT_MAX 1024
 
 #define SQL_ALERT_GET                                                                              \
-    "SELECT (ac_alert_json(a) || jsonb_build_object('timeline', (SELECT coalesce(jsonb_agg("       \
+    "SELECT (ac_alert_json(a) || jsonb_build_object('inhibited_by', (SELECT jsonb_build_object("   \
+    "'alert_id', i.source_alert_id::text, 'rule_id', i.rule_id::text, 'checked_at',"               \
+    " ac_rfc3339(i.checked_at)) FROM alert_inhibitions i JOIN alerts s ON s.id ="                  \
+    " i.source_alert_id AND s.status <> 'resolved' WHERE i.alert_id = a.id AND a.status <>"        \
+    " 'resolved'), 'timeline', (SELECT coalesce(jsonb_agg("                                        \
     "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "            \
     "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "   \
     "'alert' AND l.target_id = a.id::text), 'related', ac_alert_related(a, $2::int)))::text"       \

@@ -21,7 +21,7 @@ struct ac_notify_planner {
     struct ac_worker *worker;
     int batch; /* halved after a failed batch, so one bad intent cannot hold the rest */
     /* Relaxed atomics, for metrics. */
-    unsigned long long n_intents, n_created, n_held, n_waiting, n_dropped;
+    unsigned long long n_intents, n_created, n_held, n_waiting, n_inhibited, n_dropped;
 };
 
 /* Plans the claimed intents in (rows) into b. */
@@ -77,11 +77,13 @@ static int np_plan(struct ac_notify_planner *p, PGconn *c)
     __atomic_add_fetch(&p->n_created, (unsigned long long)b.nrows, __ATOMIC_RELAXED);
     __atomic_add_fetch(&p->n_held, (unsigned long long)b.nhold, __ATOMIC_RELAXED);
     __atomic_add_fetch(&p->n_waiting, (unsigned long long)b.nwait, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&p->n_inhibited, (unsigned long long)b.ninhibited, __ATOMIC_RELAXED);
     __atomic_add_fetch(&p->n_dropped, (unsigned long long)b.ndrop, __ATOMIC_RELAXED);
-    if (b.nrows || b.nhold || b.ndrop) {
+    if (b.nrows || b.nhold || b.ndrop || b.ninhibited) {
         ac_log(AC_LOG_INFO, "notify",
-               "planned intents=%d notifications=%zu held=%zu waiting=%zu dropped=%zu", count,
-               b.nrows, b.nhold, b.nwait, b.ndrop);
+               "planned intents=%d notifications=%zu held=%zu waiting=%zu inhibited=%zu"
+               " dropped=%zu",
+               count, b.nrows, b.nhold, b.nwait, b.ninhibited, b.ndrop);
     }
 cleanup:
     if (count < 0) {
@@ -149,13 +151,18 @@ void ac_notify_planner_collect(const struct ac_notify_planner *p, struct ac_metr
     unsigned long long held = __atomic_load_n(&p->n_held, __ATOMIC_RELAXED);
     unsigned long long dropped = __atomic_load_n(&p->n_dropped, __ATOMIC_RELAXED);
     unsigned long long waiting = __atomic_load_n(&p->n_waiting, __ATOMIC_RELAXED);
+    unsigned long long inhibited = __atomic_load_n(&p->n_inhibited, __ATOMIC_RELAXED);
 
     ac_metrics_family(o, "ac_notify_intents_planned_total", "counter",
                       "Notification intents this instance looked at, by outcome: notified"
                       " (outbox rows made), held by a silence, waiting (an incident's group_wait),"
-                      " or dropped (nothing to tell: told already, resolved, no channels).");
+                      " inhibited, or dropped (nothing to tell: told already, resolved, no"
+                      " channels).");
     ac_metrics_sample(o, "ac_notify_intents_planned_total",
-                      (double)(intents - held - waiting - dropped), "outcome", "notified", NULL);
+                      (double)(intents - held - waiting - inhibited - dropped), "outcome",
+                      "notified", NULL);
+    ac_metrics_sample(o, "ac_notify_intents_planned_total", (double)inhibited, "outcome",
+                      "inhibited", NULL);
     ac_metrics_sample(o, "ac_notify_intents_planned_total", (double)waiting, "outcome", "waiting",
                       NULL);
     ac_metrics_sample(o, "ac_notify_intents_planned_total", (double)held, "outcome", "held", NULL);

@@ -25,6 +25,22 @@
 #define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
 #define SQL_TEAMS  "SELECT id, name, doc::text, is_default FROM teams"
 #define SQL_SCHEDS "SELECT id, doc::text FROM schedules"
+#define SQL_INHIBIT_RULES                                                                          \
+    "SELECT id, jsonb_build_object('source_matchers', source_matchers, 'target_matchers',"         \
+    " target_matchers, 'equal', to_jsonb(equal))::text FROM inhibit_rules ORDER BY id"
+/* The open alerts a rule's sources may be among (of its type, when its
+ * source matchers name one), newest first. */
+#define SQL_INHIBIT_SOURCES                                                                        \
+    "SELECT a.id, ac_alert_json(a)::text FROM alerts a WHERE a.status <> 'resolved'"               \
+    " AND ($1::text IS NULL OR a.type = $1) ORDER BY a.id DESC LIMIT 5000"
+/* What the planner found about the open alerts it looked at. */
+#define SQL_INHIBITIONS                                                                            \
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(a, s, r)),"    \
+    " d AS (DELETE FROM alert_inhibitions i USING u WHERE i.alert_id = u.a AND u.s = 0)"           \
+    " INSERT INTO alert_inhibitions AS i (alert_id, source_alert_id, rule_id)"                     \
+    " SELECT DISTINCT ON (a) a, s, r FROM u WHERE s <> 0 ORDER BY a"                               \
+    " ON CONFLICT (alert_id) DO UPDATE SET source_alert_id = excluded.source_alert_id,"            \
+    " rule_id = excluded.rule_id, checked_at = clock_timestamp()"
 #define SQL_CONTACTS                                                                               \
     "SELECT id, ac_oncall_json(w.id, w.name, w.doc, w.created_at, w.updated_at)::text"             \
     " FROM contacts w"
@@ -178,6 +194,43 @@ bool ac_outbox_intent(const PGresult *r, int i, struct ac_plan_intent *in, json_
     return true;
 }
 
+/* The inhibition rules and, for each, the open alerts that are its sources. */
+static bool ob_inhibit(PGconn *c, struct ac_inhibit_set *set)
+{
+    PGresult *r = ac_pg_query(c, OB, SQL_INHIBIT_RULES, 0, NULL);
+
+    if (!r) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        if (!doc || !ac_inhibit_add_rule(set, ob_ll(r, i, 0), doc)) {
+            ac_log(AC_LOG_WARN, OB, "inhibition rule %s does not load; it inhibits nothing",
+                   PQgetvalue(r, i, 0));
+        }
+        json_decref(doc);
+    }
+    PQclear(r);
+    for (size_t k = 0; k < set->n; k++) {
+        const char *p[1] = {ac_inhibit_source_type(&set->rules[k])};
+        if (!(r = ac_pg_query(c, OB, SQL_INHIBIT_SOURCES, 1, p))) {
+            return false;
+        }
+        for (int i = 0; i < PQntuples(r); i++) {
+            json_t *a = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+            struct ac_event ev;
+            if (a && ac_plan_latest_event(a, &ev)) {
+                ac_inhibit_add_source(&set->rules[k], ob_ll(r, i, 0), &ev);
+                ac_event_deinit(&ev);
+            }
+            json_decref(a);
+        }
+        PQclear(r);
+    }
+    ac_inhibit_finish(set);
+    return true;
+}
+
 bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o)
 {
     PGresult *r;
@@ -223,6 +276,9 @@ bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o)
         json_decref(ms);
     }
     PQclear(r);
+    if (!ob_inhibit(c, &o->inhibit)) {
+        return false;
+    }
     if (!(r = ac_pg_query(c, OB, SQL_CONTACTS, 0, NULL))) {
         return false;
     }
@@ -250,6 +306,7 @@ void ac_outbox_batch_deinit(struct ac_outbox_batch *b)
     }
     for (int k = 0; k < 3; k++) {
         ac_buf_deinit(&b->hold[k]);
+        ac_buf_deinit(&b->inhib[k]);
     }
     ac_buf_deinit(&b->planned);
     ac_buf_deinit(&b->drop[0]);
@@ -263,9 +320,16 @@ void ac_outbox_batch_add(struct ac_outbox_batch *b, const struct ac_plan_intent 
 
     (void)snprintf(intent, sizeof(intent), "%lld", (long long)in->id);
     (void)snprintf(inc, sizeof(inc), "%lld", (long long)in->incident_id);
+    for (size_t i = 0; i < out->ninhibitions; i++) {
+        ac_pg_array_add_i64(&b->inhib[0], out->inhibitions[i].alert, false);
+        ac_pg_array_add_i64(&b->inhib[1], out->inhibitions[i].source, false);
+        ac_pg_array_add_i64(&b->inhib[2], out->inhibitions[i].rule, false);
+        b->ninhib++;
+    }
     switch (out->verdict) {
         case AC_PLAN_HOLD:
         case AC_PLAN_WAIT:
+        case AC_PLAN_INHIBITED:
             ac_pg_array_add(&b->hold[0], intent);
             if (out->verdict == AC_PLAN_HOLD) {
                 ac_pg_array_add_i64(&b->hold[1], out->silence->id, false);
@@ -275,7 +339,8 @@ void ac_outbox_batch_add(struct ac_outbox_batch *b, const struct ac_plan_intent 
             else {
                 ac_pg_array_add(&b->hold[1], NULL);
                 ac_pg_array_add_i64(&b->hold[2], out->until, false);
-                b->nwait++;
+                b->nwait += out->verdict == AC_PLAN_WAIT;
+                b->ninhibited += out->verdict == AC_PLAN_INHIBITED;
             }
             return;
         case AC_PLAN_DROP:
@@ -343,7 +408,11 @@ bool ac_outbox_batch_write(PGconn *c, struct ac_outbox_batch *b)
         return false;
     }
     ob_params(b->hold, 3, p);
-    if (b->nhold + b->nwait > 0 && !ac_pg_run(c, OB, SQL_HOLD, 3, p)) {
+    if (b->nhold + b->nwait + b->ninhibited > 0 && !ac_pg_run(c, OB, SQL_HOLD, 3, p)) {
+        return false;
+    }
+    ob_params(b->inhib, 3, p);
+    if (b->ninhib > 0 && !ac_pg_run(c, OB, SQL_INHIBITIONS, 3, p)) {
         return false;
     }
     ob_params(b->drop, 2, p);

@@ -33,8 +33,8 @@ bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o);
 
 /* What one planning transaction writes. */
 struct ac_outbox_batch {
-    struct ac_buf rows[9], notify[8], planned, hold[3], drop[2];
-    size_t nrows, nnotify, nplanned, nhold, nwait, ndrop;
+    struct ac_buf rows[9], notify[8], planned, hold[3], drop[2], inhib[3];
+    size_t nrows, nnotify, nplanned, nhold, nwait, ninhibited, ndrop, ninhib;
 };
 void ac_outbox_batch_init(struct ac_outbox_batch *b);
 void ac_outbox_batch_deinit(struct ac_outbox_batch *b);

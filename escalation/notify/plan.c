@@ -72,6 +72,7 @@ void ac_snapshot_deinit(struct ac_oncall_snapshot *o)
     for (size_t i = 0; i < o->nsilences; i++) {
         ac_matchers_deinit(&o->silences[i].ms);
     }
+    ac_inhibit_deinit(&o->inhibit);
     free(o->routes);
     free(o->teams);
     free(o->schedules);
@@ -548,29 +549,44 @@ static json_t *plan_recipients(const struct ac_oncall_snapshot *o, const struct 
     return out;
 }
 
-/* The silence holding every carried open alert of the incident (the first
- * one's), or NULL; also the first alert's latest event into ev (has_ev). */
-static const struct ac_plan_silence *plan_silenced(const struct ac_oncall_snapshot *o,
-                                                   const struct ac_plan_intent *in)
+/* Whether every carried open alert of the incident is silenced or
+ * inhibited: AC_PLAN_HOLD (some silenced: out->silence, the first one's),
+ * AC_PLAN_INHIBITED (all inhibited), else AC_PLAN_NOTIFY. The alerts looked
+ * at for inhibition, and what was found, go to out->inhibitions. */
+static enum ac_plan_verdict plan_held(const struct ac_oncall_snapshot *o,
+                                      const struct ac_plan_intent *in, struct ac_plan_out *out)
 {
     const json_t *alerts = json_object_get(in->incident, "members"), *a;
     const struct ac_plan_silence *first = NULL;
+    bool any = false;
     size_t i;
 
+    out->inhibitions = ac_xcalloc(json_array_size(alerts) + 1, sizeof(*out->inhibitions));
     json_array_foreach(alerts, i, a)
     {
         struct ac_event ev;
         bool has = ac_plan_latest_event(a, &ev);
-        const char *id = plan_str(a, "id");
-        const struct ac_plan_silence *s = ac_snapshot_silenced(
-            o, in->incident_id, id ? strtoll(id, NULL, 10) : 0, has ? &ev : NULL);
+        const char *ids = plan_str(a, "id");
+        int64_t id = ids ? strtoll(ids, NULL, 10) : 0, rule = 0, by = 0;
+        const struct ac_plan_silence *s =
+            ac_snapshot_silenced(o, in->incident_id, id, has ? &ev : NULL);
+        if (!s && has && o->inhibit.n > 0) {
+            by = ac_inhibited(&o->inhibit, id, &ev, &rule);
+            out->inhibitions[out->ninhibitions++] =
+                (struct ac_plan_inhibition){.alert = id, .source = by, .rule = rule};
+        }
         ac_event_deinit(&ev);
-        if (!s) {
-            return NULL;
+        if (!s && !by) {
+            return AC_PLAN_NOTIFY;
         }
         first = first ? first : s;
+        any = true;
     }
-    return first;
+    if (!any) {
+        return AC_PLAN_NOTIFY;
+    }
+    out->silence = first;
+    return first ? AC_PLAN_HOLD : AC_PLAN_INHIBITED;
 }
 
 /* Decides what in is, given the incident's state: sets out's verdict (and
@@ -597,10 +613,11 @@ static enum ac_notify_reason plan_decide(const struct ac_notify_config *nc,
         }
         return in->reason;
     }
-    if ((out->silence = plan_silenced(o, in))) { /* recorded, not notified */
-        out->verdict = AC_PLAN_HOLD;
+    if ((out->verdict = plan_held(o, in, out)) != AC_PLAN_NOTIFY) { /* recorded, not told */
+        out->until = now_s + AC_PLAN_INHIBIT_RECHECK_S;
         return in->reason;
     }
+    out->verdict = AC_PLAN_DROP;
     if (!in->told) { /* the first notification */
         if (in->reason != AC_REASON_OPEN && in->reason != AC_REASON_ESCALATE) {
             out->why = "not told yet";
@@ -746,6 +763,7 @@ void ac_plan_out_deinit(struct ac_plan_out *out)
         free(out->rows[i].doc);
     }
     free(out->rows);
+    free(out->inhibitions);
     json_decref(out->used);
     memset(out, 0, sizeof(*out));
 }

@@ -18,8 +18,10 @@
  *     ("N new alerts, M apps, K GC6/GC7 users") and a repeat only while it is
  *     open and unacknowledged; a resolve once, to every tier told, on the
  *     resolve channels (never a phone call);
- *   - held while every open alert of it (of those carried) is silenced;
- *     dropped if it resolved while held before anyone was told;
+ *   - held while every open alert of it (of those carried) is silenced or
+ *     inhibited (inhibit.h; looked at again every
+ *     AC_PLAN_INHIBIT_RECHECK_S); dropped if it resolved while held before
+ *     anyone was told;
  *   - its team: the one it was told with, else the first route matching its
  *     oldest open alert's latest event, else the default team; the chain
  *     tier's recipients (who is on call on a schedule now, a contact, the
@@ -36,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "escalation/inhibit.h"
 #include "escalation/notify/config.h"
 #include "escalation/notify/oncall.h"
 #include "escalation/notify/schedule.h"
@@ -107,6 +110,7 @@ struct ac_oncall_snapshot {
     size_t ncontacts, capcontacts;
     struct ac_plan_silence *silences;
     size_t nsilences, capsilences;
+    struct ac_inhibit_set inhibit; /* the rules, with their open source alerts */
     int64_t default_team;
 };
 
@@ -167,10 +171,19 @@ struct ac_plan_intent {
 };
 
 enum ac_plan_verdict {
-    AC_PLAN_NOTIFY, /* rows (maybe none: nobody to tell) */
-    AC_PLAN_HOLD,   /* silenced: looked at again at the silence's end */
-    AC_PLAN_WAIT,   /* the first notification's group_wait: again at until */
-    AC_PLAN_DROP,   /* nothing to tell (why) */
+    AC_PLAN_NOTIFY,    /* rows (maybe none: nobody to tell) */
+    AC_PLAN_HOLD,      /* silenced: looked at again at the silence's end */
+    AC_PLAN_WAIT,      /* the first notification's group_wait: again at until */
+    AC_PLAN_DROP,      /* nothing to tell (why) */
+    AC_PLAN_INHIBITED, /* every open alert inhibited (or silenced): again at until */
+};
+
+/* Seconds before an inhibited intent is looked at again. */
+#define AC_PLAN_INHIBIT_RECHECK_S 10
+
+/* An alert found inhibited (source 0: found not inhibited). */
+struct ac_plan_inhibition {
+    int64_t alert, source, rule;
 };
 
 /* One request to a channel. */
@@ -190,6 +203,9 @@ struct ac_plan_out {
                                               notification is an open) */
     struct ac_plan_row *rows;
     size_t nrows;
+    /* the open alerts looked at for inhibition, and what was found */
+    struct ac_plan_inhibition *inhibitions;
+    size_t ninhibitions;
     /* NOTIFY, but for a resolve: the incident's notification state */
     bool remember;
     int64_t team; /* 0: none */

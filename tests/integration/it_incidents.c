@@ -372,6 +372,74 @@ static void test_group_wait_summary_and_acknowledged(void **state)
     }
 }
 
+/* Inhibition: NodeNotReady on a node inhibits PodNotReady on pods of that
+ * node - stored and counted, not told, and the alert says by which alert;
+ * when the node's alert resolves, the pods' incident is told. */
+static void test_inhibition(void **state)
+{
+    char *node, *pod, *other, path[96];
+    json_t *r, *a;
+    char *rule;
+
+    (void)state;
+    assert_int_equal(it_req(&srv, "POST", "/v1/inhibit_rules",
+                            "{\"name\":\"bad\",\"source_matchers\":[],\"target_matchers\":"
+                            "[{\"name\":\"type\",\"op\":\"=\",\"value\":\"X\"}],"
+                            "\"equal\":[\"nosuch\"]}",
+                            &r),
+                     400);
+    json_decref(r);
+    rule = it_create(&srv, "/v1/inhibit_rules",
+                     "{\"name\":\"node-down-hides-pods\",\"source_matchers\":[{\"name\":"
+                     "\"type\",\"op\":\"=\",\"value\":\"ItNodeNotReady\"}],"
+                     "\"target_matchers\":[{\"name\":\"type\",\"op\":\"=\",\"value\":"
+                     "\"ItPodNotReady\"}],\"equal\":[\"labels.node\"]}");
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE action ="
+                                " 'inhibit_rule.create' AND target_id = '%s'",
+                                rule),
+                     1);
+    node = fire("ItNodeNotReady", "P3", "infra", "\"labels\":{\"node\":\"n1\"}");
+    assert_int_equal(it_sink_wait_with(ding, "/robot", "ItNodeNotReady", 1, 15000), 1);
+    pod = fire("ItPodNotReady", "P3", "shop", "\"labels\":{\"node\":\"n1\"}");
+    /* past P3's group_wait (3 s): inhibited, not told */
+    assert_true(it_wait_sql(1, 15000,
+                            "SELECT count(*) FROM alert_inhibitions WHERE alert_id = %s"
+                            " AND source_alert_id = %s",
+                            pod, node));
+    it_quiet_ms(1000);
+    assert_int_equal(it_sink_count_with(ding, "/robot", "ItPodNotReady"), 0);
+    assert_int_equal(it_sql_llf("SELECT count FROM alerts WHERE id = %s", pod), 1); /* counted */
+    snprintf(path, sizeof(path), "/v1/alerts/%s", pod);
+    a = it_get(&srv, path);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(a, "inhibited_by"), "alert_id")), node);
+    json_decref(a);
+    /* a pod on another node is told (its own type: a route splits nothing
+     * here, so give it another type) */
+    other = fire("ItPodNotReady2", "P3", "shop", "\"labels\":{\"node\":\"n2\"}");
+    /* the node recovers: the pod's incident is told within the recheck */
+    snprintf(path, sizeof(path), "/v1/alerts/%s/resolve", node);
+    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
+    json_decref(r);
+    assert_int_equal(it_sink_wait_with(ding, "/robot", "[P3] ItPodNotReady:", 1, 30000), 1);
+    snprintf(path, sizeof(path), "/v1/alerts/%s", pod);
+    a = it_get(&srv, path);
+    assert_true(json_is_null(json_object_get(a, "inhibited_by")));
+    json_decref(a);
+    /* the rule can be read and removed */
+    snprintf(path, sizeof(path), "/v1/inhibit_rules/%s", rule);
+    a = it_get(&srv, path);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(a, "equal"), 0)),
+                        "labels.node");
+    json_decref(a);
+    assert_int_equal(it_req(&srv, "DELETE", path, NULL, &r), 200);
+    json_decref(r);
+    free(node);
+    free(pod);
+    free(other);
+    free(rule);
+}
+
 /* POST /v1/alerts/ack: the firing alerts whose latest event matches, up to
  * a limit, in one transaction, audited once; too broad a filter is refused. */
 static void test_bulk_ack_by_matchers(void **state)
@@ -487,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_group_wait_summary_and_acknowledged),
         cmocka_unit_test(test_two_instances_one_incident),
         cmocka_unit_test(test_bulk_ack_by_matchers),
+        cmocka_unit_test(test_inhibition),
         cmocka_unit_test(test_storm_is_one_incident_told_once),
     };
     int rc;
