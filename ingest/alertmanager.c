@@ -237,9 +237,13 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
 
     doc = json_pack("{s:s, s:s, s:s}", "source", source, "type", name, "status",
                     resolved ? "resolved" : "firing");
-    if (starts > 0) {
+    /* A resolve is accepted once (Alertmanager re-sends them for a while); a
+     * firing alert is re-sent until it ends, and each re-send refreshes it
+     * (below), so it needs no key - and a re-send after a resolve opens a
+     * new alert. */
+    if (starts > 0 && resolved) {
         ac_time_format(starts, when);
-        json_object_set_new(doc, "id", am_id(labels, when, resolved ? "resolved" : "firing"));
+        json_object_set_new(doc, "id", am_id(labels, when, "resolved"));
     }
     if ((sev = json_string_value(json_object_get(labels, c->level_label)))) {
         for (size_t i = 0; i < c->nlevels; i++) {
@@ -310,6 +314,8 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
     }
     else {
         ev->received_at = now_us;
+        ev->refresh = !resolved;
+        ev->ends_at = !resolved && ends > now_us ? ends : 0;
     }
     json_decref(doc);
 }

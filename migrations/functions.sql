@@ -117,6 +117,7 @@ CREATE OR REPLACE FUNCTION ac_alert_json(a alerts) RETURNS jsonb LANGUAGE sql ST
         'first_seen', ac_rfc3339(a.first_seen),
         'last_seen', ac_rfc3339(a.last_seen),
         'resolved_at', ac_rfc3339(a.resolved_at),
+        'ends_at', ac_rfc3339(a.ends_at),
         'acked_at', ac_rfc3339(a.acked_at),
         'acked_by', a.acked_by,
         'region', a.region,
@@ -242,14 +243,20 @@ BEGIN
 END $$;
 
 -- Transitions take the type's lock with the fingerprint's, in sorted order.
+-- The sweeper's resolves re-check, under the lock, that the alert is still
+-- idle (p_idle_before: nothing seen since) or past its source's end
+-- (p_ends_before: ends_at before it), else answer 'skipped'.
+DROP FUNCTION IF EXISTS ac_alert_transition(bigint, text, text, jsonb, timestamptz);
 CREATE OR REPLACE FUNCTION ac_alert_transition(p_id bigint, p_action text, p_actor text,
-                                               p_details jsonb, p_idle_before timestamptz DEFAULT NULL)
+                                               p_details jsonb, p_idle_before timestamptz DEFAULT NULL,
+                                               p_ends_before timestamptz DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     v_fp text;
     v_type text;
     v_status text;
     v_last timestamptz;
+    v_ends timestamptz;
 BEGIN
     SELECT fingerprint, type INTO v_fp, v_type FROM alerts WHERE id = p_id;
     IF NOT FOUND THEN
@@ -258,7 +265,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(k)
        FROM (SELECT DISTINCT unnest(ARRAY[ac_fp_lock_key(v_fp), ac_type_lock_key(v_type)]) AS k
               ORDER BY 1) s;
-    SELECT status, last_seen INTO v_status, v_last FROM alerts WHERE id = p_id FOR UPDATE;
+    SELECT status, last_seen, ends_at INTO v_status, v_last, v_ends FROM alerts WHERE id = p_id FOR UPDATE;
     IF v_status = 'resolved' THEN
         RETURN 'resolved';
     END IF;
@@ -271,6 +278,9 @@ BEGIN
          WHERE id = p_id;
     ELSIF p_action = 'resolve' THEN
         IF p_idle_before IS NOT NULL AND v_last >= p_idle_before THEN
+            RETURN 'skipped';
+        END IF;
+        IF p_ends_before IS NOT NULL AND (v_ends IS NULL OR v_ends >= p_ends_before) THEN
             RETURN 'skipped';
         END IF;
         UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),

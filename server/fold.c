@@ -172,6 +172,16 @@ static void fold_apply(struct ac_fold *f, size_t ei)
         fp->open = fold_new_alert(f, ei, false, fp->stored_open, fp->stored_first_seen);
         fp->stored_open = 0;
     }
+    if (fp->open >= 0 && firing && ev->refresh) { /* a re-send: the alert goes on */
+        a = &f->alerts[fp->open];
+        fe->alert = fp->open;
+        fe->stored = false;
+        fe->refreshed = true;
+        a->last_seen = ev->received_at > a->last_seen ? ev->received_at : a->last_seen;
+        a->ends_at = ev->ends_at;
+        a->last_event = (long)ei;
+        return;
+    }
     /* An alert open for longer than the compression window rolls over. */
     if (fp->open >= 0 && firing && ev->compress_window > 0 &&
         ev->occurred_at - f->alerts[fp->open].first_seen >= ev->compress_window) {
@@ -200,6 +210,9 @@ static void fold_apply(struct ac_fold *f, size_t ei)
     a->last_event = (long)ei;
     if (fe->stored) {
         a->last_stored = (long)ei;
+    }
+    if (firing && ev->ends_at) {
+        a->ends_at = ev->ends_at;
     }
     if (firing) {
         if (a->level == AC_LEVEL_UNSET || ev->level < a->level) {

@@ -18,6 +18,11 @@
  * stored. An open alert whose first_seen is older than the type's compression
  * window when another firing event arrives rolls over: it is resolved and the
  * event opens a new alert.
+ *
+ * Refresh: a firing event marked refresh (a source's re-send of an alert it
+ * keeps firing) that finds its alert open only moves last_seen and ends_at
+ * and becomes its latest event: no count, no row, no rollover. Finding none,
+ * it opens one as any firing event does.
  */
 #ifndef AC_SERVER_FOLD_H
 #define AC_SERVER_FOLD_H
@@ -39,6 +44,7 @@ struct ac_fold_alert {
     bool resolved;
     bool rolled_over; /* resolved by the compression window */
     int64_t resolved_at;
+    int64_t ends_at;  /* the latest source-declared end folded (µs), 0: none */
     long last_event;  /* index of the latest event folded, or -1 */
     long last_stored; /* index of the latest stored event folded, or -1 */
 };
@@ -58,6 +64,7 @@ struct ac_fold_event {
     bool dup_stored;           /* the key is already stored: ids below */
     int64_t stored_event_id, stored_alert_id;
     bool stored;      /* becomes an event row (else folded into its alert) */
+    bool refreshed;   /* a re-send that only refreshed its open alert */
     int64_t event_id; /* assigned by the caller for stored events */
 };
 

@@ -20,15 +20,23 @@
 
 #define SW_BATCH_MAX "1000"
 
+/* Idle past the resolve timeout (from the latest event or re-send), or past
+ * the end the source declared with no re-send since. */
 #define SQL_SW_CANDIDATES                                                                          \
-    "SELECT a.id, c.tmo FROM alerts a LEFT JOIN types t ON t.type = a.type,"                       \
+    "SELECT a.id, c.tmo, a.ends_at IS NOT NULL AND a.ends_at < now() FROM alerts a"                \
+    " LEFT JOIN types t ON t.type = a.type,"                                                       \
     " LATERAL (SELECT coalesce(t.resolve_timeout_s, $1::int) AS tmo) c"                            \
-    " WHERE a.status <> 'resolved' AND c.tmo > 0"                                                  \
-    " AND a.last_seen < now() - make_interval(secs => c.tmo) ORDER BY a.id LIMIT " SW_BATCH_MAX
+    " WHERE a.status <> 'resolved' AND ((c.tmo > 0"                                                \
+    " AND a.last_seen < now() - make_interval(secs => c.tmo)) OR (a.ends_at IS NOT NULL"           \
+    " AND a.ends_at < now())) ORDER BY a.id LIMIT " SW_BATCH_MAX
 #define SQL_SW_RESOLVE                                                                             \
     "SELECT ac_alert_transition($1::bigint, 'resolve', 'system:auto-resolve',"                     \
     " jsonb_build_object('reason', 'no events within the resolve timeout',"                        \
     " 'resolve_timeout_s', $2::int), now() - make_interval(secs => $2::int))"
+#define SQL_SW_ENDED                                                                               \
+    "SELECT ac_alert_transition($1::bigint, 'resolve', 'system:ends-at',"                          \
+    " jsonb_build_object('reason', 'its source stopped re-sending it past its end'), NULL,"        \
+    " now())"
 
 struct ac_sweeper {
     const struct ac_config *cfg;
@@ -49,9 +57,10 @@ static enum ac_worker_pass sw_pass(void *ctx, struct ac_worker *w, PGconn *c)
         return AC_WORKER_FAIL;
     }
     for (int i = 0; i < PQntuples(cand) && !ac_worker_stopping(w); i++) {
+        bool ended = PQgetvalue(cand, i, 2)[0] == 't';
         p[0] = PQgetvalue(cand, i, 0);
         p[1] = PQgetvalue(cand, i, 1);
-        res = ac_pg_query(c, "sweeper", SQL_SW_RESOLVE, 2, p);
+        res = ac_pg_query(c, "sweeper", ended ? SQL_SW_ENDED : SQL_SW_RESOLVE, ended ? 1 : 2, p);
         if (res && PQgetvalue(res, 0, 0)[0] == 'o') { /* "ok" */
             resolved++;
         }

@@ -46,20 +46,21 @@ static const struct {
          "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
          " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
          " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc,"
-         " group_key) SELECT id, fingerprint, type, source, trace, category, level,"
+         " group_key, ends_at) SELECT id, fingerprint, type, source, trace, category, level,"
          " initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
          " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " created_at, last_doc, group_key"
+         " created_at, last_doc, group_key, ends_at"
          " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
          " $7::text[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[],"
          " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
          " $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[], $22::bigint[],"
-         " $23::timestamptz[], $24::json[], $25::text[]) AS v(id, fingerprint, type, source,"
+         " $23::timestamptz[], $24::json[], $25::text[], $26::timestamptz[]) AS v(id,"
+         " fingerprint, type, source,"
          " trace, category,"
          " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, "
          "cluster,"
          " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " last_doc, group_key)"},
+         " last_doc, group_key, ends_at)"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     [AC_STMT_UPD_ALERTS] =
         {"ac_upd_alerts",
@@ -70,12 +71,12 @@ static const struct {
          " a.status ELSE 'resolved' END, resolved_at = coalesce(v.resolved_at, a.resolved_at),"
          " last_event_id = coalesce(v.last_event_id, a.last_event_id),"
          " last_doc = CASE v.mode WHEN 'set' THEN v.doc WHEN 'clear' THEN NULL ELSE a.last_doc END,"
-         " updated_at = v.updated_at"
+         " updated_at = v.updated_at, ends_at = coalesce(v.ends_at, a.ends_at)"
          " FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], "
          "$5::text[],"
          " $6::timestamptz[], $7::bigint[], $8::timestamptz[], $9::text[], $10::json[],"
-         " $11::text[]) AS v(id, delta, first_seen, last_seen, level, resolved_at, last_event_id,"
-         " updated_at, mode, doc, fp)"
+         " $11::text[], $12::timestamptz[]) AS v(id, delta, first_seen, last_seen, level,"
+         " resolved_at, last_event_id, updated_at, mode, doc, fp, ends_at)"
          " WHERE a.id = v.id AND a.fingerprint = v.fp AND a.status <> 'resolved' RETURNING 1)"
          " SELECT ac_expect_rows(count(*), cardinality($1::bigint[])) FROM u"},
     /* The notification outbox's first intent of each incident that one of
@@ -387,7 +388,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
     char gc[8];
     enum ac_level floor, level;
 
-    ac_txnsql_params_init(p, ar, 25);
+    ac_txnsql_params_init(p, ar, 26);
     ac_txnsql_params_init(intents, ar, 2);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
@@ -441,6 +442,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
         last_doc = txn_last_doc(f, a);
         ac_pg_array_add(p->a[23], last_doc);
         ac_pg_array_add(p->a[24], ev->group_key ? ev->group_key : "");
+        txn_arr_time(p->a[25], a->ends_at, true);
         free(last_doc);
         free(res_s);
     }
@@ -451,7 +453,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
 void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, int64_t now,
                                 struct ac_txnsql_params *p)
 {
-    ac_txnsql_params_init(p, ar, 11);
+    ac_txnsql_params_init(p, ar, 12);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         char *last_doc;
@@ -472,6 +474,7 @@ void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, in
         ac_pg_array_add(p->a[8], last_doc ? "set" : a->last_event >= 0 ? "clear" : "keep");
         ac_pg_array_add(p->a[9], last_doc);
         ac_pg_array_add(p->a[10], f->events[a->opener].ev->fingerprint);
+        txn_arr_time(p->a[11], a->ends_at, true);
         free(last_doc);
     }
     ac_txnsql_params_finish(p);
@@ -640,7 +643,8 @@ void ac_txnsql_build_esc(struct ac_arena *ar, const struct ac_esc_config *esc,
         const struct ac_event *ev = f->events[i].ev;
         int64_t *slot;
 
-        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i)) {
+        /* a refresh is no occurrence: the window does not count it */
+        if (f->events[i].alert < 0 || !ac_fold_is_new_event(f, i) || f->events[i].refreshed) {
             continue;
         }
         slot = ac_strmap_upsert(&types, ev->type, strlen(ev->type), (int64_t)e->ntypes, &added);

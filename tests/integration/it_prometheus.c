@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Integration tests of the Prometheus / Alertmanager compatibility: POST
- * /api/v2/alerts as Prometheus sends it (a re-send is no new occurrence, a
- * past endsAt resolves), the Alertmanager webhook v4 (every alert of the
+ * /api/v2/alerts as Prometheus sends it (a re-send is no new occurrence but
+ * refreshes the alert and its endsAt, a past endsAt resolves, a re-send
+ * after a resolve opens a new alert), the Alertmanager webhook v4 (every alert of the
  * group an event, truncatedAlerts recorded), GET /api/v2/status, bad bodies
  * storing nothing - and the real Prometheus from Debian's package, with an
- * always-firing rule and bearer auth, reaching us as an alert.
+ * always-firing rule and bearer auth: one open alert for two minutes under a
+ * 15 s resolve timeout, resolved by its endsAt once the rule is removed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,7 +37,8 @@ static struct it_server srv;
 static int setup(void **state)
 {
     (void)state;
-    it_server_start(&srv, NULL);
+    it_server_start_config(
+        &srv, "{\"lifecycle\":{\"default_resolve_timeout_s\":15,\"sweep_interval_ms\":500}}", NULL);
     return 0;
 }
 
@@ -65,12 +68,19 @@ static void test_v2_alerts_resend_and_resolve(void **state)
     assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
     assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 1);
     json_decref(r);
-    /* Prometheus re-sends every active alert: not a new occurrence */
+    /* Prometheus re-sends every active alert: not a new occurrence, but the
+     * alert is seen again (last_seen moves on) */
+    assert_true(it_sql_ok("UPDATE alerts SET last_seen = last_seen - interval '1 hour'"
+                          " WHERE type = 'ItPromCpu'"));
     for (int i = 0; i < 3; i++) {
         assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
-        assert_int_equal(json_integer_value(json_object_get(r, "duplicates")), 1);
+        assert_int_equal(json_integer_value(json_object_get(r, "duplicates")), 0);
         json_decref(r);
     }
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu'"
+                               " AND last_seen > now() - interval '1 minute'"
+                               " AND ends_at = '2099-01-01T00:00:00Z'"),
+                     1);
     assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItPromCpu'"
                                " AND status = 'firing' AND level = 'P1' AND source = 'prometheus'"
                                " AND instance = 'node-1:9100'"),
@@ -93,6 +103,24 @@ static void test_v2_alerts_resend_and_resolve(void **state)
     assert_int_equal(
         it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu' AND status <> 'resolved'"),
         0);
+    /* firing again after the resolve (the same startsAt): a new alert */
+    snprintf(body, sizeof(body),
+             "[{\"labels\":{\"alertname\":\"ItPromCpu\",\"severity\":\"critical\",\"instance\":"
+             "\"node-1:9100\",\"job\":\"node\"},\"startsAt\":\"2026-11-22T10:00:00Z\","
+             "\"endsAt\":\"2099-01-01T00:00:00Z\"}]");
+    assert_int_equal(it_req_as(&srv, "POST", "/api/v2/alerts", IT_INGEST_TOKEN, body, &r), 200);
+    json_decref(r);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu'"), 2);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromCpu'"
+                               " AND status = 'firing' AND count = 1"),
+                     1);
+    /* a declared end that passes with no re-send resolves it (sweeper) */
+    assert_true(it_sql_ok("UPDATE alerts SET ends_at = now() - interval '1 second'"
+                          " WHERE type = 'ItPromCpu' AND status = 'firing'"));
+    assert_true(it_wait_sql(1, 10000,
+                            "SELECT count(*) FROM audit_log l JOIN alerts a ON l.target_id ="
+                            " a.id::text WHERE a.type = 'ItPromCpu' AND a.status = 'resolved'"
+                            " AND l.action = 'alert.resolve' AND l.actor = 'system:ends-at'"));
 }
 
 static void test_alertmanager_webhook(void **state)
@@ -240,17 +268,37 @@ static void test_real_prometheus(void **state)
         waitpid(pid, &st, 0);
         fail_msg("Prometheus's alert did not arrive; its log:\n%s", out);
     }
-    /* several re-sends later, still one occurrence */
-    it_quiet_ms(4000);
-    kill(pid, SIGTERM);
-    waitpid(pid, &st, 0);
+    /* two minutes of re-sends under a 15 s resolve timeout: still the one
+     * open alert, one occurrence, seen just now */
+    it_quiet_ms(120000);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItPromAlwaysFiring'"
                                " AND doc->>'title' = 'always firing'"),
                      1);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItPromAlwaysFiring'"), 1);
     assert_int_equal(it_sql_ll("SELECT count FROM alerts WHERE type = 'ItPromAlwaysFiring'"
                                " AND status = 'firing' AND level = 'P1' AND app_id = 'prom-app'"
-                               " AND source = 'prometheus'"),
+                               " AND source = 'prometheus' AND last_seen > now() - interval"
+                               " '10 seconds' AND ends_at > now()"),
                      1);
+    /* the rule is removed: Prometheus stops sending it (no resolve), and the
+     * alert resolves once its endsAt passes - before the resolve timeout */
+    write_file(path, "groups: []\n");
+    kill(pid, SIGHUP);
+    {
+        long long t0 = it_sql_ll("SELECT (extract(epoch FROM now()) * 1000)::bigint");
+        assert_true(it_wait_sql(1, 30000,
+                                "SELECT count(*) FROM alerts WHERE type = 'ItPromAlwaysFiring'"
+                                " AND status = 'resolved'"));
+        assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log l JOIN alerts a ON"
+                                   " l.target_id = a.id::text WHERE a.type = 'ItPromAlwaysFiring'"
+                                   " AND l.action = 'alert.resolve'"
+                                   " AND l.actor = 'system:ends-at'"),
+                         1);
+        fprintf(stderr, "resolved %lld ms after the rule was removed\n",
+                it_sql_ll("SELECT (extract(epoch FROM now()) * 1000)::bigint") - t0);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
     {
         char cmd[600];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

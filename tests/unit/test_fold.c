@@ -66,6 +66,46 @@ static void test_fold_fire_fire_fire(void **state)
     ac_fold_deinit(&f);
 }
 
+/* A re-send (refresh) of an open alert moves last_seen and ends_at only: no
+ * count, no row, no window event; with no open alert it opens one. */
+static void test_fold_refresh(void **state)
+{
+    struct ac_fold f;
+    struct ac_event *ev;
+
+    (void)state;
+    ac_fold_init(&f, 4);
+    for (size_t i = 0; i < 3; i++) {
+        ev = (struct ac_event *)mk(i, i < 2 ? "fpS" : "fpN", AC_STATUS_FIRING, AC_LEVEL_P4, 100,
+                                   NULL);
+        ev->refresh = true;
+        ev->received_at = 1000 + (int64_t)i;
+        ev->ends_at = 5000 + (int64_t)i;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        ac_fold_add(&f, &evs[i]);
+    }
+    ac_fold_set_open(&f, "fpS", 42, 50); /* fpS is open in the database */
+    ac_fold_run(&f);
+    assert_int_equal(f.nalerts, 2);
+    assert_false(f.alerts[0].is_new);
+    assert_int_equal(f.alerts[0].id, 42);
+    assert_int_equal(f.alerts[0].delta, 0);        /* not an occurrence */
+    assert_int_equal(f.alerts[0].last_seen, 1001); /* the latest re-send */
+    assert_int_equal(f.alerts[0].ends_at, 5001);
+    assert_int_equal(f.alerts[0].last_event, 1);
+    assert_false(ac_fold_is_stored(&f, 0));
+    assert_false(ac_fold_is_stored(&f, 1));
+    assert_true(f.events[0].refreshed && f.events[1].refreshed);
+    /* fpN had none open: the re-send opens it, counted once, stored */
+    assert_true(f.alerts[1].is_new);
+    assert_int_equal(f.alerts[1].delta, 1);
+    assert_int_equal(f.alerts[1].ends_at, 5002);
+    assert_true(ac_fold_is_stored(&f, 2));
+    assert_false(f.events[2].refreshed);
+    ac_fold_deinit(&f);
+}
+
 static void test_fold_retain_duplicates(void **state)
 {
     struct ac_fold f;
@@ -355,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_fold_idempotency),
         cmocka_unit_test(test_fold_levels_and_times),
         cmocka_unit_test(test_fold_many),
+        cmocka_unit_test(test_fold_refresh),
     };
 
     return cmocka_run_group_tests_name("fold", tests, NULL, NULL);
