@@ -461,10 +461,50 @@ out:
     " ac_rfc3339(received_at) FROM heartbeats WHERE lost_at IS NULL AND exited_at IS NULL"         \
     " AND lost_after < now() ORDER BY lost_after LIMIT " HB_SWEEP_MAX " FOR UPDATE SKIP LOCKED"
 #define SQL_HB_MARK "UPDATE heartbeats SET lost_at = now() WHERE instance = ANY($1::text[])"
+/* This pass's mark, and how long ago (s) the previous one was (NULL: never). */
+#define SQL_HB_DUTY                                                                                \
+    "WITH prev AS (SELECT at FROM ac_duty_marks WHERE name = 'heartbeat_sweep' FOR UPDATE),"       \
+    " u AS (UPDATE ac_duty_marks SET at = now() WHERE name = 'heartbeat_sweep')"                   \
+    " SELECT extract(epoch FROM now() - prev.at) FROM prev"
+/* Nobody watched for a while: every probe gets a full window from now. */
+#define SQL_HB_GRACE                                                                               \
+    "UPDATE heartbeats SET lost_after = greatest(lost_after, now() + make_interval(secs =>"        \
+    " interval_s * $1::int)) WHERE lost_at IS NULL AND exited_at IS NULL"
 
 static const char *hb_col(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* Marks this pass; after a gap in the passes longer than a few sweeps (no
+ * instance swept: we, or the sweep's leader, were down), restarts every
+ * probe's count from now. In the caller's transaction. */
+static bool hb_grace(const struct hb_ctx *h, PGconn *c)
+{
+    PGresult *res = ac_pg_query(c, "heartbeat", SQL_HB_DUTY, 0, NULL);
+    double gap, allowed = (double)(3 * h->sweep_ms) / 1000.0 + 2.0;
+    char n[24];
+    const char *p[1] = {n};
+
+    if (!res) {
+        return false;
+    }
+    gap = PQntuples(res) && !PQgetisnull(res, 0, 0) ? strtod(PQgetvalue(res, 0, 0), NULL) : -1;
+    PQclear(res);
+    if (gap >= 0 && gap <= allowed) {
+        return true;
+    }
+    (void)snprintf(n, sizeof(n), "%ld", h->lost_after);
+    if (!(res = ac_pg_query(c, "heartbeat", SQL_HB_GRACE, 1, p))) {
+        return false;
+    }
+    if (gap > allowed) {
+        ac_log(AC_LOG_INFO, "heartbeat",
+               "no sweep for %.0f s (down, or no leader): %s probe(s) get a full window from now",
+               gap, PQcmdTuples(res));
+    }
+    PQclear(res);
+    return true;
 }
 
 /* One pass: raise ProbeHeartbeatLost for every instance overdue, in one
@@ -480,8 +520,8 @@ static int hb_sweep(struct ac_ingest *in, PGconn *c)
     int n = 0, rc = -1;
     int64_t now = ac_time_now_us();
 
-    if (!ac_pg_begin(c, "heartbeat")) {
-        return -1;
+    if (!ac_pg_begin(c, "heartbeat") || !hb_grace(h, c)) {
+        goto rollback;
     }
     if (!(res = ac_pg_query(c, "heartbeat", SQL_HB_LOST, 0, NULL))) {
         goto rollback;
@@ -499,9 +539,9 @@ static int hb_sweep(struct ac_ingest *in, PGconn *c)
         ac_pg_array_add(&names, d.instance);
     }
     PQclear(res);
-    if (n == 0) {
-        rc = 0;
-        goto rollback; /* nothing to do: end the transaction */
+    if (n == 0) { /* nothing lost: the pass's mark commits */
+        rc = ac_pg_commit(c, "heartbeat") ? 0 : -1;
+        goto out;
     }
     results = ac_xcalloc((size_t)n, sizeof(*results));
     if (in->sink->submit(in->sink->ctx, &evs, results) != AC_OK) {

@@ -118,6 +118,34 @@ static void test_lost_once_with_two_servers_and_back(void **state)
     assert_int_equal(it_server_stop(&second), 0);
 }
 
+/* Our own downtime is no probe's: after a restart longer than the probes'
+ * windows, detection counts from the moment we are back - the probe that
+ * beats again is never lost, the one that stays silent is, a window later. */
+static void test_restart_does_not_lose_healthy_probes(void **state)
+{
+    (void)state;
+    json_decref(beat("{\"instance\":\"hb-down-ok\",\"app_id\":\"hb-shop\",\"interval_s\":2}", 200));
+    json_decref(
+        beat("{\"instance\":\"hb-down-gone\",\"app_id\":\"hb-shop\",\"interval_s\":2}", 200));
+    assert_int_equal(it_server_stop(&srv), 0);
+    it_quiet_ms(8000); /* down for twice the probes' window (2 x 2 s) */
+    it_server_start_config(&srv, HB_CONFIG, NULL);
+    it_quiet_ms(1500);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ProbeHeartbeatLost'"
+                               " AND instance LIKE 'hb-down-%'"),
+                     0);
+    json_decref(beat("{\"instance\":\"hb-down-ok\",\"app_id\":\"hb-shop\",\"interval_s\":2}", 200));
+    /* the silent one is lost a window after the restart; the other is not */
+    assert_true(it_wait_sql(1, 10000,
+                            "SELECT count(*) FROM alerts WHERE type = 'ProbeHeartbeatLost'"
+                            " AND instance = 'hb-down-gone' AND status = 'firing'"));
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ProbeHeartbeatLost'"
+                               " AND instance = 'hb-down-ok'"),
+                     0);
+    json_decref(
+        beat("{\"instance\":\"hb-down-ok\",\"app_id\":\"hb-shop\",\"interval_s\":60}", 200));
+}
+
 static void test_exits(void **state)
 {
     (void)state;
@@ -189,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failing_check_raises_and_recovers),
         cmocka_unit_test(test_lost_once_with_two_servers_and_back),
+        cmocka_unit_test(test_restart_does_not_lose_healthy_probes),
         cmocka_unit_test(test_exits),
         cmocka_unit_test(test_list_and_refusals),
     };
