@@ -312,7 +312,7 @@ static int act_forward(const struct ac_channel *om, json_t *ctx, const char *key
 
     *status = 0;
     (void)json_object_set_new(ctx, "notification", json_pack("{s:s}", "key", key));
-    if (om->ops->build(om, ctx, ac_time_now_us() / 1000, &out) != AC_OK) {
+    if (ac_channel_build(om, ctx, ac_time_now_us() / 1000, &out) != AC_OK) {
         *answer = ac_xstrdup("the request could not be built");
         return AC_EINVAL;
     }

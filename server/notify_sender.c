@@ -155,7 +155,7 @@ static int ns_dispatch(struct ac_notify_sender *n, PGconn *c)
             (void)snprintf(s->why, sizeof(s->why), "channel %s is no longer configured",
                            PQgetvalue(r, i, 1));
         }
-        else if (!ctx || s->ch->ops->build(s->ch, ctx, now_ms, &s->out) != AC_OK) {
+        else if (!ctx || ac_channel_build(s->ch, ctx, now_ms, &s->out) != AC_OK) {
             s->rc = AC_EINVAL;
             (void)snprintf(s->why, sizeof(s->why), "nothing to send on %s", s->ch->name);
         }

@@ -14,13 +14,8 @@
 #define CH_SECRET_MAX 4096
 
 static const struct ac_channel_ops *const ch_kinds[] = {
-    &ac_channel_sms,
-    &ac_channel_phone,
-    &ac_channel_webhook,
-    &ac_channel_dingtalk,
-    &ac_channel_slack,
-    &ac_channel_arms,
-    NULL,
+    &ac_channel_sms,   &ac_channel_phone, &ac_channel_webhook, &ac_channel_dingtalk,
+    &ac_channel_slack, &ac_channel_arms,  &ac_channel_email,   NULL,
 };
 
 const struct ac_channel_ops *ac_channel_kind(const char *kind)
@@ -40,6 +35,7 @@ void ac_http_out_deinit(struct ac_http_out *o)
     for (size_t i = 0; i < o->nheaders; i++) {
         free(o->headers[i]);
     }
+    free(o->rcpt);
     memset(o, 0, sizeof(*o));
 }
 
@@ -54,10 +50,57 @@ static size_t ch_answer_write(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+int ac_channel_build(const struct ac_channel *ch, const json_t *ctx, int64_t now_ms,
+                     struct ac_http_out *out)
+{
+    const char *key =
+        json_string_value(json_object_get(json_object_get(ctx, "notification"), "key"));
+    int rc = ch->ops->build(ch, ctx, now_ms, out);
+
+    if (rc != AC_OK || ch->ops->easy || !key) {
+        return rc;
+    }
+    for (size_t i = 0; i < out->nheaders; i++) {
+        if (strncasecmp(out->headers[i], "Idempotency-Key:", 16) == 0) {
+            return rc;
+        }
+    }
+    ac_http_out_header(out, "Idempotency-Key", key);
+    return rc;
+}
+
+json_t *ac_channel_mentions(const json_t *ctx, const char *app)
+{
+    json_t *out = json_array(), *r, *have;
+    size_t i, j;
+
+    json_array_foreach(json_object_get(ctx, "recipients"), i, r)
+    {
+        const json_t *id = json_object_get(json_object_get(r, "chat"), app);
+        bool dup = false;
+        if (!json_is_string(id) || json_string_length(id) == 0) {
+            continue;
+        }
+        json_array_foreach(out, j, have)
+        {
+            dup |= json_equal(have, id);
+        }
+        if (!dup) {
+            (void)json_array_append(out, (json_t *)id);
+        }
+    }
+    return out;
+}
+
 CURL *ac_channel_easy(const struct ac_channel *ch, const struct ac_http_out *out,
                       struct ac_http_answer *ans, struct curl_slist **headers)
 {
-    CURL *c = curl_easy_init();
+    CURL *c;
+
+    if (ch->ops->easy) {
+        return ch->ops->easy(ch, out, ans, headers);
+    }
+    c = curl_easy_init();
 
     AC_ASSERT(c != NULL);
     *headers = NULL;
@@ -179,7 +222,7 @@ int ac_channel_result_status(const struct ac_channel *ch, long status, const cha
     return ac_channel_status(status, why, whylen);
 }
 
-static bool ch_url_ok(const char *url)
+static bool ch_url_ok(const char *url, bool email)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
@@ -188,7 +231,8 @@ static bool ch_url_ok(const char *url)
     ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
          curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
          curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-         (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
+         (email ? strcmp(scheme, "smtp") == 0 || strcmp(scheme, "smtps") == 0
+                : strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
     curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);
@@ -222,7 +266,7 @@ int ac_channel_configure_at(struct ac_channel *ch, const char *name, const char 
     ch->ops = ac_channel_kind(kind);
     if (!ch->ops) {
         ac_event_error(errors, -1, path,
-                       "kind must be one of sms, phone, dingtalk, slack, webhook, arms");
+                       "kind must be one of sms, phone, dingtalk, slack, webhook, arms, email");
         return AC_EINVAL;
     }
     json_object_foreach((json_t *)cfg, k, v)
@@ -241,10 +285,12 @@ int ac_channel_configure_at(struct ac_channel *ch, const char *name, const char 
         }
     }
     ch->name = ac_xstrdup(name);
-    if (!url || !ch_url_ok(url)) {
+    if (!url || !ch_url_ok(url, ch->ops == &ac_channel_email)) {
         char kp[200];
         (void)snprintf(kp, sizeof(kp), "%s.url", path);
-        ac_event_error(errors, -1, kp, "must be an http:// or https:// URL");
+        ac_event_error(errors, -1, kp, "must be an %s URL",
+                       ch->ops == &ac_channel_email ? "smtp:// or smtps://"
+                                                    : "http:// or https://");
     }
     else {
         ch->url = ac_xstrdup(url);

@@ -11,7 +11,12 @@
  * one request per recipient with a phone), "dingtalk" (custom robot webhook,
  * signed, ActionCard with the action buttons), "slack" (incoming webhook,
  * blocks with buttons), "webhook" (generic JSON, HMAC-signed), "arms"
- * (Alertmanager webhook v4, for ARMS or any Alertmanager receiver).
+ * (Alertmanager webhook v4, for ARMS or any Alertmanager receiver), "email"
+ * (SMTP with libcurl, one message per recipient with an email address:
+ * "url" smtp:// or smtps://, "from", "starttls" (default true on smtp://),
+ * "username" and "password_env" | "password_file", "ca_file"). Chat
+ * messages @mention the recipients' chat ids (contact.chat.dingtalk /
+ * .slack). Every HTTP request carries the notification's Idempotency-Key.
  *
  * Configuration: {"kind", "url", and per kind: "auth_header"?, "auth_env" |
  * "auth_file" (the header's value, a secret), "secret_env" | "secret_file"
@@ -47,6 +52,7 @@ struct ac_http_out {
     char *headers[AC_CHANNEL_HEADERS_MAX]; /* "Name: value" */
     size_t nheaders;
     char *body;
+    char *rcpt; /* email: the envelope recipient, else NULL */
 };
 void ac_http_out_deinit(struct ac_http_out *o);
 
@@ -56,6 +62,7 @@ struct ac_channel;
 struct ac_http_answer {
     struct ac_buf body;
     size_t max;
+    size_t sent; /* email: how much of the message was uploaded */
 };
 
 /*
@@ -83,6 +90,10 @@ struct ac_channel_ops {
     /* Judges the answer: AC_OK, AC_EAGAIN or AC_EINVAL; why gets a reason. */
     int (*result)(const struct ac_channel *ch, long status, const char *body, char *why,
                   size_t whylen);
+    /* The transfer, when it is no HTTP POST (email), else NULL: as
+     * ac_channel_easy. */
+    CURL *(*easy)(const struct ac_channel *ch, const struct ac_http_out *out,
+                  struct ac_http_answer *ans, struct curl_slist **headers);
 };
 
 struct ac_channel {
@@ -97,6 +108,12 @@ struct ac_channel {
 
 /* The ops of a kind, or NULL. */
 const struct ac_channel_ops *ac_channel_kind(const char *kind);
+
+/* Builds ch's request for ctx (ops->build), and gives every HTTP request the
+ * notification's Idempotency-Key (ctx.notification.key), whatever the kind,
+ * so a receiver can drop a retry it already has. */
+int ac_channel_build(const struct ac_channel *ch, const json_t *ctx, int64_t now_ms,
+                     struct ac_http_out *out);
 
 /* Configures a channel named name from cfg. Returns AC_OK or AC_EINVAL. */
 AC_MUST_CHECK int ac_channel_configure(struct ac_channel *ch, const char *name, const json_t *cfg,
@@ -122,6 +139,10 @@ bool ac_channel_secret(const json_t *cfg, const char *prefix, const char *path, 
                        json_t *errors);
 
 extern const struct ac_channel_ops ac_channel_sms, ac_channel_phone, ac_channel_webhook,
-    ac_channel_dingtalk, ac_channel_slack, ac_channel_arms;
+    ac_channel_dingtalk, ac_channel_slack, ac_channel_arms, ac_channel_email;
+
+/* The chat ids (contact.chat.<app>) of ctx's recipients, in order, each once:
+ * a new array of strings. */
+json_t *ac_channel_mentions(const json_t *ctx, const char *app);
 
 #endif

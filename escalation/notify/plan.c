@@ -473,6 +473,11 @@ static bool plan_is_phone(const struct ac_channel *ch)
     return strcmp(ch->ops->kind, "phone") == 0;
 }
 
+static bool plan_is_email(const struct ac_channel *ch)
+{
+    return strcmp(ch->ops->kind, "email") == 0;
+}
+
 /* The channels of a message as at level: a resolve's are the resolve
  * channels (else those used, but phone), a summary's the level's but phone,
  * NotificationFailed's the fallback, the others their level's. Returns how
@@ -738,7 +743,8 @@ void ac_plan(const struct ac_notify_config *nc, const struct ac_oncall_snapshot 
         }
         json_array_foreach(chans[k]->ops->per_contact ? recipients : NULL, r, who)
         {
-            if (json_object_get(who, "phone")) {
+            /* a person channel needs the person's address on it */
+            if (json_object_get(who, plan_is_email(chans[k]) ? "email" : "phone")) {
                 plan_row(out, in, chans[k], who, ctx);
             }
         }

@@ -112,7 +112,7 @@ static void test_sms(void **state)
                     "\"auth_env\":\"AC_TEST_SMS_AUTH\"}",
                     &ch, NULL);
     assert_true(ch.ops->per_contact);
-    assert_int_equal(ch.ops->build(&ch, ctx, NOW_MS, &o), AC_OK);
+    assert_int_equal(ac_channel_build(&ch, ctx, NOW_MS, &o), AC_OK);
     assert_string_equal(o.url, "http://127.0.0.1:9/sms");
     body = json_loads(o.body, 0, NULL);
     assert_non_null(body); /* quotes and newlines of the message escaped */
@@ -186,6 +186,86 @@ static void test_dingtalk(void **state)
     free(sign);
     free(want);
     ac_channel_deinit(&ch);
+    json_decref(ctx);
+}
+
+/* Every HTTP request gets the notification's key; chat ids are @mentioned. */
+static void test_keys_and_mentions(void **state)
+{
+    struct ac_channel ch;
+    struct ac_http_out o = {0};
+    json_t *ctx = context(false), *body, *at;
+
+    (void)state;
+    (void)json_object_set_new(ctx, "recipients",
+                              json_pack("[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s}}, {s:s}]", "name",
+                                        "ann", "chat", "dingtalk", "d-ann", "slack", "U1", "name",
+                                        "bob", "chat", "slack", "U2", "name", "cid"));
+    (void)configure("ops", "{\"kind\":\"dingtalk\",\"url\":\"https://h/robot\"}", &ch, NULL);
+    assert_int_equal(ac_channel_build(&ch, ctx, NOW_MS, &o), AC_OK);
+    assert_true(has_header(&o, "Idempotency-Key: n7-sms-ann"));
+    body = json_loads(o.body, 0, NULL);
+    at = json_object_get(json_object_get(body, "at"), "atUserIds");
+    assert_int_equal(json_array_size(at), 1);
+    assert_string_equal(json_string_value(json_array_get(at, 0)), "d-ann");
+    assert_non_null(strstr(o.body, "@d-ann"));
+    json_decref(body);
+    ac_http_out_deinit(&o);
+    ac_channel_deinit(&ch);
+    (void)configure("team", "{\"kind\":\"slack\",\"url\":\"https://h/slack\"}", &ch, NULL);
+    assert_int_equal(ac_channel_build(&ch, ctx, NOW_MS, &o), AC_OK);
+    assert_true(has_header(&o, "Idempotency-Key: n7-sms-ann"));
+    assert_non_null(strstr(o.body, "<@U1>"));
+    assert_non_null(strstr(o.body, "<@U2>"));
+    ac_http_out_deinit(&o);
+    ac_channel_deinit(&ch);
+    (void)configure("arms", "{\"kind\":\"arms\",\"url\":\"http://h/am\"}", &ch, NULL);
+    assert_int_equal(ac_channel_build(&ch, ctx, NOW_MS, &o), AC_OK);
+    assert_true(has_header(&o, "Idempotency-Key: n7-sms-ann"));
+    ac_http_out_deinit(&o);
+    ac_channel_deinit(&ch);
+    json_decref(ctx);
+}
+
+static void test_email(void **state)
+{
+    struct ac_channel ch;
+    struct ac_http_out o = {0};
+    json_t *ctx = context(false), *errs = NULL;
+    char why[64];
+
+    (void)state;
+    setenv("AC_TEST_SMTP_PW", "pw", 1);
+    (void)configure("mail",
+                    "{\"kind\":\"email\",\"url\":\"smtp://mx.example:587\",\"from\":"
+                    "\"ac@example.com\",\"username\":\"ac\",\"password_env\":\"AC_TEST_SMTP_PW\"}",
+                    &ch, NULL);
+    assert_true(ch.ops->per_contact);
+    /* ann has no email address: nothing to send */
+    assert_int_equal(ac_channel_build(&ch, ctx, NOW_MS, &o), AC_EINVAL);
+    ac_http_out_deinit(&o);
+    (void)json_object_set_new(json_object_get(ctx, "contact"), "email",
+                              json_string("ann@example.com"));
+    assert_int_equal(ac_channel_build(&ch, ctx, NOW_MS, &o), AC_OK);
+    assert_string_equal(o.rcpt, "ann@example.com");
+    assert_non_null(strstr(o.body, "From: <ac@example.com>\r\n"));
+    assert_non_null(strstr(o.body, "Subject: [P1] DiskFull on shop\r\n"));
+    assert_non_null(strstr(o.body, "Message-ID: <n7-sms-ann@alertcenter>\r\n"));
+    assert_non_null(strstr(o.body, "\r\n\r\ndisk \"/\" full\r\nsecond line"));
+    assert_false(has_header(&o, "Idempotency-Key: n7-sms-ann")); /* no HTTP here */
+    ac_http_out_deinit(&o);
+    assert_int_equal(ch.ops->result(&ch, 250, "", why, sizeof(why)), AC_OK);
+    assert_int_equal(ch.ops->result(&ch, 451, "", why, sizeof(why)), AC_EAGAIN);
+    assert_int_equal(ch.ops->result(&ch, 550, "", why, sizeof(why)), AC_EINVAL);
+    ac_channel_deinit(&ch);
+    /* refused: an http URL, a bad sender, a password without a user */
+    assert_int_equal(configure("mail",
+                               "{\"kind\":\"email\",\"url\":\"http://mx/\",\"from\":\"nobody\","
+                               "\"password_env\":\"AC_TEST_SMTP_PW\"}",
+                               &ch, &errs),
+                     AC_EINVAL);
+    assert_true(json_array_size(errs) >= 1);
+    json_decref(errs);
     json_decref(ctx);
 }
 
@@ -315,9 +395,14 @@ static void test_notify_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_errors), cmocka_unit_test(test_sms),
-        cmocka_unit_test(test_dingtalk),      cmocka_unit_test(test_slack_and_webhook),
-        cmocka_unit_test(test_arms),          cmocka_unit_test(test_notify_config),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_sms),
+        cmocka_unit_test(test_dingtalk),
+        cmocka_unit_test(test_slack_and_webhook),
+        cmocka_unit_test(test_arms),
+        cmocka_unit_test(test_notify_config),
+        cmocka_unit_test(test_keys_and_mentions),
+        cmocka_unit_test(test_email),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,9 +76,18 @@ static int ding_build(const struct ac_channel *ch, const json_t *ctx, int64_t no
     const json_t *actions = json_object_get(ctx, "actions");
     char *title = ac_tpl_render(p->title, ctx, AC_TPL_TEXT);
     char *text = ac_tpl_render(p->text, ctx, AC_TPL_TEXT);
-    json_t *btns = json_array(), *body;
+    json_t *btns = json_array(), *body, *at = ac_channel_mentions(ctx, "dingtalk"), *id;
+    size_t i;
 
-    for (size_t i = 0; i < sizeof(chat_actions) / sizeof(chat_actions[0]); i++) {
+    /* the robot highlights an @ only where the text names the user */
+    json_array_foreach(at, i, id)
+    {
+        char *t = ac_xasprintf("%s%s@%s", text, i ? " " : "\n\n", json_string_value(id));
+        free(text);
+        text = t;
+    }
+
+    for (i = 0; i < sizeof(chat_actions) / sizeof(chat_actions[0]); i++) {
         const char *url = json_string_value(json_object_get(actions, chat_actions[i].key));
         if (url) {
             (void)json_array_append_new(
@@ -94,6 +103,7 @@ static int ding_build(const struct ac_channel *ch, const json_t *ctx, int64_t no
         body = json_pack("{s:s, s:{s:s, s:s}}", "msgtype", "markdown", "markdown", "title", title,
                          "text", text);
     }
+    (void)json_object_set_new(body, "at", json_pack("{s:o, s:b}", "atUserIds", at, "isAtAll", 0));
     out->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (ch->secret) {
@@ -159,9 +169,17 @@ static int slack_build(const struct ac_channel *ch, const json_t *ctx, int64_t n
     const json_t *actions = json_object_get(ctx, "actions");
     char *title = ac_tpl_render(p->title, ctx, AC_TPL_TEXT);
     char *text = ac_tpl_render(p->text, ctx, AC_TPL_TEXT);
-    json_t *buttons = json_array(), *blocks, *body;
+    json_t *buttons = json_array(), *blocks, *body, *at = ac_channel_mentions(ctx, "slack"), *id;
+    size_t k;
 
     (void)now_ms;
+    json_array_foreach(at, k, id) /* Slack mentions: <@U...> */
+    {
+        char *t = ac_xasprintf("%s%s<@%s>", text, k ? " " : "\n", json_string_value(id));
+        free(text);
+        text = t;
+    }
+    json_decref(at);
     blocks = json_pack("[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}]", "type", "header", "text",
                        "type", "plain_text", "text", title, "type", "section", "text", "type",
                        "mrkdwn", "text", text);

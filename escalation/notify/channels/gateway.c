@@ -67,13 +67,8 @@ static void gw_deinit(struct ac_channel *ch)
 /* The headers every gateway request has. */
 static void gw_headers(const struct ac_channel *ch, const json_t *ctx, struct ac_http_out *out)
 {
-    const char *key =
-        json_string_value(json_object_get(json_object_get(ctx, "notification"), "key"));
-
+    (void)ctx; /* the Idempotency-Key is ac_channel_build's */
     ac_http_out_header(out, "Content-Type", "application/json");
-    if (key) {
-        ac_http_out_header(out, "Idempotency-Key", key);
-    }
     if (ch->auth_header) {
         out->headers[out->nheaders++] = ac_xstrdup(ch->auth_header);
     }
