@@ -123,6 +123,8 @@ bool ac_group_routes_add(struct ac_group_routes *r, const json_t *doc)
     }
     json_decref(errs);
     if (ok) {
+        const char *team = json_string_value(json_object_get(doc, "team"));
+        rt.team = team ? strtoll(team, NULL, 10) : json_integer_value(json_object_get(doc, "team"));
         r->v = ac_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
         r->v[r->n++] = rt;
     }
@@ -139,13 +141,16 @@ void ac_group_routes_deinit(struct ac_group_routes *r)
     memset(r, 0, sizeof(*r));
 }
 
-void ac_group_routes_key(const struct ac_group_routes *r, const struct ac_event *ev, char *out)
+void ac_group_routes_key(const struct ac_group_routes *r, const struct ac_event *ev, char *out,
+                         int64_t *team)
 {
     for (size_t i = 0; i < r->n; i++) {
         if (ac_matchers_match(&r->v[i].ms, ev)) {
             ac_group_key(&r->v[i].by, ev, out);
+            *team = r->v[i].team;
             return;
         }
     }
     out[0] = '\0';
+    *team = r->default_team;
 }

@@ -48,22 +48,27 @@ void ac_group_by_deinit(struct ac_group_by *g);
  * names no field. The fingerprint must be set for ["..."]. */
 void ac_group_key(const struct ac_group_by *g, const struct ac_event *ev, char *out);
 
-/* Routes as grouping sees them: the first whose matchers match decides. */
+/* Routes as grouping sees them: the first whose matchers match decides the
+ * key and the team (else the default team). */
 struct ac_group_route {
     struct ac_matchers ms;
     struct ac_group_by by;
+    int64_t team;
 };
 
 struct ac_group_routes {
     struct ac_group_route *v;
     size_t n;
+    int64_t default_team; /* 0: none */
 };
 
-/* Adds a stored route document {"matchers", "group_by"?} (borrowed).
- * Returns false (nothing added) when it does not load. */
+/* Adds a stored route document {"matchers", "team", "group_by"?}
+ * (borrowed). Returns false (nothing added) when it does not load. */
 bool ac_group_routes_add(struct ac_group_routes *r, const json_t *doc);
 void ac_group_routes_deinit(struct ac_group_routes *r);
-/* ev's key: by the first matching route, else "" (the type alone). */
-void ac_group_routes_key(const struct ac_group_routes *r, const struct ac_event *ev, char *out);
+/* ev's key by the first matching route, else "" (the type alone); *team:
+ * that route's team, else the default team (0: none). */
+void ac_group_routes_key(const struct ac_group_routes *r, const struct ac_event *ev, char *out,
+                         int64_t *team);
 
 #endif

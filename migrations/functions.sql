@@ -105,6 +105,7 @@ CREATE OR REPLACE FUNCTION ac_alert_json(a alerts) RETURNS jsonb LANGUAGE sql ST
     SELECT jsonb_build_object(
         'id', a.id::text,
         'incident_id', a.incident_id::text,
+        'team_id', a.team_id::text,
         'fingerprint', a.fingerprint,
         'type', a.type,
         'source', a.source,
@@ -413,12 +414,13 @@ BEGIN
         END IF;
     ELSE
         INSERT INTO incidents (group_key, type, grouping, title, level, initial_level, status,
-                               alerts, open_alerts, first_seen, resolved_at)
+                               alerts, open_alerts, first_seen, resolved_at, team_id)
         VALUES (v_key, NEW.type, NEW.group_key,
                 CASE WHEN NEW.group_key = '' THEN NEW.type
                      ELSE NEW.type || ' (' || NEW.group_key || ')' END,
                 NEW.level, NEW.level, CASE WHEN v_open = 1 THEN 'open' ELSE 'resolved' END,
-                1, v_open, NEW.first_seen, CASE WHEN v_open = 0 THEN clock_timestamp() END)
+                1, v_open, NEW.first_seen, CASE WHEN v_open = 0 THEN clock_timestamp() END,
+                NEW.team_id)
         RETURNING id INTO v_id;
     END IF;
     NEW.incident_id := v_id;

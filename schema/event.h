@@ -86,6 +86,7 @@ struct ac_event {
     int64_t compress_window; /* µs; an open alert older than this rolls over; 0 = never */
     /* From the routes (server/grouping.h): the incident group key; NULL: the type alone. */
     char *group_key;
+    int64_t team; /* its route's team, else the default team; 0: none */
     /* From sources that re-send a firing alert until it ends (Prometheus,
      * Alertmanager): a re-send refreshes the open alert (last_seen, ends_at)
      * without counting as an occurrence; ends_at (µs, 0 = none) is when the

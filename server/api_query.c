@@ -40,7 +40,8 @@ static const struct ac_api_filter qr_alert_filters[] = {
     {"app_id", AC_ARG_TEXT, NULL, NULL},    {"user_id", AC_ARG_TEXT, NULL, NULL},
     {"region", AC_ARG_TEXT, NULL, NULL},    {"since", AC_ARG_TIME, NULL, NULL},
     {"until", AC_ARG_TIME, NULL, NULL},     {"fingerprint", AC_ARG_TEXT, NULL, NULL},
-    {"incident_id", AC_ARG_ID, NULL, NULL}, {NULL, AC_ARG_TEXT, NULL, NULL},
+    {"incident_id", AC_ARG_ID, NULL, NULL}, {"team_id", AC_ARG_ID, NULL, NULL},
+    {NULL, AC_ARG_TEXT, NULL, NULL},
 };
 
 /* since/until select alerts whose [first_seen, last_seen] overlaps the range;
@@ -58,8 +59,9 @@ static const struct ac_api_list qr_alerts = {
     " AND ($9::timestamptz IS NULL OR a.first_seen < $9)"
     " AND ($10::text IS NULL OR a.fingerprint = $10)"
     " AND ($11::bigint IS NULL OR a.incident_id = $11)"
-    " AND ($12::bigint IS NULL OR a.id < $12)"
-    " ORDER BY a.id DESC LIMIT $13",
+    " AND ($12::bigint IS NULL OR a.team_id = $12)"
+    " AND ($13::bigint IS NULL OR a.id < $13)"
+    " ORDER BY a.id DESC LIMIT $14",
     AC_KEY_ID,
 };
 

@@ -207,6 +207,10 @@ static void fold_apply(struct ac_fold *f, size_t ei)
     a->delta++;
     a->first_seen = ev->occurred_at < a->first_seen ? ev->occurred_at : a->first_seen;
     a->last_seen = ev->occurred_at > a->last_seen ? ev->occurred_at : a->last_seen;
+    if (ev->refresh && ev->received_at > a->last_seen) {
+        /* a source re-sending it keeps it seen; occurred_at is when it began */
+        a->last_seen = ev->received_at;
+    }
     a->last_event = (long)ei;
     if (fe->stored) {
         a->last_stored = (long)ei;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The grouping stage; see grouping.h. The routes in force are an immutable
+ * The grouping stage; see grouping.h. The routes (and the default team) in
+ * force are an immutable
  * set behind a read-write lock: request threads read it, the reloader swaps
  * a new one in.
  */
@@ -16,6 +17,7 @@
 #include "server/reload.h"
 
 #define SQL_GR_LOAD "SELECT doc::text FROM routes ORDER BY position, id"
+#define SQL_GR_TEAM "SELECT id FROM teams WHERE is_default ORDER BY id LIMIT 1"
 
 struct ac_grouping {
     struct ac_reloader *reloader;
@@ -48,6 +50,12 @@ static void *gr_load(void *ctx, PGconn *c)
         }
         json_decref(doc);
     }
+    PQclear(res);
+    if (!(res = ac_pg_query(c, "grouping", SQL_GR_TEAM, 0, NULL))) {
+        gr_free(r);
+        return NULL;
+    }
+    r->default_team = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
     return r;
 }
@@ -97,7 +105,7 @@ void ac_grouping_apply(struct ac_grouping *g, struct ac_event *ev)
     char key[AC_GROUP_KEY_SIZE];
 
     pthread_rwlock_rdlock(&g->lock);
-    ac_group_routes_key(g->cur, ev, key);
+    ac_group_routes_key(g->cur, ev, key, &ev->team);
     pthread_rwlock_unlock(&g->lock);
     free(ev->group_key);
     ev->group_key = key[0] ? ac_xstrdup(key) : NULL;

@@ -46,21 +46,21 @@ static const struct {
          "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
          " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
          " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc,"
-         " group_key, ends_at) SELECT id, fingerprint, type, source, trace, category, level,"
-         " initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
-         " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " created_at, last_doc, group_key, ends_at"
+         " group_key, ends_at, team_id) SELECT id, fingerprint, type, source, trace, category,"
+         " level, initial_level, status, count, first_seen, last_seen, resolved_at, region,"
+         " cluster, namespace, app_id, user_id, gc_level, instance, resource, last_event_id,"
+         " created_at, created_at, last_doc, group_key, ends_at, team_id"
          " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
          " $7::text[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[],"
          " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
          " $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[], $22::bigint[],"
-         " $23::timestamptz[], $24::json[], $25::text[], $26::timestamptz[]) AS v(id,"
-         " fingerprint, type, source,"
+         " $23::timestamptz[], $24::json[], $25::text[], $26::timestamptz[], $27::bigint[])"
+         " AS v(id, fingerprint, type, source,"
          " trace, category,"
          " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, "
          "cluster,"
          " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " last_doc, group_key, ends_at)"},
+         " last_doc, group_key, ends_at, team_id)"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     [AC_STMT_UPD_ALERTS] =
         {"ac_upd_alerts",
@@ -388,7 +388,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
     char gc[8];
     enum ac_level floor, level;
 
-    ac_txnsql_params_init(p, ar, 26);
+    ac_txnsql_params_init(p, ar, 27);
     ac_txnsql_params_init(intents, ar, 2);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
@@ -443,6 +443,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
         ac_pg_array_add(p->a[23], last_doc);
         ac_pg_array_add(p->a[24], ev->group_key ? ev->group_key : "");
         txn_arr_time(p->a[25], a->ends_at, true);
+        ac_pg_array_add_i64(p->a[26], ev->team, true);
         free(last_doc);
         free(res_s);
     }

@@ -45,7 +45,7 @@ enum ac_txnsql_stmt {
  * (logged) if one failed. */
 bool ac_txnsql_prepare(PGconn *conn);
 
-#define AC_TXNSQL_PARAMS_MAX 26
+#define AC_TXNSQL_PARAMS_MAX 28
 
 /* The text parameters of one statement. */
 struct ac_txnsql_params {

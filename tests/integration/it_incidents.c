@@ -269,8 +269,9 @@ static void test_group_by_and_level(void **state)
     assert_int_equal(incident_of(a1), incident_of(a2));
     assert_true(incident_of(a1) != incident_of(b1));
     assert_int_equal(it_sql_llf("SELECT count(*) FROM incidents WHERE id = %lld"
-                                " AND grouping = 'cluster=east' AND level = 'P3' AND alerts = 2",
-                                incident_of(a1)),
+                                " AND grouping = 'cluster=east' AND level = 'P3' AND alerts = 2"
+                                " AND team_id = %s",
+                                incident_of(a1), team_id),
                      1);
     e1 = fire("ItEach", "P4", "e1", NULL);
     e2 = fire("ItEach", "P4", "e2", NULL);

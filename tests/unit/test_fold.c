@@ -101,6 +101,7 @@ static void test_fold_refresh(void **state)
     assert_true(f.alerts[1].is_new);
     assert_int_equal(f.alerts[1].delta, 1);
     assert_int_equal(f.alerts[1].ends_at, 5002);
+    assert_int_equal(f.alerts[1].last_seen, 1002); /* seen when received, begun at 100 */
     assert_true(ac_fold_is_stored(&f, 2));
     assert_false(f.events[2].refreshed);
     ac_fold_deinit(&f);

@@ -105,14 +105,15 @@ static void test_group_keys(void **state)
 
 static void test_group_routes(void **state)
 {
-    struct ac_group_routes r = {0};
+    struct ac_group_routes r = {.default_team = 9};
     struct ac_event ev;
     char key[AC_GROUP_KEY_SIZE];
+    int64_t team = 0;
     json_t *d;
 
     (void)state;
     d = js("{\"matchers\":[{\"name\":\"type\",\"op\":\"=\",\"value\":\"A\"}],"
-           "\"group_by\":[\"cluster\"]}");
+           "\"team\":\"4\",\"group_by\":[\"cluster\"]}");
     assert_true(ac_group_routes_add(&r, d));
     json_decref(d);
     d = js("{\"matchers\":[{\"name\":\"type\",\"op\":\"=\",\"value\":\"A\"}],"
@@ -124,12 +125,14 @@ static void test_group_routes(void **state)
     json_decref(d);
     event("{\"source\":\"p\",\"type\":\"A\",\"title\":\"t\",\"cluster\":\"c9\",\"region\":\"r\"}",
           &ev);
-    ac_group_routes_key(&r, &ev, key);
+    ac_group_routes_key(&r, &ev, key, &team);
     assert_string_equal(key, "cluster=c9");
+    assert_int_equal(team, 4);
     ac_event_deinit(&ev);
     event("{\"source\":\"p\",\"type\":\"B\",\"title\":\"t\",\"cluster\":\"c9\"}", &ev);
-    ac_group_routes_key(&r, &ev, key);
-    assert_string_equal(key, ""); /* no route: the type alone */
+    ac_group_routes_key(&r, &ev, key, &team);
+    assert_string_equal(key, ""); /* no route: the type alone, the default team */
+    assert_int_equal(team, 9);
     ac_event_deinit(&ev);
     ac_group_routes_deinit(&r);
 }
