@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Notification latency benchmark: new P3 alerts at a steady RATE events/s
-# (each a new alert; impact escalation off, so each alert is notified once)
-# for BENCH_SECONDS; every one is notified on a webhook
-# channel to a local HTTP sink. Reports, from the outbox, the time from an
-# alert's first event being received to its notification being accepted by
+# Notification latency benchmark: new P1 alerts at a steady RATE events/s
+# (each a new alert, and - by a route with group_by ["..."] - each its own
+# incident, the planner's worst case; impact escalation off; group_wait 0)
+# for BENCH_SECONDS; every incident is notified on a webhook channel to a
+# local HTTP sink. Reports, from the outbox, the time from an incident's
+# first event being received to its first notification being accepted by
 # the sink (p50, p99, max), and how many were notified. PostgreSQL on disk
 # with fsync on, Redis, the sink and the server on loopback; bounded in time.
 #   RATE (1000)  BENCH_SECONDS (20)  POLL_MS (500: notify.poll_ms)  CONNS (16)
+#   LEVEL (P1)  BENCH_PG_STATS=1: also the statements by total time
+#   (pg_stat_statements)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -17,6 +20,7 @@ RATE=${RATE:-1000}
 RUN_S=${BENCH_SECONDS:-20}
 POLL_MS=${POLL_MS:-500}
 CONNS=${CONNS:-16}
+LEVEL=${LEVEL:-P1}
 
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
@@ -38,6 +42,9 @@ PG_PORT=$(ac_free_port)
 REDIS_PORT=$(ac_free_port)
 SINK_PORT=$(ac_free_port)
 PORT=$(ac_free_port)
+if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
+    export AC_PG_OPTS="${AC_PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements"
+fi
 ac_pg_start "$TMP/pg" "$PG_PORT"
 ac_redis_start "$TMP/redis" "$REDIS_PORT"
 
@@ -64,7 +71,7 @@ PIDS+=($!)
 
 cat >"$TMP/config.json" <<JSON
 {"escalation": {"policies": {"control": [], "data": [], "runtime": []}},
- "notify": {"poll_ms": $POLL_MS,
+ "notify": {"poll_ms": $POLL_MS, "group_wait_s": {"P1": 0, "P2": 0, "P3": 0},
   "channels": {"hook": {"kind": "webhook", "url": "http://127.0.0.1:$SINK_PORT/hook"}},
   "levels": {"P1": ["hook"], "P2": ["hook"], "P3": ["hook"], "P4": []}}}
 JSON
@@ -79,8 +86,16 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
+# one incident per alert: a route for everything with group_by ["..."]
+api() { curl -sf -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" "$@"; }
+CONTACT=$(api -d '{"name":"bench"}' "http://127.0.0.1:$PORT/v1/contacts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+TEAM=$(api -d "{\"name\":\"bench\",\"chain\":[{\"targets\":[{\"contact\":\"$CONTACT\"}]}]}" \
+    "http://127.0.0.1:$PORT/v1/teams" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+api -d "{\"name\":\"each\",\"matchers\":[],\"team\":\"$TEAM\",\"group_by\":[\"...\"]}" \
+    "http://127.0.0.1:$PORT/v1/routes" >/dev/null
+
 ./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --conns "$CONNS" --batch 1 --dup 0 \
-    --level P3 --rate "$RATE" --seconds "$RUN_S"
+    --level "$LEVEL" --rate "$RATE" --seconds "$RUN_S"
 SQL="psql -h 127.0.0.1 -p $PG_PORT -U alertcenter -d alertcenter -qAt"
 # let the outbox drain (bounded)
 for _ in $(seq 1 300); do
@@ -91,15 +106,17 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 echo
-echo "event received -> notification accepted by the sink (new P3 alerts at $RATE/s for ${RUN_S}s, poll_ms=$POLL_MS):"
+echo "event received -> first notification accepted by the sink (new $LEVEL alerts, one incident each, at $RATE/s for ${RUN_S}s, poll_ms=$POLL_MS):"
 $SQL -F ' ' <<'Q'
-WITH first AS (SELECT n.alert_id, min(n.sent_at) AS sent FROM notifications n
-                WHERE n.reason = 'open' AND n.status = 'sent' GROUP BY n.alert_id),
+WITH first AS (SELECT n.incident_id, min(n.sent_at) AS sent FROM notifications n
+                WHERE n.reason = 'open' AND n.status = 'sent' GROUP BY n.incident_id),
      lat AS (SELECT extract(epoch FROM f.sent - e.received_at) * 1000 AS ms
-               FROM first f JOIN LATERAL (SELECT min(id) AS id FROM events
-                                           WHERE alert_id = f.alert_id) o ON true
+               FROM first f JOIN LATERAL (SELECT min(e.id) AS id FROM alerts a
+                                           JOIN events e ON e.alert_id = a.id
+                                          WHERE a.incident_id = f.incident_id) o ON true
                JOIN events e ON e.id = o.id)
 SELECT 'alerts=' || (SELECT count(*) FROM alerts),
+       'incidents=' || (SELECT count(*) FROM incidents),
        'notified=' || count(*),
        'p50_ms=' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
        'p99_ms=' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
@@ -114,6 +131,14 @@ SELECT 'plan_ms=' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY
          extract(epoch FROM n.sent_at - n.created_at) * 1000)::numeric, 1)
   FROM notifications n JOIN notify_intents i ON i.id = n.intent_id WHERE n.status = 'sent'
 Q
+if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
+    echo "statements by total time (ms total, calls, ms mean):"
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d alertcenter -qAt -F ' | ' \
+        -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "
+        SELECT round(total_exec_time)::bigint, calls, round(mean_exec_time::numeric, 3),
+               left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi
 grep -i "error" "$TMP/server.log" | head -5 || true
 if [ -n "${KEEP_LOG:-}" ]; then
     cp "$TMP/server.log" "$KEEP_LOG"

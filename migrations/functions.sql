@@ -407,7 +407,7 @@ BEGIN
     IF FOUND THEN
         UPDATE incidents SET alerts = alerts + 1, open_alerts = open_alerts + v_open,
                level = CASE WHEN v_open = 1 THEN least(level, NEW.level) ELSE level END,
-               updated_at = clock_timestamp()
+               news = news OR notified_level IS NOT NULL, updated_at = clock_timestamp()
          WHERE id = v_id;
         IF v_open = 1 AND NEW.level < v_level THEN
             PERFORM ac_incident_raised(v_id, v_level, NEW.level);

@@ -89,7 +89,10 @@ static void ns_raise_failed(struct ac_notify_sender *n, const struct ns_send *s)
     json_decref(errs);
 }
 
-static void ns_record(struct ac_notify_sender *n, PGconn *c, struct ns_send *s)
+/* Records one outcome: a sent one joins the batch sent (written once, by
+ * the caller), the others are written now. */
+static void ns_record(struct ac_notify_sender *n, PGconn *c, struct ns_send *s, struct ac_buf *ids,
+                      struct ac_buf *statuses)
 {
     int64_t ms;
     struct ns_chan_stats *st =
@@ -99,7 +102,8 @@ static void ns_record(struct ac_notify_sender *n, PGconn *c, struct ns_send *s)
         ac_hist_observe_us(&st->time, s->time_us);
     }
     if (s->rc == AC_OK) {
-        (void)ac_outbox_sent(c, s->id, s->status);
+        ac_pg_array_add(ids, s->id);
+        ac_pg_array_add_i64(statuses, s->status, false);
         __atomic_add_fetch(&st->sent, 1, __ATOMIC_RELAXED);
     }
     else if (s->rc == AC_EAGAIN && s->attempts < n->nc->max_attempts) {
@@ -130,6 +134,7 @@ static int ns_dispatch(struct ac_notify_sender *n, PGconn *c)
     long max_tmo = 1000;
     PGresult *r;
     struct ns_send *sends;
+    struct ac_buf sent_ids = {0}, sent_st = {0};
     int count, running = 0;
     bool recorded;
     int64_t now_ms = ac_time_now_us() / 1000;
@@ -208,7 +213,7 @@ static int ns_dispatch(struct ac_notify_sender *n, PGconn *c)
     recorded = count > 0 && ac_pg_begin(c, "notify");
     for (int i = 0; i < count; i++) {
         struct ns_send *s = &sends[i];
-        ns_record(n, c, s);
+        ns_record(n, c, s, &sent_ids, &sent_st);
         if (s->easy) {
             (void)curl_multi_remove_handle(n->multi, s->easy);
             curl_easy_cleanup(s->easy);
@@ -217,9 +222,14 @@ static int ns_dispatch(struct ac_notify_sender *n, PGconn *c)
         ac_http_out_deinit(&s->out);
         ac_buf_deinit(&s->resp.body);
     }
-    if (recorded && !ac_pg_commit(c, "notify")) {
+    ac_pg_array_close(&sent_ids);
+    ac_pg_array_close(&sent_st);
+    if (recorded &&
+        (!ac_outbox_sent(c, sent_ids.data, sent_st.data) || !ac_pg_commit(c, "notify"))) {
         count = -1;
     }
+    ac_buf_deinit(&sent_ids);
+    ac_buf_deinit(&sent_st);
     free(sends);
     return count;
 }

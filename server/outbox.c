@@ -10,18 +10,43 @@
 #include "server/core/log.h"
 #include "server/core/pg.h"
 
+/* The due intents, locked first; then, per incident (through its alerts'
+ * index, so the cost follows the incident, not the table), what planning
+ * needs: counts, top apps, and the oldest open alerts (all of them once it
+ * resolved) with their dimensions and latest events (silences, inhibition,
+ * routing, channels' "alert"). */
 #define SQL_CLAIM_INTENTS                                                                          \
-    "SELECT i.id, i.incident_id, i.reason, i.level, i.tier, i.details::text,"                      \
-    " (ac_incident_json(c) || jsonb_build_object('last_alert_id', (SELECT max(a.id)::text FROM"    \
-    " alerts a WHERE a.incident_id = c.id), 'members', (SELECT "                                   \
-    "coalesce(jsonb_agg(ac_alert_json(a)"                                                          \
-    " ORDER BY a.id), '[]') FROM (SELECT * FROM alerts a WHERE a.incident_id = c.id AND"           \
-    " (a.status <> 'resolved' OR c.status = 'resolved') ORDER BY a.id LIMIT $2) a)))::text,"       \
-    " c.team_id, c.tier, to_json(c.channels)::text, i.held_by,"                                    \
-    " extract(epoch FROM c.created_at)::bigint, c.notified_level"                                  \
-    " FROM notify_intents i JOIN incidents c ON c.id = i.incident_id"                              \
-    " WHERE i.planned_at IS NULL AND coalesce(i.check_at, i.created_at) <= clock_timestamp()"      \
-    " ORDER BY i.id LIMIT $1 FOR UPDATE OF i SKIP LOCKED"
+    "WITH i AS MATERIALIZED (SELECT id, incident_id, reason, level, tier, details, held_by"        \
+    " FROM notify_intents WHERE planned_at IS NULL"                                                \
+    " AND coalesce(check_at, created_at) <= clock_timestamp()"                                     \
+    " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),"                                               \
+    " d AS (SELECT c.id, jsonb_build_object('id', c.id::text, 'type', c.type, 'title', c.title,"   \
+    " 'grouping', c.grouping, 'level', c.level, 'level_reason', c.level_reason, 'status',"         \
+    " c.status, 'alerts', c.alerts, 'open_alerts', c.open_alerts, 'events', agg.events, 'apps',"   \
+    " agg.apps, 'gc_users', agg.gc, 'top_apps', coalesce(top.apps, '[]'), 'first_seen',"           \
+    " ac_rfc3339(c.first_seen), 'team_id', c.team_id::text, 'last_alert_id', agg.last::text,"      \
+    " 'members', coalesce(mem.list, '[]'))::text AS doc, c.team_id, c.tier,"                       \
+    " to_json(c.channels)::text AS chans, extract(epoch FROM c.created_at)::bigint AS created,"    \
+    " c.notified_level FROM incidents c"                                                           \
+    " CROSS JOIN LATERAL (SELECT sum(a.count) AS events, count(DISTINCT a.app_id) AS apps,"        \
+    " count(DISTINCT a.user_id) FILTER (WHERE a.gc_level >= 6) AS gc, max(a.id) AS last"           \
+    " FROM alerts a WHERE a.incident_id = c.id) agg"                                               \
+    " CROSS JOIN LATERAL (SELECT jsonb_agg(t.app_id ORDER BY t.n DESC, t.app_id) AS apps FROM"     \
+    " (SELECT a.app_id, count(*) AS n FROM alerts a WHERE a.incident_id = c.id AND a.app_id IS"    \
+    " NOT NULL GROUP BY a.app_id ORDER BY n DESC, a.app_id LIMIT 5) t) top"                        \
+    " CROSS JOIN LATERAL (SELECT jsonb_agg(jsonb_build_object('id', m.id::text, 'status',"         \
+    " m.status, 'type', m.type, 'fingerprint', m.fingerprint, 'source', m.source, 'trace',"        \
+    " m.trace, 'category', m.category, 'region', m.region, 'cluster', m.cluster, 'namespace',"     \
+    " m.namespace, 'app_id', m.app_id, 'user_id', m.user_id, 'instance', m.instance, 'count',"     \
+    " m.count, 'first_seen', ac_rfc3339(m.first_seen), 'resolved_at', ac_rfc3339(m.resolved_at),"  \
+    " 'latest_event', coalesce(m.last_doc::jsonb, (SELECT e.doc::jsonb FROM events e"              \
+    " WHERE e.id = m.last_event_id))) ORDER BY m.id) AS list FROM (SELECT a.* FROM alerts a"       \
+    " WHERE a.incident_id = c.id AND (a.status <> 'resolved' OR c.status = 'resolved')"            \
+    " ORDER BY a.id LIMIT $2) m) mem"                                                              \
+    " WHERE c.id IN (SELECT incident_id FROM i))"                                                  \
+    " SELECT i.id, i.incident_id, i.reason, i.level, i.tier, i.details::text, d.doc, d.team_id,"   \
+    " d.tier, d.chans, i.held_by, d.created, d.notified_level FROM i JOIN d ON d.id ="             \
+    " i.incident_id ORDER BY i.id"
 #define SQL_ROUTES "SELECT doc::text FROM routes ORDER BY position, id"
 #define SQL_TEAMS  "SELECT id, name, doc::text, is_default FROM teams"
 #define SQL_SCHEDS "SELECT id, doc::text FROM schedules"
@@ -81,6 +106,8 @@
     " FROM unnest(n.channels || coalesce(used.chans, '{}')) x), notified_level ="                  \
     " least(coalesce(n.notified_level, 'P4'), g.lvl), notified_at = clock_timestamp(),"            \
     " summary_at = clock_timestamp(), told_alert_id = greatest(n.told_alert_id, g.told),"          \
+    " news = n.news AND (SELECT max(a.id) FROM alerts a WHERE a.incident_id = n.id) >"             \
+    " greatest(n.told_alert_id, g.told),"                                                          \
     " mtta_s = l.mtta, next_tier_at = CASE WHEN g.arm AND n.status = 'open' THEN"                  \
     " clock_timestamp() + make_interval(secs => l.mtta) ELSE n.next_tier_at END"                   \
     " FROM last l JOIN agg g ON g.inc = l.inc LEFT JOIN used ON used.inc = l.inc"                  \
@@ -109,21 +136,20 @@
  * message that covered them, at most once per group interval: a summary of
  * the new ones. */
 #define SQL_DUE_SUMMARIES                                                                          \
-    "WITH due AS (SELECT n.id, n.level, n.tier, n.told_alert_id FROM incidents n"                  \
-    " WHERE n.status = 'open' AND n.notified_level IS NOT NULL"                                    \
-    " AND coalesce(n.summary_at, n.notified_at) < clock_timestamp() -"                             \
-    " make_interval(secs => $1::int) AND EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id ="     \
-    " n.id AND a.id > n.told_alert_id) AND NOT EXISTS (SELECT 1 FROM notify_intents i"             \
+    "WITH due AS (SELECT n.id, n.level, n.tier, n.told_alert_id, n.status FROM incidents n"        \
+    " WHERE n.news AND coalesce(n.summary_at, n.notified_at) < clock_timestamp() -"                \
+    " make_interval(secs => $1::int) AND NOT EXISTS (SELECT 1 FROM notify_intents i"               \
     " WHERE i.incident_id = n.id AND i.planned_at IS NULL) LIMIT 100 FOR UPDATE SKIP LOCKED),"     \
-    " s AS (SELECT due.id, count(*) AS n, count(DISTINCT a.app_id) AS apps,"                       \
-    " count(DISTINCT a.user_id) FILTER (WHERE a.gc_level >= 6) AS gc, max(a.id) AS top"            \
-    " FROM due JOIN alerts a ON a.incident_id = due.id AND a.id > due.told_alert_id"               \
-    " GROUP BY due.id),"                                                                           \
-    " u AS (UPDATE incidents n SET summary_at = clock_timestamp(), told_alert_id = s.top FROM s"   \
-    " WHERE n.id = s.id RETURNING n.id)"                                                           \
+    " s AS (SELECT due.id, count(a.id) AS n, count(DISTINCT a.app_id) AS apps,"                    \
+    " count(DISTINCT a.user_id) FILTER (WHERE a.gc_level >= 6) AS gc,"                             \
+    " coalesce(max(a.id), due.told_alert_id) AS top FROM due LEFT JOIN alerts a"                   \
+    " ON a.incident_id = due.id AND a.id > due.told_alert_id GROUP BY due.id, due.told_alert_id)," \
+    " u AS (UPDATE incidents n SET news = false, summary_at = clock_timestamp(),"                  \
+    " told_alert_id = s.top FROM s WHERE n.id = s.id RETURNING n.id)"                              \
     " INSERT INTO notify_intents (incident_id, reason, level, tier, details)"                      \
     " SELECT due.id, 'summary', due.level, due.tier, jsonb_build_object('new_alerts', s.n,"        \
-    " 'apps', s.apps, 'gc_users', s.gc) FROM due JOIN s ON s.id = due.id"
+    " 'apps', s.apps, 'gc_users', s.gc) FROM due JOIN s ON s.id = due.id"                          \
+    " WHERE s.n > 0 AND due.status = 'open'"
 #define SQL_CLAIM_DUE                                                                              \
     "WITH c AS (SELECT id FROM notifications WHERE status IN ('pending', 'sending')"               \
     " AND next_at <= clock_timestamp() AND (lease_until IS NULL OR lease_until <"                  \
@@ -131,14 +157,16 @@
     " UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"                   \
     " lease_until = clock_timestamp() + make_interval(secs => $2::int) FROM c WHERE n.id = c.id"   \
     " RETURNING n.id, n.channel, n.context::text, n.attempts"
-/* Sent; the incident's first delivered notification starts its MTTA. */
+/* Sent (a batch: ids, HTTP statuses); each incident's first delivered
+ * notification starts its MTTA. */
 #define SQL_SENT                                                                                   \
-    "WITH s AS (UPDATE notifications SET status = 'sent', sent_at = clock_timestamp(),"            \
-    " lease_until = NULL, last_status = $2::int, last_error = NULL WHERE id = $1::bigint"          \
-    " RETURNING incident_id, reason)"                                                              \
+    "WITH s AS (UPDATE notifications n SET status = 'sent', sent_at = clock_timestamp(),"          \
+    " lease_until = NULL, last_status = u.st, last_error = NULL FROM unnest($1::bigint[],"         \
+    " $2::int[]) AS u(id, st) WHERE n.id = u.id RETURNING n.incident_id, n.reason)"                \
     " UPDATE incidents i SET delivered_at = clock_timestamp(), next_tier_at = CASE WHEN"           \
     " i.status = 'open' THEN clock_timestamp() + make_interval(secs => coalesce(i.mtta_s, 300))"   \
-    " END FROM s WHERE i.id = s.incident_id AND i.delivered_at IS NULL AND s.reason <> 'resolve'"
+    " END FROM (SELECT DISTINCT incident_id FROM s WHERE reason <> 'resolve') s"                   \
+    " WHERE i.id = s.incident_id AND i.delivered_at IS NULL"
 #define SQL_RETRY                                                                                  \
     "UPDATE notifications SET status = 'pending', lease_until = NULL, next_at ="                   \
     " clock_timestamp() + make_interval(secs => $3::double precision / 1000),"                     \
@@ -459,12 +487,10 @@ PGresult *ac_outbox_claim_due(PGconn *c, int limit, long lease_s)
     return ac_pg_query(c, OB, SQL_CLAIM_DUE, 2, p);
 }
 
-bool ac_outbox_sent(PGconn *c, const char *id, long status)
+bool ac_outbox_sent(PGconn *c, const char *ids, const char *statuses)
 {
-    char st[16];
-    const char *p[2] = {id, st};
+    const char *p[2] = {ids, statuses};
 
-    (void)snprintf(st, sizeof(st), "%ld", status);
     return ac_pg_run(c, OB, SQL_SENT, 2, p);
 }
 

@@ -61,10 +61,10 @@ bool ac_outbox_due_summaries(PGconn *c, long long interval_s);
 /* Claims up to limit due notifications with a lease of lease_s seconds.
  * Rows: id, channel, context (JSON text), attempts. Returns new, or NULL. */
 PGresult *ac_outbox_claim_due(PGconn *c, int limit, long lease_s);
-/* The outcome of one attempt of notification id: sent with HTTP status;
- * retried after delay_ms; failed for good. Each returns false (logged) on a
- * database error. */
-bool ac_outbox_sent(PGconn *c, const char *id, long status);
+/* The outcome of attempts: sent (a batch: array literals of ids and HTTP
+ * statuses); of notification id retried after delay_ms; failed for good.
+ * Each returns false (logged) on a database error. */
+bool ac_outbox_sent(PGconn *c, const char *ids, const char *statuses);
 bool ac_outbox_retry(PGconn *c, const char *id, long status, long long delay_ms, const char *why);
 bool ac_outbox_failed(PGconn *c, const char *id, long status, const char *why);
 

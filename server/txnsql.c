@@ -85,12 +85,14 @@ static const struct {
     [AC_STMT_INS_INTENTS] =
         {"ac_ins_intents",
          "INSERT INTO notify_intents (incident_id, alert_id, reason, level)"
-         " SELECT DISTINCT ON (a.incident_id) a.incident_id, a.id, 'open', t.l"
-         " FROM unnest($1::bigint[], $2::text[]) AS t(a, l) JOIN alerts a ON a.id = t.a"
-         " JOIN incidents i ON i.id = a.incident_id WHERE i.notified_level IS NULL"
-         " AND i.status <> 'resolved' AND NOT EXISTS (SELECT 1 FROM notify_intents n"
-         " WHERE n.incident_id = i.id AND n.planned_at IS NULL)"
-         " ORDER BY a.incident_id, t.l COLLATE \"C\", a.id"},
+         " SELECT DISTINCT ON (x.incident_id) x.incident_id, t.a, 'open', t.l"
+         " FROM unnest($1::bigint[], $2::text[]) AS t(a, l)"
+         " CROSS JOIN LATERAL (SELECT a.incident_id FROM alerts a WHERE a.id = t.a) x"
+         " CROSS JOIN LATERAL (SELECT i.notified_level, i.status FROM incidents i"
+         " WHERE i.id = x.incident_id) i"
+         " WHERE i.notified_level IS NULL AND i.status <> 'resolved' AND NOT EXISTS (SELECT 1"
+         " FROM notify_intents n WHERE n.incident_id = x.incident_id AND n.planned_at IS NULL)"
+         " ORDER BY x.incident_id, t.l COLLATE \"C\", t.a"},
     [AC_STMT_INS_KEYS] =
         {"ac_ins_keys",
          "INSERT INTO ingest_keys (source, client_id, event_id, alert_id)"

@@ -321,7 +321,9 @@ bool ac_plan_latest_event(const json_t *alert, struct ac_event *ev)
  * the incident's level and, once resolved, status), or an empty object. */
 static json_t *plan_first_alert(const json_t *inc)
 {
-    json_t *a = json_copy(json_array_get(json_object_get(inc, "members"), 0));
+    const json_t *full = json_object_get(inc, "first_alert");
+    json_t *a = json_copy(
+        json_is_object(full) ? (json_t *)full : json_array_get(json_object_get(inc, "members"), 0));
     const json_t *status = json_object_get(inc, "status");
 
     a = a ? a : json_object();
@@ -678,6 +680,7 @@ static json_t *plan_context(const struct ac_notify_config *nc, const struct ac_o
 
     (void)snprintf(tk, sizeof(tk), "%lld", (long long)team);
     (void)json_object_del(inc, "members");
+    (void)json_object_del(inc, "first_alert");
     ctx = json_pack(
         "{s:o, s:o, s:s, s:s, s:I, s:O, s:o}", "incident", inc, "alert",
         plan_first_alert(in->incident), "reason", ac_notify_reason_name(as), "level",

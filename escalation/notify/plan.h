@@ -157,9 +157,12 @@ struct ac_plan_intent {
     long tier;             /* a timeout's new tier, else 1 */
     const json_t *details; /* an escalation's {from, to}; a summary's {new_alerts, apps,
                               gc_users}; or NULL */
-    /* the incident resource (ac_incident_json) with "members": its open
-     * alerts (all of them once it resolved), oldest first, at most
-     * AC_PLAN_ALERTS_MAX, each with latest_event; and "last_alert_id" */
+    /* the incident (id, type, title, grouping, level, level_reason, status,
+     * alerts, open_alerts, events, apps, gc_users, top_apps, first_seen,
+     * team_id, last_alert_id) with "members": its open alerts (all of them
+     * once it resolved), oldest first, at most AC_PLAN_ALERTS_MAX, each with
+     * its id, status, dimensions, count, first_seen, resolved_at and
+     * latest_event */
     const json_t *incident;
     int64_t created_s; /* when the incident was created (group_wait counts from it) */
     /* its notification state */
