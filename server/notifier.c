@@ -14,16 +14,27 @@ struct ac_notifier {
     struct ac_notify_sender *sender;
 };
 
+static void nf_planned(void *sender)
+{
+    ac_notify_sender_wake(sender);
+}
+
+void ac_notifier_wake(struct ac_notifier *n)
+{
+    ac_notify_planner_wake(n->planner);
+}
+
 struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
                                       const struct ac_notify_config *nc, const struct ac_sink *sink)
 {
     struct ac_notifier *n = ac_xcalloc(1, sizeof(*n));
 
-    n->planner = ac_notify_planner_start(cfg, nc);
-    n->sender = n->planner ? ac_notify_sender_start(cfg, nc, sink) : NULL;
-    if (!n->sender) {
+    /* the sender first: the planner wakes it when it made notifications */
+    n->sender = ac_notify_sender_start(cfg, nc, sink);
+    n->planner = n->sender ? ac_notify_planner_start(cfg, nc, nf_planned, n->sender) : NULL;
+    if (!n->planner) {
         ac_log(AC_LOG_ERROR, "notify", "cannot start the notifier");
-        ac_notify_planner_stop(n->planner);
+        ac_notify_sender_stop(n->sender);
         free(n);
         return NULL;
     }

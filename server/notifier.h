@@ -43,6 +43,8 @@ struct ac_notifier *ac_notifier_start(const struct ac_config *cfg,
                                       const struct ac_notify_config *nc,
                                       const struct ac_sink *sink);
 /* Stops and joins (within a channel timeout); frees. NULL is fine. */
+/* Intents were written: plan now rather than at the next poll. */
+void ac_notifier_wake(struct ac_notifier *n);
 void ac_notifier_stop(struct ac_notifier *n);
 
 /* Metrics collector (metrics.h); ctx is the notifier: this instance's sends

@@ -20,6 +20,9 @@ struct ac_notify_planner {
     const struct ac_notify_config *nc;
     struct ac_worker *worker;
     int batch; /* halved after a failed batch, so one bad intent cannot hold the rest */
+    void (*planned)(void *ctx);
+    void *planned_ctx;
+    int64_t timers_us; /* when the tiers, repeats and summaries were last looked at */
     /* Relaxed atomics, for metrics. */
     unsigned long long n_intents, n_created, n_held, n_waiting, n_inhibited, n_dropped;
 };
@@ -73,6 +76,9 @@ static int np_plan(struct ac_notify_planner *p, PGconn *c)
         goto cleanup;
     }
     count = PQntuples(in);
+    if (b.nrows > 0 && p->planned) {
+        p->planned(p->planned_ctx);
+    }
     __atomic_add_fetch(&p->n_intents, (unsigned long long)count, __ATOMIC_RELAXED);
     __atomic_add_fetch(&p->n_created, (unsigned long long)b.nrows, __ATOMIC_RELAXED);
     __atomic_add_fetch(&p->n_held, (unsigned long long)b.nhold, __ATOMIC_RELAXED);
@@ -105,19 +111,26 @@ static enum ac_worker_pass np_pass(void *ctx, struct ac_worker *w, PGconn *c)
     int planned;
 
     (void)w;
-    (void)ac_outbox_due_tiers(c);
-    for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
-        if (p->nc->repeat_s[l - 1] > 0) {
-            (void)ac_outbox_due_repeats(c, (enum ac_level)l, (long long)p->nc->repeat_s[l - 1]);
+    /* the timers once per poll period; a pass woken by new intents (the
+     * writer's) goes straight to them */
+    if (ac_time_now_us() - p->timers_us >= p->nc->poll_ms * 1000) {
+        p->timers_us = ac_time_now_us();
+        (void)ac_outbox_due_tiers(c);
+        for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
+            if (p->nc->repeat_s[l - 1] > 0) {
+                (void)ac_outbox_due_repeats(c, (enum ac_level)l,
+                                            (long long)p->nc->repeat_s[l - 1]);
+            }
         }
+        (void)ac_outbox_due_summaries(c, (long long)p->nc->group_interval_s);
     }
-    (void)ac_outbox_due_summaries(c, (long long)p->nc->group_interval_s);
     planned = np_plan(p, c);
     return planned < 0 ? AC_WORKER_FAIL : planned > 0 ? AC_WORKER_MORE : AC_WORKER_IDLE;
 }
 
 struct ac_notify_planner *ac_notify_planner_start(const struct ac_config *cfg,
-                                                  const struct ac_notify_config *nc)
+                                                  const struct ac_notify_config *nc,
+                                                  void (*planned)(void *ctx), void *ctx)
 {
     struct ac_notify_planner *p = ac_xcalloc(1, sizeof(*p));
     struct ac_worker_def def = {.name = "notify",
@@ -129,11 +142,18 @@ struct ac_notify_planner *ac_notify_planner_start(const struct ac_config *cfg,
 
     p->nc = nc;
     p->batch = NP_INTENTS_MAX;
+    p->planned = planned;
+    p->planned_ctx = ctx;
     if (!(p->worker = ac_worker_start(&def))) {
         free(p);
         return NULL;
     }
     return p;
+}
+
+void ac_notify_planner_wake(struct ac_notify_planner *p)
+{
+    ac_worker_wake(p->worker);
 }
 
 void ac_notify_planner_stop(struct ac_notify_planner *p)

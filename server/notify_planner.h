@@ -14,9 +14,14 @@
 struct ac_notify_planner;
 struct ac_metrics_out;
 
-/* cfg and nc borrowed for its lifetime. Returns new running planner, or NULL. */
+/* cfg and nc borrowed for its lifetime; planned(ctx) is called after each
+ * commit that made notifications (may be NULL). Returns new running
+ * planner, or NULL. */
 struct ac_notify_planner *ac_notify_planner_start(const struct ac_config *cfg,
-                                                  const struct ac_notify_config *nc);
+                                                  const struct ac_notify_config *nc,
+                                                  void (*planned)(void *ctx), void *ctx);
+/* Its next pass runs now (intents were written). */
+void ac_notify_planner_wake(struct ac_notify_planner *p);
 /* Stops and joins; frees. NULL is fine. */
 void ac_notify_planner_stop(struct ac_notify_planner *p);
 /* This instance's planned intents by outcome, and outbox rows made. */

@@ -270,6 +270,11 @@ struct ac_notify_sender *ac_notify_sender_start(const struct ac_config *cfg,
     return s;
 }
 
+void ac_notify_sender_wake(struct ac_notify_sender *s)
+{
+    ac_worker_wake(s->worker);
+}
+
 void ac_notify_sender_stop(struct ac_notify_sender *s)
 {
     if (!s) {

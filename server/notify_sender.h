@@ -24,6 +24,8 @@ struct ac_metrics_out;
 struct ac_notify_sender *ac_notify_sender_start(const struct ac_config *cfg,
                                                 const struct ac_notify_config *nc,
                                                 const struct ac_sink *sink);
+/* Its next pass runs now (something was planned). */
+void ac_notify_sender_wake(struct ac_notify_sender *s);
 /* Stops and joins (within a channel timeout); frees. NULL is fine. */
 void ac_notify_sender_stop(struct ac_notify_sender *s);
 /* This instance's send attempts by channel and outcome, and their durations. */

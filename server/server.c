@@ -6,6 +6,7 @@
 #include "server/server.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,19 @@ int ac_cmd_check_config(const char *config_path)
 /* Starts every part in order, registering their metrics; the server serves
  * once this returns AC_OK. On failure the parts started are left for
  * srv_teardown. */
+/* The writer committed intents: the notifier plans now (under wake_lock, so
+ * teardown can take the notifier away first). */
+static void srv_wake_notifier(void *arg)
+{
+    struct ac_server *srv = arg;
+
+    pthread_mutex_lock(&srv->wake_lock);
+    if (srv->wake_notifier) {
+        ac_notifier_wake(srv->wake_notifier);
+    }
+    pthread_mutex_unlock(&srv->wake_lock);
+}
+
 static int srv_start_parts(struct ac_server *srv)
 {
     srv->started_us = ac_time_now_us();
@@ -305,6 +319,8 @@ static int srv_start_parts(struct ac_server *srv)
         return AC_EIO;
     }
     ac_metrics_register(srv->metrics, ac_notifier_collect, srv->notifier);
+    srv->wake_notifier = srv->notifier;
+    ac_writer_on_intents(srv->writer, srv_wake_notifier, srv);
     if (srv->heartbeats.ops->start(&srv->heartbeats) != AC_OK) {
         return AC_EIO;
     }
@@ -332,6 +348,9 @@ static void srv_teardown(struct ac_server *srv, int code)
     ac_http_stop(srv->http, 0);
     ac_sweeper_stop(srv->sweeper);
     ac_escalator_stop(srv->escalator);
+    pthread_mutex_lock(&srv->wake_lock); /* the writer wakes it no more */
+    srv->wake_notifier = NULL;
+    pthread_mutex_unlock(&srv->wake_lock);
     ac_notifier_stop(srv->notifier);
     srv->heartbeats.ops->stop(&srv->heartbeats); /* it submits to the writer */
     srv->kafka.ops->stop(&srv->kafka);           /* and so does it */
@@ -365,6 +384,7 @@ int ac_cmd_serve(const char *config_path)
     int code = 1;
 
     memset(&srv, 0, sizeof(srv));
+    pthread_mutex_init(&srv.wake_lock, NULL);
     srv_signals();
     if (srv_load_config(&srv.cfg, config_path) != AC_OK) {
         return 2;

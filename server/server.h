@@ -7,6 +7,7 @@
 #ifndef AC_SERVER_SERVER_H
 #define AC_SERVER_SERVER_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,31 +37,33 @@ struct ac_registry;
 struct ac_metrics;
 
 struct ac_server {
-    struct ac_config cfg;             /* main, before start; immutable after */
-    struct ac_auth *auth;             /* main, before start */
-    struct ac_pg_pool *pool;          /* main; connections checked out by request threads */
-    struct ac_writer *writer;         /* main; its thread owns its connection */
-    struct ac_health *health;         /* main */
-    struct ac_sweeper *sweeper;       /* main; its thread owns its connection */
-    struct ac_escalator *escalator;   /* main; its thread owns its connections */
-    struct ac_notifier *notifier;     /* main; its thread owns its connection */
-    struct ac_filter *filter;         /* main; rules swapped by its own thread */
-    struct ac_grouping *grouping;     /* main; routes swapped by its own thread */
-    struct ac_registry *registry;     /* main; contents swapped by its own thread */
-    struct ac_esc_config escalation;  /* main, before start; immutable after */
-    struct ac_notify_config notify;   /* main, before start; immutable after */
-    struct ac_am_config prometheus;   /* main, before start; immutable after */
-    struct ac_pd_config pagerduty;    /* main, before start; immutable after */
-    struct ac_k8s_map k8s_map;        /* main, before start; immutable after */
-    struct ac_ingest_formats formats; /* the two above, for the adapters */
-    struct ac_http *http;             /* main */
-    struct ac_metrics *metrics;       /* main, collectors registered before http starts */
-    int64_t started_us;               /* main, before start */
-    struct ac_sink sink;              /* main: the pipeline entry for every source */
-    struct ac_ingest heartbeats;      /* main: the heartbeat adapter (sweeper thread its own) */
-    struct ac_ingest kafka;           /* main: the Kafka consumer (its thread its own) */
-    struct ac_ingest k8s;             /* main: the Kubernetes watch (its threads their own) */
-    int stopping;                     /* main (atomic store), read by request threads */
+    struct ac_config cfg;              /* main, before start; immutable after */
+    struct ac_auth *auth;              /* main, before start */
+    struct ac_pg_pool *pool;           /* main; connections checked out by request threads */
+    struct ac_writer *writer;          /* main; its thread owns its connection */
+    struct ac_health *health;          /* main */
+    struct ac_sweeper *sweeper;        /* main; its thread owns its connection */
+    struct ac_escalator *escalator;    /* main; its thread owns its connections */
+    struct ac_notifier *notifier;      /* main; its thread owns its connection */
+    pthread_mutex_t wake_lock;         /* guards wake_notifier */
+    struct ac_notifier *wake_notifier; /* what the writer wakes; NULL once it stops */
+    struct ac_filter *filter;          /* main; rules swapped by its own thread */
+    struct ac_grouping *grouping;      /* main; routes swapped by its own thread */
+    struct ac_registry *registry;      /* main; contents swapped by its own thread */
+    struct ac_esc_config escalation;   /* main, before start; immutable after */
+    struct ac_notify_config notify;    /* main, before start; immutable after */
+    struct ac_am_config prometheus;    /* main, before start; immutable after */
+    struct ac_pd_config pagerduty;     /* main, before start; immutable after */
+    struct ac_k8s_map k8s_map;         /* main, before start; immutable after */
+    struct ac_ingest_formats formats;  /* the two above, for the adapters */
+    struct ac_http *http;              /* main */
+    struct ac_metrics *metrics;        /* main, collectors registered before http starts */
+    int64_t started_us;                /* main, before start */
+    struct ac_sink sink;               /* main: the pipeline entry for every source */
+    struct ac_ingest heartbeats;       /* main: the heartbeat adapter (sweeper thread its own) */
+    struct ac_ingest kafka;            /* main: the Kafka consumer (its thread its own) */
+    struct ac_ingest k8s;              /* main: the Kubernetes watch (its threads their own) */
+    int stopping;                      /* main (atomic store), read by request threads */
     /* Relaxed atomics, added to by the pipeline (any source thread). */
     unsigned long long n_dropped, n_submitted;
 };

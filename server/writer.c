@@ -110,7 +110,11 @@ struct ac_writer {
 
     /* Writer thread only. */
     struct ac_cache *cache;
-    unsigned notify_levels;    /* before start */
+    unsigned notify_levels; /* before start */
+    /* called after a COMMIT that wrote notification intents (atomic: set
+     * while the thread runs) */
+    void (*on_intents)(void *ctx);
+    void *on_intents_ctx;
     struct ac_cand_memory mem; /* the members this writer counted (candidates.h) */
     PGconn *conn;
     int64_t next_connect_us;
@@ -260,6 +264,7 @@ struct wr_txn {
     struct ac_esc_win *wins; /* the windows counted (ac_esc_count's figures) */
     size_t nwins;
     size_t total, nev, nal;
+    size_t nintents; /* open-intent candidates sent (the notifier is woken after COMMIT) */
     bool early_ids, synced, commit_sent;
     int64_t now;
 };
@@ -502,6 +507,8 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
     PGconn *conn = t->w->conn;
     struct ac_fold *f = &t->f;
     size_t nkeys, nintents = 0;
+
+    t->nintents = 0;
     bool count, events;
 
     ac_txnsql_build_esc(&t->ar, t->w->esc, f, &t->view, &t->g, &t->esc);
@@ -529,6 +536,7 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
         return WR_STEP_LOST;
     }
     t->synced = t->commit_sent = true;
+    t->nintents = nintents;
     if ((count && !wr_take(t, &t->esc_res)) || (count && t->esc.nclose > 0 && !wr_take(t, NULL)) ||
         (events && !wr_take(t, NULL)) || (f->nalerts > t->nal && !wr_take(t, NULL)) ||
         (t->nal > 0 && !wr_take(t, NULL)) || (nintents > 0 && !wr_take(t, NULL)) ||
@@ -545,6 +553,11 @@ static void wr_txn_after(struct wr_txn *t, struct wr_job *first, size_t njobs)
 {
     struct wr_job *j = first;
     size_t k = 0;
+    void (*wake)(void *) = __atomic_load_n(&t->w->on_intents, __ATOMIC_ACQUIRE);
+
+    if (t->nintents > 0 && wake) { /* new incidents to tell: plan now, not at the next poll */
+        wake(__atomic_load_n(&t->w->on_intents_ctx, __ATOMIC_ACQUIRE));
+    }
 
     if (t->esc_res) {
         t->wins = ac_xcalloc((size_t)PQntuples(t->esc_res) + 1, sizeof(*t->wins));
@@ -728,6 +741,12 @@ static void *wr_main(void *arg)
 void ac_writer_set_notify_levels(struct ac_writer *w, unsigned mask)
 {
     w->notify_levels = mask;
+}
+
+void ac_writer_on_intents(struct ac_writer *w, void (*fn)(void *ctx), void *ctx)
+{
+    __atomic_store_n(&w->on_intents_ctx, ctx, __ATOMIC_RELEASE);
+    __atomic_store_n(&w->on_intents, fn, __ATOMIC_RELEASE);
 }
 
 int ac_writer_start(struct ac_writer *w)
