@@ -15,27 +15,15 @@ int ac_inhibit_validate(const json_t *doc, json_t *errors)
         "comment", "created_by", "created_at",      "updated_at",      NULL};
     size_t before = json_array_size(errors);
     const char *name = json_string_value(json_object_get(doc, "name"));
-    const json_t *comment = json_object_get(doc, "comment"), *v;
+    const json_t *comment = json_object_get(doc, "comment");
     struct ac_matchers ms;
     struct ac_group_by eq;
-    const char *k;
 
     if (!json_is_object(doc)) {
         ac_event_error(errors, -1, "$", "an inhibition rule is a JSON object");
         return AC_EINVAL;
     }
-    json_object_foreach((json_t *)doc, k, v)
-    {
-        bool known = false;
-        for (const char *const *q = keys; *q && !known; q++) {
-            known = strcmp(*q, k) == 0;
-        }
-        if (!known) {
-            char path[120];
-            (void)snprintf(path, sizeof(path), "$.%.100s", k);
-            ac_event_error(errors, -1, path, "is not a field of an inhibition rule");
-        }
-    }
+    (void)ac_json_only_keys(doc, keys, "is not a field of an inhibition rule", errors);
     if (!name || !*name || strlen(name) > 128) {
         ac_event_error(errors, -1, "$.name", "must be a name of 1..128 bytes");
     }

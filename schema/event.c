@@ -492,6 +492,29 @@ json_t *ac_event_to_json(const struct ac_event *ev)
     return o;
 }
 
+bool ac_json_only_keys(const json_t *obj, const char *const *keys, const char *message,
+                       json_t *errors)
+{
+    const char *k;
+    const json_t *v;
+    bool ok = true;
+
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        bool known = false;
+        for (const char *const *p = keys; *p && !known; p++) {
+            known = strcmp(*p, k) == 0;
+        }
+        if (!known) {
+            char path[160];
+            (void)snprintf(path, sizeof(path), "$.%.100s", k);
+            ac_event_error(errors, -1, path, "%s", message);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 void ac_event_deinit(struct ac_event *ev)
 {
     char **strs[] = {&ev->id,

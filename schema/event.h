@@ -121,6 +121,11 @@ json_t *ac_event_to_json(const struct ac_event *ev);
 /* Releases everything the event owns; safe on a zeroed or released event. */
 void ac_event_deinit(struct ac_event *ev);
 
+/* Appends "$.<key>: <message>" to errors for each key of obj (an object) not
+ * in keys (NULL-ended). Returns whether there was none. */
+bool ac_json_only_keys(const json_t *obj, const char *const *keys, const char *message,
+                       json_t *errors);
+
 /* Appends {"index"?, "path", "message"} to errors. */
 void ac_event_error(json_t *errors, long index, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -121,7 +121,8 @@ bool ac_api_transition_body(struct ac_http_req *r, char **actor, json_t **detail
     return true;
 }
 
-static void al_transition(struct ac_http_req *r, const char *action)
+void ac_api_transition(struct ac_http_req *r, const char *what, const char *sql, const char *action,
+                       void (*reply)(struct ac_http_req *r, PGconn *c, const char *id))
 {
     char *actor = NULL, *details_s = NULL;
     json_t *details = NULL;
@@ -131,7 +132,7 @@ static void al_transition(struct ac_http_req *r, const char *action)
     const char *outcome;
 
     if (!ac_api_is_id(r->path_arg)) {
-        ac_api_not_found(r, "alert");
+        ac_api_not_found(r, what);
         return;
     }
     if (!ac_api_transition_body(r, &actor, &details)) {
@@ -145,20 +146,20 @@ static void al_transition(struct ac_http_req *r, const char *action)
     p[1] = action;
     p[2] = actor;
     p[3] = details_s;
-    if (!(res = ac_pg_query(c, NULL, SQL_TRANSITION, 4, p))) {
+    if (!(res = ac_pg_query(c, NULL, sql, 4, p))) {
         ac_api_unavailable(r, c, "transition");
         goto cleanup;
     }
     outcome = PQgetvalue(res, 0, 0);
     if (strcmp(outcome, "ok") == 0) {
-        ac_log(AC_LOG_INFO, "api", "alert %s: %s by %s", action, r->path_arg, actor);
-        al_reply_alert(r, c, r->path_arg);
+        ac_log(AC_LOG_INFO, "api", "%s %s: %s by %s", what, action, r->path_arg, actor);
+        reply(r, c, r->path_arg);
     }
     else if (strcmp(outcome, "not_found") == 0) {
-        ac_api_not_found(r, "alert");
+        ac_api_not_found(r, what);
     }
     else {
-        char *msg = ac_xasprintf("the alert is %s; it cannot be %s", outcome,
+        char *msg = ac_xasprintf("the %s is %s; it cannot be %s", what, outcome,
                                  strcmp(action, "ack") == 0 ? "acknowledged" : "resolved");
         ac_http_reply_error(r, 409, "conflict", msg, NULL);
         free(msg);
@@ -173,12 +174,12 @@ cleanup:
 
 void ac_api_alert_ack(struct ac_http_req *r)
 {
-    al_transition(r, "ack");
+    ac_api_transition(r, "alert", SQL_TRANSITION, "ack", al_reply_alert);
 }
 
 void ac_api_alert_resolve(struct ac_http_req *r)
 {
-    al_transition(r, "resolve");
+    ac_api_transition(r, "alert", SQL_TRANSITION, "resolve", al_reply_alert);
 }
 
 /* --- POST /v1/alerts/ack: acknowledge by matchers --------------------------- */
@@ -201,8 +202,8 @@ static bool al_bulk_parse(struct ac_http_req *r, struct ac_matchers *ms, long *l
     static const char *const keys[] = {"matchers", "limit", "all", "by", "comment", NULL};
     json_error_t jerr;
     json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *errs = json_array(), *lim, *v;
-    const char *k, *by, *comment;
+    json_t *errs = json_array(), *lim;
+    const char *by, *comment;
     struct ac_event none = {0};
     bool ok = false;
 
@@ -211,18 +212,7 @@ static bool al_bulk_parse(struct ac_http_req *r, struct ac_matchers *ms, long *l
         ac_event_error(errs, -1, "$", "the body must be a JSON object");
         goto out;
     }
-    json_object_foreach(body, k, v)
-    {
-        bool known = false;
-        for (const char *const *q = keys; *q && !known; q++) {
-            known = strcmp(*q, k) == 0;
-        }
-        if (!known) {
-            char path[120];
-            (void)snprintf(path, sizeof(path), "$.%.100s", k);
-            ac_event_error(errs, -1, path, "unknown field");
-        }
-    }
+    (void)ac_json_only_keys(body, keys, "unknown field", errs);
     if (ac_matchers_from_json(ms, json_object_get(body, "matchers"), "$.matchers", errs) != AC_OK) {
         goto out;
     }

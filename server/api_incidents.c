@@ -118,63 +118,12 @@ void ac_api_get_incident(struct ac_http_req *r)
     }
 }
 
-static void in_transition(struct ac_http_req *r, const char *action)
-{
-    char *actor = NULL, *details_s = NULL;
-    json_t *details = NULL;
-    const char *p[4];
-    PGresult *res = NULL;
-    PGconn *c = NULL;
-    const char *outcome;
-
-    if (!ac_api_is_id(r->path_arg)) {
-        ac_api_not_found(r, "incident");
-        return;
-    }
-    if (!ac_api_transition_body(r, &actor, &details)) {
-        return;
-    }
-    details_s = json_dumps(details, JSON_COMPACT);
-    if ((c = ac_api_db(r)) == NULL) {
-        goto cleanup;
-    }
-    p[0] = r->path_arg;
-    p[1] = action;
-    p[2] = actor;
-    p[3] = details_s;
-    if (!(res = ac_pg_query(c, NULL, SQL_IN_TRANSITION, 4, p))) {
-        ac_api_unavailable(r, c, "incident transition");
-        goto cleanup;
-    }
-    outcome = PQgetvalue(res, 0, 0);
-    if (strcmp(outcome, "ok") == 0) {
-        ac_log(AC_LOG_INFO, "api", "incident %s: %s by %s (%s alerts)", action, r->path_arg, actor,
-               PQgetvalue(res, 0, 1));
-        in_reply(r, c, r->path_arg);
-    }
-    else if (strcmp(outcome, "not_found") == 0) {
-        ac_api_not_found(r, "incident");
-    }
-    else {
-        char *msg = ac_xasprintf("the incident is %s; it cannot be %s", outcome,
-                                 strcmp(action, "ack") == 0 ? "acknowledged" : "resolved");
-        ac_http_reply_error(r, 409, "conflict", msg, NULL);
-        free(msg);
-    }
-cleanup:
-    PQclear(res);
-    ac_api_db_release(r, c);
-    free(actor);
-    free(details_s);
-    json_decref(details);
-}
-
 void ac_api_incident_ack(struct ac_http_req *r)
 {
-    in_transition(r, "ack");
+    ac_api_transition(r, "incident", SQL_IN_TRANSITION, "ack", in_reply);
 }
 
 void ac_api_incident_resolve(struct ac_http_req *r)
 {
-    in_transition(r, "resolve");
+    ac_api_transition(r, "incident", SQL_IN_TRANSITION, "resolve", in_reply);
 }

@@ -81,27 +81,16 @@ static bool sl_parse(struct ac_http_req *r, const struct ac_api_resource *res, c
     static const char *const keys[] = {"matchers", "alert_id",   "incident_id",    "starts_at",
                                        "ends_at",  "duration_s", "until_resolved", "comment",
                                        "all",      NULL};
-    json_t *errs = json_array(), *v;
+    json_t *errs = json_array();
     const json_t *ms = NULL, *dur;
     struct ac_matchers m;
-    const char *k, *starts, *ends, *comment, *alert, *incident;
+    const char *starts, *ends, *comment, *alert, *incident;
     int64_t t0 = ac_time_now_us(), t1 = 0;
     bool until, broad = true, all = json_is_true(json_object_get(body, "all"));
     char ends_buf[AC_TIME_STRLEN];
 
     (void)res;
-    json_object_foreach((json_t *)body, k, v)
-    {
-        bool known = false;
-        for (const char *const *q = keys; *q && !known; q++) {
-            known = strcmp(*q, k) == 0;
-        }
-        if (!known) {
-            char path[120];
-            (void)snprintf(path, sizeof(path), "$.%.100s", k);
-            ac_event_error(errs, -1, path, "is not a field of a silence");
-        }
-    }
+    (void)ac_json_only_keys(body, keys, "is not a field of a silence", errs);
     ms = json_object_get(body, "matchers");
     alert = sl_id(body, "alert_id", errs);
     incident = sl_id(body, "incident_id", errs);

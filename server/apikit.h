@@ -38,6 +38,14 @@ char *ac_api_actor(const struct ac_http_req *r);
  * token's) and *details (both new); on failure answers 400 and returns false.
  */
 bool ac_api_transition_body(struct ac_http_req *r, char **actor, json_t **details);
+/*
+ * An ack or resolve of the what ("alert", "incident") named by r's path:
+ * the body as above, then sql ($1 id, $2 action, $3 actor, $4 details; its
+ * first column "ok", "not_found" or the status that makes it moot); "ok"
+ * answers reply(r, c, id), the others 404 / 409.
+ */
+void ac_api_transition(struct ac_http_req *r, const char *what, const char *sql, const char *action,
+                       void (*reply)(struct ac_http_req *r, PGconn *c, const char *id));
 
 /* Answers status with the JSON text in row 0, column 0 of res. */
 void ac_api_reply_row(struct ac_http_req *r, const PGresult *res, unsigned status);

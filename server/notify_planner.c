@@ -118,8 +118,7 @@ static enum ac_worker_pass np_pass(void *ctx, struct ac_worker *w, PGconn *c)
         (void)ac_outbox_due_tiers(c);
         for (int l = AC_LEVEL_P1; l <= AC_LEVEL_P4; l++) {
             if (p->nc->repeat_s[l - 1] > 0) {
-                (void)ac_outbox_due_repeats(c, (enum ac_level)l,
-                                            (long long)p->nc->repeat_s[l - 1]);
+                (void)ac_outbox_due_repeats(c, (enum ac_level)l, (long long)p->nc->repeat_s[l - 1]);
             }
         }
         (void)ac_outbox_due_summaries(c, (long long)p->nc->group_interval_s);

@@ -102,24 +102,7 @@ static const char *oc_str(const json_t *obj, const char *key, size_t max, bool r
 
 static bool oc_only(const json_t *obj, const char *const *keys, json_t *errors)
 {
-    const char *k;
-    const json_t *v;
-    bool ok = true;
-
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        bool known = false;
-        for (const char *const *p = keys; *p && !known; p++) {
-            known = strcmp(*p, k) == 0;
-        }
-        if (!known) {
-            char path[160];
-            (void)snprintf(path, sizeof(path), "$.%.100s", k);
-            ac_event_error(errors, -1, path, "is not a field of this resource");
-            ok = false;
-        }
-    }
-    return ok;
+    return ac_json_only_keys(obj, keys, "is not a field of this resource", errors);
 }
 
 static void oc_contact(const json_t *obj, struct ac_oncall_doc *d, json_t *errors)
