@@ -9,7 +9,7 @@
 # the sink (p50, p99, max), and how many were notified. PostgreSQL on disk
 # with fsync on, Redis, the sink and the server on loopback; bounded in time.
 #   RATE (1000)  BENCH_SECONDS (20)  POLL_MS (500: notify.poll_ms)  CONNS (16)
-#   LEVEL (P1)  BENCH_PG_STATS=1: also the statements by total time
+#   LEVEL (P1)  SINK (c: bench/sink.c; python)  BENCH_PG_STATS=1: also the statements by total time
 #   (pg_stat_statements)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ CONNS=${CONNS:-16}
 LEVEL=${LEVEL:-P1}
 
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
-cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
+cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen ac_sink >/dev/null
 
 TMP=$(mktemp -d /tmp/ac-notify-bench.XXXXXX)
 chmod 755 "$TMP"
@@ -48,7 +48,9 @@ fi
 ac_pg_start "$TMP/pg" "$PG_PORT"
 ac_redis_start "$TMP/redis" "$REDIS_PORT"
 
-# the sink: answers every POST 200 at once (a gateway that keeps up)
+# the sink: answers every POST 200 at once (a gateway that keeps up);
+# SINK=python for the Python one the figures before 2026-12-07 were taken with
+if [ "${SINK:-c}" = python ]; then
 python3 - "$SINK_PORT" 2>"$TMP/sink.log" <<'PY' &
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +69,9 @@ class S(ThreadingHTTPServer):
     daemon_threads = True
 S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
+else
+    ./build/bench/ac_sink "$SINK_PORT" 2>"$TMP/sink.log" &
+fi
 PIDS+=($!)
 
 cat >"$TMP/config.json" <<JSON

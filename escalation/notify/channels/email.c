@@ -178,6 +178,14 @@ static size_t email_read(char *buf, size_t size, size_t nitems, void *ud)
     return n;
 }
 
+/* SMTP sends no body back; anything it would write is dropped. */
+static size_t email_discard(char *p, size_t size, size_t nmemb, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * nmemb;
+}
+
 static CURL *email_easy(const struct ac_channel *ch, const struct ac_http_out *out,
                         struct ac_http_answer *ans, struct curl_slist **rcpts)
 {
@@ -197,6 +205,7 @@ static CURL *email_easy(const struct ac_channel *ch, const struct ac_http_out *o
     (void)curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     (void)curl_easy_setopt(c, CURLOPT_READFUNCTION, email_read);
     (void)curl_easy_setopt(c, CURLOPT_READDATA, ans);
+    (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, email_discard);
     if (p->starttls) {
         (void)curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     }
