@@ -568,6 +568,9 @@ static enum ac_plan_verdict plan_held(const struct ac_oncall_snapshot *o,
     bool any = false;
     size_t i;
 
+    if (o->nsilences == 0 && o->inhibit.n == 0) {
+        return AC_PLAN_NOTIFY; /* nothing could hold it: no alert need be read */
+    }
     out->inhibitions = ac_xcalloc(json_array_size(alerts) + 1, sizeof(*out->inhibitions));
     json_array_foreach(alerts, i, a)
     {
