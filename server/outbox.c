@@ -106,8 +106,8 @@
     " FROM unnest(n.channels || coalesce(used.chans, '{}')) x), notified_level ="                  \
     " least(coalesce(n.notified_level, 'P4'), g.lvl), notified_at = clock_timestamp(),"            \
     " summary_at = clock_timestamp(), told_alert_id = greatest(n.told_alert_id, g.told),"          \
-    " news = n.news AND (SELECT max(a.id) FROM alerts a WHERE a.incident_id = n.id) >"             \
-    " greatest(n.told_alert_id, g.told),"                                                          \
+    " news = n.news AND coalesce((SELECT max(a.id) FROM alerts a WHERE a.incident_id = n.id) >"    \
+    " greatest(n.told_alert_id, g.told), false),"                                                  \
     " mtta_s = l.mtta, next_tier_at = CASE WHEN g.arm AND n.status = 'open' THEN"                  \
     " clock_timestamp() + make_interval(secs => l.mtta) ELSE n.next_tier_at END"                   \
     " FROM last l JOIN agg g ON g.inc = l.inc LEFT JOIN used ON used.inc = l.inc"                  \
