@@ -139,6 +139,10 @@ void ac_event_error(json_t *errors, long index, const char *path, const char *fm
  */
 const char *ac_event_field(const struct ac_event *ev, const char *name, char *buf, bool *known);
 
+/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF). */
+bool ac_utf8_valid(const char *s);
+
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t ac_utf8_len(const char *s);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "schema/event.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
 #include "server/core/log.h"
@@ -349,6 +350,58 @@ static enum MHD_Result http_queue(struct ac_http *h, const struct http_state *st
     return ret;
 }
 
+/* The query parameters a request may carry (more is a 400, not a database
+ * error or a closed connection later). */
+#define HTTP_QUERY_MAX 64
+
+struct http_query_check {
+    unsigned n;
+    const char *bad; /* the first parameter not in UTF-8 (its name, or "" for a bad name) */
+};
+
+static enum MHD_Result http_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct http_query_check *q = cls;
+
+    (void)kind;
+    q->n++;
+    if (!q->bad && (!ac_utf8_valid(key) || (value && !ac_utf8_valid(value)))) {
+        q->bad = ac_utf8_valid(key) ? key : "";
+    }
+    return MHD_YES;
+}
+
+/* The path and the query are UTF-8, and not too many parameters; else
+ * answers 400 naming what is wrong and returns false. */
+static bool http_query_ok(struct ac_http_req *r)
+{
+    struct http_query_check q = {0};
+    char *msg;
+
+    if (!ac_utf8_valid(r->url)) {
+        ac_http_reply_error(r, 400, "invalid_request", "the path is not valid UTF-8", NULL);
+        return false;
+    }
+    (void)MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, http_query_arg, &q);
+    if (q.n > HTTP_QUERY_MAX) {
+        msg = ac_xasprintf("too many query parameters (%u; at most %d)", q.n, HTTP_QUERY_MAX);
+        ac_http_reply_error(r, 400, "invalid_query", msg, NULL);
+        free(msg);
+        return false;
+    }
+    if (q.bad) {
+        msg = *q.bad ? ac_xasprintf("the query parameter %s is not valid UTF-8", q.bad)
+                     : ac_xstrdup("a query parameter's name is not valid UTF-8");
+        ac_http_reply_error(
+            r, 400, "invalid_query", msg,
+            json_pack("[{s:s, s:s}]", "path", q.bad, "message", "is not valid UTF-8"));
+        free(msg);
+        return false;
+    }
+    return true;
+}
+
 /* Checks that can answer before the body is read. Returns true if answered. */
 static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_state *st,
                        bool path_known)
@@ -387,6 +440,9 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
             free(msg);
             return true;
         }
+    }
+    if (!http_query_ok(r)) {
+        return true;
     }
     cl = ac_http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoll(cl, NULL, 10) > h->srv->cfg.max_body_bytes) {

@@ -279,6 +279,23 @@ static void test_query_bad_params(void **state)
     expect_400("/v1/events?typo=1", "typo");
     expect_400("/v1/alerts?status=closed", "status");
     expect_400("/v1/alerts?cursor=%27%3B--", "cursor");
+    /* not UTF-8: a 400 naming the parameter, not a database error */
+    expect_400("/v1/alerts?type=%ff%fe", "type");
+    expect_400("/v1/events?app_id=%c0%af", "app_id");
+    assert_int_equal(it_http(&srv, "GET", "/v1/alerts/%ff", IT_READ_TOKEN, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 400);
+    it_resp_free(&r);
+    {
+        /* too many parameters: a 400 that says so */
+        char path[1024] = "/v1/events?";
+        for (int i = 0; i < 70; i++) {
+            snprintf(path + strlen(path), sizeof(path) - strlen(path), "%sp%d=1", i ? "&" : "", i);
+        }
+        assert_int_equal(it_http(&srv, "GET", path, IT_READ_TOKEN, NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 400);
+        assert_non_null(strstr(r.body, "too many query parameters"));
+        it_resp_free(&r);
+    }
     assert_int_equal(it_http(&srv, "GET", "/v1/alerts/999999999", IT_READ_TOKEN, NULL, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 404);

@@ -333,6 +333,22 @@ static void test_event_utf8_len(void **state)
     assert_int_equal(ac_utf8_len("\xf0\x9f\x94\xa5x"), 2);
 }
 
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_true(ac_utf8_valid(""));
+    assert_true(ac_utf8_valid("plain ascii"));
+    assert_true(ac_utf8_valid("\xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x94\xa5")); /* 中文 🔥 */
+    assert_false(ac_utf8_valid("\xff"));                                     /* no such byte */
+    assert_false(ac_utf8_valid("a\x80"
+                               "b"));                /* a lone continuation */
+    assert_false(ac_utf8_valid("\xc0\xaf"));         /* overlong "/" */
+    assert_false(ac_utf8_valid("\xe0\x80\xaf"));     /* overlong, 3 bytes */
+    assert_false(ac_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
+    assert_false(ac_utf8_valid("\xf4\x90\x80\x80")); /* past U+10FFFF */
+    assert_false(ac_utf8_valid("\xe4\xb8"));         /* cut short */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_event_depth),
         cmocka_unit_test(test_event_all_errors_reported),
         cmocka_unit_test(test_event_utf8_len),
+        cmocka_unit_test(test_utf8_valid),
     };
 
     return cmocka_run_group_tests_name("event", tests, NULL, NULL);
