@@ -589,6 +589,10 @@ static bool http_parse_listen(const char *listen, struct sockaddr_storage *ss, s
         port = colon + 1;
     }
     host[hl] = '\0';
+    if (strspn(port, "0123456789") != strlen(port) || strlen(port) == 0 || strlen(port) > 5 ||
+        atoi(port) < 1 || atoi(port) > 65535) {
+        return false; /* getaddrinfo would take 99999 (mod 65536) */
+    }
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -599,6 +603,14 @@ static bool http_parse_listen(const char *listen, struct sockaddr_storage *ss, s
     *len = ai->ai_addrlen;
     freeaddrinfo(ai);
     return true;
+}
+
+bool ac_http_listen_ok(const char *listen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    return listen && http_parse_listen(listen, &ss, &len);
 }
 
 static void http_collect(void *ctx, struct ac_metrics_out *o)
@@ -654,10 +666,9 @@ struct ac_http *ac_http_start(struct ac_server *srv)
                             http_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
-                            MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+                            MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (!h->d) {
-        ac_log(AC_LOG_ERROR, "http", "cannot listen on %s", srv->cfg.listen);
+        ac_log(AC_LOG_ERROR, "http", "cannot listen on %s (in use?)", srv->cfg.listen);
         free(h);
         return NULL;
     }

@@ -9,6 +9,7 @@
 #define AC_SERVER_HTTP_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/core/err.h"
@@ -35,7 +36,11 @@ typedef void (*ac_http_handler)(struct ac_http_req *r);
 
 struct ac_http;
 
-/* Binds and starts serving. Returns new server or NULL (logged). */
+/* Whether listen is host:port ([v6]:port) with a numeric host or none and a
+ * port 1..65535. */
+bool ac_http_listen_ok(const char *listen);
+/* Binds and starts serving (no SO_REUSEPORT: a port in use is an error).
+ * Returns new server or NULL (logged). */
 struct ac_http *ac_http_start(struct ac_server *srv);
 /* Stops accepting, waits up to grace_s for in-flight requests, stops. */
 void ac_http_stop(struct ac_http *h, long grace_s);

@@ -230,9 +230,15 @@ int ac_cmd_check_config(const char *config_path)
         ok = false;
     }
     ac_redis_target_deinit(&rt);
+    if (!ac_http_listen_ok(cfg.listen)) {
+        ac_log(AC_LOG_ERROR, "config",
+               "listen: want host:port with a numeric host and a port"
+               " 1..65535");
+        ok = false;
+    }
     pq = PQconninfoParse(cfg.pg_dsn, &err);
-    if (!pq) {
-        ac_log(AC_LOG_ERROR, "config", "postgres.dsn: %s", err ? err : "cannot parse");
+    if (!pq) { /* libpq's message may quote a piece of the password: not shown */
+        ac_log(AC_LOG_ERROR, "config", "postgres.dsn: cannot be parsed as a connection string");
         ok = false;
     }
     PQconninfoFree(pq);

@@ -326,6 +326,34 @@ static void test_ops_cli(void **state)
     assert_int_equal(it_run(cmd, &out), 2);
     assert_non_null(strstr(out, "limits.max_body: unknown key"));
     free(out);
+    /* a second server on a port in use fails at start, loudly (no
+     * SO_REUSEPORT sharing it with the running one) */
+    {
+        struct it_server busy;
+        int rc;
+        it_server_start(&busy, NULL);
+        snprintf(cmd, sizeof(cmd),
+                 "AC_PG_DSN='%s' AC_REDIS_URL=redis://127.0.0.1:%d/0 AC_LISTEN=127.0.0.1:%d"
+                 " timeout 60 %s serve 2>&1",
+                 dsn, it_redis_port(), busy.port, bin);
+        rc = it_run(cmd, &out);
+        assert_true(rc != 0 && rc != 124);
+        assert_non_null(strstr(out, "cannot listen on"));
+        free(out);
+        assert_int_equal(it_server_stop(&busy), 0);
+    }
+    /* a port out of range, and a DSN that does not parse: refused, and the
+     * password is not echoed */
+    f = fopen(path, "w");
+    fputs("{\"listen\":\"127.0.0.1:99999\",\"postgres\":{\"dsn\":\"host=db password hunter2pw\"}}",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "env -u AC_PG_DSN -u AC_LISTEN %s check-config -c %s", bin, path);
+    assert_int_equal(it_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "listen: want host:port"));
+    assert_non_null(strstr(out, "postgres.dsn: cannot be parsed"));
+    assert_null(strstr(out, "hunter2pw"));
+    free(out);
     /* the shipped example passes as shipped: its secrets' sources are named,
      * absent here (warnings), and those tokens are left out */
     snprintf(cmd, sizeof(cmd), "env -u AC_TOKEN_PROMETHEUS %s check-config -c %s/config/%s", bin,
