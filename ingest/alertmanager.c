@@ -183,6 +183,31 @@ static void am_copy(json_t *doc, const char *field, const json_t *labels, const 
     }
 }
 
+/* The event's context from alert a: the webhook's (extra, or NULL), its
+ * annotations, generator URL, times and Alertmanager fingerprint (new). */
+static json_t *am_context(const json_t *a, const json_t *extra)
+{
+    static const char *const copied[][2] = {{"startsAt", "starts_at"},
+                                            {"endsAt", "ends_at"},
+                                            {"fingerprint", "alertmanager_fingerprint"}};
+    const json_t *ann = json_object_get(a, "annotations"),
+                 *gen = json_object_get(a, "generatorURL");
+    json_t *ctx = extra ? json_deep_copy(extra) : json_object();
+
+    if (json_object_size(ann)) {
+        json_object_set(ctx, "annotations", (json_t *)ann);
+    }
+    if (json_string_length(gen)) {
+        json_object_set(ctx, "generator_url", (json_t *)gen);
+    }
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+        if (json_is_string(json_object_get(a, copied[i][0]))) {
+            json_object_set(ctx, copied[i][1], json_object_get(a, copied[i][0]));
+        }
+    }
+    return ctx;
+}
+
 /*
  * One alert into the native document, then through the event model's
  * validation. status: the webhook's alert status, or NULL (v2: from endsAt).
@@ -287,22 +312,7 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
     else {
         json_decref(kept);
     }
-    ctx = extra ? json_deep_copy(extra) : json_object();
-    if (json_object_size(ann)) {
-        json_object_set(ctx, "annotations", (json_t *)ann);
-    }
-    if (json_string_length(gen)) {
-        json_object_set(ctx, "generator_url", (json_t *)gen);
-    }
-    if (json_is_string(json_object_get(a, "startsAt"))) {
-        json_object_set(ctx, "starts_at", json_object_get(a, "startsAt"));
-    }
-    if (json_is_string(json_object_get(a, "endsAt"))) {
-        json_object_set(ctx, "ends_at", json_object_get(a, "endsAt"));
-    }
-    if (json_is_string(json_object_get(a, "fingerprint"))) {
-        json_object_set(ctx, "alertmanager_fingerprint", json_object_get(a, "fingerprint"));
-    }
+    ctx = am_context(a, extra);
     if (json_object_size(ctx)) {
         json_object_set(doc, "context", ctx);
     }

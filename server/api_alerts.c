@@ -74,11 +74,44 @@ void ac_api_get_alert(struct ac_http_req *r)
     }
 }
 
+/*
+ * Who acts, from a body's optional "by" and "comment" (body: an object, or
+ * NULL): problems appended to errs; when errs is then empty (nothing else is
+ * wrong either), *actor ("user:<by>", else the token's) and *details
+ * ({comment, token}) are set (new).
+ */
+static void al_who(const struct ac_http_req *r, const json_t *body, json_t *errs, char **actor,
+                   json_t **details)
+{
+    static const struct {
+        const char *key, *path;
+        size_t max, min;
+    } fields[] = {{"by", "$.by", AL_BY_MAX, 1}, {"comment", "$.comment", AL_COMMENT_MAX, 0}};
+    const char *v[2] = {NULL, NULL};
+
+    for (int i = 0; i < 2; i++) {
+        const json_t *j = json_object_get(body, fields[i].key);
+        if (!j) {
+            continue;
+        }
+        v[i] = json_string_value(j);
+        if (!v[i] || ac_utf8_len(v[i]) > fields[i].max || json_string_length(j) < fields[i].min) {
+            ac_event_error(errs, -1, fields[i].path, "must be a string of at most %zu characters",
+                           fields[i].max);
+        }
+    }
+    if (json_array_size(errs) == 0) {
+        /* The named person when given, else the token that authenticated. */
+        *actor = v[0] ? ac_xasprintf("user:%s", v[0]) : ac_api_actor(r);
+        *details = json_pack("{s:s?, s:s?}", "comment", v[1], "token", r->principal);
+    }
+}
+
 bool ac_api_transition_body(struct ac_http_req *r, char **actor, json_t **details)
 {
-    json_t *body = NULL, *errs = json_array(), *v;
+    static const char *const keys[] = {"by", "comment", NULL};
+    json_t *body = NULL, *errs = json_array();
     json_error_t jerr;
-    const char *k, *by = NULL, *comment = NULL;
 
     if (r->body_len > 0) {
         body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -86,38 +119,17 @@ bool ac_api_transition_body(struct ac_http_req *r, char **actor, json_t **detail
             ac_event_error(errs, -1, "$", "the body must be a JSON object: %s",
                            body ? "not an object" : jerr.text);
         }
-        json_object_foreach(json_is_object(body) ? body : NULL, k, v)
-        {
-            if (strcmp(k, "by") == 0 && json_is_string(v) &&
-                ac_utf8_len(json_string_value(v)) <= AL_BY_MAX && json_string_length(v) > 0) {
-                by = json_string_value(v);
-            }
-            else if (strcmp(k, "comment") == 0 && json_is_string(v) &&
-                     ac_utf8_len(json_string_value(v)) <= AL_COMMENT_MAX) {
-                comment = json_string_value(v);
-            }
-            else if (strcmp(k, "by") == 0 || strcmp(k, "comment") == 0) {
-                ac_event_error(errs, -1, strcmp(k, "by") == 0 ? "$.by" : "$.comment",
-                               "must be a string of at most %d characters",
-                               strcmp(k, "by") == 0 ? AL_BY_MAX : AL_COMMENT_MAX);
-            }
-            else {
-                char path[160];
-                (void)snprintf(path, sizeof(path), "$.%.128s", k);
-                ac_event_error(errs, -1, path, "unknown field");
-            }
+        else {
+            (void)ac_json_only_keys(body, keys, "unknown field", errs);
         }
     }
+    al_who(r, json_is_object(body) ? body : NULL, errs, actor, details);
+    json_decref(body);
     if (json_array_size(errs) > 0) {
         ac_http_reply_error(r, 400, "invalid_request", "the request body is not valid", errs);
-        json_decref(body);
         return false;
     }
     json_decref(errs);
-    /* The named person when given, else the token that authenticated. */
-    *actor = by ? ac_xasprintf("user:%s", by) : ac_api_actor(r);
-    *details = json_pack("{s:s?, s:s?}", "comment", comment, "token", r->principal);
-    json_decref(body);
     return true;
 }
 
@@ -192,7 +204,10 @@ void ac_api_alert_resolve(struct ac_http_req *r)
 #define SQL_BULK_PAGE                                                                              \
     "SELECT a.id, ac_alert_json(a)::text FROM alerts a WHERE a.status = 'firing'"                  \
     " AND a.id > $1::bigint ORDER BY a.id LIMIT $2::int"
-#define SQL_BULK_ACK "SELECT ac_alerts_ack($1::bigint[], $2, $3::jsonb)::text"
+/* The ids acknowledged, as a JSON array of strings. */
+#define SQL_BULK_ACK                                                                               \
+    "SELECT coalesce(json_agg(x::text ORDER BY x), '[]')::text"                                    \
+    " FROM unnest(ac_alerts_ack($1::bigint[], $2, $3::jsonb)) AS x"
 
 /* Parses {"matchers", "limit"?, "all"?, "by"?, "comment"?}: false after
  * answering 400. */
@@ -203,7 +218,6 @@ static bool al_bulk_parse(struct ac_http_req *r, struct ac_matchers *ms, long *l
     json_error_t jerr;
     json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *errs = json_array(), *lim;
-    const char *by, *comment;
     struct ac_event none = {0};
     bool ok = false;
 
@@ -226,18 +240,10 @@ static bool al_bulk_parse(struct ac_http_req *r, struct ac_matchers *ms, long *l
     if (lim && (!json_is_integer(lim) || *limit < 1 || *limit > AL_BULK_MAX)) {
         ac_event_error(errs, -1, "$.limit", "must be 1..%d", AL_BULK_MAX);
     }
-    by = json_string_value(json_object_get(body, "by"));
-    comment = json_string_value(json_object_get(body, "comment"));
-    if ((json_object_get(body, "by") && (!by || !*by || ac_utf8_len(by) > AL_BY_MAX)) ||
-        (json_object_get(body, "comment") && (!comment || ac_utf8_len(comment) > AL_COMMENT_MAX))) {
-        ac_event_error(errs, -1, "$", "by and comment are strings of at most %d and %d characters",
-                       AL_BY_MAX, AL_COMMENT_MAX);
-    }
+    al_who(r, body, errs, actor, details);
     ok = json_array_size(errs) == 0;
     if (ok) {
-        *actor = by ? ac_xasprintf("user:%s", by) : ac_api_actor(r);
-        *details = json_pack("{s:s?, s:s, s:O}", "comment", comment, "token", r->principal,
-                             "matchers", json_object_get(body, "matchers"));
+        (void)json_object_set(*details, "matchers", json_object_get(body, "matchers"));
     }
 out:
     if (!ok) {
@@ -317,15 +323,8 @@ void ac_api_alerts_ack(struct ac_http_req *r)
         ac_api_unavailable(r, c, "bulk ack");
         goto out;
     }
-    /* {1,2,3} -> [1,2,3] as strings */
-    done = json_array();
-    for (char *s = PQgetvalue(res, 0, 0), *e; *s; s = e) {
-        s += strspn(s, "{,}");
-        e = s + strcspn(s, ",}");
-        if (e > s) {
-            (void)json_array_append_new(done, json_stringn(s, (size_t)(e - s)));
-        }
-    }
+    done = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    done = done ? done : json_array();
     ac_log(AC_LOG_INFO, "api", "alerts ack by %s: %zu of %ld matched", actor, json_array_size(done),
            matched);
     ac_http_reply_json(r, 200,

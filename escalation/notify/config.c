@@ -43,6 +43,32 @@ static long nc_int(const json_t *obj, const char *key, long dflt, long lo, long 
     return (long)json_integer_value(v);
 }
 
+/* The channels a list names (names borrowed), as indexes into out (room
+ * for AC_NOTIFY_CHANNELS_MAX); problems under path. Returns how many. */
+static size_t nc_channel_list(const struct ac_notify_config *c, const json_t *names,
+                              const char *path, size_t *out, json_t *errors)
+{
+    size_t i, n = 0;
+    const json_t *name;
+
+    if (!json_is_array(names) || json_array_size(names) > AC_NOTIFY_CHANNELS_MAX) {
+        ac_event_error(errors, -1, path, "must be a list of at most %d channel names",
+                       AC_NOTIFY_CHANNELS_MAX);
+        return 0;
+    }
+    json_array_foreach(names, i, name)
+    {
+        const struct ac_channel *ch = ac_notify_channel(c, json_string_value(name));
+        if (!ch) {
+            ac_event_error(errors, -1, path, "names no configured channel: %s",
+                           json_is_string(name) ? json_string_value(name) : "?");
+            continue;
+        }
+        out[n++] = (size_t)(ch - c->channels);
+    }
+    return n;
+}
+
 static void nc_levels(struct ac_notify_config *c, const json_t *levels, json_t *errors)
 {
     const char *k;
@@ -66,27 +92,12 @@ static void nc_levels(struct ac_notify_config *c, const json_t *levels, json_t *
     {
         enum ac_level l;
         char p[96];
-        size_t i;
-        const json_t *name;
         (void)snprintf(p, sizeof(p), "notify.levels.%.40s", k);
         if (!ac_level_parse(k, &l) || l == AC_LEVEL_UNSET) {
             ac_event_error(errors, -1, p, "is not a level (P1..P4)");
             continue;
         }
-        if (!json_is_array(v)) {
-            ac_event_error(errors, -1, p, "must be a list of channel names");
-            continue;
-        }
-        json_array_foreach(v, i, name)
-        {
-            const struct ac_channel *ch = ac_notify_channel(c, json_string_value(name));
-            if (!ch) {
-                ac_event_error(errors, -1, p, "names no configured channel: %s",
-                               json_is_string(name) ? json_string_value(name) : "?");
-                continue;
-            }
-            c->level_channels[l - 1][c->nlevel[l - 1]++] = (size_t)(ch - c->channels);
-        }
+        c->nlevel[l - 1] = nc_channel_list(c, v, p, c->level_channels[l - 1], errors);
     }
 }
 
@@ -128,26 +139,21 @@ static void nc_actions(struct ac_notify_config *c, const json_t *a, json_t *erro
 /* The channels a resolve is told on, by name; never a phone call. */
 static void nc_resolve_channels(struct ac_notify_config *c, const json_t *names, json_t *errors)
 {
-    size_t i;
-    json_t *v;
+    size_t n;
 
     c->resolve_set = names != NULL;
-    if (names && (!json_is_array(names) || json_array_size(names) > AC_NOTIFY_CHANNELS_MAX)) {
-        ac_event_error(errors, -1, "notify.resolve_channels", "must be a list of channel names");
+    if (!names) {
         return;
     }
-    json_array_foreach(names, i, v)
-    {
-        const struct ac_channel *ch = ac_notify_channel(c, json_string_value(v));
-        if (!ch) {
-            ac_event_error(errors, -1, "notify.resolve_channels", "names no configured channel");
-        }
-        else if (strcmp(ch->ops->kind, "phone") == 0) {
+    n = nc_channel_list(c, names, "notify.resolve_channels", c->resolve_channels, errors);
+    for (size_t i = 0; i < n; i++) {
+        const struct ac_channel *ch = &c->channels[c->resolve_channels[i]];
+        if (strcmp(ch->ops->kind, "phone") == 0) {
             ac_event_error(errors, -1, "notify.resolve_channels",
                            "%s is a phone channel: a resolve is never a call", ch->name);
         }
         else {
-            c->resolve_channels[c->nresolve++] = (size_t)(ch - c->channels);
+            c->resolve_channels[c->nresolve++] = c->resolve_channels[i];
         }
     }
 }

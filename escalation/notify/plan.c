@@ -321,9 +321,7 @@ bool ac_plan_latest_event(const json_t *alert, struct ac_event *ev)
  * the incident's level and, once resolved, status), or an empty object. */
 static json_t *plan_first_alert(const json_t *inc)
 {
-    const json_t *full = json_object_get(inc, "first_alert");
-    json_t *a = json_copy(
-        json_is_object(full) ? (json_t *)full : json_array_get(json_object_get(inc, "members"), 0));
+    json_t *a = json_copy(json_array_get(json_object_get(inc, "members"), 0));
     const json_t *status = json_object_get(inc, "status");
 
     a = a ? a : json_object();
@@ -382,16 +380,16 @@ static void plan_message(json_t *ctx, const struct ac_plan_intent *in, enum ac_n
             ac_buf_printf(&t, "[%s] %s", lv, title);
             break;
     }
-    if (as != AC_REASON_SUMMARY) {
-        ac_buf_printf(&t, ": %lld alert%s", plan_int(inc, "alerts"),
-                      plan_int(inc, "alerts") == 1 ? "" : "s");
-        if (plan_int(inc, "apps") > 0) {
-            ac_buf_printf(&t, ", %lld app%s", plan_int(inc, "apps"),
-                          plan_int(inc, "apps") == 1 ? "" : "s");
-        }
-        if (plan_int(inc, "gc_users") > 0) {
-            ac_buf_printf(&t, ", %lld GC6/GC7 user%s", plan_int(inc, "gc_users"),
-                          plan_int(inc, "gc_users") == 1 ? "" : "s");
+    if (as != AC_REASON_SUMMARY) { /* ": 3 alerts, 2 apps, 1 GC6/GC7 user" */
+        static const struct {
+            const char *key, *noun;
+        } counts[] = {{"alerts", "alert"}, {"apps", "app"}, {"gc_users", "GC6/GC7 user"}};
+        for (size_t c = 0; c < 3; c++) {
+            long long n = plan_int(inc, counts[c].key);
+            if (c == 0 || n > 0) {
+                ac_buf_printf(&t, "%s%lld %s%s", c ? ", " : ": ", n, counts[c].noun,
+                              n == 1 ? "" : "s");
+            }
         }
     }
     if (plan_str(ev, "title")) {
@@ -683,7 +681,6 @@ static json_t *plan_context(const struct ac_notify_config *nc, const struct ac_o
 
     (void)snprintf(tk, sizeof(tk), "%lld", (long long)team);
     (void)json_object_del(inc, "members");
-    (void)json_object_del(inc, "first_alert");
     ctx = json_pack(
         "{s:o, s:o, s:s, s:s, s:I, s:O, s:o}", "incident", inc, "alert",
         plan_first_alert(in->incident), "reason", ac_notify_reason_name(as), "level",

@@ -101,6 +101,56 @@ static long long incident_of(const char *alert)
     return it_sql_llf("SELECT incident_id FROM alerts WHERE id = %s", alert);
 }
 
+/* The storm's incident id: one call acknowledges all 200 alerts (audited
+ * once with the count), one resolves them, told by SMS and the robot - no
+ * call. */
+static void storm_ack_and_resolve(long long id)
+{
+    char path[64];
+    json_t *r;
+
+    /* one call acknowledges all 200, audited once with the count */
+    snprintf(path, sizeof(path), "/v1/incidents/%lld/ack", id);
+    assert_int_equal(it_req(&srv, "POST", path, "{\"comment\":\"on it\"}", &r), 200);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "acknowledged");
+    json_decref(r);
+    assert_int_equal(
+        it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItStorm' AND status = 'acknowledged'"),
+        200);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_type = 'incident'"
+                                " AND target_id = '%lld' AND action = 'incident.ack'"
+                                " AND (details ->> 'alerts')::int = 200",
+                                id),
+                     1);
+    assert_int_equal(it_sql_llf("SELECT count(*) FROM incidents WHERE id = %lld"
+                                " AND next_tier_at IS NULL",
+                                id),
+                     1);
+    /* a second ack is a conflict; resolving it resolves all and tells each
+     * contact once, by SMS and the robot - no call */
+    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 409);
+    json_decref(r);
+    {
+        int calls = it_sink_count(gw, "/phone"), sms = it_sink_count(gw, "/sms");
+        snprintf(path, sizeof(path), "/v1/incidents/%lld/resolve", id);
+        assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
+        assert_string_equal(json_string_value(json_object_get(r, "status")), "resolved");
+        json_decref(r);
+        assert_int_equal(
+            it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItStorm' AND status = 'resolved'"),
+            200);
+        /* the escalation window closed with its last alert */
+        assert_int_equal(it_sql_ll("SELECT count(*) FROM esc_windows WHERE type = 'ItStorm'"
+                                   " AND closed_at IS NULL"),
+                         0);
+        assert_int_equal(it_sink_wait_with(gw, "/sms", "[RESOLVED] ItStorm", 3, 10000), 3);
+        assert_true(it_sink_wait_with(ding, "/robot", "[RESOLVED] ItStorm", 1, 10000) == 1);
+        it_quiet_ms(1000);
+        assert_int_equal(it_sink_count(gw, "/phone"), calls);
+        assert_int_equal(it_sink_count(gw, "/sms"), sms + 3);
+    }
+}
+
 /* The storm of issue 15: 200 alerts of one type for 200 apps within 5 s,
  * escalating P4 -> P1 by the number of apps, one tier of three contacts, P1
  * on phone + SMS + one DingTalk robot. Per alert this was ~4,200 gateway
@@ -193,46 +243,7 @@ static void test_storm_is_one_incident_told_once(void **state)
     r = it_get(&srv, "/v1/incidents?status=open&type=ItStorm");
     assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
     json_decref(r);
-    /* one call acknowledges all 200, audited once with the count */
-    snprintf(path, sizeof(path), "/v1/incidents/%lld/ack", id);
-    assert_int_equal(it_req(&srv, "POST", path, "{\"comment\":\"on it\"}", &r), 200);
-    assert_string_equal(json_string_value(json_object_get(r, "status")), "acknowledged");
-    json_decref(r);
-    assert_int_equal(
-        it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItStorm' AND status = 'acknowledged'"),
-        200);
-    assert_int_equal(it_sql_llf("SELECT count(*) FROM audit_log WHERE target_type = 'incident'"
-                                " AND target_id = '%lld' AND action = 'incident.ack'"
-                                " AND (details ->> 'alerts')::int = 200",
-                                id),
-                     1);
-    assert_int_equal(it_sql_llf("SELECT count(*) FROM incidents WHERE id = %lld"
-                                " AND next_tier_at IS NULL",
-                                id),
-                     1);
-    /* a second ack is a conflict; resolving it resolves all and tells each
-     * contact once, by SMS and the robot - no call */
-    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 409);
-    json_decref(r);
-    {
-        int calls = it_sink_count(gw, "/phone"), sms = it_sink_count(gw, "/sms");
-        snprintf(path, sizeof(path), "/v1/incidents/%lld/resolve", id);
-        assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
-        assert_string_equal(json_string_value(json_object_get(r, "status")), "resolved");
-        json_decref(r);
-        assert_int_equal(
-            it_sql_ll("SELECT count(*) FROM alerts WHERE type = 'ItStorm' AND status = 'resolved'"),
-            200);
-        /* the escalation window closed with its last alert */
-        assert_int_equal(it_sql_ll("SELECT count(*) FROM esc_windows WHERE type = 'ItStorm'"
-                                   " AND closed_at IS NULL"),
-                         0);
-        assert_int_equal(it_sink_wait_with(gw, "/sms", "[RESOLVED] ItStorm", 3, 10000), 3);
-        assert_true(it_sink_wait_with(ding, "/robot", "[RESOLVED] ItStorm", 1, 10000) == 1);
-        it_quiet_ms(1000);
-        assert_int_equal(it_sink_count(gw, "/phone"), calls);
-        assert_int_equal(it_sink_count(gw, "/sms"), sms + 3);
-    }
+    storm_ack_and_resolve(id);
 }
 
 /* group_by on a route splits a type's incidents (per cluster here); ["..."]
