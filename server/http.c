@@ -12,6 +12,16 @@
  * closing a socket with unread data makes the kernel reset the connection
  * and the client may never see the answer. A chunked body that grows past the
  * limit is read and discarded, then answered with 413.
+ *
+ * Threads: libmicrohttpd's epoll event threads (one per core) serve every
+ * socket, so an idle or slow connection costs a descriptor and a few
+ * hundred bytes, never a thread. A request whose handler may block (a query,
+ * a group commit: all but /healthz) is handed to a pool of worker threads
+ * with its connection suspended, and resumed when the answer is ready; a
+ * full pool queue answers 503. Connections are capped in all and per client
+ * address, and each must send its whole header block within
+ * limits.header_timeout_ms (http_conns.h: the idle timeout alone lets a
+ * client that trickles header lines hold its socket for ever).
  */
 #include "server/http.h"
 
@@ -21,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "schema/event.h"
 #include "schema/timefmt.h"
@@ -29,6 +41,8 @@
 #include "server/core/log.h"
 #include "server/core/mem.h"
 #include "server/core/metrics.h"
+#include "server/core/workq.h"
+#include "server/http_conns.h"
 #include "server/server.h"
 
 #define HTTP_JSON        "application/json"
@@ -135,7 +149,10 @@ struct http_stats {
 struct ac_http {
     struct ac_server *srv;
     struct MHD_Daemon *d;
-    int inflight; /* atomic */
+    struct ac_http_conns *conns; /* header deadlines */
+    struct ac_workq *workers;    /* requests that may block */
+    int inflight;                /* atomic */
+    unsigned long long busy;     /* 503s for a full worker queue (atomic) */
     struct http_stats stats[HTTP_NROUTES + 1];
 };
 
@@ -149,6 +166,10 @@ struct http_state {
     struct MHD_Response *early; /* a refusal waiting for the body to be discarded */
     unsigned early_status;
     int64_t started_us;
+    /* A request handed to a worker: the connection is suspended meanwhile. */
+    struct ac_workq_job job;
+    struct ac_http_req req;
+    int done; /* atomic: req holds the answer */
 };
 
 void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body, size_t len,
@@ -461,6 +482,56 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
     return false;
 }
 
+/* Handlers that never block (no database, no lock held for long) run on
+ * the event thread; the rest on a worker, the connection suspended. */
+static bool http_runs_inline(const struct http_route *rt)
+{
+    return rt->fn == ac_api_healthz;
+}
+
+/* A worker runs the handler, then resumes the connection; the event thread
+ * then queues the answer (http_access, st->done). Nothing of st is touched
+ * after the resume: the connection may complete and free it at once. */
+static void http_work(struct ac_workq_job *job, bool run)
+{
+    struct http_state *st = (struct http_state *)((char *)job - offsetof(struct http_state, job));
+    struct MHD_Connection *c = st->req.conn;
+
+    if (run) {
+        st->route->fn(&st->req);
+    }
+    else {
+        ac_http_reply_error(&st->req, 503, "unavailable", "the server is shutting down", NULL);
+    }
+    __atomic_store_n(&st->done, 1, __ATOMIC_RELEASE);
+    MHD_resume_connection(c);
+}
+
+static struct ac_http_conn *http_conn_entry(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Connections open and close: their header deadlines (http_conns.h). */
+static void http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe)
+{
+    struct ac_http *h = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? ac_http_conn_opened(h->conns, ci->connect_fd) : NULL;
+    }
+    else if (*socket_context) {
+        ac_http_conn_closed(h->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
                                    const char *method, const char *version, const char *upload,
                                    size_t *upload_size, void **con_cls)
@@ -468,6 +539,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     struct ac_http *h = cls;
     struct http_state *st = *con_cls;
     struct ac_http_req r = {.srv = h->srv, .conn = c, .method = method, .url = url};
+    struct ac_http_conn *conn;
     bool path_known;
 
     (void)version;
@@ -476,6 +548,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         *con_cls = st;
         st->counted = true;
         st->started_us = ac_time_now_us();
+        if ((conn = http_conn_entry(c))) {
+            ac_http_conn_request(h->conns, conn);
+        }
         __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
         st->route = http_match(method, url, &st->arg, &path_known);
         if (http_early(h, &r, st, path_known)) {
@@ -510,6 +585,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
                             NULL);
         return http_queue(h, st, &r);
     }
+    if (__atomic_load_n(&st->done, __ATOMIC_ACQUIRE)) { /* resumed: the worker answered */
+        return http_queue(h, st, &st->req);
+    }
     if (!st->body.data) {
         ac_buf_append(&st->body, "", 0);
     }
@@ -517,8 +595,22 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     r.body_len = st->body.len;
     r.path_arg = st->arg;
     r.principal = st->principal;
-    st->route->fn(&r);
-    return http_queue(h, st, &r);
+    if (http_runs_inline(st->route)) {
+        st->route->fn(&r);
+        return http_queue(h, st, &r);
+    }
+    /* Suspend first: a worker may answer and resume before push returns. */
+    st->req = r;
+    st->job.fn = http_work;
+    MHD_suspend_connection(c);
+    if (!ac_workq_push(h->workers, &st->job)) {
+        __atomic_add_fetch(&h->busy, 1, __ATOMIC_RELAXED);
+        ac_http_reply_error(&st->req, 503, "unavailable",
+                            "the server is busy: too many requests are waiting", NULL);
+        __atomic_store_n(&st->done, 1, __ATOMIC_RELEASE);
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -527,8 +619,12 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct ac_http *h = cls;
     struct http_state *st = *con_cls;
 
-    (void)c;
+    struct ac_http_conn *conn = http_conn_entry(c);
+
     (void)toe;
+    if (conn) {
+        ac_http_conn_answered(h->conns, conn);
+    }
     if (!st) {
         return;
     }
@@ -617,6 +713,21 @@ static void http_collect(void *ctx, struct ac_metrics_out *o)
 {
     const struct ac_http *h = ctx;
 
+    ac_metrics_family(o, "ac_http_connections", "gauge", "HTTP connections open now.");
+    ac_metrics_sample(o, "ac_http_connections", (double)ac_http_conns_open(h->conns), NULL);
+    ac_metrics_family(o, "ac_http_header_timeouts_total", "counter",
+                      "Connections closed for not sending a whole header block in time.");
+    ac_metrics_sample(o, "ac_http_header_timeouts_total", (double)ac_http_conns_timed_out(h->conns),
+                      NULL);
+    ac_metrics_family(o, "ac_http_worker_queue", "gauge",
+                      "Requests waiting for a worker thread now.");
+    ac_metrics_sample(o, "ac_http_worker_queue", (double)ac_workq_queued(h->workers), NULL);
+    ac_metrics_family(o, "ac_http_workers_busy", "gauge", "Worker threads running a request now.");
+    ac_metrics_sample(o, "ac_http_workers_busy", (double)ac_workq_busy(h->workers), NULL);
+    ac_metrics_family(o, "ac_http_queue_full_total", "counter",
+                      "Requests answered 503 because the worker queue was full.");
+    ac_metrics_sample(o, "ac_http_queue_full_total",
+                      (double)__atomic_load_n(&h->busy, __ATOMIC_RELAXED), NULL);
     ac_metrics_family(o, "ac_http_requests_total", "counter",
                       "Requests this instance answered, by route (its pattern; \"unmatched\" for"
                       " none), method and status code.");
@@ -645,13 +756,40 @@ static void http_collect(void *ctx, struct ac_metrics_out *o)
     }
 }
 
+/* Enough descriptors for max_connections and the rest of the server (the
+ * soft limit is often 1,024); up to the hard limit. */
+static void http_raise_nofile(long max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) {
+        return;
+    }
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want) {
+        ac_log(AC_LOG_WARN, "http",
+               "open files limited to %llu: fewer than limits.max_connections=%ld connections "
+               "may be served",
+               (unsigned long long)rl.rlim_cur, max_connections);
+    }
+}
+
+static int http_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
 struct ac_http *ac_http_start(struct ac_server *srv)
 {
     struct ac_http *h = ac_xcalloc(1, sizeof(*h));
     struct sockaddr_storage ss;
     socklen_t sslen;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned io = (unsigned)(srv->cfg.http_io_threads ? srv->cfg.http_io_threads : http_cores());
 
     h->srv = srv;
     if (!http_parse_listen(srv->cfg.listen, &ss, &sslen)) {
@@ -662,21 +800,36 @@ struct ac_http *ac_http_start(struct ac_server *srv)
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
+    http_raise_nofile(srv->cfg.max_connections);
+    h->conns =
+        ac_http_conns_start(srv->cfg.header_timeout_ms, srv->cfg.connection_timeout_s * 1000);
+    h->workers = ac_workq_start("http-work", (int)srv->cfg.http_workers, srv->cfg.http_queue);
+    if (!h->conns || !h->workers) {
+        goto fail;
+    }
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
                             http_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+                            MHD_OPTION_THREAD_POOL_SIZE, io, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)srv->cfg.max_connections_per_client,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
+                            MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
                             MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (!h->d) {
         ac_log(AC_LOG_ERROR, "http", "cannot listen on %s (in use?)", srv->cfg.listen);
-        free(h);
-        return NULL;
+        goto fail;
     }
-    ac_log(AC_LOG_INFO, "http", "listening addr=%s", srv->cfg.listen);
+    ac_log(AC_LOG_INFO, "http", "listening addr=%s io_threads=%u workers=%ld", srv->cfg.listen, io,
+           srv->cfg.http_workers);
     if (srv->metrics) {
         ac_metrics_register(srv->metrics, http_collect, h);
     }
     return h;
+fail:
+    ac_workq_stop(h->workers);
+    ac_http_conns_stop(h->conns);
+    free(h);
+    return NULL;
 }
 
 void ac_http_stop(struct ac_http *h, long grace_s)
@@ -698,6 +851,10 @@ void ac_http_stop(struct ac_http *h, long grace_s)
     if (left > 0) {
         ac_log(AC_LOG_WARN, "http", "grace period over with %d requests in flight", left);
     }
+    /* Running requests end; queued ones are answered 503; every suspended
+     * connection is resumed before the daemon stops. */
+    ac_workq_stop(h->workers);
     MHD_stop_daemon(h->d);
+    ac_http_conns_stop(h->conns);
     free(h);
 }

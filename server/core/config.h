@@ -45,6 +45,11 @@ struct ac_config {
     long max_batch_events;
     long max_connections;
     long connection_timeout_s;
+    long max_connections_per_client;
+    long header_timeout_ms;
+    long http_io_threads;
+    long http_workers;
+    long http_queue;
     long writer_queue_events;
     long group_commit_max_events;
     long shutdown_grace_s;

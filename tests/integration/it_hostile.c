@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration tests of hostile clients at the connection level: 1,100
+ * slowloris sockets (a header line every 500 ms, never the end of the
+ * header block, reconnecting as soon as they are closed) and, separately,
+ * 10,000 idle TCP connects from one address. Meanwhile another client's
+ * /healthz and authenticated single-event ingest must keep answering; the
+ * figures (p50/p99/max) are printed, and p99 must be within 100 ms.
+ *
+ * The attackers connect from other loopback addresses (127.0.0.10-19,
+ * 127.0.0.2) than the well-behaved client (127.0.0.1), as they would from
+ * other hosts: the per-client cap counts by address.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+#define HEADER_TIMEOUT_MS 2000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the attacker: n sockets in one thread ---- */
+
+struct atk_sock {
+    int fd;
+    int64_t opened_ms; /* connect started */
+    int64_t next_ms;   /* next header line (slow), or next reconnect (closed) */
+    bool connected;
+};
+
+struct atk {
+    int n;    /* sockets */
+    int nsrc; /* source addresses 127.0.0.<src0 + i % nsrc> */
+    int src0;
+    bool slow;      /* send a header line every 500 ms */
+    bool reconnect; /* open again 100 ms after a close */
+    int port;
+    int64_t until_ms;
+    /* results */
+    long connects, closed, closed_early; /* closed_early: well before the deadline */
+    int64_t life_min_ms, life_max_ms;    /* of connections that were accepted and then closed */
+    int peak_open;                       /* connected at once, most */
+    struct atk_sock *s;
+};
+
+static void atk_open(struct atk *a, int i, int64_t now)
+{
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    char ip[32];
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+    assert_true(fd >= 0);
+    (void)snprintf(ip, sizeof(ip), "127.0.0.%d", a->src0 + i % a->nsrc);
+    inet_pton(AF_INET, ip, &src.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    dst.sin_port = htons((uint16_t)a->port);
+    if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0 && errno != EINPROGRESS) {
+        close(fd);
+        a->s[i].fd = -1;
+        a->s[i].next_ms = now + 100;
+        return;
+    }
+    a->s[i] = (struct atk_sock){.fd = fd, .opened_ms = now, .next_ms = now};
+    a->connects++;
+}
+
+static void atk_closed(struct atk *a, int i, int64_t now)
+{
+    int64_t life = now - a->s[i].opened_ms;
+
+    close(a->s[i].fd);
+    a->s[i].fd = -1;
+    a->s[i].next_ms = now + 100;
+    a->closed++;
+    if (life < HEADER_TIMEOUT_MS - 200) {
+        a->closed_early++;
+    }
+    else {
+        if (a->life_min_ms == 0 || life < a->life_min_ms) {
+            a->life_min_ms = life;
+        }
+        if (life > a->life_max_ms) {
+            a->life_max_ms = life;
+        }
+    }
+}
+
+static void *atk_main(void *arg)
+{
+    struct atk *a = arg;
+    struct pollfd *p = calloc((size_t)a->n, sizeof(*p));
+    const char *start = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    char buf[512];
+
+    a->s = calloc((size_t)a->n, sizeof(*a->s));
+    for (int i = 0; i < a->n; i++) {
+        atk_open(a, i, now_ms());
+    }
+    while (now_ms() < a->until_ms) {
+        int64_t now = now_ms();
+        int open = 0;
+
+        for (int i = 0; i < a->n; i++) {
+            struct atk_sock *s = &a->s[i];
+            if (s->fd < 0 && a->reconnect && now >= s->next_ms) {
+                atk_open(a, i, now);
+            }
+            p[i].fd = s->fd;
+            p[i].events = s->connected ? POLLIN : POLLOUT;
+            p[i].revents = 0;
+            open += s->connected;
+        }
+        if (open > a->peak_open) {
+            a->peak_open = open;
+        }
+        (void)poll(p, (nfds_t)a->n, 50);
+        now = now_ms();
+        for (int i = 0; i < a->n; i++) {
+            struct atk_sock *s = &a->s[i];
+            if (s->fd < 0) {
+                continue;
+            }
+            if (!s->connected && (p[i].revents & POLLOUT)) {
+                int err = 0;
+                socklen_t el = sizeof(err);
+                (void)getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err) {
+                    atk_closed(a, i, now);
+                    continue;
+                }
+                s->connected = true;
+                if (a->slow) {
+                    (void)send(s->fd, start, strlen(start), MSG_NOSIGNAL);
+                    s->next_ms = now + 500;
+                }
+            }
+            if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t r = recv(s->fd, buf, sizeof(buf), 0);
+                if (r <= 0 && !(r < 0 && errno == EAGAIN)) {
+                    atk_closed(a, i, now);
+                    continue;
+                }
+            }
+            if (a->slow && s->connected && now >= s->next_ms) {
+                if (send(s->fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0 && errno != EAGAIN) {
+                    atk_closed(a, i, now);
+                    continue;
+                }
+                s->next_ms = now + 500;
+            }
+        }
+    }
+    for (int i = 0; i < a->n; i++) {
+        if (a->s[i].fd >= 0) {
+            close(a->s[i].fd);
+        }
+    }
+    free(a->s);
+    free(p);
+    return NULL;
+}
+
+/* ---- the well-behaved client ---- */
+
+struct probe {
+    long n_health, n_ingest, failed;
+    double conns_max; /* the server's ac_http_connections, most seen */
+    double health_ms[2048], ingest_ms[2048];
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(double *v, long n, double q)
+{
+    long i;
+
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    i = (long)(q * (double)(n - 1) + 0.5);
+    return n ? v[i] : 0;
+}
+
+/* Alternates GET /healthz and a one-event POST /v1/events every 10 ms until
+ * until_ms; samples the server's open connections every tenth request. */
+static void probe_run(const struct it_server *s, struct probe *pr, int64_t until_ms,
+                      const char *tag)
+{
+    char body[256];
+    struct it_resp r;
+    int64_t t0;
+    long k = 0;
+
+    while (now_ms() < until_ms && pr->n_health < 2048 && pr->n_ingest < 2048) {
+        bool health = (k++ % 2) == 0;
+        int rc;
+        t0 = now_ms();
+        if (health) {
+            rc = it_http(s, "GET", "/healthz", NULL, NULL, NULL, 0, &r);
+        }
+        else {
+            (void)snprintf(body, sizeof(body),
+                           "{\"source\":\"probe\",\"type\":\"ItHostile\",\"title\":\"t\","
+                           "\"resource\":{\"kind\":\"host\",\"name\":\"%s-%ld\"}}",
+                           tag, k);
+            rc = it_http(s, "POST", "/v1/events", IT_INGEST_TOKEN, "application/json", body,
+                         strlen(body), &r);
+        }
+        if (rc != 0 || r.status != 200) {
+            fprintf(stderr, "probe %s: rc=%d status=%ld %s\n", health ? "healthz" : "ingest", rc,
+                    r.status, r.body ? r.body : "");
+            pr->failed++;
+        }
+        else if (health) {
+            pr->health_ms[pr->n_health++] = (double)(now_ms() - t0);
+        }
+        else {
+            pr->ingest_ms[pr->n_ingest++] = (double)(now_ms() - t0);
+        }
+        if (rc == 0) {
+            it_resp_free(&r);
+        }
+        if (k % 10 == 0) {
+            double c = it_metric(s, "ac_http_connections");
+            pr->conns_max = c > pr->conns_max ? c : pr->conns_max;
+        }
+        usleep(10 * 1000);
+    }
+}
+
+static void probe_report(struct probe *pr, const char *what)
+{
+    double h99 = pct(pr->health_ms, pr->n_health, 0.99);
+    double i99 = pct(pr->ingest_ms, pr->n_ingest, 0.99);
+
+    printf("# %s: /healthz n=%ld p50=%.0f ms p99=%.0f ms max=%.0f ms; ingest n=%ld p50=%.0f ms "
+           "p99=%.0f ms max=%.0f ms; failed=%ld\n",
+           what, pr->n_health, pct(pr->health_ms, pr->n_health, 0.5), h99,
+           pr->n_health ? pr->health_ms[pr->n_health - 1] : 0, pr->n_ingest,
+           pct(pr->ingest_ms, pr->n_ingest, 0.5), i99,
+           pr->n_ingest ? pr->ingest_ms[pr->n_ingest - 1] : 0, pr->failed);
+    assert_int_equal(pr->failed, 0);
+    assert_true(pr->n_health >= 50 && pr->n_ingest >= 50);
+    assert_true(h99 <= 100);
+    assert_true(i99 <= 100);
+}
+
+static void start_server(struct it_server *s)
+{
+    char cfg[256];
+
+    (void)snprintf(cfg, sizeof(cfg), "{\"limits\": {\"header_timeout_ms\": %d}}",
+                   HEADER_TIMEOUT_MS);
+    it_server_start_config(s, cfg, NULL);
+}
+
+/* 1,100 slowloris sockets from ten addresses (110 each, under the
+ * per-client cap, so all are accepted): each is closed at the header
+ * deadline however steadily it sends, and comes back at once. */
+static void test_hostile_slowloris(void **state)
+{
+    struct it_server s;
+    /* static: should an assertion end the test early, the attacker's thread
+     * still runs to its end time on memory that stays valid */
+    static struct atk a = {.n = 1100, .nsrc = 10, .src0 = 10, .slow = true, .reconnect = true};
+    struct probe *pr = calloc(1, sizeof(*pr));
+    pthread_t t;
+
+    (void)state;
+    start_server(&s);
+    a.port = s.port;
+    a.until_ms = now_ms() + 3 * HEADER_TIMEOUT_MS + 5000;
+    assert_int_equal(pthread_create(&t, NULL, atk_main, &a), 0);
+    usleep(1000 * 1000); /* let them all connect */
+    probe_run(&s, pr, a.until_ms - 500, "slow");
+    pthread_join(t, NULL);
+    printf("# slowloris: %ld connects, %d open at once, %ld closed by the server (%ld at once), "
+           "lifetime %lld..%lld ms (deadline %d ms)\n",
+           a.connects, a.peak_open, a.closed, a.closed_early, (long long)a.life_min_ms,
+           (long long)a.life_max_ms, HEADER_TIMEOUT_MS);
+    probe_report(pr, "under 1,100 slowloris sockets");
+    /* all were held at once (not refused), and each was closed at its deadline */
+    assert_true(a.peak_open >= 1000);
+    assert_true(a.closed >= 1100);
+    assert_true(a.life_min_ms >= HEADER_TIMEOUT_MS - 50);
+    assert_true(a.life_max_ms <= HEADER_TIMEOUT_MS + 1500);
+    assert_true(it_metric(&s, "ac_http_header_timeouts_total") >= 1100);
+    free(pr);
+    assert_int_equal(it_server_stop(&s), 0);
+}
+
+/* 10,000 idle connects from one address: the per-client cap (256) holds
+ * that many until the header deadline and closes the rest at once. */
+static void test_hostile_idle_connects(void **state)
+{
+    struct it_server s;
+    static struct atk a = {.n = 10000, .nsrc = 1, .src0 = 2, .slow = false, .reconnect = false};
+    struct probe *pr = calloc(1, sizeof(*pr));
+    pthread_t t;
+
+    (void)state;
+    start_server(&s);
+    a.port = s.port;
+    a.until_ms = now_ms() + HEADER_TIMEOUT_MS + 6000;
+    assert_int_equal(pthread_create(&t, NULL, atk_main, &a), 0);
+    usleep(500 * 1000);
+    probe_run(&s, pr, a.until_ms - 500, "idle");
+    pthread_join(t, NULL);
+    printf("# idle connects: %ld connects, %ld closed by the server (%ld well before the "
+           "deadline), others lived %lld..%lld ms; the server held at most %.0f connections\n",
+           a.connects, a.closed, a.closed_early, (long long)a.life_min_ms, (long long)a.life_max_ms,
+           pr->conns_max);
+    probe_report(pr, "under 10,000 idle connects");
+    assert_int_equal(a.connects, 10000);
+    /* all closed by the server, none held past the deadline, and never more
+     * than the cap from that address (+ the probe's own) */
+    assert_int_equal(a.closed, 10000);
+    assert_true(a.closed_early >= 5000);
+    assert_true(a.life_max_ms <= HEADER_TIMEOUT_MS + 1500);
+    assert_true(pr->conns_max >= 100 && pr->conns_max <= 256 + 4);
+    free(pr);
+    assert_int_equal(it_server_stop(&s), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostile_slowloris),
+        cmocka_unit_test(test_hostile_idle_connects),
+    };
+    int rc;
+
+    it_init("hostile");
+    rc = cmocka_run_group_tests_name("integration_hostile", tests, NULL, NULL);
+    it_fini();
+    return rc;
+}
