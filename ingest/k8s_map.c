@@ -13,9 +13,7 @@ void ac_k8s_map_deinit(struct ac_k8s_map *m)
     for (size_t i = 0; i < m->nrules; i++) {
         struct ac_k8s_rule *r = &m->rules[i];
         free(r->reason);
-        if (r->has_message) {
-            regfree(&r->message);
-        }
+        ac_regex_free(r->message);
         free(r->type);
         free(r->level);
         free(r->trace);
@@ -79,6 +77,7 @@ int ac_k8s_map_load(const json_t *section, struct ac_k8s_map *m, json_t *errors)
     {
         struct ac_k8s_rule *k = &m->rules[m->nrules];
         const char *msg = json_string_value(json_object_get(r, "message"));
+        char why[160];
         const char *lv = json_string_value(json_object_get(r, "level"));
         const char *tr = json_string_value(json_object_get(r, "trace"));
         const char *ca = json_string_value(json_object_get(r, "category"));
@@ -97,14 +96,13 @@ int ac_k8s_map_load(const json_t *section, struct ac_k8s_map *m, json_t *errors)
                                                        i));
             continue;
         }
-        if (msg && regcomp(&k->message, msg, REG_EXTENDED | REG_NOSUB) != 0) {
-            json_array_append_new(errors,
-                                  json_sprintf("kubernetes.rules[%zu].message: not a valid POSIX"
-                                               " extended regular expression",
-                                               i));
+        if (msg && !(k->message = ac_regex_compile(msg, false, why, sizeof(why)))) {
+            json_array_append_new(
+                errors,
+                json_sprintf("kubernetes.rules[%zu].message: invalid regular expression: %s", i,
+                             why));
             continue;
         }
-        k->has_message = msg != NULL;
         k->reason = k8_opt(r, "reason");
         k->type = k8_opt(r, "type");
         k->level = k8_opt(r, "level");
@@ -185,7 +183,7 @@ int ac_k8s_map_event(const struct ac_k8s_map *m, const json_t *event, const json
     for (size_t i = 0; i < m->nrules && !rule; i++) {
         const struct ac_k8s_rule *r = &m->rules[i];
         if (strcmp(r->reason, reason) == 0 &&
-            (!r->has_message || (msg && regexec(&r->message, msg, 0, NULL, 0) == 0))) {
+            (!r->message || (msg && ac_regex_match(r->message, msg, strlen(msg))))) {
             rule = r;
         }
     }

@@ -28,18 +28,17 @@
 #define AC_INGEST_K8S_MAP_H
 
 #include <jansson.h>
-#include <regex.h>
 #include <stdbool.h>
 
 #include "ingest/ingest.h"
+#include "server/core/regex.h"
 
 #define AC_K8S_RULES_MAX 64
 #define AC_K8S_KEYS_MAX  8
 
 struct ac_k8s_rule {
     char *reason;
-    bool has_message;
-    regex_t message;
+    struct ac_regex *message;              /* unanchored (a search), or NULL */
     char *type, *level, *trace, *category; /* NULL: not set by the rule */
 };
 

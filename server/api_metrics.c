@@ -16,6 +16,7 @@
 #include "server/core/log.h"
 #include "server/core/metrics.h"
 #include "server/core/pg.h"
+#include "server/core/regex.h"
 #include "server/server.h"
 
 #define MT_PG_WAIT_MS 2000
@@ -141,6 +142,10 @@ static void mt_collect_process(void *ctx, struct ac_metrics_out *o)
 {
     struct ac_server *srv = ctx;
 
+    ac_metrics_family(o, "ac_regex_compiles_total", "counter",
+                      "Regular expressions compiled (each distinct matcher pattern once while in"
+                      " use).");
+    ac_metrics_sample(o, "ac_regex_compiles_total", (double)ac_regex_compiles(), NULL);
     ac_metrics_family(o, "ac_build_info", "gauge", "The running version (always 1).");
     ac_metrics_sample(o, "ac_build_info", 1, "version", AC_VERSION, NULL);
     ac_metrics_single(o, "ac_process_start_time_seconds", "gauge",

@@ -28,11 +28,11 @@ bool ac_match_op_parse(const char *s, enum ac_match_op *out)
 
 static void mt_deinit(struct ac_matcher *m)
 {
+    if (m->re) {
+        ac_regex_release(m->value);
+    }
     free(m->name);
     free(m->value);
-    if (m->has_re) {
-        regfree(&m->re);
-    }
     memset(m, 0, sizeof(*m));
 }
 
@@ -42,12 +42,11 @@ static bool mt_init(struct ac_matcher *m, const json_t *obj, const char *path, j
     const char *name = json_string_value(json_object_get(obj, "name"));
     const char *op = json_string_value(json_object_get(obj, "op"));
     const char *value = json_string_value(json_object_get(obj, "value"));
-    char p[160], *anchored; /* path (< 96) plus a field name */
+    char p[160]; /* path (< 96) plus a field name */
     const char *k;
     json_t *v;
     bool known, ok = true;
     char buf[8];
-    int rc;
 
     memset(m, 0, sizeof(*m));
     if (!json_is_object(obj)) {
@@ -82,16 +81,11 @@ static bool mt_init(struct ac_matcher *m, const json_t *obj, const char *path, j
         return false;
     }
     if (m->op == AC_MATCH_RE || m->op == AC_MATCH_NRE) {
-        anchored = ac_xasprintf("^(%s)$", value);
-        rc = regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB);
-        free(anchored);
-        if (rc != 0) {
-            char why[128];
-            (void)regerror(rc, &m->re, why, sizeof(why));
+        char why[160];
+        if (!(m->re = ac_regex_shared(value, why, sizeof(why)))) {
             ac_event_error(errors, -1, p, "invalid regular expression: %s", why);
             return false;
         }
-        m->has_re = true;
     }
     m->name = ac_xstrdup(name);
     m->value = ac_xstrdup(value);
@@ -152,7 +146,7 @@ bool ac_matcher_match(const struct ac_matcher *m, const struct ac_event *ev)
             return strcmp(v, m->value) != 0;
         case AC_MATCH_RE:
         case AC_MATCH_NRE:
-            hit = regexec(&m->re, v, 0, NULL, 0) == 0;
+            hit = ac_regex_match(m->re, v, strlen(v));
             return m->op == AC_MATCH_RE ? hit : !hit;
     }
     return false;

@@ -4,19 +4,21 @@
  * =, !=, =~, !~. A name is any field ac_event_field() knows ("type",
  * "level", "resource.kind", "labels.team", ...). A missing field compares as
  * the empty string, so app_id!="" means "has an app_id". Regular expressions
- * are POSIX extended, compiled once, and fully anchored: =~ "web" matches
- * "web" but not "web-1" (write "web.*"). Matching is bytewise.
+ * are RE2's (Prometheus's syntax; linear-time matching, server/core/regex.h),
+ * fully anchored: =~ "web" matches "web" but not "web-1" (write "web.*"), and
+ * a pattern must stand on its own ("a)|(b" is refused). Compiled patterns
+ * are shared by text, so loading the same matchers again compiles nothing.
  * Used by filter rules, silences and routes.
  */
 #ifndef AC_SERVER_CORE_MATCHER_H
 #define AC_SERVER_CORE_MATCHER_H
 
 #include <jansson.h>
-#include <regex.h>
 #include <stdbool.h>
 
 #include "schema/event.h"
 #include "server/core/err.h"
+#include "server/core/regex.h"
 
 #define AC_MATCHERS_MAX      32
 #define AC_MATCHER_VALUE_MAX 1024
@@ -27,8 +29,7 @@ struct ac_matcher {
     char *name;
     enum ac_match_op op;
     char *value;
-    bool has_re;
-    regex_t re;
+    const struct ac_regex *re; /* =~ and !~: shared (ac_regex_shared) */
 };
 
 /* "=", "!=", "=~", "!~"; _parse returns false for anything else. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Integration tests of hostile clients at the connection level: 1,100
+ * Integration tests of hostile clients. Matchers: patterns that kill
+ * backtracking engines, through every API that takes matchers. Connections: 1,100
  * slowloris sockets (a header line every 500 ms, never the end of the
  * header block, reconnecting as soon as they are closed) and, separately,
  * 10,000 idle TCP connects from one address. Meanwhile another client's
@@ -350,11 +351,171 @@ static void test_hostile_idle_connects(void **state)
     assert_int_equal(it_server_stop(&s), 0);
 }
 
+/* ---- hostile matchers ---- */
+
+/* The server's resident memory in kB (/proc). */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    (void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (!(f = fopen(path, "r"))) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
+/* Whether an answer is a 400 whose details name path. */
+static bool names(json_t *r, const char *path)
+{
+    size_t i;
+    json_t *d;
+
+    json_array_foreach(json_object_get(json_object_get(r, "error"), "details"), i, d)
+    {
+        const char *p = json_string_value(json_object_get(d, "path"));
+        const char *m = json_string_value(json_object_get(d, "message"));
+        if (p && strcmp(p, path) == 0 && m && strstr(m, "regular expression")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One matcher on labels.x, JSON-escaped pattern. */
+static char *matchers(const char *pattern)
+{
+    json_t *m = json_pack("[{s:s, s:s, s:s}]", "name", "labels.x", "op", "=~", "value", pattern);
+    char *s = json_dumps(m, JSON_COMPACT);
+
+    json_decref(m);
+    return s;
+}
+
+/* Patterns that backtracking engines die of, or that escape their anchors:
+ * each is refused with a 400 naming the matcher by silences, filter rules,
+ * routes and inhibition rules - or, where RE2 takes it, it matches in
+ * linear time, so ingest and notification go on. */
+static void test_hostile_matchers(void **state)
+{
+    static const char *refused[] = {"(a|b)++++++++++++++++++++",
+                                    "(.*)(.*)(.*)(.*)(.*)\\5x",
+                                    "prod)|(staging",
+                                    "(a)\\1",
+                                    "a{1001}",
+                                    "((a{1000}){1000}){1000}",
+                                    "(?=a)b",
+                                    "(?<!a)b",
+                                    "[",
+                                    NULL};
+    static const char *linear[] = {
+        "(a+)+b", "(.*a){20}b", "(x+x+)+y", "(a|aa)+b", "((a*)*)*b", "(.*)(.*)(.*)(.*)(.*)x", NULL};
+    struct it_server s;
+    struct it_sink *sink = it_sink_start("ok");
+    char cfg[1024], body[2048], *ms, *contact, *team;
+    char big[301];
+    json_t *r;
+    long rss0, rss1;
+    double compiles;
+
+    (void)state;
+    (void)snprintf(
+        cfg, sizeof(cfg),
+        "{\"notify\":{\"poll_ms\":50,\"group_wait_s\":{\"P1\":0},\"repeat_s\":{\"P1\":0},"
+        "\"channels\":{\"room\":{\"kind\":\"webhook\",\"url\":"
+        "\"http://127.0.0.1:%d/hook\"}},\"levels\":{\"P1\":[\"room\"]},"
+        "\"fallback\":\"room\"}}",
+        it_sink_port(sink));
+    it_server_start_config(&s, cfg, NULL);
+    contact = it_create(&s, "/v1/contacts", "{\"name\":\"ann\",\"phone\":\"+8613800000001\"}");
+    (void)snprintf(body, sizeof(body),
+                   "{\"name\":\"sre\",\"default\":true,\"chain\":[{\"targets\":[{\"contact\":"
+                   "\"%s\"}]}]}",
+                   contact);
+    team = it_create(&s, "/v1/teams", body);
+    for (int i = 0; refused[i]; i++) {
+        ms = matchers(refused[i]);
+        (void)snprintf(body, sizeof(body), "{\"matchers\":%s,\"duration_s\":600}", ms);
+        assert_int_equal(it_req(&s, "POST", "/v1/silences", body, &r), 400);
+        assert_true(names(r, "$.matchers[0].value"));
+        json_decref(r);
+        (void)snprintf(body, sizeof(body), "{\"name\":\"h%d\",\"action\":\"drop\",\"matchers\":%s}",
+                       i, ms);
+        assert_int_equal(it_req(&s, "POST", "/v1/rules", body, &r), 400);
+        assert_true(names(r, "$.matchers[0].value"));
+        json_decref(r);
+        (void)snprintf(body, sizeof(body), "{\"name\":\"h%d\",\"team\":\"%s\",\"matchers\":%s}", i,
+                       team, ms);
+        assert_int_equal(it_req(&s, "POST", "/v1/routes", body, &r), 400);
+        json_decref(r);
+        (void)snprintf(body, sizeof(body),
+                       "{\"name\":\"h%d\",\"source_matchers\":%s,\"target_matchers\":[]}", i, ms);
+        assert_int_equal(it_req(&s, "POST", "/v1/inhibit_rules", body, &r), 400);
+        json_decref(r);
+        free(ms);
+    }
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM silences"), 0);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM filter_rules WHERE name LIKE 'h%'"), 0);
+    /* the ones RE2 takes: as silences, filter rules and routes at once */
+    rss0 = rss_kb(s.pid);
+    for (int i = 0; linear[i]; i++) {
+        ms = matchers(linear[i]);
+        (void)snprintf(body, sizeof(body), "{\"matchers\":%s,\"duration_s\":600}", ms);
+        free(it_create(&s, "/v1/silences", body));
+        (void)snprintf(body, sizeof(body), "{\"name\":\"l%d\",\"action\":\"drop\",\"matchers\":%s}",
+                       i, ms);
+        free(it_create(&s, "/v1/rules", body));
+        (void)snprintf(body, sizeof(body), "{\"name\":\"l%d\",\"team\":\"%s\",\"matchers\":%s}", i,
+                       team, ms);
+        free(it_create(&s, "/v1/routes", body));
+        free(ms);
+    }
+    /* a P1 alert whose label is 300 characters the patterns chew on: it is
+     * stored (no rule drops it), not silenced, and notified */
+    memset(big, 'a', 300);
+    big[300] = '\0';
+    for (int k = 0; k < 4; k++) {
+        (void)snprintf(body, sizeof(body),
+                       "{\"source\":\"probe\",\"type\":\"ItHostileRe%d\",\"level\":\"P1\","
+                       "\"title\":\"t\",\"labels\":{\"x\":\"%s\"}}",
+                       k, big);
+        r = it_post_events(&s, body, 200);
+        assert_false(json_is_true(
+            json_object_get(json_array_get(json_object_get(r, "items"), 0), "dropped")));
+        json_decref(r);
+        assert_int_equal(it_sink_wait(sink, "/hook", k + 1, 20000), k + 1);
+        if (k == 0) {
+            compiles = it_metric(&s, "ac_regex_compiles_total");
+        }
+    }
+    /* three more planning rounds loaded the silences and routes: nothing compiled again */
+    assert_true(compiles > 0);
+    assert_true(it_metric(&s, "ac_regex_compiles_total") == compiles);
+    rss1 = rss_kb(s.pid);
+    printf("# hostile matchers: %d refused x 4 kinds; %d accepted x 3 kinds; %.0f compiles; "
+           "RSS %ld -> %ld kB\n",
+           9, 6, compiles, rss0, rss1);
+    assert_true(rss1 - rss0 < 64 * 1024);
+    free(contact);
+    free(team);
+    assert_int_equal(it_server_stop(&s), 0);
+    it_sink_stop(sink);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_slowloris),
         cmocka_unit_test(test_hostile_idle_connects),
+        cmocka_unit_test(test_hostile_matchers),
     };
     int rc;
 
