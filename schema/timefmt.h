@@ -21,5 +21,7 @@ void ac_time_format(int64_t us, char *out);
 
 /* Wall-clock time now in µs. */
 int64_t ac_time_now_us(void);
+/* A monotonic clock in µs (intervals, deadlines; not a date). */
+int64_t ac_time_mono_us(void);
 
 #endif

@@ -4,24 +4,36 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 
 #define AUTH_MIN_TOKEN 16
 
+/* A token bucket: up to burst requests at once, refilled at rate per second. */
+struct auth_bucket {
+    double rate, burst; /* rate < 0: the default; 0: unlimited */
+    double level;       /* requests available */
+    int64_t at_us;      /* when level was last brought up to date (monotonic) */
+};
+
 struct auth_token {
     char *name;
     unsigned char digest[32];
     unsigned scopes;
+    struct auth_bucket bucket;
 };
 
 struct ac_auth {
     struct auth_token *tokens;
     size_t n;
+    double rate, burst;   /* the default of tokens without their own */
+    pthread_mutex_t lock; /* the buckets */
 };
 
 static const struct {
@@ -68,6 +80,7 @@ static void auth_add(struct ac_auth *a, const char *name, const unsigned char *d
     a->tokens[a->n].name = ac_xstrdup(name);
     memcpy(a->tokens[a->n].digest, digest, 32);
     a->tokens[a->n].scopes = scopes;
+    a->tokens[a->n].bucket = (struct auth_bucket){.rate = -1, .burst = -1};
     a->n++;
 }
 
@@ -129,6 +142,19 @@ static bool auth_absent(bool absent_ok, size_t idx, const char *what, const char
     return absent_ok;
 }
 
+/* An optional number >= 0 (absent: *out stays). */
+static bool auth_rate_ok(const json_t *v, double *out)
+{
+    if (!v) {
+        return true;
+    }
+    if (!json_is_number(v) || json_number_value(v) < 0) {
+        return false;
+    }
+    *out = json_number_value(v);
+    return true;
+}
+
 static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t, bool absent_ok)
 {
     const char *name = json_string_value(json_object_get(t, "name"));
@@ -138,18 +164,26 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t, bool 
     const char *hex = json_string_value(json_object_get(t, "token_sha256"));
     unsigned mask = 0;
     unsigned char d[32];
-    size_t i;
+    size_t i, before = a->n;
     const char *k;
     json_t *v;
     bool ok = false;
+    double rate = -1, burst = -1;
 
     json_object_foreach((json_t *)t, k, v)
     {
         if (strcmp(k, "name") && strcmp(k, "scopes") && strcmp(k, "token_env") &&
-            strcmp(k, "token_file") && strcmp(k, "token_sha256")) {
+            strcmp(k, "token_file") && strcmp(k, "token_sha256") && strcmp(k, "rate_per_s") &&
+            strcmp(k, "burst")) {
             ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: unknown key %s", idx, k);
             return false;
         }
+    }
+    if (!auth_rate_ok(json_object_get(t, "rate_per_s"), &rate) ||
+        !auth_rate_ok(json_object_get(t, "burst"), &burst)) {
+        ac_log(AC_LOG_ERROR, "auth",
+               "auth.tokens[%zu]: rate_per_s and burst are numbers >= 0 (0: no limit)", idx);
+        return false;
     }
     if (!name || !json_is_array(scopes) || json_array_size(scopes) == 0) {
         ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: needs a name and a list of scopes", idx);
@@ -175,9 +209,9 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t, bool 
         if (!val) {
             return auth_absent(absent_ok, idx, "environment variable is not set:", env);
         }
-        return auth_add_secret(a, name, val, mask);
+        ok = auth_add_secret(a, name, val, mask);
     }
-    if (file) {
+    else if (file) {
         char *val = auth_read_file(file);
         if (!val) {
             return auth_absent(absent_ok, idx, "cannot read", file);
@@ -185,14 +219,20 @@ static bool auth_add_entry(struct ac_auth *a, size_t idx, const json_t *t, bool 
         ok = auth_add_secret(a, name, val, mask);
         OPENSSL_cleanse(val, strlen(val));
         free(val);
-        return ok;
     }
-    if (!auth_hex(hex, d)) {
+    else if (!auth_hex(hex, d)) {
         ac_log(AC_LOG_ERROR, "auth", "auth.tokens[%zu]: token_sha256 must be 64 hex digits", idx);
         return false;
     }
-    auth_add(a, name, d, mask);
-    return true;
+    else {
+        auth_add(a, name, d, mask);
+        ok = true;
+    }
+    if (ok && a->n > before) {
+        a->tokens[a->n - 1].bucket.rate = rate;
+        a->tokens[a->n - 1].bucket.burst = burst;
+    }
+    return ok;
 }
 
 struct ac_auth *ac_auth_create(const json_t *tokens)
@@ -217,6 +257,7 @@ struct ac_auth *ac_auth_create_checked(const json_t *tokens, bool absent_ok)
     size_t i;
     json_t *t;
 
+    pthread_mutex_init(&a->lock, NULL);
     for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
         const char *v = getenv(envs[i].env);
         if (v && *v && !auth_add_secret(a, envs[i].name, v, envs[i].scopes)) {
@@ -250,6 +291,7 @@ void ac_auth_destroy(struct ac_auth *a)
     }
     OPENSSL_cleanse(a->tokens, a->n * sizeof(*a->tokens));
     free(a->tokens);
+    pthread_mutex_destroy(&a->lock);
     free(a);
 }
 
@@ -285,4 +327,53 @@ enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, 
     *principal = found->name;
     /* admin is the superuser scope: it satisfies every requirement. */
     return (found->scopes & ((unsigned)need | AC_SCOPE_ADMIN)) ? AC_AUTH_OK : AC_AUTH_FORBIDDEN;
+}
+
+void ac_auth_set_default_rate(struct ac_auth *a, double rate_per_s, double burst)
+{
+    a->rate = rate_per_s;
+    a->burst = burst;
+}
+
+long ac_auth_throttle(struct ac_auth *a, const char *principal)
+{
+    struct auth_bucket *b = NULL;
+    double rate, burst, wait_s;
+    int64_t now = ac_time_mono_us();
+    long retry = 0;
+
+    for (size_t i = 0; i < a->n && !b; i++) {
+        if (a->tokens[i].name == principal) {
+            b = &a->tokens[i].bucket;
+        }
+    }
+    if (!b) {
+        return 0;
+    }
+    pthread_mutex_lock(&a->lock);
+    rate = b->rate >= 0 ? b->rate : a->rate;
+    burst = b->burst >= 0 ? b->burst : a->burst;
+    if (burst < 1) {
+        burst = rate > 1 ? rate : 1; /* a second's worth */
+    }
+    if (rate > 0) {
+        if (b->at_us == 0) {
+            b->level = burst; /* a new bucket starts full */
+        }
+        else {
+            b->level += rate * (double)(now - b->at_us) / 1e6;
+            b->level = b->level > burst ? burst : b->level;
+        }
+        b->at_us = now;
+        if (b->level >= 1) {
+            b->level -= 1;
+        }
+        else {
+            wait_s = (1 - b->level) / rate;
+            retry = (long)wait_s + ((double)(long)wait_s < wait_s ? 1 : 0);
+            retry = retry < 1 ? 1 : retry;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return retry;
 }

@@ -46,6 +46,17 @@ enum ac_auth_verdict { AC_AUTH_OK, AC_AUTH_MISSING, AC_AUTH_INVALID, AC_AUTH_FOR
 enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, enum ac_scope need,
                                    const char **principal);
 
+/*
+ * Request rates per token: a token bucket of burst requests refilled at
+ * rate_per_s (auth.tokens[i].rate_per_s/burst; else this default, which the
+ * AC_*_TOKEN tokens use too). 0 = no limit. Per instance. Before serving.
+ */
+void ac_auth_set_default_rate(struct ac_auth *a, double rate_per_s, double burst);
+/* Takes one request from principal's budget (principal as ac_auth_check
+ * set it). Returns 0 if allowed, else the whole seconds until one is
+ * (for Retry-After, >= 1). Thread-safe. */
+long ac_auth_throttle(struct ac_auth *a, const char *principal);
+
 /* "ingest" -> AC_SCOPE_INGEST; 0 if unknown. */
 enum ac_scope ac_scope_parse(const char *s);
 const char *ac_scope_name(enum ac_scope s);

@@ -3,15 +3,18 @@
  * libmicrohttpd glue: per-request state, body accumulation with a hard
  * limit, routing, authentication and graceful draining.
  *
- * A request is refused before its body is looked at when the route is
- * unknown, the token is missing or lacks the scope, the declared
- * Content-Length is over the limit, or the content type is not accepted.
- * The refusal is sent at once only if the client waits for it (Expect:
- * 100-continue), there is no body, or the declared body is beyond
- * HTTP_DISCARD_MAX; otherwise the body is read and discarded first, because
- * closing a socket with unread data makes the kernel reset the connection
- * and the client may never see the answer. A chunked body that grows past the
- * limit is read and discarded, then answered with 413.
+ * A request is refused before its body is looked at when the path or the
+ * header block is too long, the route is unknown, the token is missing,
+ * lacks the scope or is over its rate, the declared Content-Length is over
+ * the limit, or the content type is not accepted. A small declared body
+ * (up to HTTP_DISCARD_MAX) is read and dropped first, because closing a
+ * socket with unread data makes the kernel reset the connection and the
+ * client may never see the answer; otherwise (a larger or chunked body, or
+ * Expect: 100-continue) the refusal goes at once and libmicrohttpd closes
+ * the connection without reading the body. A chunked body that grows past
+ * the limit is dropped as it comes, and the connection is closed without an
+ * answer once HTTP_DISCARD_MAX more has come (an answer could only follow
+ * the whole body, however long).
  *
  * Threads: libmicrohttpd's epoll event threads (one per core) serve every
  * socket, so an idle or slow connection costs a descriptor and a few
@@ -45,8 +48,16 @@
 #include "server/http_conns.h"
 #include "server/server.h"
 
-#define HTTP_JSON        "application/json"
-#define HTTP_DISCARD_MAX (64LL << 20)
+#define HTTP_JSON "application/json"
+/* A refused request's body is read (and dropped) only up to this, so the
+ * answer is not lost to a reset; past it the answer goes at once and the
+ * connection closes. */
+#define HTTP_DISCARD_MAX (64LL << 10)
+/* libmicrohttpd's memory per connection (request line, headers, query);
+ * past it, it answers 414/431 itself, so our own limits below sit inside. */
+#define HTTP_CONN_MEMORY (128U << 10)
+#define HTTP_URL_MAX     (8U << 10)  /* longer: 414 */
+#define HTTP_HEADERS_MAX (32U << 10) /* header block larger: 431 */
 
 struct http_route {
     const char *method;
@@ -161,6 +172,8 @@ struct http_state {
     char *arg;
     struct ac_buf body;
     bool too_big;          /* the body is discarded */
+    size_t dropped;        /* bytes of it discarded */
+    size_t body_cap;       /* max_body_bytes, or 0 for a refused request's body */
     const char *principal; /* of the token checked before the body; borrowed from auth */
     bool counted;
     struct MHD_Response *early; /* a refusal waiting for the body to be discarded */
@@ -341,7 +354,7 @@ static bool http_answer_now(const struct ac_http_req *r)
         return true;
     }
     if (te && strcasestr(te, "chunked")) {
-        return false;
+        return true; /* of unknown length: not read at all */
     }
     return len <= 0 || len > HTTP_DISCARD_MAX;
 }
@@ -423,15 +436,43 @@ static bool http_query_ok(struct ac_http_req *r)
     return true;
 }
 
+static enum MHD_Result http_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    size_t *n = cls;
+
+    (void)kind;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* The header block's size, about as sent. */
+static size_t http_headers_size(const struct ac_http_req *r)
+{
+    size_t n = 0;
+
+    (void)MHD_get_connection_values(r->conn, MHD_HEADER_KIND, http_header_size, &n);
+    return n;
+}
+
 /* Checks that can answer before the body is read. Returns true if answered. */
 static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_state *st,
                        bool path_known)
 {
     const char *cl;
     enum ac_auth_verdict v;
+    long retry;
 
     if (__atomic_load_n(&h->srv->stopping, __ATOMIC_ACQUIRE)) {
         ac_http_reply_error(r, 503, "unavailable", "the server is shutting down", NULL);
+        return true;
+    }
+    if (strlen(r->url) > HTTP_URL_MAX) {
+        ac_http_reply_error(r, 414, "uri_too_long", "the path and query are over 8 KiB", NULL);
+        return true;
+    }
+    if (http_headers_size(r) > HTTP_HEADERS_MAX) {
+        ac_http_reply_error(r, 431, "headers_too_large", "the header block is over 32 KiB", NULL);
         return true;
     }
     if (!st->route) {
@@ -459,6 +500,16 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
                 ac_xasprintf("this token lacks the scope %s", ac_scope_name(st->route->scope));
             ac_http_reply_error(r, 403, "forbidden", msg, NULL);
             free(msg);
+            return true;
+        }
+        if ((retry = ac_auth_throttle(h->srv->auth, st->principal)) > 0) {
+            char ra[24];
+            (void)snprintf(ra, sizeof(ra), "%ld", retry);
+            ac_http_reply_error(r, 429, "rate_limited",
+                                "this token is over its request rate; retry after Retry-After "
+                                "seconds",
+                                NULL);
+            ac_http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
             return true;
         }
     }
@@ -552,6 +603,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
             ac_http_conn_request(h->conns, conn);
         }
         __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
+        st->body_cap = (size_t)h->srv->cfg.max_body_bytes;
         st->route = http_match(method, url, &st->arg, &path_known);
         if (http_early(h, &r, st, path_known)) {
             if (http_answer_now(&r)) {
@@ -559,17 +611,24 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
             }
             st->early = r.resp;
             st->early_status = r.status;
-            st->too_big = true; /* discard the body, then answer */
+            st->too_big = true; /* discard the (small) body, then answer */
+            st->body_cap = 0;
         }
         return MHD_YES;
     }
     if (*upload_size) {
         if (!st->too_big && st->body.len + *upload_size > (size_t)h->srv->cfg.max_body_bytes) {
             st->too_big = true;
+            st->dropped = st->body.len;
             ac_buf_deinit(&st->body);
         }
         if (!st->too_big) {
             ac_buf_append(&st->body, upload, *upload_size);
+        }
+        else if ((st->dropped += *upload_size) > (size_t)HTTP_DISCARD_MAX + st->body_cap) {
+            ac_log(AC_LOG_WARN, "http", "%s %s: a chunked body past the limit; connection closed",
+                   method, url);
+            return MHD_NO;
         }
         *upload_size = 0;
         return MHD_YES;
@@ -807,14 +866,14 @@ struct ac_http *ac_http_start(struct ac_server *srv)
     if (!h->conns || !h->workers) {
         goto fail;
     }
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
-                            http_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_THREAD_POOL_SIZE, io, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            (unsigned)srv->cfg.max_connections_per_client,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
-                            MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
-                            MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, io,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections_per_client,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_CONNECTION,
+        http_notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (!h->d) {
         ac_log(AC_LOG_ERROR, "http", "cannot listen on %s (in use?)", srv->cfg.listen);
         goto fail;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 
@@ -31,14 +32,6 @@ struct ac_http_conns {
     pthread_t thread;
 };
 
-static int64_t conns_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *conns_watch(void *arg)
 {
     struct ac_http_conns *t = arg;
@@ -54,7 +47,7 @@ static void *conns_watch(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         (void)pthread_cond_timedwait(&t->wake, &t->lock, &until);
-        now = conns_now_us();
+        now = ac_time_mono_us();
         for (struct ac_http_conn *c = t->head; c; c = c->next) {
             if (c->deadline_us && !c->shut && now >= c->deadline_us) {
                 /* the table's lock keeps the descriptor open (see the header) */
@@ -117,7 +110,7 @@ struct ac_http_conn *ac_http_conn_opened(struct ac_http_conns *t, int fd)
     struct ac_http_conn *c = ac_xcalloc(1, sizeof(*c));
 
     c->fd = fd;
-    c->deadline_us = conns_now_us() + t->header_us;
+    c->deadline_us = ac_time_mono_us() + t->header_us;
     pthread_mutex_lock(&t->lock);
     c->next = t->head;
     if (t->head) {
@@ -138,7 +131,7 @@ void ac_http_conn_request(struct ac_http_conns *t, struct ac_http_conn *c)
 
 void ac_http_conn_answered(struct ac_http_conns *t, struct ac_http_conn *c)
 {
-    int64_t d = conns_now_us() + t->idle_us;
+    int64_t d = ac_time_mono_us() + t->idle_us;
 
     pthread_mutex_lock(&t->lock);
     c->deadline_us = d;

@@ -396,6 +396,10 @@ int ac_cmd_serve(const char *config_path)
         return 2;
     }
     srv.auth = ac_auth_create(srv.cfg.auth_tokens);
+    if (srv.auth) {
+        ac_auth_set_default_rate(srv.auth, (double)srv.cfg.token_rate_per_s,
+                                 (double)srv.cfg.token_burst);
+    }
     if (!srv.auth || srv_modules(&srv.cfg, &srv) != AC_OK) {
         ac_log(AC_LOG_ERROR, "config", "configuration is not valid; not starting");
         ac_auth_destroy(srv.auth);

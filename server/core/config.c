@@ -46,6 +46,13 @@ const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_INT, "limits.header_timeout_ms", "5000", CFO(header_timeout_ms), NULL,
      "a connection that has not sent a whole header block this long after it opened is closed", 100,
      600000},
+    {AC_CFG_INT, "limits.token_rate_per_s", "0", CFO(token_rate_per_s), NULL,
+     "requests per second per token (refilled bucket; 429 past it) unless the token sets its"
+     " own; 0 = no limit",
+     0, 10000000},
+    {AC_CFG_INT, "limits.token_burst", "0", CFO(token_burst), NULL,
+     "requests a token may make at once before its rate applies; 0 = a second's worth", 0,
+     10000000},
     {AC_CFG_INT, "http.io_threads", "0", CFO(http_io_threads), NULL,
      "event threads that serve the sockets (epoll); 0 = one per core", 0, 256},
     {AC_CFG_INT, "http.workers", "64", CFO(http_workers), NULL,

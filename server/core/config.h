@@ -50,6 +50,8 @@ struct ac_config {
     long http_io_threads;
     long http_workers;
     long http_queue;
+    long token_rate_per_s;
+    long token_burst;
     long writer_queue_events;
     long group_commit_max_events;
     long shutdown_grace_s;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -510,12 +511,200 @@ static void test_hostile_matchers(void **state)
     it_sink_stop(sink);
 }
 
+/* ---- hostile input at the edges ---- */
+
+/* Sends head (and then up to body_max bytes of body while the server takes
+ * them), then reads the answer until the server closes. Returns the answer
+ * (new); *sent: body bytes the socket took. */
+static char *raw_request(int port, const char *head, size_t head_len, long body_max, long *sent)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {3, 0};
+    char chunk[16384], *out = calloc(1, 65536);
+    size_t got = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_true(send(fd, head, head_len, MSG_NOSIGNAL) == (ssize_t)head_len);
+    memset(chunk, 'x', sizeof(chunk));
+    *sent = 0;
+    while (*sent < body_max) {
+        if ((n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL)) <= 0) {
+            break; /* closed, reset, or nobody reads: the server stopped taking it */
+        }
+        *sent += n;
+    }
+    while (got < 65535 && (n = recv(fd, out + got, 65535 - got, 0)) > 0) {
+        got += (size_t)n;
+    }
+    close(fd);
+    return out;
+}
+
+/* A request line and headers that ask the server to close after answering. */
+#define CLOSE(line) line " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+/* The answer's status is want, its body the JSON error shape with code. */
+static void assert_json_error(const char *answer, int want, const char *code)
+{
+    char status[32], c[64];
+    const char *body = strstr(answer, "\r\n\r\n");
+
+    (void)snprintf(status, sizeof(status), "HTTP/1.1 %d ", want);
+    if (strncmp(answer, status, strlen(status)) != 0 || !body) {
+        fprintf(stderr, "want %d %s, got: %.300s\n", want, code, answer);
+        fail();
+    }
+    assert_non_null(strcasestr(answer, "Content-Type: application/json"));
+    (void)snprintf(c, sizeof(c), "{\"error\":{\"code\":\"%s\"", code);
+    assert_non_null(strstr(body, c));
+}
+
+/* Unauthenticated and over-limit bodies are not read beyond a small cap;
+ * every refusal is the JSON error shape; a token over its rate gets 429. */
+static void test_hostile_edges(void **state)
+{
+    struct it_server s;
+    const char *cfg = "{\"auth\":{\"tokens\":[{\"name\":\"slow\",\"scopes\":[\"read\"],"
+                      "\"token_env\":\"IT_SLOW_TOKEN\",\"rate_per_s\":5,\"burst\":5}]}}";
+    const char *env[] = {"IT_SLOW_TOKEN=it-slow-token-0123456789", NULL};
+    char *head = malloc(300000), *ans;
+    long sent;
+    struct it_resp r;
+    size_t n;
+    int ok = 0, limited = 0;
+
+    (void)state;
+    it_server_start_config(&s, cfg, env);
+    /* a declared 60 MB body without a token: 401 at once, the body not read */
+    n = (size_t)sprintf(head, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/json\r\nContent-Length: 60000000\r\n\r\n");
+    ans = raw_request(s.port, head, n, 60000000, &sent);
+    printf("# unauthenticated 60 MB body: the socket took %ld bytes\n", sent);
+    assert_json_error(ans, 401, "unauthorized");
+    assert_true(sent < 16L << 20);
+    free(ans);
+    /* the same chunked, for ever: 401 at once */
+    n = (size_t)sprintf(head, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+    ans = raw_request(s.port, head, n, 60000000, &sent);
+    printf("# unauthenticated chunked body: the socket took %ld bytes\n", sent);
+    assert_json_error(ans, 401, "unauthorized");
+    assert_true(sent < 16L << 20);
+    free(ans);
+    /* authenticated, declared over the limit: 413 at once */
+    n = (size_t)sprintf(head,
+                        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                        "Content-Type: application/json\r\nContent-Length: 60000000\r\n\r\n",
+                        IT_INGEST_TOKEN);
+    ans = raw_request(s.port, head, n, 60000000, &sent);
+    assert_json_error(ans, 413, "payload_too_large");
+    assert_true(sent < 16L << 20);
+    free(ans);
+    /* authenticated, chunked past the limit: cut off after the limit + 64 KiB */
+    n = (size_t)sprintf(head,
+                        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "100000\r\n",
+                        IT_INGEST_TOKEN);
+    ans = raw_request(s.port, head, n, 60000000, &sent);
+    printf("# chunked past the limit: the socket took %ld bytes\n", sent);
+    assert_true(sent < 24L << 20);
+    free(ans);
+    /* too long a path, too large a header block, too many parameters */
+    n = (size_t)sprintf(head, "GET /v1/alerts/");
+    memset(head + n, 'a', 10000);
+    n += 10000;
+    n += (size_t)sprintf(head + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    ans = raw_request(s.port, head, n, 0, &sent);
+    assert_json_error(ans, 414, "uri_too_long");
+    free(ans);
+    n = (size_t)sprintf(head, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(head + n, 'a', 40000);
+    n += 40000;
+    n += (size_t)sprintf(head + n, "\r\n\r\n");
+    ans = raw_request(s.port, head, n, 0, &sent);
+    assert_json_error(ans, 431, "headers_too_large");
+    free(ans);
+    n = (size_t)sprintf(head, "GET /v1/alerts?");
+    for (int i = 0; i < 500; i++) {
+        n += (size_t)sprintf(head + n, "%sstatus=open", i ? "&" : "");
+    }
+    n += (size_t)sprintf(head + n,
+                         " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: "
+                         "Bearer %s\r\n\r\n",
+                         IT_READ_TOKEN);
+    ans = raw_request(s.port, head, n, 0, &sent);
+    assert_json_error(ans, 400, "invalid_query");
+    free(ans);
+    /* 404, 405, 415 and 403 in the same shape */
+    ans = raw_request(s.port, CLOSE("GET /nope"), strlen(CLOSE("GET /nope")), 0, &sent);
+    assert_json_error(ans, 404, "not_found");
+    free(ans);
+    ans = raw_request(s.port, CLOSE("PATCH /healthz"), strlen(CLOSE("PATCH /healthz")), 0, &sent);
+    assert_json_error(ans, 405, "method_not_allowed");
+    free(ans);
+    n = (size_t)sprintf(head,
+                        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                        "Connection: close\r\nContent-Type: text/plain\r\nContent-Length: "
+                        "2\r\n\r\n{}",
+                        IT_INGEST_TOKEN);
+    ans = raw_request(s.port, head, n, 0, &sent);
+    assert_json_error(ans, 415, "unsupported_media_type");
+    free(ans);
+    n = (size_t)sprintf(head,
+                        "POST /v1/rules HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                        "Connection: close\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 2\r\n\r\n{}",
+                        IT_READ_TOKEN);
+    ans = raw_request(s.port, head, n, 0, &sent);
+    assert_json_error(ans, 403, "forbidden");
+    free(ans);
+    /* a token over its rate: 5 at once, then 429 with Retry-After; others unaffected */
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(
+            it_http(&s, "GET", "/v1/incidents", "it-slow-token-0123456789", NULL, NULL, 0, &r), 0);
+        if (r.status == 200) {
+            ok++;
+        }
+        else {
+            char *ra = it_resp_header(&r, "Retry-After");
+            assert_int_equal(r.status, 429);
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(r.json, "error"), "code")),
+                "rate_limited");
+            assert_non_null(ra);
+            assert_int_equal(atoi(ra), 1);
+            free(ra);
+            limited++;
+        }
+        it_resp_free(&r);
+    }
+    assert_true(ok >= 5 && ok <= 6);
+    assert_int_equal(ok + limited, 10);
+    assert_int_equal(it_call(&s, "GET", "/v1/incidents", IT_READ_TOKEN, NULL, NULL, NULL), 200);
+    it_quiet_ms(1100); /* the bucket refills at 5 a second */
+    assert_int_equal(
+        it_call(&s, "GET", "/v1/incidents", "it-slow-token-0123456789", NULL, NULL, NULL), 200);
+    assert_true(it_metric(&s, "ac_http_requests_total{route=\"/v1/incidents\",method=\"GET\","
+                              "code=\"429\"}") >= 4);
+    /* nothing of the refused bodies was stored */
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type NOT LIKE 'ItHostile%'"), 0);
+    free(head);
+    assert_int_equal(it_server_stop(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_slowloris),
         cmocka_unit_test(test_hostile_idle_connects),
         cmocka_unit_test(test_hostile_matchers),
+        cmocka_unit_test(test_hostile_edges),
     };
     int rc;
 

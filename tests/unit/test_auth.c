@@ -142,12 +142,67 @@ static void test_auth_rejects_bad_entries(void **state)
     clear_env();
 }
 
+/* Token buckets: a token's own rate, the default for the others, 0 = none. */
+static void test_auth_rates(void **state)
+{
+    struct ac_auth *a;
+    const char *who, *fast;
+    json_t *cfg;
+    int allowed = 0;
+
+    (void)state;
+    clear_env();
+    setenv("AC_ADMIN_TOKEN", "admin-secret-123456", 1);
+    setenv("AC_TEST_TOK", "slow-secret-1234567", 1);
+    cfg = json_loads("[{\"name\":\"slow\",\"scopes\":[\"read\"],\"token_env\":\"AC_TEST_TOK\","
+                     "\"rate_per_s\":0.5,\"burst\":3}]",
+                     0, NULL);
+    a = ac_auth_create(cfg);
+    assert_non_null(a);
+    assert_int_equal(ac_auth_check(a, "Bearer slow-secret-1234567", AC_SCOPE_READ, &who),
+                     AC_AUTH_OK);
+    for (int i = 0; i < 5; i++) {
+        allowed += ac_auth_throttle(a, who) == 0;
+    }
+    assert_int_equal(allowed, 3);                    /* the burst */
+    assert_in_range(ac_auth_throttle(a, who), 1, 2); /* one more in 2 s at 0.5/s */
+    /* the admin token has no rate of its own, and the default is none */
+    assert_int_equal(ac_auth_check(a, "Bearer admin-secret-123456", AC_SCOPE_READ, &fast),
+                     AC_AUTH_OK);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(ac_auth_throttle(a, fast), 0);
+    }
+    /* a default of 100/s with a burst of 10 applies to it */
+    ac_auth_set_default_rate(a, 100, 10);
+    allowed = 0;
+    for (int i = 0; i < 50; i++) {
+        allowed += ac_auth_throttle(a, fast) == 0;
+    }
+    assert_in_range(allowed, 10, 12);
+    usleep(100 * 1000); /* ~10 more */
+    allowed = 0;
+    for (int i = 0; i < 50; i++) {
+        allowed += ac_auth_throttle(a, fast) == 0;
+    }
+    assert_in_range(allowed, 8, 12);
+    ac_auth_destroy(a);
+    json_decref(cfg);
+    /* rates must be numbers >= 0 */
+    cfg = json_loads("[{\"name\":\"bad\",\"scopes\":[\"read\"],\"token_env\":\"AC_TEST_TOK\","
+                     "\"rate_per_s\":-1}]",
+                     0, NULL);
+    assert_null(ac_auth_create(cfg));
+    json_decref(cfg);
+    clear_env();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_env_tokens_and_scopes),
         cmocka_unit_test(test_auth_config_entries),
         cmocka_unit_test(test_auth_rejects_bad_entries),
+        cmocka_unit_test(test_auth_rates),
     };
 
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
