@@ -5,7 +5,7 @@
 # servers on loopback. Source it; it defines functions only.
 
 AC_DEB_BUILD="build-essential cmake pkg-config libmicrohttpd-dev libpq-dev libjansson-dev
-  librdkafka-dev libhiredis-dev libcmocka-dev libcurl4-openssl-dev libssl-dev libre2-dev
+  librdkafka-dev libhiredis-dev libcmocka-dev libcurl4-openssl-dev libssl-dev libre2-dev libgnutls28-dev
   postgresql redis-server curl python3 tzdata"
 
 # ac_install_packages PKG... : apt-get install what is missing (apt-get update first).

@@ -47,6 +47,7 @@
 #include "server/core/workq.h"
 #include "server/http_conns.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 #define HTTP_JSON "application/json"
 /* A refused request's body is read (and dropped) only up to this, so the
@@ -58,6 +59,8 @@
 #define HTTP_CONN_MEMORY (128U << 10)
 #define HTTP_URL_MAX     (8U << 10)  /* longer: 414 */
 #define HTTP_HEADERS_MAX (32U << 10) /* header block larger: 431 */
+/* TLS 1.2 and 1.3 only, GnuTLS's default ciphers otherwise. */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct http_route {
     const char *method;
@@ -162,6 +165,7 @@ struct ac_http {
     struct MHD_Daemon *d;
     struct ac_http_conns *conns; /* header deadlines */
     struct ac_workq *workers;    /* requests that may block */
+    struct ac_tls *tls;          /* the certificate, with HTTPS; else NULL */
     int inflight;                /* atomic */
     unsigned long long busy;     /* 503s for a full worker queue (atomic) */
     struct http_stats stats[HTTP_NROUTES + 1];
@@ -866,20 +870,46 @@ struct ac_http *ac_http_start(struct ac_server *srv)
     if (!h->conns || !h->workers) {
         goto fail;
     }
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, io,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections_per_client,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_CONNECTION,
-        http_notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+    if (srv->cfg.tls_cert_file || srv->cfg.tls_key_file) {
+        if (!srv->cfg.tls_cert_file || !srv->cfg.tls_key_file) {
+            ac_log(AC_LOG_ERROR, "http", "tls needs both cert_file and key_file");
+            goto fail;
+        }
+        if (!(h->tls = ac_tls_create(srv->cfg.tls_cert_file, srv->cfg.tls_key_file))) {
+            goto fail;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    {
+        struct MHD_OptionItem opts[] = {
+            {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, h},
+            {MHD_OPTION_SOCK_ADDR, 0, &ss},
+            {MHD_OPTION_THREAD_POOL_SIZE, io, NULL},
+            {MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_connections, NULL},
+            {MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_connections_per_client, NULL},
+            {MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.connection_timeout_s, NULL},
+            {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL},
+            {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_notify_conn, h},
+            {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_completed, h},
+            /* TLS only: the last two, cut off by END otherwise */
+            {h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0, (void *)ac_tls_retrieve},
+            {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES},
+            {MHD_OPTION_END, 0, NULL},
+        };
+        h->d = MHD_start_daemon(flags, 0, NULL, NULL, http_access, h, MHD_OPTION_ARRAY, opts,
+                                MHD_OPTION_END);
+    }
     if (!h->d) {
         ac_log(AC_LOG_ERROR, "http", "cannot listen on %s (in use?)", srv->cfg.listen);
         goto fail;
     }
-    ac_log(AC_LOG_INFO, "http", "listening addr=%s io_threads=%u workers=%ld", srv->cfg.listen, io,
-           srv->cfg.http_workers);
+    if (h->tls) {
+        char *subject = ac_tls_subject(h->tls);
+        ac_log(AC_LOG_INFO, "http", "TLS certificate subject=\"%s\"", subject);
+        free(subject);
+    }
+    ac_log(AC_LOG_INFO, "http", "listening addr=%s scheme=%s io_threads=%u workers=%ld",
+           srv->cfg.listen, h->tls ? "https" : "http", io, srv->cfg.http_workers);
     if (srv->metrics) {
         ac_metrics_register(srv->metrics, http_collect, h);
     }
@@ -887,6 +917,7 @@ struct ac_http *ac_http_start(struct ac_server *srv)
 fail:
     ac_workq_stop(h->workers);
     ac_http_conns_stop(h->conns);
+    ac_tls_destroy(h->tls);
     free(h);
     return NULL;
 }
@@ -915,5 +946,22 @@ void ac_http_stop(struct ac_http *h, long grace_s)
     ac_workq_stop(h->workers);
     MHD_stop_daemon(h->d);
     ac_http_conns_stop(h->conns);
+    ac_tls_destroy(h->tls);
     free(h);
+}
+
+bool ac_http_reload_tls(struct ac_http *h)
+{
+    char *subject;
+
+    if (!h || !h->tls) {
+        return true;
+    }
+    if (!ac_tls_reload(h->tls)) {
+        return false;
+    }
+    subject = ac_tls_subject(h->tls);
+    ac_log(AC_LOG_INFO, "http", "TLS certificate reloaded subject=\"%s\"", subject);
+    free(subject);
+    return true;
 }

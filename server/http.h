@@ -63,4 +63,8 @@ const char *ac_http_arg(const struct ac_http_req *r, const char *name);
 /* Name of the first query argument not in allowed (NULL-terminated), or NULL. */
 const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *allowed);
 
+/* SIGHUP: reads the TLS certificate and key again (nothing without TLS).
+ * False (logged, the old ones kept) if they do not load. */
+bool ac_http_reload_tls(struct ac_http *h);
+
 #endif

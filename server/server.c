@@ -28,14 +28,19 @@
 #include "server/notifier.h"
 #include "server/registry.h"
 #include "server/sweeper.h"
+#include "server/tls.h"
 
 #define SRV_START_RETRY_S 30
 
 volatile sig_atomic_t ac_stop_signal;
+static volatile sig_atomic_t srv_reload_signal;
 
 static void srv_on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP) {
+        srv_reload_signal = 1;
+        return;
+    }
     ac_stop_signal = 1;
 }
 
@@ -48,6 +53,7 @@ static void srv_signals(void)
     sigemptyset(&sa.sa_mask);
     (void)sigaction(SIGTERM, &sa, NULL);
     (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
 }
@@ -243,6 +249,23 @@ int ac_cmd_check_config(const char *config_path)
     }
     PQconninfoFree(pq);
     PQfreemem(err);
+    if (cfg.tls_cert_file || cfg.tls_key_file) {
+        struct ac_tls *tls = NULL;
+        if (!cfg.tls_cert_file || !cfg.tls_key_file) {
+            ac_log(AC_LOG_ERROR, "config", "tls: give both cert_file and key_file");
+        }
+        else {
+            tls = ac_tls_create(cfg.tls_cert_file, cfg.tls_key_file); /* says why not */
+        }
+        ok = ok && tls;
+        ac_tls_destroy(tls);
+    }
+    if (!ok) { /* the problems are logged; an invalid configuration is not printed */
+        ac_log(AC_LOG_ERROR, "config", "configuration is not valid");
+        ac_auth_destroy(auth);
+        ac_config_deinit(&cfg);
+        return 2;
+    }
     dump = ac_cfg_dump(ac_config_table, &cfg);
     json_object_set_new(dump, "auth_token_count",
                         json_integer(auth ? (json_int_t)ac_auth_count(auth) : 0));
@@ -252,10 +275,7 @@ int ac_cmd_check_config(const char *config_path)
     json_decref(dump);
     ac_auth_destroy(auth);
     ac_config_deinit(&cfg);
-    if (!ok) {
-        ac_log(AC_LOG_ERROR, "config", "configuration is not valid");
-    }
-    return ok ? 0 : 2;
+    return 0;
 }
 
 /* Starts every part in order, registering their metrics; the server serves
@@ -418,6 +438,11 @@ int ac_cmd_serve(const char *config_path)
     ac_log(AC_LOG_INFO, "server", "serving version=%s pid=%d", AC_VERSION, (int)getpid());
     while (!ac_stop_signal) {
         srv_sleep_ms(100);
+        if (srv_reload_signal) {
+            srv_reload_signal = 0;
+            ac_log(AC_LOG_INFO, "server", "SIGHUP: reloading the TLS certificate");
+            (void)ac_http_reload_tls(srv.http);
+        }
     }
     ac_log(AC_LOG_INFO, "server", "stopping: draining in-flight requests");
     __atomic_store_n(&srv.stopping, 1, __ATOMIC_RELEASE);

@@ -22,6 +22,10 @@
 const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_STR, "listen", "127.0.0.1:8080", CFO(listen), "AC_LISTEN",
      "HTTP listen address host:port ([::1]:8080 for IPv6)", 0, 0},
+    {AC_CFG_STR, "tls.cert_file", NULL, CFO(tls_cert_file), "AC_TLS_CERT_FILE",
+     "PEM certificate chain (leaf first): the listener speaks HTTPS; reread on SIGHUP", 0, 0},
+    {AC_CFG_STR, "tls.key_file", NULL, CFO(tls_key_file), "AC_TLS_KEY_FILE",
+     "PEM private key of tls.cert_file (unencrypted; reread on SIGHUP)", 0, 0},
     {AC_CFG_DSN, "postgres.dsn",
      "host=127.0.0.1 port=5432 dbname=alertcenter user=alertcenter connect_timeout=5", CFO(pg_dsn),
      "AC_PG_DSN", "libpq connection string or URI", 0, 0},
@@ -366,9 +370,9 @@ char *ac_cfg_mask_dsn(const char *dsn)
     return ac_buf_steal(&b);
 }
 
-/* The URL with its password masked, and if hook its path and query too:
- * webhooks carry their token there (DingTalk's access_token, Slack's
- * /services/T/B/<secret>). */
+/* The URL with its password and query masked (redis://h?password=X), and
+ * if hook its path too: webhooks carry their token there (DingTalk's
+ * access_token, Slack's /services/T/B/<secret>). */
 static char *cfg_mask_url(const char *url, bool hook)
 {
     CURLU *u = curl_url();
@@ -382,7 +386,7 @@ static char *cfg_mask_url(const char *url, bool hook)
         (void)curl_url_set(u, CURLUPART_PASSWORD, "***", 0);
     }
     curl_free(pw);
-    if (hook && curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q) {
+    if (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q) {
         (void)curl_url_set(u, CURLUPART_QUERY, "***", 0);
     }
     if (hook) {

@@ -36,6 +36,8 @@ struct ac_cfg_entry {
 
 struct ac_config {
     char *listen;
+    char *tls_cert_file;
+    char *tls_key_file;
     char *pg_dsn;
     long pg_pool_size;
     char *redis_url;

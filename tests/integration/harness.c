@@ -185,8 +185,12 @@ static int it_http_impl(const struct it_server *s, const char *method, const cha
     CURLcode rc;
 
     memset(out, 0, sizeof(*out));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", s->ca_file[0] ? "https" : "http", s->port,
+             path);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    if (s->ca_file[0]) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+    }
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L); /* no body follows the headers */
@@ -520,6 +524,7 @@ void it_server_spawn(struct it_server *s, const char *dsn_in, const char *const 
         s->config[0] = '\0';
     }
     s->port = it_free_port();
+    s->ca_file[0] = '\0';
     snprintf(s->log, sizeof(s->log), "/tmp/%s_%d.log", it_db, s->port);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
     if (dsn_in) {
@@ -584,6 +589,12 @@ void it_server_start(struct it_server *s, const char *const *env)
 
 void it_server_start_config(struct it_server *s, const char *config_json, const char *const *env)
 {
+    it_server_start_tls(s, config_json, NULL, env);
+}
+
+void it_server_start_tls(struct it_server *s, const char *config_json, const char *ca_file,
+                         const char *const *env)
+{
     FILE *f;
 
     snprintf(s->config, sizeof(s->config), "/tmp/%s_%d.json", it_db, it_free_port());
@@ -592,6 +603,7 @@ void it_server_start_config(struct it_server *s, const char *config_json, const 
     fputs(config_json, f);
     fclose(f);
     it_server_spawn(s, NULL, env);
+    snprintf(s->ca_file, sizeof(s->ca_file), "%s", ca_file ? ca_file : "");
     it_server_wait_up(s);
 }
 

@@ -34,7 +34,8 @@ struct it_server {
     pid_t pid;
     int port;
     char log[256];
-    char config[256]; /* path passed with -c, or empty */
+    char config[256];  /* path passed with -c, or empty */
+    char ca_file[256]; /* with HTTPS: the CA the client trusts; else empty */
 };
 
 /* Starts `alertcenter serve` with the suite's database and the given extra
@@ -43,6 +44,11 @@ struct it_server {
 void it_server_start(struct it_server *s, const char *const *env);
 /* The same with a configuration file made from config_json (AC_* env still wins). */
 void it_server_start_config(struct it_server *s, const char *config_json, const char *const *env);
+
+/* The same over HTTPS (the config names tls.cert_file/key_file): the test
+ * client then speaks HTTPS, trusting ca_file. */
+void it_server_start_tls(struct it_server *s, const char *config_json, const char *ca_file,
+                         const char *const *env);
 
 /* The same in two steps: spawn with an explicit DSN (NULL = the suite's),
  * then wait for /healthz. */
@@ -179,5 +185,17 @@ int it_proxy_port(const struct it_proxy *p);
 /* down: drop every open connection and refuse new ones; up: forward again. */
 void it_proxy_set_down(struct it_proxy *p, bool down);
 void it_proxy_stop(struct it_proxy *p);
+
+/* The real Prometheus (Debian package prometheus) in folder dir (created
+ * under AC_TEST_TMP; named in *dir, dirlen), evaluating an always-firing
+ * rule "alert" every second (labels severity=critical, app_id=prom-app)
+ * and sending to the Alertmanager block alerting_yaml (indented as under
+ * "alerting:"; "%RULES%" is not needed). Its rules file is dir/rules.yml,
+ * its log dir/prometheus.log. Returns its pid. */
+pid_t it_prometheus_start(const char *alert, const char *alerting_yaml, char *dir, size_t dirlen);
+/* Writes text to path (asserted). */
+void it_write_file(const char *path, const char *text);
+/* SIGTERM, wait, remove its folder. */
+void it_prometheus_stop(pid_t pid, const char *dir);
 
 #endif

@@ -353,6 +353,16 @@ static void test_ops_cli(void **state)
     assert_non_null(strstr(out, "listen: want host:port"));
     assert_non_null(strstr(out, "postgres.dsn: cannot be parsed"));
     assert_null(strstr(out, "hunter2pw"));
+    assert_null(strstr(out, "\"listen\"")); /* an invalid configuration is not printed */
+    free(out);
+    /* a Redis password in the URL's query is masked too */
+    snprintf(cmd, sizeof(cmd),
+             "env -u AC_PG_DSN -u AC_LISTEN AC_REDIS_URL='redis://h:1/0?password=qu3ry-secret' "
+             "%s check-config",
+             bin);
+    assert_int_equal(it_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "redis://h:1/0"));
+    assert_null(strstr(out, "qu3ry-secret"));
     free(out);
     /* the shipped example passes as shipped: its secrets' sources are named,
      * absent here (warnings), and those tokens are left out */

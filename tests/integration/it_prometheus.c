@@ -186,15 +186,6 @@ static void test_status_and_bad_bodies(void **state)
     assert_int_equal((long)it_sql_ll("SELECT count(*) FROM events"), before);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static bool prom_alert_present(void *arg)
 {
     (void)arg;
@@ -205,67 +196,26 @@ static bool prom_alert_present(void *arg)
  * re-sending it every second, with a bearer token: one alert, counted once. */
 static void test_real_prometheus(void **state)
 {
-    char dir[256], cfg[4096], path[512], log[512], cfgpath[512], listen[64], tsdb[512];
+    char dir[256], alerting[512], path[512];
     pid_t pid;
-    int st;
-    posix_spawn_file_actions_t fa;
-    char *argv[8];
 
     (void)state;
-    snprintf(dir, sizeof(dir), "%s/it-prom-%d",
-             getenv("AC_TEST_TMP") ? getenv("AC_TEST_TMP") : "/tmp", (int)getpid());
-    assert_int_equal(mkdir(dir, 0755), 0);
-    snprintf(path, sizeof(path), "%s/rules.yml", dir);
-    write_file(path, "groups:\n"
-                     "- name: it\n"
-                     "  interval: 1s\n"
-                     "  rules:\n"
-                     "  - alert: ItPromAlwaysFiring\n"
-                     "    expr: vector(1)\n"
-                     "    labels: {severity: critical, app_id: prom-app}\n"
-                     "    annotations: {summary: always firing}\n");
-    snprintf(cfg, sizeof(cfg),
-             "global:\n"
-             "  evaluation_interval: 1s\n"
-             "alerting:\n"
+    snprintf(alerting, sizeof(alerting),
              "  alertmanagers:\n"
              "  - api_version: v2\n"
              "    authorization:\n"
              "      type: Bearer\n"
              "      credentials: %s\n"
              "    static_configs:\n"
-             "    - targets: ['127.0.0.1:%d']\n"
-             "rule_files: ['%s']\n",
-             IT_INGEST_TOKEN, srv.port, path);
-    snprintf(cfgpath, sizeof(cfgpath), "%s/prometheus.yml", dir);
-    write_file(cfgpath, cfg);
-    snprintf(log, sizeof(log), "%s/prometheus.log", dir);
-    snprintf(tsdb, sizeof(tsdb), "--storage.tsdb.path=%s/data", dir);
-    snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", it_free_port());
-    {
-        char c1[600];
-        snprintf(c1, sizeof(c1), "--config.file=%s", cfgpath);
-        argv[0] = "prometheus";
-        argv[1] = c1;
-        argv[2] = tsdb;
-        argv[3] = listen;
-        argv[4] = "--rules.alert.resend-delay=1s";
-        argv[5] = NULL;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        if (posix_spawnp(&pid, "prometheus", &fa, NULL, argv, environ) != 0) {
-            fail_msg("cannot run prometheus (Debian package prometheus)");
-        }
-        posix_spawn_file_actions_destroy(&fa);
-    }
+             "    - targets: ['127.0.0.1:%d']\n",
+             IT_INGEST_TOKEN, srv.port);
+    pid = it_prometheus_start("ItPromAlwaysFiring", alerting, dir, sizeof(dir));
     if (!it_wait_until(prom_alert_present, NULL, 60000)) {
         char *out = NULL;
         char cmd[600];
-        snprintf(cmd, sizeof(cmd), "tail -20 %s", log);
+        snprintf(cmd, sizeof(cmd), "tail -20 %s/prometheus.log", dir);
         (void)it_run(cmd, &out);
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
+        it_prometheus_stop(pid, dir);
         fail_msg("Prometheus's alert did not arrive; its log:\n%s", out);
     }
     /* two minutes of re-sends under a 15 s resolve timeout: still the one
@@ -282,7 +232,8 @@ static void test_real_prometheus(void **state)
                      1);
     /* the rule is removed: Prometheus stops sending it (no resolve), and the
      * alert resolves once its endsAt passes - before the resolve timeout */
-    write_file(path, "groups: []\n");
+    snprintf(path, sizeof(path), "%s/rules.yml", dir);
+    it_write_file(path, "groups: []\n");
     kill(pid, SIGHUP);
     {
         long long t0 = it_sql_ll("SELECT (extract(epoch FROM now()) * 1000)::bigint");
@@ -297,13 +248,7 @@ static void test_real_prometheus(void **state)
         fprintf(stderr, "resolved %lld ms after the rule was removed\n",
                 it_sql_ll("SELECT (extract(epoch FROM now()) * 1000)::bigint") - t0);
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, &st, 0);
-    {
-        char cmd[600];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        (void)it_run(cmd, NULL);
-    }
+    it_prometheus_stop(pid, dir);
 }
 
 int main(void)

@@ -13,14 +13,19 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* --- TCP proxy ---------------------------------------------------------- */
@@ -414,4 +419,77 @@ void it_sink_stop(struct it_sink *s)
     free(s->ok_body);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+void it_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+pid_t it_prometheus_start(const char *alert, const char *alerting_yaml, char *dir, size_t dirlen)
+{
+    static int seq;
+    char cfg[4096], rules[1024], path[512], log[512], cfgpath[512], listen[64], tsdb[512];
+    char c1[600];
+    char *argv[6];
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+
+    snprintf(dir, dirlen, "%s/it-prom-%d-%d",
+             getenv("AC_TEST_TMP") ? getenv("AC_TEST_TMP") : "/tmp", (int)getpid(), seq++);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/rules.yml", dir);
+    snprintf(rules, sizeof(rules),
+             "groups:\n"
+             "- name: it\n"
+             "  interval: 1s\n"
+             "  rules:\n"
+             "  - alert: %s\n"
+             "    expr: vector(1)\n"
+             "    labels: {severity: critical, app_id: prom-app}\n"
+             "    annotations: {summary: always firing}\n",
+             alert);
+    it_write_file(path, rules);
+    snprintf(cfg, sizeof(cfg),
+             "global:\n"
+             "  evaluation_interval: 1s\n"
+             "alerting:\n"
+             "%s"
+             "rule_files: ['%s']\n",
+             alerting_yaml, path);
+    snprintf(cfgpath, sizeof(cfgpath), "%s/prometheus.yml", dir);
+    it_write_file(cfgpath, cfg);
+    snprintf(log, sizeof(log), "%s/prometheus.log", dir);
+    snprintf(tsdb, sizeof(tsdb), "--storage.tsdb.path=%s/data", dir);
+    snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", it_free_port());
+    snprintf(c1, sizeof(c1), "--config.file=%s", cfgpath);
+    argv[0] = "prometheus";
+    argv[1] = c1;
+    argv[2] = tsdb;
+    argv[3] = listen;
+    argv[4] = "--rules.alert.resend-delay=1s";
+    argv[5] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (posix_spawnp(&pid, "prometheus", &fa, NULL, argv, environ) != 0) {
+        fail_msg("cannot run prometheus (Debian package prometheus)");
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+void it_prometheus_stop(pid_t pid, const char *dir)
+{
+    char cmd[600];
+    int st;
+
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    (void)it_run(cmd, NULL);
 }
