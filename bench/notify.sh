@@ -87,7 +87,7 @@ AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
     ./build/bench/alertcenter serve -c "$TMP/config.json" 2>"$TMP/server.log" &
 PIDS+=($!)
 for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
+    curl -sf "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' && break
     sleep 0.1
 done
 

@@ -92,7 +92,7 @@ for v in $VARIANTS; do
         "${BIN[$v]}" serve 2>"$TMP/server-$v.log" &
     PIDS+=($!)
     for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:${PORT[$v]}/healthz" >/dev/null && break
+        curl -sf "http://127.0.0.1:${PORT[$v]}/healthz" | grep -q '"ok"' && break
         sleep 0.1
     done
     # warm-up: connections, plans, caches

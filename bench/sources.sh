@@ -76,7 +76,7 @@ serve() {
         $BIN/alertcenter serve -c "$TMP/config.json" 2>>"$TMP/server.log" &
     SERVER=$!
     for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0
+        curl -sf "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' && return 0
         sleep 0.1
     done
     echo "the server did not start" >&2

@@ -121,6 +121,13 @@ bool ac_health_ready(struct ac_health *h, json_t **checks)
 
 void ac_api_healthz(struct ac_http_req *r)
 {
+    char why[256];
+
+    if (!__atomic_load_n(&r->srv->ready, __ATOMIC_ACQUIRE)) { /* alive, not ready yet */
+        ac_server_starting(r->srv, why, sizeof(why));
+        ac_http_reply_json(r, 200, json_pack("{s:s, s:s}", "status", "starting", "reason", why));
+        return;
+    }
     ac_http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
@@ -128,7 +135,16 @@ void ac_api_readyz(struct ac_http_req *r)
 {
     json_t *checks = NULL;
     bool ok = ac_health_ready(r->srv->health, &checks);
+    char why[256];
 
+    if (!__atomic_load_n(&r->srv->ready, __ATOMIC_ACQUIRE)) {
+        ac_server_starting(r->srv, why, sizeof(why));
+        ac_http_reply_json(
+            r, 503,
+            json_pack("{s:s, s:s, s:o}", "status", "starting", "reason", why, "checks", checks));
+        ac_http_add_header(r, "Retry-After", "1");
+        return;
+    }
     ac_http_reply_json(
         r, ok ? 200 : 503,
         json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks", checks));

@@ -479,6 +479,15 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
         ac_http_reply_error(r, 431, "headers_too_large", "the header block is over 32 KiB", NULL);
         return true;
     }
+    if (st->route && !__atomic_load_n(&h->srv->ready, __ATOMIC_ACQUIRE) &&
+        st->route->fn != ac_api_healthz && st->route->fn != ac_api_readyz) {
+        char why[256], *msg;
+        ac_server_starting(h->srv, why, sizeof(why));
+        msg = ac_xasprintf("the server is starting: %s", why);
+        ac_http_reply_error(r, 503, "starting", msg, NULL);
+        free(msg);
+        return true;
+    }
     if (!st->route) {
         if (path_known) {
             ac_http_reply_error(r, 405, "method_not_allowed", "method not allowed here", NULL);

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,6 @@
 #include "server/registry.h"
 #include "server/sweeper.h"
 #include "server/tls.h"
-
-#define SRV_START_RETRY_S 30
 
 volatile sig_atomic_t ac_stop_signal;
 static volatile sig_atomic_t srv_reload_signal;
@@ -165,22 +164,56 @@ static int srv_load_config(struct ac_config *cfg, const char *path)
 }
 
 /* Connects (retrying while the database starts) and applies migrations. */
-static int srv_migrate(const struct ac_config *cfg, int retry_s)
+void ac_server_starting(struct ac_server *srv, char *out, size_t len)
+{
+    pthread_mutex_lock(&srv->start_lock);
+    (void)snprintf(out, len, "%s", srv->starting);
+    pthread_mutex_unlock(&srv->start_lock);
+}
+
+__attribute__((format(printf, 2, 3))) static void srv_set_starting(struct ac_server *srv,
+                                                                   const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!srv) {
+        return;
+    }
+    pthread_mutex_lock(&srv->start_lock);
+    va_start(ap, fmt);
+    (void)vsnprintf(srv->starting, sizeof(srv->starting), fmt, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&srv->start_lock);
+}
+
+/* Connects and applies the migrations. With srv (serve), an unreachable
+ * PostgreSQL is tried again with a backoff from 1 s doubling to 30 s until
+ * it answers or a stop signal comes, and srv says so meanwhile (/readyz);
+ * without (migrate), once. */
+static int srv_migrate(const struct ac_config *cfg, struct ac_server *srv)
 {
     PGconn *conn = NULL;
     int applied = 0, rc;
+    long backoff_ms = 1000;
 
-    for (int waited = 0;; waited++) {
+    for (int attempt = 1;; attempt++) {
+        srv_set_starting(srv, "connecting to PostgreSQL (attempt %d)", attempt);
         conn = ac_pg_connect(cfg->pg_dsn);
-        if (conn || waited >= retry_s || ac_stop_signal) {
+        if (conn || !srv || ac_stop_signal) {
             break;
         }
-        srv_sleep_ms(1000);
+        srv_set_starting(srv, "PostgreSQL is unreachable (attempt %d; the next in %ld s)", attempt,
+                         backoff_ms / 1000);
+        for (long slept = 0; slept < backoff_ms && !ac_stop_signal; slept += 100) {
+            srv_sleep_ms(100);
+        }
+        backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
     }
     if (!conn) {
         ac_log(AC_LOG_ERROR, "migrate", "PostgreSQL is unreachable");
         return AC_EDB;
     }
+    srv_set_starting(srv, "applying migrations");
     rc = ac_migrate_run(conn, &applied);
     PQfinish(conn);
     if (rc == AC_OK) {
@@ -197,7 +230,7 @@ int ac_cmd_migrate(const char *config_path)
     if (srv_load_config(&cfg, config_path) != AC_OK) {
         return 2;
     }
-    rc = srv_migrate(&cfg, 0);
+    rc = srv_migrate(&cfg, NULL);
     ac_config_deinit(&cfg);
     return rc == AC_OK ? 0 : 1;
 }
@@ -278,9 +311,11 @@ int ac_cmd_check_config(const char *config_path)
     return 0;
 }
 
-/* Starts every part in order, registering their metrics; the server serves
- * once this returns AC_OK. On failure the parts started are left for
- * srv_teardown. */
+/* The front starts first: metrics, the read pool, health and the listener,
+ * which answers /healthz and /readyz (why it is not ready) at once; then
+ * the migrations (waiting for PostgreSQL) and every other part in order,
+ * registering their metrics, and the server is ready. On failure the parts
+ * started are left for srv_teardown. */
 /* The writer committed intents: the notifier plans now (under wake_lock, so
  * teardown can take the notifier away first). */
 static void srv_wake_notifier(void *arg)
@@ -294,7 +329,7 @@ static void srv_wake_notifier(void *arg)
     pthread_mutex_unlock(&srv->wake_lock);
 }
 
-static int srv_start_parts(struct ac_server *srv)
+static int srv_start_front(struct ac_server *srv)
 {
     srv->started_us = ac_time_now_us();
     srv->metrics = ac_metrics_create();
@@ -304,6 +339,13 @@ static int srv_start_parts(struct ac_server *srv)
     if (!srv->health) {
         return AC_EIO;
     }
+    srv->http = ac_http_start(srv);
+    return srv->http ? AC_OK : AC_EIO;
+}
+
+static int srv_start_parts(struct ac_server *srv)
+{
+    srv_set_starting(srv, "starting the writer and workers");
     srv->writer = ac_writer_create(srv->cfg.pg_dsn, srv->cfg.redis_url, srv->cfg.redis_prefix,
                                    &srv->escalation, srv->cfg.writer_queue_events,
                                    srv->cfg.group_commit_max_events);
@@ -359,10 +401,8 @@ static int srv_start_parts(struct ac_server *srv)
         return AC_EIO;
     }
     ac_metrics_register(srv->metrics, srv_ingest_collect, &srv->k8s);
-    srv->http = ac_http_start(srv);
-    if (!srv->http) {
-        return AC_EIO;
-    }
+    srv_set_starting(srv, "%s", "");
+    __atomic_store_n(&srv->ready, 1, __ATOMIC_RELEASE);
     return AC_OK;
 }
 
@@ -411,6 +451,8 @@ int ac_cmd_serve(const char *config_path)
 
     memset(&srv, 0, sizeof(srv));
     pthread_mutex_init(&srv.wake_lock, NULL);
+    pthread_mutex_init(&srv.start_lock, NULL);
+    (void)snprintf(srv.starting, sizeof(srv.starting), "reading the configuration");
     srv_signals();
     if (srv_load_config(&srv.cfg, config_path) != AC_OK) {
         return 2;
@@ -432,7 +474,8 @@ int ac_cmd_serve(const char *config_path)
                "no tokens configured: every API endpoint answers 401 "
                "(set AC_ADMIN_TOKEN)");
     }
-    if (srv_migrate(&srv.cfg, SRV_START_RETRY_S) != AC_OK || srv_start_parts(&srv) != AC_OK) {
+    if (srv_start_front(&srv) != AC_OK || srv_migrate(&srv.cfg, &srv) != AC_OK ||
+        srv_start_parts(&srv) != AC_OK) {
         goto cleanup;
     }
     ac_log(AC_LOG_INFO, "server", "serving version=%s pid=%d", AC_VERSION, (int)getpid());

@@ -64,6 +64,11 @@ struct ac_server {
     struct ac_ingest kafka;            /* main: the Kafka consumer (its thread its own) */
     struct ac_ingest k8s;              /* main: the Kubernetes watch (its threads their own) */
     int stopping;                      /* main (atomic store), read by request threads */
+    /* Serving starts before the database is reached: until ready, only
+     * /healthz and /readyz answer (the rest 503 "starting") with why. */
+    int ready;                  /* main (atomic store), read by request threads */
+    pthread_mutex_t start_lock; /* guards starting */
+    char starting[256];         /* what start-up waits for */
     /* Relaxed atomics, added to by the pipeline (any source thread). */
     unsigned long long n_dropped, n_submitted;
 };
@@ -81,5 +86,8 @@ int ac_cmd_check_config(const char *config_path);
  * Implements ac_sink for every source.
  */
 int ac_pipeline_submit(void *srv, struct ac_event_vec *evs, struct ac_ingest_result *results);
+
+/* What start-up waits for (copied into out, NUL-terminated); "" once ready. */
+void ac_server_starting(struct ac_server *srv, char *out, size_t len);
 
 #endif

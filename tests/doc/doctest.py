@@ -61,7 +61,7 @@ def wait_up(proc, log, limit_s):
             sys.exit("run.sh exited early:\n" + open(log, errors="replace").read()[-4000:])
         try:
             with urllib.request.urlopen("http://127.0.0.1:8080/healthz", timeout=2) as r:
-                if r.status == 200:
+                if r.status == 200 and b'"ok"' in r.read():  # not "starting"
                     return
         except OSError:
             pass

@@ -500,7 +500,9 @@ static bool it_is_up(void *arg)
 {
     struct it_server *s = arg;
     struct it_resp r;
-    bool up = it_http(s, "GET", "/healthz", NULL, NULL, NULL, 0, &r) == 0 && r.status == 200;
+    /* alive and past start-up ({"status":"starting"} until then) */
+    bool up = it_http(s, "GET", "/healthz", NULL, NULL, NULL, 0, &r) == 0 && r.status == 200 &&
+              r.body && strstr(r.body, "\"ok\"");
 
     it_resp_free(&r);
     return up;

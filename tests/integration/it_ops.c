@@ -225,6 +225,64 @@ static void test_ops_postgres_outage(void **state)
     it_proxy_stop(px);
 }
 
+/* PostgreSQL down when the server starts: it serves /healthz (alive,
+ * "starting") and /readyz (503, why) at once, answers every other endpoint
+ * 503 "starting", retries with a backoff, and is ready soon after
+ * PostgreSQL comes back. */
+static void test_ops_postgres_down_at_start(void **state)
+{
+    struct it_proxy *px = it_proxy_start(it_pg_port());
+    char dsn[256], env_dsn[300];
+    const char *env[2];
+    const char *ev = "{\"source\":\"probe\",\"type\":\"ItDownAtStart\",\"title\":\"t\"}";
+    struct it_server s = {0};
+    struct it_resp r;
+    bool answered = false;
+
+    (void)state;
+    it_dsn_for_port(it_proxy_port(px), dsn, sizeof(dsn));
+    snprintf(env_dsn, sizeof(env_dsn), "AC_PG_DSN=%s", dsn);
+    env[0] = env_dsn;
+    env[1] = NULL;
+    it_proxy_set_down(px, true);
+    it_server_spawn(&s, dsn, env);
+    for (int i = 0; i < 500 && !answered; i++) {
+        answered = it_http(&s, "GET", "/healthz", NULL, NULL, NULL, 0, &r) == 0;
+        if (!answered) {
+            it_quiet_ms(20);
+        }
+    }
+    assert_true(answered);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "starting");
+    it_resp_free(&r);
+    it_quiet_ms(2500); /* a few attempts */
+    assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "starting");
+    assert_non_null(strstr(json_string_value(json_object_get(r.json, "reason")),
+                           "PostgreSQL is unreachable (attempt"));
+    it_resp_free(&r);
+    assert_int_equal(
+        it_http(&s, "POST", "/v1/events", IT_ADMIN_TOKEN, "application/json", ev, strlen(ev), &r),
+        0);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "error"), "code")), "starting");
+    it_resp_free(&r);
+    assert_int_equal(it_call(&s, "GET", "/v1/alerts", IT_READ_TOKEN, NULL, NULL, NULL), 503);
+    /* PostgreSQL comes back: ready within the backoff (at most 30 s), then serving */
+    it_proxy_set_down(px, false);
+    it_server_wait_up(&s);
+    assert_int_equal(it_http(&s, "GET", "/readyz", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    json_decref(it_post_events(&s, ev, 200));
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItDownAtStart'"), 1);
+    assert_int_equal(it_server_stop(&s), 0);
+    it_proxy_stop(px);
+}
+
 static void test_ops_backend_killed_reconnects(void **state)
 {
     struct it_server s;
@@ -553,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_ops_restart_keeps_data),
         cmocka_unit_test(test_ops_sigterm_drains),
         cmocka_unit_test(test_ops_postgres_outage),
+        cmocka_unit_test(test_ops_postgres_down_at_start),
         cmocka_unit_test(test_ops_backend_killed_reconnects),
         cmocka_unit_test(test_ops_readyz_redis_down),
         cmocka_unit_test(test_ops_cli),
