@@ -73,6 +73,7 @@ struct http_route {
 static const struct http_route http_routes[] = {
     {"GET", "/healthz", ac_api_healthz, 0, false},
     {"GET", "/readyz", ac_api_readyz, 0, false},
+    {"GET", "/openapi.json", ac_api_openapi, 0, false},
     {"GET", "/metrics", ac_api_metrics, AC_SCOPE_READ, false},
     {"POST", "/v1/events", ac_api_ingest_events, AC_SCOPE_INGEST, true},
     {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
@@ -480,7 +481,8 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
         return true;
     }
     if (st->route && !__atomic_load_n(&h->srv->ready, __ATOMIC_ACQUIRE) &&
-        st->route->fn != ac_api_healthz && st->route->fn != ac_api_readyz) {
+        st->route->fn != ac_api_healthz && st->route->fn != ac_api_readyz &&
+        st->route->fn != ac_api_openapi) {
         char why[256], *msg;
         ac_server_starting(h->srv, why, sizeof(why));
         msg = ac_xasprintf("the server is starting: %s", why);
@@ -550,7 +552,7 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
  * the event thread; the rest on a worker, the connection suspended. */
 static bool http_runs_inline(const struct http_route *rt)
 {
-    return rt->fn == ac_api_healthz;
+    return rt->fn == ac_api_healthz || rt->fn == ac_api_openapi;
 }
 
 /* A worker runs the handler, then resumes the connection; the event thread
@@ -973,4 +975,26 @@ bool ac_http_reload_tls(struct ac_http *h)
     ac_log(AC_LOG_INFO, "http", "TLS certificate reloaded subject=\"%s\"", subject);
     free(subject);
     return true;
+}
+
+extern const char ac_openapi_json[];
+extern const unsigned long ac_openapi_json_len;
+
+void ac_api_openapi(struct ac_http_req *r)
+{
+    ac_http_reply_text(r, 200, ac_xstrndup(ac_openapi_json, ac_openapi_json_len),
+                       ac_openapi_json_len, HTTP_JSON);
+}
+
+json_t *ac_http_routes(void)
+{
+    json_t *out = json_array();
+
+    for (const struct http_route *rt = http_routes; rt->method; rt++) {
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b}", "method", rt->method, "path",
+                                             rt->path, "scope",
+                                             rt->scope ? ac_scope_name(rt->scope) : "public",
+                                             "body", rt->body));
+    }
+    return out;
 }

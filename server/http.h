@@ -67,4 +67,8 @@ const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *
  * False (logged, the old ones kept) if they do not load. */
 bool ac_http_reload_tls(struct ac_http *h);
 
+/* Every registered route: [{method, path ("*" for a segment), scope
+ * ("public" or one scope), body}] (new). */
+json_t *ac_http_routes(void);
+
 #endif

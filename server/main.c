@@ -2,9 +2,11 @@
 /* alertcenter: the entry point and its subcommands. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/core/mem.h"
+#include "server/http.h"
 #include "server/server.h"
 
 static const char main_usage[] =
@@ -14,9 +16,22 @@ static const char main_usage[] =
     "  serve          run the server (applies pending migrations first)\n"
     "  migrate        apply pending database migrations and exit\n"
     "  check-config   validate a configuration and print it, secrets masked\n"
+    "  routes         print every HTTP route with its scope (JSON)\n"
     "  version        print the version\n"
     "\n"
     "Run 'alertcenter <command> --help' for a command's options.\n";
+
+static int main_routes(const char *config_path)
+{
+    json_t *routes = ac_http_routes();
+    char *s = json_dumps(routes, JSON_INDENT(1));
+
+    (void)config_path;
+    puts(s);
+    free(s);
+    json_decref(routes);
+    return 0;
+}
 
 static const struct {
     const char *name;
@@ -37,6 +52,11 @@ static const struct {
      "Validates the configuration (file, then AC_* overrides) and prints the effective\n"
      "values with secrets masked. Exits 2 if it is not valid.\n",
      ac_cmd_check_config},
+    {"routes",
+     "usage: alertcenter routes\n\n"
+     "Prints every HTTP route the server registers, with its method, path (\"*\" for an\n"
+     "id segment) and scope, as a JSON array (docs/openapi.json documents each).\n",
+     main_routes},
 };
 
 int main(int argc, char **argv)
