@@ -595,3 +595,45 @@ CREATE OR REPLACE FUNCTION ac_inhibit_rule_json(r inhibit_rules) RETURNS jsonb L
         'created_by', r.created_by, 'created_at', ac_rfc3339(r.created_at),
         'updated_at', ac_rfc3339(r.updated_at))
 $$;
+
+-- Database tokens (0025): their API form (never the digest), creation and
+-- revocation, each audited in the same statement. The CLI and the API both
+-- call these.
+CREATE OR REPLACE FUNCTION ac_token_json(t api_tokens) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', t.id::text, 'name', t.name, 'scopes', to_jsonb(t.scopes), 'tenant', t.tenant,
+        'rate_per_s', t.rate_per_s, 'burst', t.burst, 'expires_at', ac_rfc3339(t.expires_at),
+        'created_by', t.created_by, 'created_at', ac_rfc3339(t.created_at),
+        'revoked_at', ac_rfc3339(t.revoked_at), 'revoked_by', t.revoked_by,
+        'last_used_at', ac_rfc3339(t.last_used_at),
+        'state', CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked'
+                      WHEN t.expires_at <= now() THEN 'expired' ELSE 'active' END)
+$$;
+
+CREATE OR REPLACE FUNCTION ac_token_create(p_name text, p_sha256 bytea, p_scopes text[],
+        p_tenant text, p_expires timestamptz, p_rate double precision, p_burst double precision,
+        p_actor text) RETURNS jsonb LANGUAGE sql AS $$
+    WITH t AS (INSERT INTO api_tokens (name, token_sha256, scopes, tenant, expires_at, rate_per_s,
+                                       burst, created_by)
+               VALUES (p_name, p_sha256, p_scopes, p_tenant, p_expires, p_rate, p_burst, p_actor)
+               RETURNING *),
+         a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)
+               SELECT p_actor, 'token.create', 'token', t.id::text, ac_token_json(t) FROM t)
+    SELECT ac_token_json(t) FROM t
+$$;
+
+-- p_key: the id, or the name. NULL when no such token; a revoked one is
+-- answered as it is (revoking twice changes nothing and audits nothing).
+CREATE OR REPLACE FUNCTION ac_token_revoke(p_key text, p_actor text) RETURNS jsonb
+        LANGUAGE sql AS $$
+    WITH k AS (SELECT id FROM api_tokens
+               WHERE name = p_key
+                  OR id = CASE WHEN p_key ~ '^[0-9]{1,18}$' THEN p_key::bigint END
+               ORDER BY (name = p_key) DESC LIMIT 1),
+         t AS (UPDATE api_tokens w SET revoked_at = now(), revoked_by = p_actor FROM k
+               WHERE w.id = k.id AND w.revoked_at IS NULL RETURNING w.*),
+         a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)
+               SELECT p_actor, 'token.revoke', 'token', t.id::text, ac_token_json(t) FROM t)
+    SELECT coalesce((SELECT ac_token_json(t) FROM t),
+                    (SELECT ac_token_json(w) FROM api_tokens w JOIN k ON w.id = k.id))
+$$;

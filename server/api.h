@@ -47,6 +47,7 @@ void ac_api_action_post(struct ac_http_req *r);         /* POST /v1/actions/{tok
 void ac_api_metrics(struct ac_http_req *r);             /* GET /metrics */
 void ac_api_healthz(struct ac_http_req *r);             /* GET /healthz */
 void ac_api_openapi(struct ac_http_req *r);             /* GET /openapi.json */
+void ac_api_tokens(struct ac_http_req *r);              /* /v1/tokens[/{id}] (admin) */
 void ac_api_readyz(struct ac_http_req *r);              /* GET /readyz */
 
 /* Registers the process and cluster collectors (api_metrics.c). */

@@ -29,11 +29,31 @@ struct auth_token {
     struct auth_bucket bucket;
 };
 
+/* A token from the database (ac_auth_install_db). */
+struct auth_db_token {
+    int64_t id;
+    char *name;
+    unsigned char digest[32];
+    unsigned scopes;
+    int64_t expires_us; /* wall clock; 0: never */
+    struct auth_bucket bucket;
+    int64_t used_s;    /* last use, wall-clock seconds (atomic) */
+    int64_t flushed_s; /* the last use written back (the flusher's) */
+};
+
+struct auth_db_set {
+    struct auth_db_token *v;
+    size_t n;
+    struct auth_db_set *older; /* kept until destroy: principals point into them */
+};
+
 struct ac_auth {
     struct auth_token *tokens;
     size_t n;
     double rate, burst;   /* the default of tokens without their own */
     pthread_mutex_t lock; /* the buckets */
+    pthread_rwlock_t db_lock;
+    struct auth_db_set *db; /* the set in force (and, through older, those before) */
 };
 
 static const struct {
@@ -258,6 +278,7 @@ struct ac_auth *ac_auth_create_checked(const json_t *tokens, bool absent_ok)
     json_t *t;
 
     pthread_mutex_init(&a->lock, NULL);
+    pthread_rwlock_init(&a->db_lock, NULL);
     for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
         const char *v = getenv(envs[i].env);
         if (v && *v && !auth_add_secret(a, envs[i].name, v, envs[i].scopes)) {
@@ -281,6 +302,16 @@ struct ac_auth *ac_auth_create_checked(const json_t *tokens, bool absent_ok)
     return a;
 }
 
+static void auth_db_set_free(struct auth_db_set *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->v[i].name);
+    }
+    OPENSSL_cleanse(d->v, d->n * sizeof(*d->v));
+    free(d->v);
+    free(d);
+}
+
 void ac_auth_destroy(struct ac_auth *a)
 {
     if (!a) {
@@ -291,6 +322,11 @@ void ac_auth_destroy(struct ac_auth *a)
     }
     OPENSSL_cleanse(a->tokens, a->n * sizeof(*a->tokens));
     free(a->tokens);
+    for (struct auth_db_set *d = a->db, *older; d; d = older) {
+        older = d->older;
+        auth_db_set_free(d);
+    }
+    pthread_rwlock_destroy(&a->db_lock);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -300,11 +336,13 @@ size_t ac_auth_count(const struct ac_auth *a)
     return a->n;
 }
 
-enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, enum ac_scope need,
+enum ac_auth_verdict ac_auth_check(struct ac_auth *a, const char *header, enum ac_scope need,
                                    const char **principal)
 {
     unsigned char d[32];
     const struct auth_token *found = NULL;
+    struct auth_db_token *db = NULL;
+    unsigned scopes;
 
     *principal = NULL;
     if (!header || strncasecmp(header, "Bearer ", 7) != 0) {
@@ -321,12 +359,87 @@ enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, 
             found = &a->tokens[i];
         }
     }
-    if (!found) {
-        return AC_AUTH_INVALID;
+    if (found) {
+        *principal = found->name;
+        scopes = found->scopes;
     }
-    *principal = found->name;
+    else {
+        pthread_rwlock_rdlock(&a->db_lock);
+        for (size_t i = 0; a->db && i < a->db->n; i++) {
+            if (CRYPTO_memcmp(d, a->db->v[i].digest, sizeof(d)) == 0) {
+                db = &a->db->v[i];
+            }
+        }
+        if (db) {
+            int64_t now_us = ac_time_now_us();
+            if (db->expires_us && now_us >= db->expires_us) {
+                pthread_rwlock_unlock(&a->db_lock);
+                return AC_AUTH_EXPIRED;
+            }
+            __atomic_store_n(&db->used_s, now_us / 1000000, __ATOMIC_RELAXED);
+            *principal = db->name; /* the set outlives the request (older) */
+            scopes = db->scopes;
+        }
+        pthread_rwlock_unlock(&a->db_lock);
+        if (!db) {
+            return AC_AUTH_INVALID;
+        }
+    }
     /* admin is the superuser scope: it satisfies every requirement. */
-    return (found->scopes & ((unsigned)need | AC_SCOPE_ADMIN)) ? AC_AUTH_OK : AC_AUTH_FORBIDDEN;
+    return (scopes & ((unsigned)need | AC_SCOPE_ADMIN)) ? AC_AUTH_OK : AC_AUTH_FORBIDDEN;
+}
+
+void ac_auth_install_db(struct ac_auth *a, const struct ac_auth_db_token *v, size_t n)
+{
+    struct auth_db_set *set = ac_xcalloc(1, sizeof(*set));
+
+    set->v = ac_xcalloc(n ? n : 1, sizeof(*set->v));
+    set->n = n;
+    for (size_t i = 0; i < n; i++) {
+        struct auth_db_token *t = &set->v[i];
+        t->id = v[i].id;
+        t->name = ac_xstrdup(v[i].name);
+        memcpy(t->digest, v[i].digest, 32);
+        t->scopes = v[i].scopes;
+        t->expires_us = v[i].expires_us;
+        t->bucket = (struct auth_bucket){.rate = v[i].rate_per_s, .burst = v[i].burst};
+    }
+    pthread_rwlock_wrlock(&a->db_lock);
+    /* a token's bucket and last use go on in the new set */
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; a->db && i < set->n; i++) {
+        for (size_t j = 0; j < a->db->n; j++) {
+            if (a->db->v[j].id == set->v[i].id) {
+                set->v[i].bucket.level = a->db->v[j].bucket.level;
+                set->v[i].bucket.at_us = a->db->v[j].bucket.at_us;
+                set->v[i].used_s = a->db->v[j].used_s;
+                set->v[i].flushed_s = a->db->v[j].flushed_s;
+            }
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    set->older = a->db;
+    a->db = set;
+    pthread_rwlock_unlock(&a->db_lock);
+}
+
+size_t ac_auth_db_used(struct ac_auth *a, int64_t *ids, int64_t *at_s, size_t max)
+{
+    size_t n = 0;
+
+    pthread_rwlock_rdlock(&a->db_lock);
+    for (size_t i = 0; a->db && i < a->db->n && n < max; i++) {
+        struct auth_db_token *t = &a->db->v[i];
+        int64_t used = __atomic_load_n(&t->used_s, __ATOMIC_RELAXED);
+        if (used > t->flushed_s) {
+            ids[n] = t->id;
+            at_s[n] = used;
+            t->flushed_s = used; /* only the flusher's thread writes it */
+            n++;
+        }
+    }
+    pthread_rwlock_unlock(&a->db_lock);
+    return n;
 }
 
 void ac_auth_set_default_rate(struct ac_auth *a, double rate_per_s, double burst)
@@ -347,7 +460,14 @@ long ac_auth_throttle(struct ac_auth *a, const char *principal)
             b = &a->tokens[i].bucket;
         }
     }
+    pthread_rwlock_rdlock(&a->db_lock); /* held while b may point into the set */
+    for (size_t i = 0; !b && a->db && i < a->db->n; i++) {
+        if (a->db->v[i].name == principal) {
+            b = &a->db->v[i].bucket;
+        }
+    }
     if (!b) {
+        pthread_rwlock_unlock(&a->db_lock);
         return 0;
     }
     pthread_mutex_lock(&a->lock);
@@ -375,5 +495,6 @@ long ac_auth_throttle(struct ac_auth *a, const char *principal)
         }
     }
     pthread_mutex_unlock(&a->lock);
+    pthread_rwlock_unlock(&a->db_lock);
     return retry;
 }

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum ac_scope {
     AC_SCOPE_INGEST = 1 << 0,
@@ -37,14 +39,40 @@ void ac_auth_destroy(struct ac_auth *a);
 /* Number of configured tokens. */
 size_t ac_auth_count(const struct ac_auth *a);
 
-enum ac_auth_verdict { AC_AUTH_OK, AC_AUTH_MISSING, AC_AUTH_INVALID, AC_AUTH_FORBIDDEN };
+enum ac_auth_verdict {
+    AC_AUTH_OK,
+    AC_AUTH_MISSING,
+    AC_AUTH_INVALID, /* unknown (or revoked) */
+    AC_AUTH_EXPIRED, /* a database token past its expiry */
+    AC_AUTH_FORBIDDEN,
+};
 
 /*
- * Check an Authorization header value (borrowed, may be NULL) for a scope.
- * principal: set to the token's name (borrowed from a) when known.
+ * Check an Authorization header value (borrowed, may be NULL) for a scope:
+ * the configured tokens, then the database's (ac_auth_install_db).
+ * principal: set to the token's name (borrowed from a, valid until
+ * ac_auth_destroy) when known. Thread-safe.
  */
-enum ac_auth_verdict ac_auth_check(const struct ac_auth *a, const char *header, enum ac_scope need,
+enum ac_auth_verdict ac_auth_check(struct ac_auth *a, const char *header, enum ac_scope need,
                                    const char **principal);
+
+/* A token from the database: only its SHA-256 is known. */
+struct ac_auth_db_token {
+    int64_t id;
+    const char *name;
+    unsigned char digest[32];
+    unsigned scopes;
+    int64_t expires_us;       /* wall clock, 0: never */
+    double rate_per_s, burst; /* < 0: the default */
+};
+/* Replaces the database tokens in force with v[0..n) (copied; revoked
+ * ones are left out by the caller). A token's rate bucket and last use
+ * carry over by id. The sets replaced are kept until ac_auth_destroy (a
+ * request may still hold a principal from one). Thread-safe. */
+void ac_auth_install_db(struct ac_auth *a, const struct ac_auth_db_token *v, size_t n);
+/* Database tokens used since the last call: up to max (id, last use in
+ * wall-clock seconds) pairs; returns how many. One caller (the flusher). */
+size_t ac_auth_db_used(struct ac_auth *a, int64_t *ids, int64_t *at_s, size_t max);
 
 /*
  * Request rates per token: a token bucket of burst requests refilled at

@@ -149,6 +149,10 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/silences/*", ac_api_silences, AC_SCOPE_READ, false},
     {"POST", "/v1/silences", ac_api_silences, AC_SCOPE_OPERATE, true},
     {"DELETE", "/v1/silences/*", ac_api_silences, AC_SCOPE_OPERATE, false},
+    {"GET", "/v1/tokens", ac_api_tokens, AC_SCOPE_ADMIN, false},
+    {"POST", "/v1/tokens", ac_api_tokens, AC_SCOPE_ADMIN, true},
+    {"GET", "/v1/tokens/*", ac_api_tokens, AC_SCOPE_ADMIN, false},
+    {"DELETE", "/v1/tokens/*", ac_api_tokens, AC_SCOPE_ADMIN, false},
     {NULL, NULL, NULL, 0, false},
 };
 
@@ -502,10 +506,11 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
     if (st->route->scope) {
         v = ac_auth_check(h->srv->auth, ac_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
                           st->route->scope, &r->principal);
-        if (v == AC_AUTH_MISSING || v == AC_AUTH_INVALID) {
+        if (v == AC_AUTH_MISSING || v == AC_AUTH_INVALID || v == AC_AUTH_EXPIRED) {
             ac_http_reply_error(r, 401, "unauthorized",
-                                v == AC_AUTH_MISSING ? "a bearer token is required"
-                                                     : "the bearer token is not valid",
+                                v == AC_AUTH_MISSING   ? "a bearer token is required"
+                                : v == AC_AUTH_EXPIRED ? "the bearer token has expired"
+                                                       : "the bearer token is not valid",
                                 NULL);
             return true;
         }
@@ -991,10 +996,9 @@ json_t *ac_http_routes(void)
     json_t *out = json_array();
 
     for (const struct http_route *rt = http_routes; rt->method; rt++) {
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b}", "method", rt->method, "path",
-                                             rt->path, "scope",
-                                             rt->scope ? ac_scope_name(rt->scope) : "public",
-                                             "body", rt->body));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:b}", "method", rt->method, "path", rt->path, "scope",
+                           rt->scope ? ac_scope_name(rt->scope) : "public", "body", rt->body));
     }
     return out;
 }

@@ -8,6 +8,7 @@
 #include "server/core/mem.h"
 #include "server/http.h"
 #include "server/server.h"
+#include "server/tokens.h"
 
 static const char main_usage[] =
     "usage: alertcenter <command> [options]\n"
@@ -17,6 +18,7 @@ static const char main_usage[] =
     "  migrate        apply pending database migrations and exit\n"
     "  check-config   validate a configuration and print it, secrets masked\n"
     "  routes         print every HTTP route with its scope (JSON)\n"
+    "  token          create, list or revoke database tokens\n"
     "  version        print the version\n"
     "\n"
     "Run 'alertcenter <command> --help' for a command's options.\n";
@@ -82,6 +84,9 @@ int main(int argc, char **argv)
         }
         printf("alertcenter %s\n", AC_VERSION);
         return 0;
+    }
+    if (strcmp(argv[1], "token") == 0) {
+        return ac_cmd_token(argc - 2, argv + 2);
     }
     for (size_t i = 0; i < sizeof(main_cmds) / sizeof(main_cmds[0]); i++) {
         if (strcmp(argv[1], main_cmds[i].name) != 0) {

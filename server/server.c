@@ -30,6 +30,7 @@
 #include "server/registry.h"
 #include "server/sweeper.h"
 #include "server/tls.h"
+#include "server/tokens.h"
 
 volatile sig_atomic_t ac_stop_signal;
 static volatile sig_atomic_t srv_reload_signal;
@@ -163,7 +164,6 @@ static int srv_load_config(struct ac_config *cfg, const char *path)
     return AC_OK;
 }
 
-/* Connects (retrying while the database starts) and applies migrations. */
 void ac_server_starting(struct ac_server *srv, char *out, size_t len)
 {
     pthread_mutex_lock(&srv->start_lock);
@@ -345,6 +345,10 @@ static int srv_start_front(struct ac_server *srv)
 
 static int srv_start_parts(struct ac_server *srv)
 {
+    srv_set_starting(srv, "loading the database tokens");
+    if (!(srv->tokens = ac_tokens_start(&srv->cfg, srv->auth))) {
+        return AC_EIO;
+    }
     srv_set_starting(srv, "starting the writer and workers");
     srv->writer = ac_writer_create(srv->cfg.pg_dsn, srv->cfg.redis_url, srv->cfg.redis_prefix,
                                    &srv->escalation, srv->cfg.writer_queue_events,
@@ -422,6 +426,7 @@ static void srv_teardown(struct ac_server *srv, int code)
     srv->kafka.ops->stop(&srv->kafka);           /* and so does it */
     srv->k8s.ops->stop(&srv->k8s);               /* and the watch */
     ac_filter_stop(srv->filter);
+    ac_tokens_stop(srv->tokens);
     ac_grouping_stop(srv->grouping);
     ac_registry_stop(srv->registry);
     if (srv->writer) {

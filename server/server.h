@@ -39,6 +39,7 @@ struct ac_metrics;
 struct ac_server {
     struct ac_config cfg;              /* main, before start; immutable after */
     struct ac_auth *auth;              /* main, before start */
+    struct ac_tokens *tokens;          /* main; loads the database tokens into auth */
     struct ac_pg_pool *pool;           /* main; connections checked out by request threads */
     struct ac_writer *writer;          /* main; its thread owns its connection */
     struct ac_health *health;          /* main */
