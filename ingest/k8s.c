@@ -359,12 +359,9 @@ static char *k8_relist(struct k8_watch *w, CURL *c)
     return rv;
 }
 
-static void k8_set_rv(struct k8_watch *w, const json_t *obj)
+static void k8_set_rv(struct k8_watch *w, const char *rv)
 {
-    const char *rv =
-        json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-
-    if (rv && *rv) {
+    if (rv) {
         free(w->rv);
         w->rv = ac_xstrdup(rv);
     }
@@ -373,34 +370,34 @@ static void k8_set_rv(struct k8_watch *w, const json_t *obj)
 /* One line of the watch stream. */
 static void k8_line(struct k8_watch *w, const char *s, size_t n)
 {
-    json_t *msg = json_loadb(s, n, 0, NULL);
-    const char *type = json_string_value(json_object_get(msg, "type"));
-    const json_t *obj = json_object_get(msg, "object");
+    json_t *msg;
+    const json_t *obj;
+    const char *rv;
 
-    if (!type) {
-        ac_log(AC_LOG_WARN, "k8s", "not a watch event: %.100s", s);
-    }
-    else if (strcmp(type, "ERROR") == 0) {
-        json_int_t code = json_integer_value(json_object_get(obj, "code"));
-        const char *reason = json_string_value(json_object_get(obj, "reason"));
-        if (code == 410 || (reason && strcmp(reason, "Expired") == 0)) {
+    switch (ac_k8s_watch_line(s, n, &msg, &obj, &rv)) {
+        case AC_K8S_WATCH_BAD:
+            ac_log(AC_LOG_WARN, "k8s", "not a watch event: %.100s", s);
+            break;
+        case AC_K8S_WATCH_GONE:
             w->gone = true;
-        }
-        else {
-            ac_log(AC_LOG_WARN, "k8s", "watch error %lld: %s", (long long)code,
+            break;
+        case AC_K8S_WATCH_ERROR:
+            ac_log(AC_LOG_WARN, "k8s", "watch error %lld: %s",
+                   (long long)json_integer_value(json_object_get(obj, "code")),
                    json_string_value(json_object_get(obj, "message")) ?: "?");
             w->failed = true;
-        }
-    }
-    else if (strcmp(type, "BOOKMARK") == 0) {
-        k8_set_rv(w, obj);
-        __atomic_add_fetch(&w->k->n_bookmarks, 1, __ATOMIC_RELAXED);
-    }
-    else {
-        if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
+            break;
+        case AC_K8S_WATCH_BOOKMARK:
+            k8_set_rv(w, rv);
+            __atomic_add_fetch(&w->k->n_bookmarks, 1, __ATOMIC_RELAXED);
+            break;
+        case AC_K8S_WATCH_TAKE:
             k8_take(w, obj);
-        }
-        k8_set_rv(w, obj);
+            k8_set_rv(w, rv);
+            break;
+        case AC_K8S_WATCH_SKIP:
+            k8_set_rv(w, rv);
+            break;
     }
     json_decref(msg);
 }

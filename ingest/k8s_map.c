@@ -238,3 +238,35 @@ int ac_k8s_map_event(const struct ac_k8s_map *m, const json_t *event, const json
     *doc = d;
     return 1;
 }
+
+enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg,
+                                    const json_t **obj, const char **rv)
+{
+    const char *type;
+    json_int_t code;
+    const char *reason;
+
+    *msg = json_loadb(line, n, 0, NULL);
+    type = json_string_value(json_object_get(*msg, "type"));
+    *obj = json_object_get(*msg, "object");
+    *rv = json_string_value(
+        json_object_get(json_object_get(*obj, "metadata"), "resourceVersion"));
+    if (*rv && !**rv) {
+        *rv = NULL;
+    }
+    if (!type || !json_is_object(*obj)) {
+        return AC_K8S_WATCH_BAD;
+    }
+    if (strcmp(type, "ERROR") == 0) {
+        code = json_integer_value(json_object_get(*obj, "code"));
+        reason = json_string_value(json_object_get(*obj, "reason"));
+        *rv = NULL;
+        return code == 410 || (reason && strcmp(reason, "Expired") == 0) ? AC_K8S_WATCH_GONE
+                                                                          : AC_K8S_WATCH_ERROR;
+    }
+    if (strcmp(type, "BOOKMARK") == 0) {
+        return AC_K8S_WATCH_BOOKMARK;
+    }
+    return strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ? AC_K8S_WATCH_TAKE
+                                                                        : AC_K8S_WATCH_SKIP;
+}

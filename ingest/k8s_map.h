@@ -70,4 +70,19 @@ bool ac_k8s_map_wants_labels(const struct ac_k8s_map *m);
 int ac_k8s_map_event(const struct ac_k8s_map *m, const json_t *event, const json_t *obj_meta,
                      const json_t *ns_meta, json_t **doc, const char **why);
 
+/* One line of a watch stream ({"type", "object"}), classified. */
+enum ac_k8s_watch {
+    AC_K8S_WATCH_BAD,      /* not a watch event */
+    AC_K8S_WATCH_TAKE,     /* ADDED or MODIFIED: map the object */
+    AC_K8S_WATCH_SKIP,     /* DELETED or another type: only its version counts */
+    AC_K8S_WATCH_BOOKMARK, /* a version to resume from */
+    AC_K8S_WATCH_GONE,     /* ERROR 410 / Expired: list again */
+    AC_K8S_WATCH_ERROR,    /* another ERROR: reconnect */
+};
+/* Parses line (n bytes): *msg the document (new, may be NULL), *obj its
+ * object and *rv the object's resourceVersion (borrowed from *msg; NULL
+ * when absent or empty). */
+enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg,
+                                    const json_t **obj, const char **rv);
+
 #endif

@@ -25,9 +25,13 @@ cmake --build "$BUILD-release" -j"$JOBS"
 ctest --test-dir "$BUILD-release" -L unit --output-on-failure -j"$JOBS"
 if command -v clang >/dev/null; then
     echo "== build (Release with tests, clang)"
-    CC=clang cmake -S . -B "$BUILD-clang" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=ON -DAC_WERROR=ON >/dev/null
+    CC=clang CXX=clang++ cmake -S . -B "$BUILD-clang" -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=ON \
+        -DAC_WERROR=ON >/dev/null
     cmake --build "$BUILD-clang" -j"$JOBS"
 fi
+
+echo "== fuzz (each libFuzzer target ${AC_FUZZ_SECONDS:-5} s; scripts/fuzz.sh SECONDS for longer)"
+AC_FUZZ_BUILD="$BUILD-fuzz" scripts/fuzz.sh "${AC_FUZZ_SECONDS:-5}"
 
 echo "== build (Debug, -fsanitize=address,undefined)"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DAC_SANITIZE=ON -DAC_WERROR=ON >/dev/null
