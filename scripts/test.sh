@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite, on a fresh Debian 12 machine as root or on a developer's:
-# installs what is missing, builds Release (GCC, clang) and ASan+UBSan, starts throwaway PostgreSQL
-# and Redis on free loopback ports, runs every unit, integration and doc test through
-# ctest, stops the services (only the ones it started), exits non-zero on any failure.
+# installs what is missing, builds Release (GCC, clang) and ASan+UBSan, fuzzes every target
+# briefly (scripts/fuzz.sh), starts throwaway PostgreSQL and Redis on free loopback ports, runs
+# every unit, integration and doc test through ctest, stops the services (only the ones it
+# started), runs the short fault scripts (scripts/faults.sh --short), exits non-zero on any
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -62,3 +64,6 @@ export AC_TEST_PG_PORT=$PG_PORT AC_TEST_REDIS_PORT=$REDIS_PORT AC_TEST_TMP=$TMP
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 600
+
+echo "== faults (short; scripts/faults.sh runs the full version)"
+AC_FAULTS_BUILD="$BUILD-release" scripts/faults.sh --short

@@ -6,7 +6,8 @@
  *       starts librdkafka's mock cluster (one broker, the real Kafka
  *       protocol on 127.0.0.1), creates the topics, prints its bootstrap
  *       address on a line of its own and serves until SIGTERM/SIGINT or
- *       until its parent process is gone.
+ *       until its parent process is gone. SIGUSR1 takes the broker down
+ *       (connections refused and closed), SIGUSR2 brings it back.
  *   ac_kafka_tool produce <bootstrap> <topic> <count> <bytes> <fingerprints> [<first> [<type>]]
  *       produces count native events of about bytes bytes each, message n
  *       (from first) of type (default ItKafka) naming app
@@ -21,11 +22,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, down_flag;
 
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGUSR1 || sig == SIGUSR2) {
+        down_flag = sig == SIGUSR1;
+        return;
+    }
     stop_flag = 1;
 }
 
@@ -61,9 +65,19 @@ static int mock(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     /* serve until told to stop, or until whoever started us goes away */
-    while (!stop_flag && getppid() == parent) {
-        usleep(200 * 1000);
+    for (int down = 0; !stop_flag && getppid() == parent;) {
+        if (down != down_flag) {
+            down = down_flag;
+            (void)rd_kafka_mock_broker_set_down(mc, 1);
+            if (!down) {
+                (void)rd_kafka_mock_broker_set_up(mc, 1);
+            }
+            fprintf(stderr, "broker %s\n", down ? "down" : "up");
+        }
+        usleep(100 * 1000);
     }
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
