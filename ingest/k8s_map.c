@@ -239,8 +239,8 @@ int ac_k8s_map_event(const struct ac_k8s_map *m, const json_t *event, const json
     return 1;
 }
 
-enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg,
-                                    const json_t **obj, const char **rv)
+enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg, const json_t **obj,
+                                    const char **rv)
 {
     const char *type;
     json_int_t code;
@@ -249,8 +249,7 @@ enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg,
     *msg = json_loadb(line, n, 0, NULL);
     type = json_string_value(json_object_get(*msg, "type"));
     *obj = json_object_get(*msg, "object");
-    *rv = json_string_value(
-        json_object_get(json_object_get(*obj, "metadata"), "resourceVersion"));
+    *rv = json_string_value(json_object_get(json_object_get(*obj, "metadata"), "resourceVersion"));
     if (*rv && !**rv) {
         *rv = NULL;
     }
@@ -262,11 +261,11 @@ enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg,
         reason = json_string_value(json_object_get(*obj, "reason"));
         *rv = NULL;
         return code == 410 || (reason && strcmp(reason, "Expired") == 0) ? AC_K8S_WATCH_GONE
-                                                                          : AC_K8S_WATCH_ERROR;
+                                                                         : AC_K8S_WATCH_ERROR;
     }
     if (strcmp(type, "BOOKMARK") == 0) {
         return AC_K8S_WATCH_BOOKMARK;
     }
     return strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ? AC_K8S_WATCH_TAKE
-                                                                        : AC_K8S_WATCH_SKIP;
+                                                                       : AC_K8S_WATCH_SKIP;
 }

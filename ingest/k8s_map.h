@@ -82,7 +82,7 @@ enum ac_k8s_watch {
 /* Parses line (n bytes): *msg the document (new, may be NULL), *obj its
  * object and *rv the object's resourceVersion (borrowed from *msg; NULL
  * when absent or empty). */
-enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg,
-                                    const json_t **obj, const char **rv);
+enum ac_k8s_watch ac_k8s_watch_line(const char *line, size_t n, json_t **msg, const json_t **obj,
+                                    const char **rv);
 
 #endif
