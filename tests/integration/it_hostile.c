@@ -425,7 +425,7 @@ static void test_hostile_matchers(void **state)
     char big[301];
     json_t *r;
     long rss0, rss1;
-    double compiles;
+    double compiles = 0;
 
     (void)state;
     (void)snprintf(

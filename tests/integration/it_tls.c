@@ -55,7 +55,7 @@ static char *served_subject(int port)
 
 static int curl_status(const struct it_server *s, const char *args, char **out)
 {
-    char cmd[1024];
+    char cmd[2560];
 
     snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s/ca.pem %s", tmp, args);
     (void)s;
