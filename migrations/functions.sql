@@ -108,6 +108,7 @@ CREATE OR REPLACE FUNCTION ac_alert_json(a alerts) RETURNS jsonb LANGUAGE sql ST
         'team_id', a.team_id::text,
         'fingerprint', a.fingerprint,
         'type', a.type,
+        'title', a.title,
         'source', a.source,
         'trace', a.trace,
         'category', a.category,
@@ -636,4 +637,209 @@ CREATE OR REPLACE FUNCTION ac_token_revoke(p_key text, p_actor text) RETURNS jso
                SELECT p_actor, 'token.revoke', 'token', t.id::text, ac_token_json(t) FROM t)
     SELECT coalesce((SELECT ac_token_json(t) FROM t),
                     (SELECT ac_token_json(w) FROM api_tokens w JOIN k ON w.id = k.id))
+$$;
+
+-- --- history (0026) ---------------------------------------------------------
+
+-- Audit entries for what the notifier decides on its own (0026).
+
+CREATE OR REPLACE FUNCTION ac_audit_inhibition() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        VALUES ('system:notifier', 'alert.uninhibit', 'alert', OLD.alert_id::text,
+                jsonb_build_object('source_alert_id', OLD.source_alert_id::text,
+                                   'rule_id', OLD.rule_id::text));
+        RETURN NULL;
+    END IF;
+    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    VALUES ('system:notifier', 'alert.inhibit', 'alert', NEW.alert_id::text,
+            jsonb_build_object('source_alert_id', NEW.source_alert_id::text,
+                               'rule_id', NEW.rule_id::text));
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_audit_intent() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.dropped IS NOT NULL AND OLD.dropped IS NULL THEN
+        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        VALUES ('system:notifier', 'incident.notify_dropped', 'incident', NEW.incident_id::text,
+                jsonb_build_object('intent_id', NEW.id::text, 'reason', NEW.reason,
+                                   'level', NEW.level, 'why', NEW.dropped));
+    ELSIF NEW.held_by IS NOT NULL AND OLD.held_by IS DISTINCT FROM NEW.held_by THEN
+        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        VALUES ('system:notifier', 'incident.silenced', 'incident', NEW.incident_id::text,
+                jsonb_build_object('intent_id', NEW.id::text, 'reason', NEW.reason,
+                                   'level', NEW.level, 'silence_id', NEW.held_by::text));
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION ac_audit_notification() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    VALUES ('system:notifier', 'notification.' || NEW.status, 'notification', NEW.id::text,
+            jsonb_build_object('incident_id', NEW.incident_id::text,
+                               'alert_id', NEW.alert_id::text, 'channel', NEW.channel,
+                               'contact_id', NEW.contact_id::text, 'level', NEW.level,
+                               'reason', NEW.reason, 'attempts', NEW.attempts,
+                               'last_status', NEW.last_status, 'last_error', NEW.last_error,
+                               'idempotency_key', NEW.idem_key));
+    RETURN NULL;
+END $$;
+
+-- An address as shown in a history: with p_mask, a phone number keeps its
+-- first three and last four characters, an email its first letter and its
+-- domain, anything else its last two.
+CREATE OR REPLACE FUNCTION ac_mask_address(p_addr text, p_mask boolean)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p_addr IS NULL OR NOT p_mask THEN p_addr
+        WHEN strpos(p_addr, '@') > 1 THEN
+            left(p_addr, 1) || repeat('*', greatest(strpos(p_addr, '@') - 2, 1))
+            || substr(p_addr, strpos(p_addr, '@'))
+        WHEN length(p_addr) >= 8 THEN left(p_addr, 3) || repeat('*', length(p_addr) - 7)
+                                      || right(p_addr, 4)
+        ELSE repeat('*', greatest(length(p_addr) - 2, 1)) || right(p_addr, 2)
+    END
+$$;
+
+-- The width of the buckets a history counts in over a span: at most about
+-- 120 of them.
+CREATE OR REPLACE FUNCTION ac_bucket_width(p_span interval) RETURNS interval
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_span <= interval '2 hours' THEN interval '1 minute'
+                WHEN p_span <= interval '20 hours' THEN interval '10 minutes'
+                WHEN p_span <= interval '5 days' THEN interval '1 hour'
+                ELSE interval '1 day' END
+$$;
+
+-- One notification as a history item: channel, recipient (name and
+-- address, masked with p_mask), tier, attempts, final status, delivered time.
+CREATE OR REPLACE FUNCTION ac_notification_item(n notifications, p_mask boolean)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'at', ac_rfc3339(n.created_at), 'action', 'notification', 'id', n.id::text,
+        'incident_id', n.incident_id::text, 'channel', n.channel, 'kind', n.kind,
+        'reason', n.reason, 'level', n.level, 'tier', (n.context ->> 'tier')::int,
+        'recipient', CASE WHEN n.context -> 'contact' IS NULL THEN NULL ELSE jsonb_build_object(
+            'contact_id', n.contact_id::text, 'name', n.context -> 'contact' ->> 'name',
+            'address', ac_mask_address(n.context -> 'contact' ->> (
+                CASE n.kind WHEN 'email' THEN 'email' ELSE 'phone' END), p_mask)) END,
+        'status', n.status, 'attempts', n.attempts, 'last_status', n.last_status,
+        'last_error', n.last_error, 'delivered_at', ac_rfc3339(n.sent_at))
+$$;
+
+-- What happened to incident p_id between p_from and p_to: each
+-- notification, each move to a further tier, and the audit entries about
+-- it (acks, resolves, actions, silences holding it, messages dropped).
+CREATE OR REPLACE FUNCTION ac_incident_items(p_id bigint, p_from timestamptz, p_to timestamptz,
+                                             p_mask boolean)
+RETURNS TABLE (at timestamptz, ord int, seq bigint, item jsonb) LANGUAGE sql STABLE AS $$
+    SELECT n.created_at, 3, n.id, ac_notification_item(n, p_mask)
+      FROM notifications n
+     WHERE n.incident_id = p_id AND n.created_at >= p_from AND n.created_at <= p_to
+    UNION ALL
+    SELECT t.created_at, 2, t.id, jsonb_build_object(
+               'at', ac_rfc3339(t.created_at), 'action', 'incident.tier', 'incident_id',
+               p_id::text, 'tier', t.tier, 'level', t.level,
+               'why', 'not acknowledged within its level''s MTTA target')
+      FROM notify_intents t
+     WHERE t.incident_id = p_id AND t.reason = 'timeout' AND t.created_at >= p_from
+       AND t.created_at <= p_to
+    UNION ALL
+    SELECT l.at, 4, l.id, jsonb_build_object(
+               'at', ac_rfc3339(l.at), 'action', l.action, 'actor', l.actor,
+               'incident_id', p_id::text, 'details', l.details)
+      FROM audit_log l
+     WHERE l.target_type = 'incident' AND l.target_id = p_id::text AND l.at >= p_from
+       AND l.at <= p_to
+$$;
+
+-- An alert's timeline, oldest first: opened (the first event, with the
+-- writer's audit entry), the events it took in counted per interval, its
+-- audit entries (level changes with their reasons, inhibitions, acks,
+-- resolves), what happened to its incident while the alert was in it
+-- (notifications, tier moves, silences, actions), and its resolve when no
+-- entry tells it (an incident resolved as a whole, an expiry).
+CREATE OR REPLACE FUNCTION ac_alert_timeline(a alerts, p_mask boolean)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    WITH w AS (SELECT ac_bucket_width(a.last_seen - a.first_seen) AS width)
+    SELECT coalesce(jsonb_agg(t.item ORDER BY t.at, t.ord, t.seq), '[]'::jsonb) FROM (
+        SELECT a.first_seen AS at, 0 AS ord, 0::bigint AS seq, jsonb_build_object(
+                   'at', ac_rfc3339(a.first_seen), 'action', 'alert.open',
+                   'level', a.initial_level, 'title', a.title, 'actor', o.actor,
+                   'event_id', coalesce(o.details ->> 'event_id',
+                                        (SELECT e.id::text FROM events e WHERE e.alert_id = a.id
+                                          ORDER BY e.id LIMIT 1)),
+                   'details', o.details) AS item
+          FROM (SELECT NULL) z
+          LEFT JOIN LATERAL (SELECT l.actor, l.details FROM audit_log l
+                              WHERE l.target_type = 'alert' AND l.target_id = a.id::text
+                                AND l.action = 'alert.open' ORDER BY l.id LIMIT 1) o ON true
+        UNION ALL
+        SELECT greatest(min(f.at), a.first_seen), 1, 0, jsonb_build_object(
+                   'at', ac_rfc3339(greatest(min(f.at), a.first_seen)), 'action', 'alert.events',
+                   'until', ac_rfc3339(max(f.at) + interval '1 minute'),
+                   'interval', (SELECT extract(epoch FROM width)::int FROM w),
+                   'count', sum(f.count))
+          FROM alert_folds f WHERE f.alert_id = a.id
+         GROUP BY date_bin((SELECT width FROM w), f.at, timestamptz '2000-01-01 00:00:00+00')
+        UNION ALL
+        SELECT l.at, 2, l.id, jsonb_build_object(
+                   'at', ac_rfc3339(l.at), 'action', l.action, 'actor', l.actor,
+                   'details', l.details)
+          FROM audit_log l WHERE l.target_type = 'alert' AND l.target_id = a.id::text
+           AND l.action <> 'alert.open'
+        UNION ALL
+        SELECT x.at, x.ord, x.seq, x.item
+          FROM ac_incident_items(a.incident_id, a.created_at,
+                                 CASE WHEN a.resolved_at IS NULL THEN 'infinity'
+                                      ELSE greatest(a.resolved_at,
+                                                    (SELECT i.resolved_at FROM incidents i
+                                                      WHERE i.id = a.incident_id)) END,
+                                 p_mask) x
+         WHERE a.incident_id IS NOT NULL
+        UNION ALL
+        SELECT a.resolved_at, 9, 0, jsonb_build_object(
+                   'at', ac_rfc3339(a.resolved_at), 'action', 'alert.resolved')
+         WHERE a.resolved_at IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM audit_log l WHERE l.target_type = 'alert'
+                  AND l.target_id = a.id::text AND l.action = 'alert.resolve')) t
+$$;
+
+-- An incident's timeline, oldest first: opened, its alerts joining (counted
+-- per interval), each level first reached (and why, with how many alerts),
+-- every notification, tier move, silence, ack and action, and its resolve.
+CREATE OR REPLACE FUNCTION ac_incident_timeline(i incidents, p_mask boolean)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    WITH w AS (SELECT ac_bucket_width(coalesce(i.resolved_at, now()) - i.first_seen) AS width)
+    SELECT coalesce(jsonb_agg(t.item ORDER BY t.at, t.ord, t.seq), '[]'::jsonb) FROM (
+        SELECT i.created_at AS at, 0 AS ord, 0::bigint AS seq, jsonb_build_object(
+                   'at', ac_rfc3339(i.created_at), 'action', 'incident.open',
+                   'level', i.initial_level, 'title', i.title) AS item
+        UNION ALL
+        SELECT min(a.created_at), 1, min(a.id), jsonb_build_object(
+                   'at', ac_rfc3339(min(a.created_at)), 'action', 'incident.alerts',
+                   'until', ac_rfc3339(max(a.created_at)),
+                   'interval', (SELECT extract(epoch FROM width)::int FROM w),
+                   'alerts', count(*), 'apps', count(DISTINCT a.app_id),
+                   'first_alert_id', min(a.id)::text)
+          FROM alerts a WHERE a.incident_id = i.id
+         GROUP BY date_bin((SELECT width FROM w), a.created_at,
+                           timestamptz '2000-01-01 00:00:00+00')
+        UNION ALL
+        SELECT min(e.created_at), 1, 0, jsonb_build_object(
+                   'at', ac_rfc3339(min(e.created_at)), 'action', 'incident.escalate',
+                   'from', max(e.from_level), 'to', e.to_level, 'reason', min(e.reason),
+                   'alerts', count(*))
+          FROM escalations e JOIN alerts a ON a.id = e.alert_id
+         WHERE a.incident_id = i.id GROUP BY e.to_level
+        UNION ALL
+        SELECT x.at, x.ord, x.seq, x.item
+          FROM ac_incident_items(i.id, '-infinity', 'infinity', p_mask) x
+        UNION ALL
+        SELECT i.resolved_at, 9, 0, jsonb_build_object(
+                   'at', ac_rfc3339(i.resolved_at), 'action', 'incident.resolved')
+         WHERE i.resolved_at IS NOT NULL) t
 $$;

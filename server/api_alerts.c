@@ -28,15 +28,12 @@
 #define AL_COMMENT_MAX 1024
 
 #define SQL_ALERT_GET                                                                              \
-    "SELECT (ac_alert_json(a) || jsonb_build_object('inhibited_by', (SELECT jsonb_build_object("   \
-    "'alert_id', i.source_alert_id::text, 'rule_id', i.rule_id::text, 'checked_at',"               \
-    " ac_rfc3339(i.checked_at)) FROM alert_inhibitions i JOIN alerts s ON s.id ="                  \
+    "SELECT (ac_alert_json(a) || jsonb_build_object('inhibited_by', (SELECT"                       \
+    " jsonb_build_object('alert_id', i.source_alert_id::text, 'rule_id', i.rule_id::text,"         \
+    " 'checked_at', ac_rfc3339(i.checked_at)) FROM alert_inhibitions i JOIN alerts s ON s.id ="    \
     " i.source_alert_id AND s.status <> 'resolved' WHERE i.alert_id = a.id AND a.status <>"        \
-    " 'resolved'), 'timeline', (SELECT coalesce(jsonb_agg("                                        \
-    "jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor, 'action', l.action, "            \
-    "'details', l.details) ORDER BY l.id), '[]'::jsonb) FROM audit_log l WHERE l.target_type = "   \
-    "'alert' AND l.target_id = a.id::text), 'related', ac_alert_related(a, $2::int)))::text"       \
-    " FROM alerts a WHERE a.id = $1::bigint"
+    " 'resolved'), 'timeline', ac_alert_timeline(a, $3::boolean),"                                 \
+    " 'related', ac_alert_related(a, $2::int)))::text FROM alerts a WHERE a.id = $1::bigint"
 
 #define SQL_TRANSITION "SELECT ac_alert_transition($1::bigint, $2, $3, $4::jsonb)"
 
@@ -44,11 +41,11 @@
 static void al_reply_alert(struct ac_http_req *r, PGconn *c, const char *id)
 {
     char n[24];
-    const char *p[2] = {id, n};
+    const char *p[3] = {id, n, r->srv->cfg.mask_addresses ? "true" : "false"};
     PGresult *res;
 
     (void)snprintf(n, sizeof(n), "%ld", r->srv->cfg.context_events);
-    if (!(res = ac_pg_query(c, NULL, SQL_ALERT_GET, 2, p))) {
+    if (!(res = ac_pg_query(c, NULL, SQL_ALERT_GET, 3, p))) {
         ac_api_unavailable(r, c, "alert query");
     }
     else if (PQntuples(res) == 0) {

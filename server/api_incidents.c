@@ -50,32 +50,13 @@ static const struct ac_api_list in_list = {
 };
 
 /* The incident, its first open alerts (all its alerts once resolved), and its
- * timeline: opened, each level first reached (and why), each notification
- * round (reason, level, channels, recipients, how many sent), acks and
- * resolves by people, resolved. */
+ * timeline (ac_incident_timeline, migrations/functions.sql). */
 #define SQL_INCIDENT_GET                                                                           \
     "SELECT (ac_incident_json(i) || jsonb_build_object("                                           \
     "'alert_list', (SELECT coalesce(jsonb_agg(ac_alert_json(a) ORDER BY a.id), '[]') FROM"         \
     " (SELECT * FROM alerts a WHERE a.incident_id = i.id AND (a.status <> 'resolved'"              \
     " OR i.status = 'resolved') ORDER BY a.id LIMIT $2) a),"                                       \
-    " 'timeline', (SELECT coalesce(jsonb_agg(t.item ORDER BY t.at, t.ord), '[]') FROM ("           \
-    " SELECT i.created_at AS at, 0 AS ord, jsonb_build_object('at', ac_rfc3339(i.created_at),"     \
-    " 'action', 'incident.open', 'level', i.initial_level) AS item"                                \
-    " UNION ALL SELECT min(e.created_at), 1, jsonb_build_object('at', ac_rfc3339(min("             \
-    "e.created_at)), 'action', 'incident.escalate', 'from', max(e.from_level), 'to', e.to_level,"  \
-    " 'reason', min(e.reason), 'alerts', count(*)) FROM escalations e JOIN alerts a ON a.id ="     \
-    " e.alert_id WHERE a.incident_id = i.id GROUP BY e.to_level"                                   \
-    " UNION ALL SELECT min(n.created_at), 2, jsonb_build_object('at', ac_rfc3339(min("             \
-    "n.created_at)), 'action', 'incident.notify', 'reason', min(n.reason), 'level',"               \
-    " min(n.level), 'channels', jsonb_agg(DISTINCT n.channel), 'recipients', count(DISTINCT"       \
-    " n.contact_id), 'requests', count(*), 'sent', count(*) FILTER (WHERE n.status = 'sent'),"     \
-    " 'failed', count(*) FILTER (WHERE n.status = 'failed')) FROM notifications n"                 \
-    " WHERE n.incident_id = i.id GROUP BY n.intent_id"                                             \
-    " UNION ALL SELECT l.at, 3, jsonb_build_object('at', ac_rfc3339(l.at), 'actor', l.actor,"      \
-    " 'action', l.action, 'details', l.details) FROM audit_log l WHERE l.target_type ="            \
-    " 'incident' AND l.target_id = i.id::text"                                                     \
-    " UNION ALL SELECT i.resolved_at, 4, jsonb_build_object('at', ac_rfc3339(i.resolved_at),"      \
-    " 'action', 'incident.resolved') WHERE i.resolved_at IS NOT NULL) t)))::text"                  \
+    " 'timeline', ac_incident_timeline(i, $3::boolean)))::text"                                    \
     " FROM incidents i WHERE i.id = $1::bigint"
 
 #define SQL_IN_TRANSITION "SELECT * FROM ac_incident_transition($1::bigint, $2, $3, $4::jsonb)"
@@ -88,11 +69,11 @@ void ac_api_list_incidents(struct ac_http_req *r)
 static void in_reply(struct ac_http_req *r, PGconn *c, const char *id)
 {
     char n[16];
-    const char *p[2] = {id, n};
+    const char *p[3] = {id, n, r->srv->cfg.mask_addresses ? "true" : "false"};
     PGresult *res;
 
     (void)snprintf(n, sizeof(n), "%d", IN_ALERTS_SHOWN);
-    if (!(res = ac_pg_query(c, NULL, SQL_INCIDENT_GET, 2, p))) {
+    if (!(res = ac_pg_query(c, NULL, SQL_INCIDENT_GET, 3, p))) {
         ac_api_unavailable(r, c, "incident query");
     }
     else if (PQntuples(res) == 0) {

@@ -77,7 +77,7 @@ static const struct ac_api_resource rl_rules = {
     .key_is_id = true,
     .list = {"rules list", NULL,
              "SELECT ac_rule_json(r)::text, r.position || ',' || r.id FROM filter_rules r"
-             " WHERE ($1::text IS NULL OR (r.position, r.id) > (split_part($1, ',', 1)::int,"
+             " WHERE ($1::text IS NULL OR (r.position, r.id) > (split_part($1, ',', 1)::bigint,"
              " split_part($1, ',', 2)::bigint)) ORDER BY r.position, r.id LIMIT $2",
              AC_KEY_PAIR},
     .sql_get = SQL_RULE_GET,

@@ -12,6 +12,7 @@
 #include "server/apikit.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,10 +191,14 @@ static bool ak_key_ok(enum ac_api_key kind, const char *key)
             return true;
         case AC_KEY_PAIR:
             comma = strchr(key, ',');
-            if (!comma || comma == key || comma - key > 10) {
+            if (!comma || comma == key || comma - key > 20) {
                 return false;
             }
-            (void)strtol(key, &end, 10);
+            errno = 0;
+            (void)strtoll(key, &end, 10);
+            if (errno) {
+                return false;
+            }
             return end == comma && ac_api_is_id(comma + 1);
     }
     return false;

@@ -61,7 +61,7 @@ bool ac_api_is_id(const char *s);
 
 #define AC_API_CURSOR_MAX  512
 #define AC_API_MAX_LIMIT   1000
-#define AC_API_FILTERS_MAX 16
+#define AC_API_FILTERS_MAX 24
 
 /* Opaque page cursors: base64url of "v1:" and the last key of the page. */
 char *ac_api_cursor_encode(const char *key); /* returns new */
@@ -92,7 +92,7 @@ struct ac_api_filter {
 enum ac_api_key {
     AC_KEY_ID,   /* an id */
     AC_KEY_TEXT, /* any text (a registry key, an instance name) */
-    AC_KEY_PAIR, /* "<integer>,<id>": a position, then an id */
+    AC_KEY_PAIR, /* "<integer>,<id>": a position or a sort key, then an id */
 };
 
 struct ac_api_list {

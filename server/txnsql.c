@@ -41,26 +41,27 @@ static const struct {
     [AC_STMT_IDS] =
         {"ac_ids", "SELECT array(SELECT nextval('events_id_seq') FROM generate_series(1, $1::int)),"
                    " array(SELECT nextval('alerts_id_seq') FROM generate_series(1, $2::int))"},
+    /* New alerts, and their first minute of alert_folds (migrations/0026). */
     [AC_STMT_INS_ALERTS] =
         {"ac_ins_alerts",
-         "INSERT INTO alerts (id, fingerprint, type, source, trace, category, level, initial_level,"
-         " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
-         " user_id, gc_level, instance, resource, last_event_id, created_at, updated_at, last_doc,"
-         " group_key, ends_at, team_id) SELECT id, fingerprint, type, source, trace, category,"
-         " level, initial_level, status, count, first_seen, last_seen, resolved_at, region,"
-         " cluster, namespace, app_id, user_id, gc_level, instance, resource, last_event_id,"
-         " created_at, created_at, last_doc, group_key, ends_at, team_id"
+         "WITH n AS (INSERT INTO alerts (id, fingerprint, type, source, trace, category, level,"
+         " initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
+         " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
+         " updated_at, last_doc, group_key, ends_at, team_id, title) SELECT id, fingerprint, type,"
+         " source, trace, category, level, initial_level, status, count, first_seen, last_seen,"
+         " resolved_at, region, cluster, namespace, app_id, user_id, gc_level, instance, resource,"
+         " last_event_id, created_at, created_at, last_doc, group_key, ends_at, team_id, title"
          " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
          " $7::text[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[],"
          " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
          " $17::text[], $18::text[], $19::smallint[], $20::text[], $21::jsonb[], $22::bigint[],"
-         " $23::timestamptz[], $24::json[], $25::text[], $26::timestamptz[], $27::bigint[])"
-         " AS v(id, fingerprint, type, source,"
-         " trace, category,"
-         " level, initial_level, status, count, first_seen, last_seen, resolved_at, region, "
-         "cluster,"
-         " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " last_doc, group_key, ends_at, team_id)"},
+         " $23::timestamptz[], $24::json[], $25::text[], $26::timestamptz[], $27::bigint[],"
+         " $28::text[]) AS v(id, fingerprint, type, source, trace, category, level, initial_level,"
+         " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
+         " user_id, gc_level, instance, resource, last_event_id, created_at, last_doc, group_key,"
+         " ends_at, team_id, title) RETURNING id, count, first_seen)"
+         " INSERT INTO alert_folds (alert_id, at, count)"
+         " SELECT id, date_trunc('minute', first_seen), count FROM n"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */
     [AC_STMT_UPD_ALERTS] =
         {"ac_upd_alerts",
@@ -77,7 +78,11 @@ static const struct {
          " $6::timestamptz[], $7::bigint[], $8::timestamptz[], $9::text[], $10::json[],"
          " $11::text[], $12::timestamptz[]) AS v(id, delta, first_seen, last_seen, level,"
          " resolved_at, last_event_id, updated_at, mode, doc, fp, ends_at)"
-         " WHERE a.id = v.id AND a.fingerprint = v.fp AND a.status <> 'resolved' RETURNING 1)"
+         " WHERE a.id = v.id AND a.fingerprint = v.fp AND a.status <> 'resolved'"
+         " RETURNING a.id, v.delta, v.last_seen),"
+         " f AS (INSERT INTO alert_folds AS f (alert_id, at, count) SELECT id,"
+         " date_trunc('minute', last_seen), delta FROM u WHERE delta > 0 ON CONFLICT (alert_id, at)"
+         " DO UPDATE SET count = f.count + excluded.count)"
          " SELECT ac_expect_rows(count(*), cardinality($1::bigint[])) FROM u"},
     /* The notification outbox's first intent of each incident that one of
      * the group's new alerts at a notified level opened, or joined before it
@@ -390,7 +395,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
     char gc[8];
     enum ac_level floor, level;
 
-    ac_txnsql_params_init(p, ar, 27);
+    ac_txnsql_params_init(p, ar, 28);
     ac_txnsql_params_init(intents, ar, 2);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
@@ -446,6 +451,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
         ac_pg_array_add(p->a[24], ev->group_key ? ev->group_key : "");
         txn_arr_time(p->a[25], a->ends_at, true);
         ac_pg_array_add_i64(p->a[26], ev->team, true);
+        ac_pg_array_add(p->a[27], ev->title);
         free(last_doc);
         free(res_s);
     }

@@ -76,6 +76,8 @@ const struct ac_cfg_entry ac_config_table[] = {
      365 * 86400},
     {AC_CFG_INT, "enrich.context_events", "5", CFO(context_events), NULL,
      "related events (same app or resource) shown with an alert", 0, 100},
+    {AC_CFG_BOOL, "audit.mask_addresses", "true", CFO(mask_addresses), NULL,
+     "phone numbers and email addresses in histories are shown masked (+86****5678)", 0, 0},
     {AC_CFG_STR, "log.level", "info", CFO(log_level), "AC_LOG_LEVEL", "debug|info|warn|error", 0,
      0},
     {AC_CFG_JSON, "auth.tokens", NULL, CFO(auth_tokens), NULL,

@@ -9,6 +9,7 @@
 #define AC_SERVER_CORE_CONFIG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/core/err.h"
@@ -60,6 +61,7 @@ struct ac_config {
     long sweep_interval_ms;
     long default_resolve_timeout_s;
     long context_events;
+    bool mask_addresses;
     char *log_level;
     json_t *auth_tokens;
     json_t *filter_rules;

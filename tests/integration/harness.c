@@ -337,6 +337,42 @@ json_t *it_get(const struct it_server *s, const char *path)
     return j;
 }
 
+json_t *it_timeline_item(const json_t *resource, const char *action)
+{
+    json_t *tl = json_object_get(resource, "timeline"), *item, *found = NULL;
+    size_t i;
+
+    json_array_foreach(tl, i, item)
+    {
+        if (strcmp(json_string_value(json_object_get(item, "action")) ?: "", action) == 0) {
+            found = item;
+        }
+    }
+    return found;
+}
+
+char *it_timeline_actions(const json_t *resource)
+{
+    json_t *tl = json_object_get(resource, "timeline"), *item;
+    size_t i, len = 1;
+    char *out;
+
+    json_array_foreach(tl, i, item)
+    {
+        len += strlen(json_string_value(json_object_get(item, "action")) ?: "?") + 1;
+    }
+    out = calloc(1, len);
+    assert_non_null(out);
+    json_array_foreach(tl, i, item)
+    {
+        if (i > 0) {
+            strcat(out, ",");
+        }
+        strcat(out, json_string_value(json_object_get(item, "action")) ?: "?");
+    }
+    return out;
+}
+
 double it_metric(const struct it_server *s, const char *series)
 {
     struct it_resp r;

@@ -108,6 +108,11 @@ void it_quiet_ms(long ms);
 json_t *it_post_events(const struct it_server *s, const char *body, long expect_status);
 /* GETs a path as admin, asserts 200, returns the parsed body (new). */
 json_t *it_get(const struct it_server *s, const char *path);
+/* The last item of an alert's or incident's "timeline" with this action
+ * (borrowed), or NULL. */
+json_t *it_timeline_item(const json_t *resource, const char *action);
+/* The timeline's actions joined by commas: "alert.open,alert.events" (new). */
+char *it_timeline_actions(const json_t *resource);
 
 /* The value of one series of GET /metrics (read token), named exactly as
  * exposed, labels included: 'ac_x_total{a="b"}'; -1 when it is absent. */

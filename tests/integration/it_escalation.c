@@ -246,7 +246,7 @@ static void test_esc_fifty_apps_raise_within_the_request(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "level")), "P3");
     assert_string_equal(json_string_value(json_object_get(a, "initial_level")), "P4");
     {
-        json_t *tl = json_object_get(a, "timeline"), *last = json_array_get(tl, 1);
+        json_t *last = it_timeline_item(a, "alert.escalate");
         assert_string_equal(json_string_value(json_object_get(last, "action")), "alert.escalate");
         assert_string_equal(json_string_value(json_object_get(last, "actor")), "system:escalation");
         assert_string_equal(

@@ -437,7 +437,20 @@ static void test_inhibition(void **state)
     snprintf(path, sizeof(path), "/v1/alerts/%s", pod);
     a = it_get(&srv, path);
     assert_true(json_is_null(json_object_get(a, "inhibited_by")));
+    { /* its history: inhibited by the node's alert under the rule, then released */
+        json_t *inh = it_timeline_item(a, "alert.inhibit");
+        assert_non_null(inh);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(inh, "details"), "source_alert_id")),
+            node);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(inh, "details"), "rule_id")), rule);
+    }
     json_decref(a);
+    assert_true(it_wait_sql(1, 15000,
+                            "SELECT count(*) FROM audit_log WHERE target_type = 'alert' AND"
+                            " target_id = '%s' AND action = 'alert.uninhibit'",
+                            pod));
     /* the rule can be read and removed */
     snprintf(path, sizeof(path), "/v1/inhibit_rules/%s", rule);
     a = it_get(&srv, path);

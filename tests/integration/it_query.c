@@ -161,6 +161,118 @@ static void test_query_alerts(void **state)
     json_decref(page);
 }
 
+/* Pages through path (which has no cursor) with limit 4; each page's rows
+ * must follow the previous in field's order (asc or desc, compared as
+ * strings of equal form: levels, RFC 3339 times); returns how many. */
+static size_t walk_sorted(const char *path, const char *field, bool asc)
+{
+    char url[512], prev[64] = "";
+    const char *cursor = NULL;
+    json_t *page = NULL;
+    size_t n = 0, pages = 0;
+    long long ids[64];
+
+    do {
+        json_t *next, *it;
+        size_t i;
+        snprintf(url, sizeof(url), "%s&limit=4%s%s", path, cursor ? "&cursor=" : "",
+                 cursor ? cursor : "");
+        next = it_get(&srv, url);
+        json_decref(page);
+        page = next;
+        json_array_foreach(json_object_get(page, "items"), i, it)
+        {
+            const char *v = json_string_value(json_object_get(it, field));
+            long long id = atoll(json_string_value(json_object_get(it, "id")));
+            if (*prev) {
+                int c = strcmp(prev, v);
+                if (asc ? c > 0 : c < 0) {
+                    fail_msg("%s: %s after %s", path, v, prev);
+                }
+            }
+            for (size_t k = 0; k < n; k++) {
+                assert_true(ids[k] != id); /* no row twice across pages */
+            }
+            ids[n++] = id;
+            snprintf(prev, sizeof(prev), "%s", v);
+        }
+        cursor = json_string_value(json_object_get(page, "next_cursor"));
+    } while (cursor && ++pages < 20 && n < 60);
+    json_decref(page);
+    return n;
+}
+
+/* The history filters of GET /v1/alerts: initial level, time ranges on
+ * first_seen / last_seen / resolved_at, full-text search on titles, and
+ * sorting with cursor paging. */
+static void test_query_alert_history_filters(void **state)
+{
+    struct {
+        const char *q;
+        size_t expect;
+    } cases[] = {
+        {"type=ItQ&initial_level=P1", 7},
+        {"type=ItQ&initial_level=P4&level=P4", 6},
+        {"type=ItQ&first_seen_from=2000-01-01T00:00:00Z", 25},
+        {"type=ItQ&first_seen_from=2999-01-01T00:00:00Z", 0},
+        {"type=ItQ&first_seen_to=2000-01-01T00:00:00Z", 0},
+        {"type=ItQ&last_seen_from=2000-01-01T00:00:00Z&last_seen_to=2999-01-01T00:00:00Z", 25},
+        {"type=ItQ&resolved_from=2000-01-01T00:00:00Z", 0},
+        {"type=ItHist&q=disk", 2},
+        {"type=ItHist&q=%22disk+full%22", 1},
+        {"type=ItHist&q=disk+-latency", 1},
+        {"type=ItHist&q=cpu+or+disk", 3},
+        {"type=ItHist&q=DISK", 2},
+        {"type=ItHist&q=memory", 0},
+        {"type=ItHist&resolved_from=2000-01-01T00:00:00Z", 1},
+        {"type=ItHist&resolved_to=2000-01-01T00:00:00Z", 0},
+        {"q=saturated", 1},
+    };
+    char path[256];
+    json_t *r = NULL;
+
+    (void)state;
+    json_decref(it_post_events(
+        &srv,
+        "[{\"source\":\"probe\",\"type\":\"ItHist\",\"title\":\"disk full on db-1\","
+        "\"app_id\":\"db1\"},{\"source\":\"probe\",\"type\":\"ItHist\",\"title\":"
+        "\"disk latency high on db-2\",\"app_id\":\"db2\"},{\"source\":\"probe\",\"type\":"
+        "\"ItHist\",\"title\":\"CPU saturated on web-1\",\"app_id\":\"web1\"}]",
+        200));
+    snprintf(path, sizeof(path), "/v1/alerts/%lld/resolve",
+             it_sql_ll("SELECT id FROM alerts WHERE type = 'ItHist' AND app_id = 'web1'"));
+    assert_int_equal(it_req(&srv, "POST", path, "{}", &r), 200);
+    json_decref(r);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *page;
+        snprintf(path, sizeof(path), "/v1/alerts?%s&limit=1000", cases[i].q);
+        page = it_get(&srv, path);
+        if (n_items(page) != cases[i].expect) {
+            fail_msg("%s: %zu items, expected %zu", path, n_items(page), cases[i].expect);
+        }
+        json_decref(page);
+    }
+    /* sorted every way, paged by cursor, each alert once */
+    assert_int_equal(walk_sorted("/v1/alerts?type=ItQ&sort=level&order=asc", "level", true), 25);
+    assert_int_equal(walk_sorted("/v1/alerts?type=ItQ&sort=level", "level", false), 25);
+    assert_int_equal(
+        walk_sorted("/v1/alerts?type=ItQ&sort=first_seen&order=asc", "first_seen", true), 25);
+    assert_int_equal(walk_sorted("/v1/alerts?type=ItQ&sort=last_seen", "last_seen", false), 25);
+    assert_int_equal(walk_sorted("/v1/alerts?type=ItQ&order=asc", "first_seen", true), 25);
+    assert_int_equal(walk_sorted("/v1/alerts?type=ItHist&sort=resolved_at", "type", true), 3);
+    /* a cursor belongs to its order */
+    {
+        json_t *page = it_get(&srv, "/v1/alerts?type=ItQ&sort=level&limit=2");
+        struct it_resp resp;
+        snprintf(path, sizeof(path), "/v1/alerts?type=ItQ&cursor=%s",
+                 json_string_value(json_object_get(page, "next_cursor")));
+        assert_int_equal(it_http(&srv, "GET", path, IT_READ_TOKEN, NULL, NULL, 0, &resp), 0);
+        assert_int_equal(resp.status, 400);
+        it_resp_free(&resp);
+        json_decref(page);
+    }
+}
+
 static void expect_400(const char *path, const char *param)
 {
     struct it_resp r;
@@ -278,6 +390,10 @@ static void test_query_bad_params(void **state)
     expect_400("/v1/events?cursor=bm90LWEtY3Vyc29y", "cursor");
     expect_400("/v1/events?typo=1", "typo");
     expect_400("/v1/alerts?status=closed", "status");
+    expect_400("/v1/alerts?sort=title", "sort");
+    expect_400("/v1/alerts?order=up", "order");
+    expect_400("/v1/alerts?first_seen_from=yesterday", "first_seen_from");
+    expect_400("/v1/alerts?initial_level=P5", "initial_level");
     expect_400("/v1/alerts?cursor=%27%3B--", "cursor");
     /* not UTF-8: a 400 naming the parameter, not a database error */
     expect_400("/v1/alerts?type=%ff%fe", "type");
@@ -318,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_query_pagination),
         cmocka_unit_test(test_query_event_filters),
         cmocka_unit_test(test_query_alerts),
+        cmocka_unit_test(test_query_alert_history_filters),
         cmocka_unit_test(test_query_bad_params),
         cmocka_unit_test(test_query_every_list_alike),
         cmocka_unit_test(test_query_rules_paged_in_order),

@@ -177,6 +177,28 @@ static void test_sqlfn_every_function_in_one_file(void **state)
     free(text);
 }
 
+/* How histories show addresses (ac_mask_address), masked and not. */
+static void test_sqlfn_mask_address(void **state)
+{
+    static const char *const cases[][3] = {
+        {"+8613800000001", "true", "+86*******0001"},
+        {"alice@example.com", "true", "a****@example.com"},
+        {"a@example.com", "true", "a*@example.com"},
+        {"12345", "true", "***45"},
+        {"+8613800000001", "false", "+8613800000001"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *p[2] = {cases[i][0], cases[i][1]};
+        PGresult *r =
+            PQexecParams(db, "SELECT ac_mask_address($1, $2::boolean)", 2, NULL, p, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), cases[i][2]);
+        PQclear(r);
+    }
+}
+
 static void test_sqlfn_reapplied_when_changed(void **state)
 {
     int applied = -1;
@@ -215,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlfn_lock_keys_equal),
         cmocka_unit_test(test_sqlfn_every_function_in_one_file),
+        cmocka_unit_test(test_sqlfn_mask_address),
         cmocka_unit_test(test_sqlfn_reapplied_when_changed),
     };
     int rc;
