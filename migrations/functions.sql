@@ -292,8 +292,11 @@ BEGIN
     ELSE
         RAISE EXCEPTION 'unknown action %', p_action;
     END IF;
-    INSERT INTO audit_log (actor, action, target_type, target_id, details)
-    VALUES (p_actor, 'alert.' || p_action, 'alert', p_id::text, p_details);
+    INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
+    VALUES (p_actor, 'alert.' || p_action, 'alert', p_id::text, p_details,
+            jsonb_build_object('status', v_status),
+            jsonb_build_object('status', CASE p_action WHEN 'ack' THEN 'acknowledged'
+                                                       ELSE 'resolved' END));
     RETURN 'ok';
 END $$;
 
@@ -533,9 +536,12 @@ BEGIN
     ELSE
         RAISE EXCEPTION 'unknown action %', p_action;
     END IF;
-    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
     VALUES (p_actor, 'incident.' || p_action, 'incident', p_id::text,
-            coalesce(p_details, '{}'::jsonb) || jsonb_build_object('alerts', alerts));
+            coalesce(p_details, '{}'::jsonb) || jsonb_build_object('alerts', alerts),
+            jsonb_build_object('status', v.status),
+            jsonb_build_object('status', CASE p_action WHEN 'ack' THEN 'acknowledged'
+                                                       ELSE 'resolved' END));
     result := 'ok';
 END $$;
 
@@ -633,8 +639,9 @@ CREATE OR REPLACE FUNCTION ac_token_revoke(p_key text, p_actor text) RETURNS jso
                ORDER BY (name = p_key) DESC LIMIT 1),
          t AS (UPDATE api_tokens w SET revoked_at = now(), revoked_by = p_actor FROM k
                WHERE w.id = k.id AND w.revoked_at IS NULL RETURNING w.*),
-         a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)
-               SELECT p_actor, 'token.revoke', 'token', t.id::text, ac_token_json(t) FROM t)
+         a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details, before)
+               SELECT p_actor, 'token.revoke', 'token', t.id::text, ac_token_json(t),
+                      (SELECT ac_token_json(o) FROM api_tokens o WHERE o.id = t.id) FROM t)
     SELECT coalesce((SELECT ac_token_json(t) FROM t),
                     (SELECT ac_token_json(w) FROM api_tokens w JOIN k ON w.id = k.id))
 $$;
@@ -843,3 +850,74 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                    'at', ac_rfc3339(i.resolved_at), 'action', 'incident.resolved')
          WHERE i.resolved_at IS NOT NULL) t
 $$;
+
+-- --- the audit log (0027) ----------------------------------------------------
+
+-- Partitions of p_table by p_unit (day, month) covering [p_from, p_to).
+CREATE OR REPLACE FUNCTION ac_partitions_ensure(p_table text, p_unit text, p_from timestamptz,
+                                     p_to timestamptz) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    t timestamptz := date_trunc(p_unit, p_from);
+    name text;
+    made integer := 0;
+BEGIN
+    WHILE t < p_to LOOP
+        name := p_table || '_' || to_char(t AT TIME ZONE 'UTC',
+                                           CASE p_unit WHEN 'month' THEN 'YYYY"m"MM'
+                                                       ELSE 'YYYY"m"MM"d"DD' END);
+        IF to_regclass(name) IS NULL THEN
+            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                           name, p_table, t, t + ('1 ' || p_unit)::interval);
+            IF p_table IN ('audit_log', 'audit_chain')
+               AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'alertcenter_app') THEN
+                EXECUTE format('REVOKE ALL ON %I FROM alertcenter_app', name);
+            END IF;
+            made := made + 1;
+        END IF;
+        t := t + ('1 ' || p_unit)::interval;
+    END LOOP;
+    RETURN made;
+END $$;
+
+-- The text an audit entry's hash is computed over (with the previous hash).
+CREATE OR REPLACE FUNCTION ac_audit_canonical(p_seq bigint, l audit_log) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_array(p_seq, l.id::text, ac_rfc3339(l.at), l.actor, l.action,
+                             l.target_type, l.target_id, l.details, l.before, l.after)::text
+$$;
+
+-- The chain link of an entry, at COMMIT (a deferred constraint trigger).
+CREATE OR REPLACE FUNCTION ac_audit_chain() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_seq bigint;
+    v_prev bytea;
+BEGIN
+    PERFORM pg_advisory_xact_lock(16707, 6);
+    SELECT c.seq, c.hash INTO v_seq, v_prev FROM audit_chain c ORDER BY c.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        v_seq := 0;
+        v_prev := decode(repeat('00', 32), 'hex');
+    END IF;
+    INSERT INTO audit_chain (seq, entry_id, entry_at, prev_hash, hash)
+    VALUES (v_seq + 1, NEW.id, NEW.at, v_prev,
+            sha256(convert_to(ac_audit_canonical(v_seq + 1, NEW), 'UTF8') || v_prev));
+    RETURN NULL;
+END $$;
+
+-- Fills `before` of a deletion and `after` of a creation or change from
+-- the writer's details (the object as deleted, as written); writers of a
+-- change name `before` themselves (the row as the statement found it).
+CREATE OR REPLACE FUNCTION ac_audit_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    verb text := substr(NEW.action, strpos(NEW.action, '.') + 1);
+BEGIN
+    IF NEW.before IS NULL AND verb = 'delete' THEN
+        NEW.before := NEW.details;
+    END IF;
+    IF NEW.after IS NULL AND verb IN ('create', 'update', 'revoke', 'expire') THEN
+        NEW.after := NEW.details;
+    END IF;
+    RETURN NEW;
+END $$;

@@ -74,6 +74,9 @@ ac_pg_start() {
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
 SELECT 'CREATE ROLE alertcenter LOGIN CREATEDB'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'alertcenter') \gexec
+SELECT 'CREATE ROLE alertcenter_app NOLOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'alertcenter_app') \gexec
+GRANT alertcenter_app TO alertcenter;
 SELECT 'CREATE DATABASE alertcenter OWNER alertcenter'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'alertcenter') \gexec
 SQL

@@ -4,10 +4,10 @@
 #ifndef AC_SERVER_API_H
 #define AC_SERVER_API_H
 
+#include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-#include <libpq-fe.h>
 
 #include "server/http.h"
 
@@ -42,13 +42,17 @@ void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
 void ac_api_routes(struct ac_http_req *r);              /* /v1/routes[/{id}] */
 void ac_api_silences(struct ac_http_req *r);            /* /v1/silences[/{id}] */
 void ac_api_notifications(struct ac_http_req *r);       /* GET /v1/notifications */
-void ac_api_action(struct ac_http_req *r);              /* GET /v1/actions/{token} (signed) */
-void ac_api_action_post(struct ac_http_req *r);         /* POST /v1/actions/{token} */
-void ac_api_metrics(struct ac_http_req *r);             /* GET /metrics */
-void ac_api_healthz(struct ac_http_req *r);             /* GET /healthz */
-void ac_api_openapi(struct ac_http_req *r);             /* GET /openapi.json */
-void ac_api_tokens(struct ac_http_req *r);              /* /v1/tokens[/{id}] (admin) */
-void ac_api_readyz(struct ac_http_req *r);              /* GET /readyz */
+void ac_api_audit(struct ac_http_req *r);               /* GET /v1/audit */
+void ac_api_stats(struct ac_http_req *r);               /* GET /v1/stats */
+/* Checks the stats section (targets); problems appended to errs. 0 or -1. */
+int ac_stats_config_check(const json_t *cfg, json_t *errs);
+void ac_api_action(struct ac_http_req *r);      /* GET /v1/actions/{token} (signed) */
+void ac_api_action_post(struct ac_http_req *r); /* POST /v1/actions/{token} */
+void ac_api_metrics(struct ac_http_req *r);     /* GET /metrics */
+void ac_api_healthz(struct ac_http_req *r);     /* GET /healthz */
+void ac_api_openapi(struct ac_http_req *r);     /* GET /openapi.json */
+void ac_api_tokens(struct ac_http_req *r);      /* /v1/tokens[/{id}] (admin) */
+void ac_api_readyz(struct ac_http_req *r);      /* GET /readyz */
 
 /* Registers the process and cluster collectors (api_metrics.c). */
 struct ac_server;

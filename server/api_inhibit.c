@@ -29,8 +29,9 @@
     "WITH w AS (UPDATE inhibit_rules SET name = $1, source_matchers = $2::jsonb,"                  \
     " target_matchers = $3::jsonb, equal = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"    \
     " comment = $5, updated_at = now() WHERE id = $7::bigint RETURNING *),"                        \
-    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"                \
-    " SELECT $6, 'inhibit_rule.update', 'inhibit_rule', w.id::text, " IR_JSON " FROM w)"           \
+    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details, before)"        \
+    " SELECT $6, 'inhibit_rule.update', 'inhibit_rule', w.id::text, " IR_JSON ", (SELECT"          \
+    " ac_inhibit_rule_json(o) FROM inhibit_rules o WHERE o.id = $7::bigint) FROM w)"               \
     " SELECT " IR_JSON "::text FROM w"
 #define SQL_IR_DELETE                                                                              \
     "WITH w AS (DELETE FROM inhibit_rules WHERE id = $1::bigint RETURNING *),"                     \

@@ -290,8 +290,10 @@ static void oc_build(struct oc_kind *k)
     res->sql_update = ac_xasprintf(
         "WITH w AS (UPDATE %s w SET name = $1, doc = $2::jsonb%s WHERE w.id = $%d::bigint"
         " RETURNING w.*), a AS (INSERT INTO audit_log (actor, action, target_type, target_id,"
-        " details) SELECT $%d, '%s.update', '%s', w.id::text, %s FROM w) SELECT %s::text FROM w",
-        k->table, sets.data ? sets.data : "", n + 2, n + 1, k->name, k->name, json, json);
+        " details, before) SELECT $%d, '%s.update', '%s', w.id::text, %s, (SELECT %s FROM %s w"
+        " WHERE w.id = $%d::bigint) FROM w) SELECT %s::text FROM w",
+        k->table, sets.data ? sets.data : "", n + 2, n + 1, k->name, k->name, json, json, k->table,
+        n + 2, json);
     res->sql_delete = ac_xasprintf(
         "WITH w AS (DELETE FROM %s w WHERE w.id = $1::bigint RETURNING w.*), a AS (INSERT INTO"
         " audit_log (actor, action, target_type, target_id, details) SELECT $2, '%s.delete',"

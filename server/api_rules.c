@@ -30,8 +30,9 @@
     "WITH w AS (UPDATE filter_rules SET name = $1, position = coalesce($2::int, position),"        \
     " action = $3, matchers = $4::jsonb, expires_at = $5::timestamptz, comment = $6,"              \
     " updated_at = now() WHERE id = $8::bigint RETURNING *),"                                      \
-    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"                \
-    " SELECT $7, 'rule.update', 'rule', w.id::text, ac_rule_json(w) FROM w)"                       \
+    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details, before)"        \
+    " SELECT $7, 'rule.update', 'rule', w.id::text, ac_rule_json(w), (SELECT ac_rule_json(o)"      \
+    " FROM filter_rules o WHERE o.id = $8::bigint) FROM w)"                                        \
     " SELECT ac_rule_json(w)::text FROM w"
 #define SQL_RULE_DELETE                                                                            \
     "WITH w AS (DELETE FROM filter_rules WHERE id = $1::bigint RETURNING *),"                      \

@@ -45,8 +45,9 @@
 #define SQL_SL_EXPIRE                                                                              \
     "WITH s AS (UPDATE silences SET expired_at = clock_timestamp() WHERE id = $1::bigint"          \
     " AND expired_at IS NULL RETURNING *),"                                                        \
-    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)"                \
-    " SELECT $2, 'silence.expire', 'silence', s.id::text, ac_silence_json(s) FROM s)"              \
+    " a AS (INSERT INTO audit_log (actor, action, target_type, target_id, details, before)"        \
+    " SELECT $2, 'silence.expire', 'silence', s.id::text, ac_silence_json(s), (SELECT"             \
+    " ac_silence_json(o) FROM silences o WHERE o.id = $1::bigint) FROM s)"                         \
     " SELECT ac_silence_json(s)::text FROM s"
 
 /* Whether ms matches an alert that lacks every field it names (then it

@@ -145,6 +145,8 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/actions/*", ac_api_action, 0, false},
     {"POST", "/v1/actions/*", ac_api_action_post, 0, false},
     {"GET", "/v1/notifications", ac_api_notifications, AC_SCOPE_READ, false},
+    {"GET", "/v1/audit", ac_api_audit, AC_SCOPE_READ, false},
+    {"GET", "/v1/stats", ac_api_stats, AC_SCOPE_READ, false},
     {"GET", "/v1/silences", ac_api_silences, AC_SCOPE_READ, false},
     {"GET", "/v1/silences/*", ac_api_silences, AC_SCOPE_READ, false},
     {"POST", "/v1/silences", ac_api_silences, AC_SCOPE_OPERATE, true},

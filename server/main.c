@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/audit.h"
 #include "server/core/mem.h"
 #include "server/http.h"
 #include "server/server.h"
@@ -19,6 +20,7 @@ static const char main_usage[] =
     "  check-config   validate a configuration and print it, secrets masked\n"
     "  routes         print every HTTP route with its scope (JSON)\n"
     "  token          create, list or revoke database tokens\n"
+    "  audit          verify the audit log's hash chain\n"
     "  version        print the version\n"
     "\n"
     "Run 'alertcenter <command> --help' for a command's options.\n";
@@ -87,6 +89,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "token") == 0) {
         return ac_cmd_token(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "audit") == 0) {
+        return ac_cmd_audit(argc - 2, argv + 2);
     }
     for (size_t i = 0; i < sizeof(main_cmds) / sizeof(main_cmds[0]); i++) {
         if (strcmp(argv[1], main_cmds[i].name) != 0) {

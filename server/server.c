@@ -5,6 +5,7 @@
  */
 #include "server/server.h"
 
+#include <ctype.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -101,6 +102,9 @@ static int srv_modules(const struct ac_config *cfg, struct ac_server *s)
     if (ac_pd_config_load(cfg->pagerduty, &s->pagerduty, errs) != AC_OK) {
         rc = AC_EINVAL;
     }
+    if (ac_stats_config_check(cfg->stats, errs) != 0) {
+        rc = AC_EINVAL;
+    }
     if (ac_k8s_map_load(cfg->kubernetes, &s->k8s_map, errs) != AC_OK) {
         rc = AC_EINVAL;
     }
@@ -190,6 +194,39 @@ __attribute__((format(printf, 2, 3))) static void srv_set_starting(struct ac_ser
  * PostgreSQL is tried again with a backoff from 1 s doubling to 30 s until
  * it answers or a stop signal comes, and srv says so meanwhile (/readyz);
  * without (migrate), once. */
+/* Checks that the login role of conn may act as role (postgres.app_role),
+ * then makes every connection opened from now on do so. */
+static int srv_assume_role(PGconn *conn, const char *role)
+{
+    const char *p[1] = {role};
+    PGresult *r = ac_pg_query(conn, "migrate",
+                              "SELECT pg_has_role(current_user, r.oid, 'MEMBER')"
+                              " FROM pg_roles r WHERE r.rolname = $1",
+                              1, p);
+    bool ok = r && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+
+    for (const char *c = role; ok && *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '_') {
+            ac_log(AC_LOG_ERROR, "migrate", "postgres.app_role: letters, digits and _ only");
+            ok = false;
+        }
+    }
+
+    if (r && !ok) {
+        ac_log(AC_LOG_ERROR, "migrate",
+               "the login role cannot act as postgres.app_role \"%s\" (%s): grant it, or set"
+               " postgres.app_role to \"\" to serve with the login role's own rights",
+               role, PQntuples(r) == 0 ? "no such role" : "not a member");
+    }
+    PQclear(r);
+    if (!ok) {
+        return AC_EDB;
+    }
+    ac_pg_set_role(role);
+    ac_log(AC_LOG_INFO, "migrate", "serving as role=%s", role);
+    return AC_OK;
+}
+
 static int srv_migrate(const struct ac_config *cfg, struct ac_server *srv)
 {
     PGconn *conn = NULL;
@@ -215,10 +252,13 @@ static int srv_migrate(const struct ac_config *cfg, struct ac_server *srv)
     }
     srv_set_starting(srv, "applying migrations");
     rc = ac_migrate_run(conn, &applied);
-    PQfinish(conn);
     if (rc == AC_OK) {
         ac_log(AC_LOG_INFO, "migrate", "schema up to date applied=%d", applied);
     }
+    if (rc == AC_OK && srv && *cfg->pg_app_role) {
+        rc = srv_assume_role(conn, cfg->pg_app_role);
+    }
+    PQfinish(conn);
     return rc;
 }
 

@@ -29,6 +29,10 @@ const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_DSN, "postgres.dsn",
      "host=127.0.0.1 port=5432 dbname=alertcenter user=alertcenter connect_timeout=5", CFO(pg_dsn),
      "AC_PG_DSN", "libpq connection string or URI", 0, 0},
+    {AC_CFG_STR, "postgres.app_role", "alertcenter_app", CFO(pg_app_role), "AC_PG_APP_ROLE",
+     "the role serve acts as after migrating (it cannot change or delete the audit log); \"\" ="
+     " the login role",
+     0, 0},
     {AC_CFG_INT, "postgres.pool_size", "4", CFO(pg_pool_size), NULL,
      "connections for API reads (the writer has its own)", 1, 64},
     {AC_CFG_URL, "redis.url", "redis://127.0.0.1:6379/0", CFO(redis_url), "AC_REDIS_URL",
@@ -102,6 +106,9 @@ const struct ac_cfg_entry ac_config_table[] = {
     {AC_CFG_JSON, "kubernetes", NULL, CFO(kubernetes), NULL,
      "Kubernetes Events: {api_url, token_file, ca_file, namespaces, cluster, warning_only,"
      " rules, app_id_keys, user_id_keys}",
+     0, 0},
+    {AC_CFG_JSON, "stats", NULL, CFO(stats), NULL,
+     "alert handling figures: {targets: {P1: {mttd_s, mtta_s, mttr_s}, ...}} (default DESIGN §6)",
      0, 0},
     {AC_CFG_JSON, "filters.rules", NULL, CFO(filter_rules), NULL,
      "filter rules seeded at start: [{name, position, action, matchers, comment}]", 0, 0},

@@ -40,6 +40,7 @@ struct ac_config {
     char *tls_cert_file;
     char *tls_key_file;
     char *pg_dsn;
+    char *pg_app_role;
     long pg_pool_size;
     char *redis_url;
     char *redis_prefix;
@@ -72,6 +73,7 @@ struct ac_config {
     json_t *heartbeats;
     json_t *kafka;
     json_t *kubernetes;
+    json_t *stats;
 };
 
 /* The table of struct ac_config, {0}-terminated. */

@@ -18,6 +18,15 @@ static void pg_notice(void *arg, const char *msg)
     ac_log(AC_LOG_DEBUG, "pg", "notice: %s", msg);
 }
 
+/* The role every connection takes (SET ROLE at start-up), or "". Set once,
+ * before the threads that connect start. */
+static char pg_role[64];
+
+void ac_pg_set_role(const char *role)
+{
+    (void)snprintf(pg_role, sizeof(pg_role), "%s", role ? role : "");
+}
+
 PGconn *ac_pg_connect(const char *dsn)
 {
     return ac_pg_connect_opts(dsn, NULL);
@@ -26,12 +35,12 @@ PGconn *ac_pg_connect(const char *dsn)
 PGconn *ac_pg_connect_opts(const char *dsn, const char *options)
 {
     static const char *const keys[] = {"dbname", "options", "application_name", NULL};
-    char opts[512];
+    char opts[640];
     const char *vals[] = {dsn, opts, "alertcenter", NULL};
     PGconn *conn;
 
-    (void)snprintf(opts, sizeof(opts), "-c synchronous_commit=on -c TimeZone=UTC %s",
-                   options ? options : "");
+    (void)snprintf(opts, sizeof(opts), "-c synchronous_commit=on -c TimeZone=UTC%s%s %s",
+                   *pg_role ? " -c role=" : "", pg_role, options ? options : "");
 
     /* expand_dbname=1: the dsn may be a full conninfo string or a URI. */
     conn = PQconnectdbParams(keys, vals, 1);

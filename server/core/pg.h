@@ -16,6 +16,10 @@
 /* Connects with synchronous_commit on and UTC time zone. Returns new
  * connection or NULL (logged). */
 PGconn *ac_pg_connect(const char *dsn);
+/* Every connection opened after this acts as role (PostgreSQL's SET ROLE,
+ * given at start-up); "" or NULL: the login role. Call before connecting
+ * threads start. */
+void ac_pg_set_role(const char *role);
 
 /* The same with extra server options ("-c name=value ..."), may be NULL. */
 PGconn *ac_pg_connect_opts(const char *dsn, const char *options);

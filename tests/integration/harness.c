@@ -682,6 +682,9 @@ int it_server_stop(struct it_server *s)
 {
     int st = 0;
 
+    if (s->pid <= 0) { /* never started: kill(0) would signal the whole group */
+        return -1;
+    }
     kill(s->pid, SIGTERM);
     if (waitpid(s->pid, &st, 0) != s->pid) {
         return -1;
@@ -698,6 +701,9 @@ void it_server_kill(struct it_server *s)
 {
     int st;
 
+    if (s->pid <= 0) {
+        return;
+    }
     kill(s->pid, SIGKILL);
     waitpid(s->pid, &st, 0);
     s->pid = 0;

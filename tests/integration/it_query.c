@@ -307,6 +307,76 @@ static void expect_400_msg(const char *path, const char *param, const char *msg)
     it_resp_free(&r);
 }
 
+/* A measure of a stats group: its field as a number (NULL: -1). */
+static double st_num(const json_t *group, const char *measure, const char *field)
+{
+    json_t *v = json_object_get(json_object_get(group, measure), field);
+
+    return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/* GET /v1/stats on a seeded data set (alerts of 2001, apart from the
+ * others) with known answers: MTTD, MTTA, MTTR mean, p50, p90 and the share
+ * within the level's target, per level and per type. */
+static void test_query_stats_known_answers(void **state)
+{
+    json_t *st, *g;
+
+    (void)state;
+    assert_true(it_sql_ok(
+        "INSERT INTO incidents (group_key, type, title, level, initial_level, first_seen,"
+        " created_at, delivered_at) VALUES"
+        " ('st1', 'StA', 'StA', 'P1', 'P1', '2001-01-01 00:00:00Z', '2001-01-01 00:00:30Z',"
+        " '2001-01-01 00:01:00Z'),"
+        " ('st2', 'StA', 'StA', 'P1', 'P1', '2001-01-01 00:00:00Z', '2001-01-01 00:01:30Z',"
+        " '2001-01-01 00:02:00Z');"
+        "INSERT INTO alerts (fingerprint, type, source, trace, level, initial_level, status,"
+        " count, first_seen, last_seen, created_at, updated_at, acked_at, resolved_at,"
+        " last_event_id, incident_id) VALUES"
+        " ('st-a1', 'StA', 'probe', 'data', 'P1', 'P1', 'resolved', 1, '2001-01-01 00:00:00Z',"
+        " '2001-01-01 00:00:00Z', '2001-01-01 00:00:30Z', now(), '2001-01-01 00:03:00Z',"
+        " '2001-01-01 00:05:00Z', 0, (SELECT id FROM incidents WHERE group_key = 'st1')),"
+        " ('st-a2', 'StA', 'probe', 'data', 'P1', 'P1', 'resolved', 1, '2001-01-01 00:00:00Z',"
+        " '2001-01-01 00:00:00Z', '2001-01-01 00:01:30Z', now(), '2001-01-01 00:12:00Z',"
+        " '2001-01-01 01:00:00Z', 0, (SELECT id FROM incidents WHERE group_key = 'st2')),"
+        " ('st-a3', 'StB', 'probe', 'data', 'P4', 'P4', 'firing', 1, '2001-01-01 00:00:00Z',"
+        " '2001-01-01 00:00:00Z', '2001-01-01 00:10:00Z', now(), NULL, NULL, 0, NULL)"));
+    st = it_get(&srv, "/v1/stats?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(st, "by")), "level");
+    assert_int_equal(json_array_size(json_object_get(st, "groups")), 2);
+    g = json_array_get(json_object_get(st, "groups"), 0);
+    assert_string_equal(json_string_value(json_object_get(g, "key")), "P1");
+    assert_int_equal(json_integer_value(json_object_get(g, "alerts")), 2);
+    /* MTTD 30 s and 90 s against 60 s */
+    assert_true(st_num(g, "mttd", "mean_s") == 60 && st_num(g, "mttd", "p50_s") == 60);
+    assert_true(st_num(g, "mttd", "p90_s") == 84 && st_num(g, "mttd", "within_target") == 0.5);
+    /* MTTA 120 s and 600 s (delivery to ack) against 300 s */
+    assert_true(st_num(g, "mtta", "count") == 2 && st_num(g, "mtta", "mean_s") == 360);
+    assert_true(st_num(g, "mtta", "p90_s") == 552 && st_num(g, "mtta", "within_target") == 0.5);
+    /* MTTR 270 s and 3510 s against 600 s */
+    assert_true(st_num(g, "mttr", "mean_s") == 1890 && st_num(g, "mttr", "p50_s") == 1890);
+    assert_true(st_num(g, "mttr", "p90_s") == 3186 && st_num(g, "mttr", "within_target") == 0.5);
+    g = json_array_get(json_object_get(st, "groups"), 1);
+    assert_string_equal(json_string_value(json_object_get(g, "key")), "P4");
+    assert_true(st_num(g, "mttd", "mean_s") == 600 && st_num(g, "mttd", "within_target") == 1);
+    assert_true(st_num(g, "mtta", "count") == 0 && st_num(g, "mtta", "mean_s") == -1);
+    assert_true(st_num(g, "mttr", "count") == 0);
+    json_decref(st);
+    /* by type; an empty range; bad parameters */
+    st = it_get(&srv, "/v1/stats?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z&by=type");
+    g = json_array_get(json_object_get(st, "groups"), 0);
+    assert_string_equal(json_string_value(json_object_get(g, "key")), "StA");
+    assert_int_equal(json_integer_value(json_object_get(g, "alerts")), 2);
+    json_decref(st);
+    st = it_get(&srv, "/v1/stats?from=2001-01-03T00:00:00Z&to=2001-01-04T00:00:00Z");
+    assert_int_equal(json_array_size(json_object_get(st, "groups")), 0);
+    json_decref(st);
+    expect_400_msg("/v1/stats?by=region", "by", "must be one of level, type, app_id, team");
+    expect_400_msg("/v1/stats?from=2001-01-02T00:00:00Z&to=2001-01-01T00:00:00Z", "from",
+                   "must be before to");
+    expect_400_msg("/v1/stats?since=x", "since", "is not a parameter of stats");
+}
+
 /* Every list is one implementation: the same parameters, errors and paging. */
 static void test_query_every_list_alike(void **state)
 {
@@ -435,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_query_event_filters),
         cmocka_unit_test(test_query_alerts),
         cmocka_unit_test(test_query_alert_history_filters),
+        cmocka_unit_test(test_query_stats_known_answers),
         cmocka_unit_test(test_query_bad_params),
         cmocka_unit_test(test_query_every_list_alike),
         cmocka_unit_test(test_query_rules_paged_in_order),
