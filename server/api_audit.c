@@ -34,3 +34,12 @@ void ac_api_audit(struct ac_http_req *r)
 {
     ac_api_list(r, &au_list);
 }
+
+static const char *const au_csv[] = {"id",          "at",        "actor",   "action",
+                                     "target_type", "target_id", "details", "before",
+                                     "after",       "chain",     NULL};
+
+void ac_api_export_audit(struct ac_http_req *r)
+{
+    ac_api_export(r, &au_list, "audit", au_csv);
+}

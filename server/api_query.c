@@ -3,6 +3,8 @@
  * History queries: GET /v1/events, GET /v1/alerts - lists (apikit.h) newest
  * first by id, with the filters below.
  */
+#include <string.h>
+
 #include "server/api.h"
 #include "server/apikit.h"
 
@@ -127,6 +129,41 @@ static const struct ac_api_list qr_alerts_sorted = {
     " s.k, s.id",
     AC_KEY_PAIR,
 };
+
+/* The CSV columns of an export (NDJSON has every field). */
+static const char *const qr_event_csv[] = {
+    "event_id",  "received_at", "occurred_at", "source",   "type",   "level",  "status",
+    "category",  "trace",       "fingerprint", "alert_id", "title",  "region", "cluster",
+    "namespace", "app_id",      "user_id",     "instance", "labels", NULL};
+static const char *const qr_alert_csv[] = {
+    "id",         "incident_id", "team_id",       "type",        "title",
+    "source",     "level",       "initial_level", "status",      "count",
+    "first_seen", "last_seen",   "resolved_at",   "acked_at",    "acked_by",
+    "category",   "region",      "cluster",       "namespace",   "app_id",
+    "user_id",    "gc_level",    "instance",      "fingerprint", NULL};
+
+/* GET /v1/export/{events,alerts,audit} (scope read): the lists' filters,
+ * every row, streamed (apikit.h). */
+void ac_api_export_route(struct ac_http_req *r)
+{
+    if (strcmp(r->path_arg, "events") == 0) {
+        ac_api_export(r, &qr_events, "events", qr_event_csv);
+    }
+    else if (strcmp(r->path_arg, "alerts") == 0) {
+        if (ac_http_arg(r, "sort") || ac_http_arg(r, "order")) {
+            ac_api_bad_query(r, ac_http_arg(r, "sort") ? "sort" : "order",
+                             "an export is newest first");
+            return;
+        }
+        ac_api_export(r, &qr_alerts, "alerts", qr_alert_csv);
+    }
+    else if (strcmp(r->path_arg, "audit") == 0) {
+        ac_api_export_audit(r);
+    }
+    else {
+        ac_api_not_found(r, "export (events, alerts or audit)");
+    }
+}
 
 void ac_api_list_events(struct ac_http_req *r)
 {

@@ -304,10 +304,11 @@ static bool ak_value(struct ac_http_req *r, const struct ac_api_filter *f, const
 }
 
 /* The list's parameters from r's query into params (times into times);
- * *nparams of them. False after answering 400. */
-static bool ak_list_params(struct ac_http_req *r, const struct ac_api_list *l, const char **params,
-                           char (*times)[AC_TIME_STRLEN], char *key, char *limit_s, long *limit,
-                           int *nparams)
+ * *nparams of them. An export takes "format" and no cursor or limit (it
+ * has them all). False after answering 400. */
+static bool ak_params(struct ac_http_req *r, const struct ac_api_list *l, bool export,
+                      const char **params, char (*times)[AC_TIME_STRLEN], char *key, char *limit_s,
+                      long *limit, int *nparams)
 {
     const char *allowed[AC_API_FILTERS_MAX + 3];
     const char *v, *unknown;
@@ -321,14 +322,28 @@ static bool ak_list_params(struct ac_http_req *r, const struct ac_api_list *l, c
             return false;
         }
     }
-    allowed[na++] = "cursor";
-    allowed[na++] = "limit";
+    if (export) {
+        allowed[na++] = "format";
+    }
+    else {
+        allowed[na++] = "cursor";
+        allowed[na++] = "limit";
+    }
     allowed[na] = NULL;
     if ((unknown = ac_http_unknown_arg(r, allowed)) != NULL) {
-        ac_api_bad_query(r, unknown, "is not a parameter of this list");
+        ac_api_bad_query(r, unknown,
+                         export ? "is not a parameter of this export"
+                                : "is not a parameter of this list");
         return false;
     }
     params[n] = NULL;
+    if (export) {
+        *limit = 0;
+        (void)snprintf(limit_s, 24, "%lld", 9223372036854775807LL);
+        params[n + 1] = limit_s;
+        *nparams = n + 2;
+        return true;
+    }
     if ((v = ac_http_arg(r, "cursor")) != NULL) {
         if (!ac_api_cursor_decode(v, key, AC_API_CURSOR_MAX) || !ak_key_ok(l->key, key)) {
             ac_api_bad_query(r, "cursor", "is not a cursor this server gave");
@@ -343,6 +358,15 @@ static bool ak_list_params(struct ac_http_req *r, const struct ac_api_list *l, c
     params[n + 1] = limit_s;
     *nparams = n + 2;
     return true;
+}
+
+/* The list's parameters from r's query into params (times into times);
+ * *nparams of them. False after answering 400. */
+static bool ak_list_params(struct ac_http_req *r, const struct ac_api_list *l, const char **params,
+                           char (*times)[AC_TIME_STRLEN], char *key, char *limit_s, long *limit,
+                           int *nparams)
+{
+    return ak_params(r, l, false, params, times, key, limit_s, limit, nparams);
 }
 
 void ac_api_list(struct ac_http_req *r, const struct ac_api_list *l)
@@ -367,6 +391,141 @@ void ac_api_list(struct ac_http_req *r, const struct ac_api_list *l)
     }
     PQclear(res);
     ac_api_db_release(r, c);
+}
+
+/* --- exports ------------------------------------------------------------------ */
+
+#define AK_EXPORT_FETCH "FETCH 1000 FROM ak_export"
+
+static int ak_exports; /* running, atomic */
+
+/* Appends v as a CSV field (RFC 4180: quoted when it holds a comma, quote
+ * or line break; quotes doubled). */
+static void ak_csv_field(struct ac_buf *b, const json_t *v)
+{
+    char *owned = NULL;
+    const char *s = "";
+
+    if (json_is_string(v)) {
+        s = json_string_value(v);
+    }
+    else if (v && !json_is_null(v)) {
+        s = owned = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    if (strpbrk(s, ",\"\r\n")) {
+        ac_buf_appends(b, "\"");
+        for (const char *p = s; *p; p++) {
+            ac_buf_append(b, p, 1);
+            if (*p == '"') {
+                ac_buf_appends(b, "\"");
+            }
+        }
+        ac_buf_appends(b, "\"");
+    }
+    else {
+        ac_buf_appends(b, s);
+    }
+    free(owned);
+}
+
+/* One fetched page into b, as NDJSON or CSV rows. */
+static void ak_export_rows(struct ac_buf *b, const PGresult *res, const char *const *csv)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (!csv) {
+            ac_buf_append(b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+            ac_buf_appends(b, "\n");
+            continue;
+        }
+        json_t *row = json_loadb(PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0), 0, NULL);
+        for (size_t k = 0; csv[k]; k++) {
+            ac_buf_appends(b, k ? "," : "");
+            ak_csv_field(b, json_object_get(row, csv[k]));
+        }
+        ac_buf_appends(b, "\r\n");
+        json_decref(row);
+    }
+}
+
+/* Streams the cursor declared on c into r's answer. */
+static void ak_export_stream(struct ac_http_req *r, PGconn *c, const char *name,
+                             const char *const *csv)
+{
+    char disp[96];
+    struct ac_http_stream *st;
+    struct ac_buf b = {0};
+    PGresult *res;
+    bool ok = true, more = true;
+    long long rows = 0;
+
+    (void)snprintf(disp, sizeof(disp), "attachment; filename=\"%s.%s\"", name,
+                   csv ? "csv" : "ndjson");
+    st = ac_http_stream_begin(r, 200, csv ? "text/csv; charset=utf-8" : "application/x-ndjson",
+                              disp);
+    if (csv) {
+        for (size_t k = 0; csv[k]; k++) {
+            ac_buf_appends(&b, k ? "," : "");
+            ac_buf_appends(&b, csv[k]);
+        }
+        ac_buf_appends(&b, "\r\n");
+    }
+    while (ok && more) {
+        if (!(res = ac_pg_query(c, "export", AK_EXPORT_FETCH, 0, NULL))) {
+            ok = false;
+            break;
+        }
+        more = PQntuples(res) > 0;
+        rows += PQntuples(res);
+        ak_export_rows(&b, res, csv);
+        PQclear(res);
+        if (b.len > 0) {
+            ok = ac_http_stream_write(st, b.data, b.len);
+            b.len = 0;
+        }
+    }
+    ac_buf_deinit(&b);
+    ac_log(ok ? AC_LOG_INFO : AC_LOG_WARN, "export", "%s rows=%lld %s", name, rows,
+           ok ? "complete" : "cut short (the client left or the database failed)");
+    ac_http_stream_end(st, ok);
+}
+
+void ac_api_export(struct ac_http_req *r, const struct ac_api_list *l, const char *name,
+                   const char *const *csv)
+{
+    const char *params[AC_API_FILTERS_MAX + 2];
+    char times[AC_API_FILTERS_MAX][AC_TIME_STRLEN];
+    char key[AC_API_CURSOR_MAX], limit_s[24], *sql;
+    const char *format = ac_http_arg(r, "format");
+    long limit;
+    int n;
+    PGconn *c = NULL;
+
+    if (!ak_params(r, l, true, params, times, key, limit_s, &limit, &n)) {
+        return;
+    }
+    if (format && strcmp(format, "ndjson") != 0 && strcmp(format, "csv") != 0) {
+        ac_api_bad_query(r, "format", "must be one of ndjson, csv");
+        return;
+    }
+    if (__atomic_add_fetch(&ak_exports, 1, __ATOMIC_SEQ_CST) > AC_API_EXPORTS_MAX) {
+        __atomic_sub_fetch(&ak_exports, 1, __ATOMIC_SEQ_CST);
+        ac_http_reply_error(r, 429, "rate_limited", "too many exports are running; retry", NULL);
+        ac_http_add_header(r, "Retry-After", "5");
+        return;
+    }
+    sql = ac_xasprintf("DECLARE ak_export NO SCROLL CURSOR FOR %s", l->sql);
+    if (!(c = ac_pg_connect(r->srv->cfg.pg_dsn)) ||
+        !ac_pg_run(c, "export", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) ||
+        !ac_pg_run(c, "export", sql, n, params)) {
+        ac_api_unavailable(r, c, l->what);
+    }
+    else {
+        ak_export_stream(r, c, name, format && strcmp(format, "csv") == 0 ? csv : NULL);
+        (void)ac_pg_run(c, "export", "COMMIT", 0, NULL);
+    }
+    PQfinish(c);
+    free(sql);
+    __atomic_sub_fetch(&ak_exports, 1, __ATOMIC_SEQ_CST);
 }
 
 /* --- resources ---------------------------------------------------------------- */

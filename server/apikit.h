@@ -110,6 +110,20 @@ struct ac_api_list {
  * {"items": [...], "next_cursor": "..." | null}. */
 void ac_api_list(struct ac_http_req *r, const struct ac_api_list *l);
 
+/*
+ * GET of l as an export (GET /v1/export/<name>): every row the filters
+ * select, newest first, as NDJSON (format=ndjson, the default: the list's
+ * items, one a line) or CSV (format=csv: a header, then the items' fields
+ * named in csv; objects and arrays as JSON text). Read through a server-side
+ * cursor on a connection of its own, in one snapshot, and streamed (chunked):
+ * memory stays bounded whatever the row count. 400 for a bad parameter,
+ * 429 while AC_API_EXPORTS_MAX exports run, 503 when the database is
+ * unavailable before the first byte (after it, the body is cut short).
+ */
+#define AC_API_EXPORTS_MAX 4
+void ac_api_export(struct ac_http_req *r, const struct ac_api_list *l, const char *name,
+                   const char *const *csv);
+
 /* --- resources ------------------------------------------------------------ */
 
 #define AC_API_PARAMS_MAX 16

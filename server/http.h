@@ -30,6 +30,7 @@ struct ac_http_req {
     const char *path_arg;  /* the {id} of routes that have one */
     struct MHD_Response *resp;
     unsigned status;
+    bool streaming; /* the handler answered with a stream (ac_http_stream_begin) */
 };
 
 typedef void (*ac_http_handler)(struct ac_http_req *r);
@@ -53,6 +54,24 @@ void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body /* st
  * A 503 also carries Retry-After: 1. */
 void ac_http_reply_error(struct ac_http_req *r, unsigned status, const char *code,
                          const char *message, json_t *details);
+
+/*
+ * A streamed answer, for a handler run by a worker (not inline): begin
+ * answers status with a body of unknown length (chunked) and lets the
+ * connection go out at once; the handler then writes the body piece by
+ * piece and ends it. At most AC_HTTP_STREAM_BUFFER bytes wait for the
+ * client: a write blocks until it has read enough, so memory stays bounded
+ * however long the body. After begin, r must not be touched again.
+ */
+#define AC_HTTP_STREAM_BUFFER (256 * 1024)
+struct ac_http_stream;
+struct ac_http_stream *ac_http_stream_begin(struct ac_http_req *r, unsigned status,
+                                            const char *content_type, const char *disposition);
+/* False once the client has gone (stop producing; still call end). */
+bool ac_http_stream_write(struct ac_http_stream *s, const char *data, size_t len);
+/* Ends the body; ok false cuts the chunked body short (the client sees an
+ * incomplete answer, not a complete one). Frees s. */
+void ac_http_stream_end(struct ac_http_stream *s, bool ok);
 
 /* Adds a header to the response already set (copies both strings). */
 void ac_http_add_header(struct ac_http_req *r, const char *name, const char *value);
