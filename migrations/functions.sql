@@ -921,3 +921,98 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
+
+-- --- retention (0028) -------------------------------------------------------
+
+-- The upper bound of a partition (from its bound expression).
+CREATE OR REPLACE FUNCTION ac_partition_upper(p regclass) RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']+)''\)')::timestamptz
+      FROM pg_class c WHERE c.oid = p
+$$;
+
+-- Partitions made ahead: events a week of days, the audit log and its chain
+-- three months. Returns how many were made.
+CREATE OR REPLACE FUNCTION ac_partitions_ahead() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    RETURN ac_partitions_ensure('events', 'day', now(),
+                                now() + interval '7 days')
+         + ac_partitions_ensure('audit_log', 'month', now(), now() + interval '3 months')
+         + ac_partitions_ensure('audit_chain', 'month', now(), now() + interval '3 months');
+END $$;
+
+-- Partitions ahead, then expiry: events partitions wholly older than
+-- p_events_days, audit partitions (with their chain) wholly older than
+-- p_history_days (the last dropped link becomes the anchor), and up to
+-- p_batch resolved alerts and incidents resolved more than p_history_days
+-- ago with what hangs on them. Returns what it did.
+CREATE OR REPLACE FUNCTION ac_retention_run(p_events_days integer, p_history_days integer, p_batch integer)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    made integer := ac_partitions_ahead();
+    dropped text[] := '{}';
+    part regclass;
+    cut_events timestamptz := now() - make_interval(days => p_events_days);
+    cut_history timestamptz := now() - make_interval(days => p_history_days);
+    v_seq bigint;
+    v_hash bytea;
+    v_upper timestamptz;
+    name text;
+    v_alerts bigint := 0;
+    v_incidents bigint := 0;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                 WHERE i.inhparent = 'events'::regclass
+                   AND ac_partition_upper(i.inhrelid) <= cut_events LOOP
+        name := part::text;
+        EXECUTE format('DROP TABLE %s', part);
+        dropped := dropped || name;
+    END LOOP;
+    -- the audit log's months and their chain's (the same bounds); the last
+    -- link dropped becomes the anchor
+    SELECT max(ac_partition_upper(i.inhrelid)) INTO v_upper FROM pg_inherits i
+     WHERE i.inhparent = 'audit_log'::regclass AND ac_partition_upper(i.inhrelid) <= cut_history;
+    IF v_upper IS NOT NULL THEN
+        SELECT c.seq, c.hash INTO v_seq, v_hash FROM audit_chain c
+         WHERE c.entry_at < v_upper ORDER BY c.seq DESC LIMIT 1;
+        IF FOUND THEN
+            INSERT INTO audit_anchor (seq, hash) VALUES (v_seq, v_hash)
+            ON CONFLICT (one) DO UPDATE SET seq = greatest(audit_anchor.seq, excluded.seq),
+                hash = CASE WHEN excluded.seq > audit_anchor.seq THEN excluded.hash
+                            ELSE audit_anchor.hash END,
+                dropped_at = now();
+        END IF;
+        FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                     WHERE i.inhparent IN ('audit_log'::regclass, 'audit_chain'::regclass)
+                       AND ac_partition_upper(i.inhrelid) <= cut_history LOOP
+            name := part::text;
+            EXECUTE format('DROP TABLE %s', part);
+            dropped := dropped || name;
+        END LOOP;
+    END IF;
+    WITH a AS (SELECT id FROM alerts WHERE status = 'resolved' AND resolved_at < cut_history
+                ORDER BY id LIMIT p_batch),
+         f AS (DELETE FROM alert_folds x USING a WHERE x.alert_id = a.id),
+         e AS (DELETE FROM escalations x USING a WHERE x.alert_id = a.id),
+         n AS (DELETE FROM alert_notify x USING a WHERE x.alert_id = a.id),
+         d AS (DELETE FROM alerts x USING a WHERE x.id = a.id RETURNING 1)
+    SELECT count(*) INTO v_alerts FROM d;
+    WITH i AS (SELECT id FROM incidents WHERE status = 'resolved' AND resolved_at < cut_history
+                AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = incidents.id)
+                ORDER BY id LIMIT p_batch),
+         n AS (DELETE FROM notifications x USING i WHERE x.incident_id = i.id RETURNING x.intent_id)
+    SELECT count(*) INTO v_incidents FROM n;
+    DELETE FROM notify_intents x USING (SELECT id FROM incidents WHERE status = 'resolved'
+                AND resolved_at < cut_history AND NOT EXISTS (SELECT 1 FROM alerts a
+                WHERE a.incident_id = incidents.id) ORDER BY id LIMIT p_batch) i
+     WHERE x.incident_id = i.id
+       AND NOT EXISTS (SELECT 1 FROM notifications y WHERE y.intent_id = x.id);
+    WITH d AS (DELETE FROM incidents x WHERE x.id IN (SELECT id FROM incidents
+                WHERE status = 'resolved' AND resolved_at < cut_history AND NOT EXISTS (
+                SELECT 1 FROM alerts a WHERE a.incident_id = incidents.id) AND NOT EXISTS (
+                SELECT 1 FROM notify_intents t WHERE t.incident_id = incidents.id)
+                ORDER BY id LIMIT p_batch) RETURNING 1)
+    SELECT count(*) INTO v_incidents FROM d;
+    RETURN jsonb_build_object('partitions_made', made, 'dropped', to_jsonb(dropped),
+                              'alerts_deleted', v_alerts, 'incidents_deleted', v_incidents);
+END $$;

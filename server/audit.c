@@ -57,9 +57,19 @@ static void au_broken(struct ac_audit_report *out, long long id, long long seq, 
     (void)snprintf(out->why, sizeof(out->why), "%s", why);
 }
 
+/* Where the chain starts: seq 1 after the zero hash, or, once older links
+ * were dropped (retention), after the last dropped link (audit_anchor).
+ * Links at or below the anchor's seq that are still kept (their entries
+ * are younger than their partition's neighbours: they committed late) are
+ * checked one by one, not as a chain. */
+struct au_anchor {
+    long long seq;
+    unsigned char hash[AU_HASHLN];
+};
+
 /* Checks one fetched page; false once something is broken. */
-static bool au_page(const PGresult *r, struct ac_audit_report *out, unsigned char *prev,
-                    bool *have_prev)
+static bool au_page(const PGresult *r, struct ac_audit_report *out, const struct au_anchor *an,
+                    unsigned char *prev, bool *have_prev)
 {
     for (int i = 0; i < PQntuples(r); i++) {
         long long seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
@@ -72,11 +82,16 @@ static bool au_page(const PGresult *r, struct ac_audit_report *out, unsigned cha
             au_broken(out, id, seq, "its link's hashes are not SHA-256 values");
             return false;
         }
-        if (*have_prev && seq != out->last_seq + 1) {
-            au_broken(out, id, seq, "the chain skips a link before it (a link was removed)");
+        bool straggler = seq <= an->seq;
+
+        if (!straggler && seq != (*have_prev ? out->last_seq : an->seq) + 1) {
+            au_broken(out, id, seq,
+                      *have_prev || an->seq
+                          ? "the chain skips a link before it (a link was removed)"
+                          : "the chain does not start at its first link");
             return false;
         }
-        if (*have_prev && memcmp(stored_prev, prev, AU_HASHLN) != 0) {
+        if (!straggler && memcmp(stored_prev, *have_prev ? prev : an->hash, AU_HASHLN) != 0) {
             au_broken(out, id, seq, "its link does not follow the previous one");
             return false;
         }
@@ -97,13 +112,15 @@ static bool au_page(const PGresult *r, struct ac_audit_report *out, unsigned cha
             au_broken(out, id, seq, "the entry does not match its hash (changed)");
             return false;
         }
-        if (!*have_prev) {
+        if (out->entries == 0) {
             out->first_seq = seq;
         }
-        memcpy(prev, stored, AU_HASHLN);
-        *have_prev = true;
-        out->last_seq = seq;
         out->entries++;
+        if (!straggler) {
+            memcpy(prev, stored, AU_HASHLN);
+            *have_prev = true;
+            out->last_seq = seq;
+        }
     }
     return true;
 }
@@ -111,20 +128,33 @@ static bool au_page(const PGresult *r, struct ac_audit_report *out, unsigned cha
 bool ac_audit_verify(PGconn *c, struct ac_audit_report *out)
 {
     unsigned char prev[AU_HASHLN] = {0};
+    struct au_anchor an = {0, {0}};
     bool have_prev = false, readable = false, going = true;
     PGresult *r;
 
     memset(out, 0, sizeof(*out));
     out->ok = true;
     if (!ac_pg_run(c, AU, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) ||
-        !ac_pg_run(c, AU, SQL_AU_CURSOR, 0, NULL)) {
+        !(r = ac_pg_query(c, AU, "SELECT seq, encode(hash, 'hex') FROM audit_anchor", 0, NULL))) {
+        goto done;
+    }
+    if (PQntuples(r) == 1 && !au_hex(PQgetvalue(r, 0, 1), an.hash)) {
+        PQclear(r);
+        au_broken(out, 0, 0, "the anchor of dropped links is not a SHA-256 value");
+        readable = true;
+        goto done;
+    }
+    an.seq = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    out->anchor_seq = an.seq;
+    PQclear(r);
+    if (!ac_pg_run(c, AU, SQL_AU_CURSOR, 0, NULL)) {
         goto done;
     }
     while (going) {
         if (!(r = ac_pg_query(c, AU, "FETCH " AU_FETCH " FROM au_chain", 0, NULL))) {
             goto done;
         }
-        going = PQntuples(r) > 0 && au_page(r, out, prev, &have_prev);
+        going = PQntuples(r) > 0 && au_page(r, out, &an, prev, &have_prev);
         PQclear(r);
     }
     if (out->ok) {
@@ -206,8 +236,12 @@ int ac_cmd_audit(int argc, char **argv)
         rc = 1;
     }
     else {
-        printf("audit chain OK: %lld entries, seq %lld..%lld, head %s\n", rep.entries,
-               rep.first_seq, rep.last_seq, rep.entries ? rep.head : "-");
+        printf("audit chain OK: %lld entries, seq %lld..%lld, head %s", rep.entries, rep.first_seq,
+               rep.last_seq, rep.entries ? rep.head : "-");
+        if (rep.anchor_seq) {
+            printf(" (older links dropped by retention up to seq %lld)", rep.anchor_seq);
+        }
+        printf("\n");
         rc = 0;
     }
     PQfinish(c);

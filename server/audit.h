@@ -23,8 +23,9 @@ struct ac_audit_report {
     long long entries;   /* links checked */
     long long first_seq; /* the oldest kept link (0: none) */
     long long last_seq;
-    char head[65];       /* the last link's hash (hex): anchor it elsewhere */
-    long long broken_id; /* the first broken entry (0: none) */
+    char head[65];        /* the last link's hash (hex): anchor it elsewhere */
+    long long anchor_seq; /* links up to it were dropped by retention (0: none) */
+    long long broken_id;  /* the first broken entry (0: none) */
     long long broken_seq;
     char why[160]; /* what is wrong with it */
 };

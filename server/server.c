@@ -29,6 +29,7 @@
 #include "server/http.h"
 #include "server/notifier.h"
 #include "server/registry.h"
+#include "server/retention.h"
 #include "server/sweeper.h"
 #include "server/tls.h"
 #include "server/tokens.h"
@@ -254,6 +255,10 @@ static int srv_migrate(const struct ac_config *cfg, struct ac_server *srv)
     rc = ac_migrate_run(conn, &applied);
     if (rc == AC_OK) {
         ac_log(AC_LOG_INFO, "migrate", "schema up to date applied=%d", applied);
+        /* the partitions events and audit entries land in, before any ingest */
+        if (!ac_pg_run(conn, "migrate", "SELECT ac_partitions_ahead()", 0, NULL)) {
+            rc = AC_EDB;
+        }
     }
     if (rc == AC_OK && srv && *cfg->pg_app_role) {
         rc = srv_assume_role(conn, cfg->pg_app_role);
@@ -417,6 +422,7 @@ static int srv_start_parts(struct ac_server *srv)
         return AC_EIO;
     }
     srv->sweeper = ac_sweeper_start(&srv->cfg);
+    srv->retention = ac_retention_start(&srv->cfg);
     if (!srv->sweeper) {
         return AC_EIO;
     }
@@ -457,6 +463,7 @@ static void srv_teardown(struct ac_server *srv, int code)
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     ac_http_stop(srv->http, 0);
     ac_sweeper_stop(srv->sweeper);
+    ac_retention_stop(srv->retention);
     ac_escalator_stop(srv->escalator);
     pthread_mutex_lock(&srv->wake_lock); /* the writer wakes it no more */
     srv->wake_notifier = NULL;

@@ -36,6 +36,8 @@ struct ac_grouping;
 struct ac_registry;
 struct ac_metrics;
 
+struct ac_retention;
+
 struct ac_server {
     struct ac_config cfg;              /* main, before start; immutable after */
     struct ac_auth *auth;              /* main, before start */
@@ -44,6 +46,7 @@ struct ac_server {
     struct ac_writer *writer;          /* main; its thread owns its connection */
     struct ac_health *health;          /* main */
     struct ac_sweeper *sweeper;        /* main; its thread owns its connection */
+    struct ac_retention *retention;    /* main; its thread owns its connection */
     struct ac_escalator *escalator;    /* main; its thread owns its connections */
     struct ac_notifier *notifier;      /* main; its thread owns its connection */
     pthread_mutex_t wake_lock;         /* guards wake_notifier */

@@ -63,6 +63,9 @@ struct ac_config {
     long default_resolve_timeout_s;
     long context_events;
     bool mask_addresses;
+    long retention_events_days;
+    long retention_history_days;
+    long retention_interval_s;
     char *log_level;
     json_t *auth_tokens;
     json_t *filter_rules;

@@ -83,11 +83,13 @@ void ac_pg_array_close(struct ac_buf *b);
 /* Every advisory lock (16707, key) the server takes, in one place so that
  * no key serves two purposes. */
 enum ac_pg_lock_key {
-    AC_LOCK_MIGRATE = 1,    /* migrations, at start */
-    AC_LOCK_SWEEPER = 2,    /* leader: auto-resolve */
-    AC_LOCK_ESCALATOR = 3,  /* leader: the escalation timer */
-    AC_LOCK_ONCALL = 4,     /* per transaction: on-call writes */
-    AC_LOCK_HEARTBEATS = 5, /* leader: the lost-heartbeat sweeper */
+    AC_LOCK_MIGRATE = 1,     /* migrations, at start */
+    AC_LOCK_SWEEPER = 2,     /* leader: auto-resolve */
+    AC_LOCK_ESCALATOR = 3,   /* leader: the escalation timer */
+    AC_LOCK_ONCALL = 4,      /* per transaction: on-call writes */
+    AC_LOCK_HEARTBEATS = 5,  /* leader: the lost-heartbeat sweeper */
+    AC_LOCK_AUDIT_CHAIN = 6, /* per transaction, at COMMIT: audit chain links (0027) */
+    AC_LOCK_RETENTION = 7,   /* leader: partitions ahead, expiry (retention.h) */
     /* leader: a Kubernetes watch scope, AC_LOCK_K8S_BASE + hash(scope) % 10^6 */
     AC_LOCK_K8S_BASE = 1000,
 };

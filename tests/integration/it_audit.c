@@ -237,6 +237,73 @@ static void test_audit_transition_before_after(void **state)
     json_decref(r);
 }
 
+/* Retention drops whole partitions - the events of old days, the audit log
+ * and its chain of old months - and the chain stays verifiable from the
+ * last dropped link. serve's role runs it (through the owner's function)
+ * but may not drop a partition itself. */
+static void test_audit_retention_drops_partitions(void **state)
+{
+    long long entries0, old_events, kept_events;
+    char *out = NULL;
+
+    (void)state;
+    /* partitions ahead, made at start */
+    assert_true(it_sql_ll("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass"
+                          " AND ac_partition_upper(inhrelid) > now() + interval '6 days'") >= 1);
+    /* old months of the audit log, and entries in them (written now: their
+     * links come after today's) */
+    assert_true(it_sql_ok(
+        "SELECT ac_partitions_ensure('audit_log', 'month', now() - interval '5 months', now());"
+        "SELECT ac_partitions_ensure('audit_chain', 'month', now() - interval '5 months', now());"
+        "INSERT INTO audit_log (at, actor, action) SELECT now() - interval '100 days', 'it',"
+        " 'it.old' FROM generate_series(1, 5)"));
+    assert_true(it_sql_ok("INSERT INTO audit_log (actor, action) VALUES ('it', 'it.after')"));
+    /* events of 40 days ago */
+    assert_true(it_sql_ok(
+        "INSERT INTO events (id, source, type, level, trace, status, fingerprint, occurred_at,"
+        " received_at, doc) SELECT nextval('events_id_seq'), 'probe', 'ItOld', 'P4', 'runtime',"
+        " 'firing', 'old' || g, now() - interval '40 days', now() - interval '40 days', '{}'"
+        " FROM generate_series(1, 3) g"));
+    entries0 = it_sql_ll("SELECT count(*) FROM audit_log");
+    old_events = it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItOld'");
+    kept_events = it_sql_ll("SELECT count(*) FROM events WHERE received_at >= current_date");
+    assert_int_equal(old_events, 3);
+    assert_int_equal(verify(&out), 0);
+    free(out);
+
+    /* as serve's role: events older than today (0 days), history older than 60 days */
+    assert_true(it_sql_ok("SET ROLE alertcenter_app; SELECT ac_retention_run(0, 60, 1000)"));
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE type = 'ItOld'"), 0);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM events WHERE received_at >= current_date"),
+                     kept_events);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log WHERE action = 'it.old'"), 0);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log"), entries0 - 5);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_anchor"), 1);
+    out = NULL;
+    assert_int_equal(verify(&out), 0);
+    assert_non_null(strstr(out, "older links dropped by retention"));
+    printf("# %s", out);
+    free(out);
+    /* a change after it chains on */
+    assert_true(it_sql_ok("INSERT INTO audit_log (actor, action) VALUES ('it', 'it.later')"));
+    out = NULL;
+    assert_int_equal(verify(&out), 0);
+    free(out);
+    /* the role cannot drop a partition itself */
+    assert_false(it_sql_ok("SET ROLE alertcenter_app; DROP TABLE audit_chain"));
+    {
+        long long n = it_sql_ll("SELECT count(*) FROM pg_inherits WHERE inhparent ="
+                                " 'audit_log'::regclass");
+        assert_false(it_sql_ok("SET ROLE alertcenter_app; DO $$ DECLARE p regclass; BEGIN"
+                               " SELECT inhrelid::regclass INTO p FROM pg_inherits WHERE"
+                               " inhparent = 'audit_log'::regclass LIMIT 1; EXECUTE 'DROP TABLE '"
+                               " || p; END $$"));
+        assert_int_equal(it_sql_ll("SELECT count(*) FROM pg_inherits WHERE inhparent ="
+                                   " 'audit_log'::regclass"),
+                         n);
+    }
+}
+
 /* The superuser edits one entry (around the append-only trigger): verify
  * names it. Runs last: it leaves the chain broken. */
 static void test_audit_verify_finds_an_edit(void **state)
@@ -267,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_audit_transition_before_after),
         cmocka_unit_test(test_audit_chain_two_instances),
         cmocka_unit_test(test_audit_role_cannot_change_it),
+        cmocka_unit_test(test_audit_retention_drops_partitions),
         cmocka_unit_test(test_audit_verify_finds_an_edit),
     };
     int rc;
