@@ -1016,3 +1016,22 @@ BEGIN
     RETURN jsonb_build_object('partitions_made', made, 'dropped', to_jsonb(dropped),
                               'alerts_deleted', v_alerts, 'incidents_deleted', v_incidents);
 END $$;
+
+-- --- the event center (0029) ------------------------------------------------
+
+-- The API form of a subscription, with its current cycle.
+CREATE OR REPLACE FUNCTION ac_subscription_json(s subscriptions) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', s.id::text, 'tenant_id', s.tenant_id, 'name', s.name,
+        'categories', to_jsonb(s.categories),
+        'scope', jsonb_build_object('apps', to_jsonb(s.apps), 'namespaces', to_jsonb(s.namespaces),
+                                    'regions', to_jsonb(s.regions)),
+        'cycle_s', s.cycle_s, 'threshold', s.threshold,
+        'contacts', (SELECT coalesce(jsonb_agg(c::text ORDER BY c), '[]') FROM unnest(s.contact_ids) c),
+        'channels', to_jsonb(s.channels), 'enabled', s.enabled, 'created_by', s.created_by,
+        'created_at', ac_rfc3339(s.created_at), 'updated_at', ac_rfc3339(s.updated_at),
+        'current_cycle', (SELECT jsonb_build_object('start', ac_rfc3339(w.cycle_start), 'events',
+                                 w.events, 'triggered_at', ac_rfc3339(w.triggered_at))
+                            FROM sub_windows w WHERE w.subscription_id = s.id
+                           ORDER BY w.cycle_start DESC LIMIT 1))
+$$;

@@ -46,6 +46,9 @@ void ac_api_audit(struct ac_http_req *r);               /* GET /v1/audit */
 void ac_api_stats(struct ac_http_req *r);               /* GET /v1/stats */
 void ac_api_export_route(struct ac_http_req *r);        /* GET /v1/export/{kind} */
 void ac_api_export_audit(struct ac_http_req *r);        /* its audit */
+void ac_api_subscriptions(struct ac_http_req *r);       /* GET, POST /v1/subscriptions */
+void ac_api_subscription(struct ac_http_req *r);        /* GET, PUT, DELETE .../{id} */
+void ac_api_tenant_events(struct ac_http_req *r);       /* GET /v1/tenants/{id}/events */
 /* Checks the stats section (targets); problems appended to errs. 0 or -1. */
 int ac_stats_config_check(const json_t *cfg, json_t *errs);
 void ac_api_action(struct ac_http_req *r);      /* GET /v1/actions/{token} (signed) */

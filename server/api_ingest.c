@@ -217,6 +217,7 @@ static int pd_acknowledge(struct ac_http_req *r, const struct ac_event *ev, cons
  * key, which is such a token. */
 void ac_api_ingest_pagerduty(struct ac_http_req *r)
 {
+    const char *tenant;
     struct ac_pd_request req;
     json_t *errors = NULL;
     const char *auth = ac_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *who = NULL;
@@ -234,7 +235,7 @@ void ac_api_ingest_pagerduty(struct ac_http_req *r)
     if (!auth) {
         bearer = ac_xasprintf("Bearer %s", req.routing_key);
     }
-    v = ac_auth_check(r->srv->auth, auth ? auth : bearer, AC_SCOPE_INGEST, &who);
+    v = ac_auth_check(r->srv->auth, auth ? auth : bearer, AC_SCOPE_INGEST, &who, &tenant);
     free(bearer);
     if (v != AC_AUTH_OK) {
         ac_http_reply_json(

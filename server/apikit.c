@@ -371,7 +371,13 @@ static bool ak_list_params(struct ac_http_req *r, const struct ac_api_list *l, c
 
 void ac_api_list(struct ac_http_req *r, const struct ac_api_list *l)
 {
-    const char *params[AC_API_FILTERS_MAX + 2];
+    ac_api_list_bound(r, l, -1, NULL);
+}
+
+void ac_api_list_bound(struct ac_http_req *r, const struct ac_api_list *l, int idx,
+                       const char *value)
+{
+    const char *params[AC_API_FILTERS_MAX + 3];
     char times[AC_API_FILTERS_MAX][AC_TIME_STRLEN];
     char key[AC_API_CURSOR_MAX], limit_s[24];
     long limit;
@@ -379,7 +385,20 @@ void ac_api_list(struct ac_http_req *r, const struct ac_api_list *l)
     PGconn *c;
     PGresult *res;
 
-    if (!ak_list_params(r, l, params, times, key, limit_s, &limit, &n) || !(c = ac_api_db(r))) {
+    if (!ak_list_params(r, l, params, times, key, limit_s, &limit, &n)) {
+        return;
+    }
+    if (idx >= 0 && idx == n - 2) { /* one more, before the cursor and the limit */
+        params[n] = params[n - 1];
+        params[n - 1] = params[n - 2];
+        params[n - 2] = value;
+        n++;
+    }
+    else if (idx >= 0) {
+        AC_ASSERT(idx < n - 2);
+        params[idx] = value;
+    }
+    if (!(c = ac_api_db(r))) {
         return;
     }
     res = ac_pg_query(c, NULL, l->sql, n, params);

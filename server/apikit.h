@@ -109,6 +109,11 @@ struct ac_api_list {
  * or cursor; 503 when the database is unavailable; else
  * {"items": [...], "next_cursor": "..." | null}. */
 void ac_api_list(struct ac_http_req *r, const struct ac_api_list *l);
+/* The same with $idx+1 bound to value whatever the query says: a filter's
+ * place (idx < the filters), or one more parameter after them (idx = their
+ * count; the cursor and limit then follow it). */
+void ac_api_list_bound(struct ac_http_req *r, const struct ac_api_list *l, int idx,
+                       const char *value);
 
 /*
  * GET of l as an export (GET /v1/export/<name>): every row the filters

@@ -36,6 +36,7 @@ struct auth_db_token {
     unsigned char digest[32];
     unsigned scopes;
     int64_t expires_us; /* wall clock; 0: never */
+    char *tenant;       /* bound to it, or NULL */
     struct auth_bucket bucket;
     int64_t used_s;    /* last use, wall-clock seconds (atomic) */
     int64_t flushed_s; /* the last use written back (the flusher's) */
@@ -60,10 +61,8 @@ static const struct {
     const char *name;
     enum ac_scope scope;
 } auth_scopes[] = {
-    {"ingest", AC_SCOPE_INGEST},
-    {"read", AC_SCOPE_READ},
-    {"operate", AC_SCOPE_OPERATE},
-    {"admin", AC_SCOPE_ADMIN},
+    {"ingest", AC_SCOPE_INGEST}, {"read", AC_SCOPE_READ},     {"operate", AC_SCOPE_OPERATE},
+    {"admin", AC_SCOPE_ADMIN},   {"tenant", AC_SCOPE_TENANT},
 };
 
 enum ac_scope ac_scope_parse(const char *s)
@@ -74,6 +73,19 @@ enum ac_scope ac_scope_parse(const char *s)
         }
     }
     return 0;
+}
+
+const char *ac_scope_names(unsigned mask, char *out)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(auth_scopes) / sizeof(auth_scopes[0]); i++) {
+        if (mask & (unsigned)auth_scopes[i].scope) {
+            n += (size_t)snprintf(out + n, 64 - n, "%s%s", n ? "|" : "", auth_scopes[i].name);
+        }
+    }
+    return out;
 }
 
 const char *ac_scope_name(enum ac_scope s)
@@ -306,6 +318,7 @@ static void auth_db_set_free(struct auth_db_set *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         free(d->v[i].name);
+        free(d->v[i].tenant);
     }
     OPENSSL_cleanse(d->v, d->n * sizeof(*d->v));
     free(d->v);
@@ -337,7 +350,7 @@ size_t ac_auth_count(const struct ac_auth *a)
 }
 
 enum ac_auth_verdict ac_auth_check(struct ac_auth *a, const char *header, enum ac_scope need,
-                                   const char **principal)
+                                   const char **principal, const char **tenant)
 {
     unsigned char d[32];
     const struct auth_token *found = NULL;
@@ -345,6 +358,7 @@ enum ac_auth_verdict ac_auth_check(struct ac_auth *a, const char *header, enum a
     unsigned scopes;
 
     *principal = NULL;
+    *tenant = NULL;
     if (!header || strncasecmp(header, "Bearer ", 7) != 0) {
         return AC_AUTH_MISSING;
     }
@@ -378,12 +392,20 @@ enum ac_auth_verdict ac_auth_check(struct ac_auth *a, const char *header, enum a
             }
             __atomic_store_n(&db->used_s, now_us / 1000000, __ATOMIC_RELAXED);
             *principal = db->name; /* the set outlives the request (older) */
+            *tenant = db->tenant;
             scopes = db->scopes;
         }
         pthread_rwlock_unlock(&a->db_lock);
         if (!db) {
             return AC_AUTH_INVALID;
         }
+    }
+    /* a token bound to a tenant goes only where a tenant may */
+    if (*tenant && !((unsigned)need & AC_SCOPE_TENANT)) {
+        return AC_AUTH_FORBIDDEN;
+    }
+    if (*tenant) {
+        scopes |= AC_SCOPE_TENANT;
     }
     /* admin is the superuser scope: it satisfies every requirement. */
     return (scopes & ((unsigned)need | AC_SCOPE_ADMIN)) ? AC_AUTH_OK : AC_AUTH_FORBIDDEN;
@@ -402,6 +424,7 @@ void ac_auth_install_db(struct ac_auth *a, const struct ac_auth_db_token *v, siz
         memcpy(t->digest, v[i].digest, 32);
         t->scopes = v[i].scopes;
         t->expires_us = v[i].expires_us;
+        t->tenant = v[i].tenant ? ac_xstrdup(v[i].tenant) : NULL;
         t->bucket = (struct auth_bucket){.rate = v[i].rate_per_s, .burst = v[i].burst};
     }
     pthread_rwlock_wrlock(&a->db_lock);

@@ -18,6 +18,8 @@ enum ac_scope {
     AC_SCOPE_READ = 1 << 1,
     AC_SCOPE_OPERATE = 1 << 2,
     AC_SCOPE_ADMIN = 1 << 3,
+    /* a tenant's own events and subscriptions (a token bound to a tenant) */
+    AC_SCOPE_TENANT = 1 << 4,
 };
 #define AC_SCOPE_ALL (AC_SCOPE_INGEST | AC_SCOPE_READ | AC_SCOPE_OPERATE | AC_SCOPE_ADMIN)
 
@@ -50,11 +52,15 @@ enum ac_auth_verdict {
 /*
  * Check an Authorization header value (borrowed, may be NULL) for a scope:
  * the configured tokens, then the database's (ac_auth_install_db).
+ * need is a mask: any of its scopes will do (admin satisfies every one).
  * principal: set to the token's name (borrowed from a, valid until
- * ac_auth_destroy) when known. Thread-safe.
+ * ac_auth_destroy) when known; tenant: to the tenant a database token is
+ * bound to, else NULL. A bound token is refused (AC_AUTH_FORBIDDEN) unless
+ * need includes AC_SCOPE_TENANT, whatever its other scopes: the handler
+ * then keeps it to its tenant. Thread-safe.
  */
 enum ac_auth_verdict ac_auth_check(struct ac_auth *a, const char *header, enum ac_scope need,
-                                   const char **principal);
+                                   const char **principal, const char **tenant);
 
 /* A token from the database: only its SHA-256 is known. */
 struct ac_auth_db_token {
@@ -64,6 +70,7 @@ struct ac_auth_db_token {
     unsigned scopes;
     int64_t expires_us;       /* wall clock, 0: never */
     double rate_per_s, burst; /* < 0: the default */
+    const char *tenant;       /* bound to this tenant, or NULL */
 };
 /* Replaces the database tokens in force with v[0..n) (copied; revoked
  * ones are left out by the caller). A token's rate bucket and last use
@@ -88,5 +95,7 @@ long ac_auth_throttle(struct ac_auth *a, const char *principal);
 /* "ingest" -> AC_SCOPE_INGEST; 0 if unknown. */
 enum ac_scope ac_scope_parse(const char *s);
 const char *ac_scope_name(enum ac_scope s);
+/* A mask as its names joined by "|" ("read|tenant") into out (64 bytes). */
+const char *ac_scope_names(unsigned mask, char *out);
 
 #endif

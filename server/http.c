@@ -148,6 +148,12 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/audit", ac_api_audit, AC_SCOPE_READ, false},
     {"GET", "/v1/stats", ac_api_stats, AC_SCOPE_READ, false},
     {"GET", "/v1/export/*", ac_api_export_route, AC_SCOPE_READ, false},
+    {"GET", "/v1/subscriptions", ac_api_subscriptions, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
+    {"POST", "/v1/subscriptions", ac_api_subscriptions, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, true},
+    {"GET", "/v1/subscriptions/*", ac_api_subscription, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
+    {"PUT", "/v1/subscriptions/*", ac_api_subscription, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, true},
+    {"DELETE", "/v1/subscriptions/*", ac_api_subscription, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, false},
+    {"GET", "/v1/tenants/*/events", ac_api_tenant_events, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
     {"GET", "/v1/silences", ac_api_silences, AC_SCOPE_READ, false},
     {"GET", "/v1/silences/*", ac_api_silences, AC_SCOPE_READ, false},
     {"POST", "/v1/silences", ac_api_silences, AC_SCOPE_OPERATE, true},
@@ -187,6 +193,7 @@ struct http_state {
     size_t dropped;        /* bytes of it discarded */
     size_t body_cap;       /* max_body_bytes, or 0 for a refused request's body */
     const char *principal; /* of the token checked before the body; borrowed from auth */
+    const char *tenant;    /* the tenant it is bound to, or NULL */
     bool counted;
     struct MHD_Response *early; /* a refusal waiting for the body to be discarded */
     unsigned early_status;
@@ -508,7 +515,7 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
     }
     if (st->route->scope) {
         v = ac_auth_check(h->srv->auth, ac_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
-                          st->route->scope, &r->principal);
+                          st->route->scope, &r->principal, &r->tenant);
         if (v == AC_AUTH_MISSING || v == AC_AUTH_INVALID || v == AC_AUTH_EXPIRED) {
             ac_http_reply_error(r, 401, "unauthorized",
                                 v == AC_AUTH_MISSING   ? "a bearer token is required"
@@ -518,9 +525,14 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
             return true;
         }
         st->principal = r->principal;
+        st->tenant = r->tenant;
         if (v == AC_AUTH_FORBIDDEN) {
-            char *msg =
-                ac_xasprintf("this token lacks the scope %s", ac_scope_name(st->route->scope));
+            char names[64];
+            char *msg = r->tenant
+                            ? ac_xstrdup("this token is bound to a tenant: only its events and"
+                                         " subscriptions")
+                            : ac_xasprintf("this token lacks the scope %s",
+                                           ac_scope_names(st->route->scope, names));
             ac_http_reply_error(r, 403, "forbidden", msg, NULL);
             free(msg);
             return true;
@@ -836,6 +848,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     r.body_len = st->body.len;
     r.path_arg = st->arg;
     r.principal = st->principal;
+    r.tenant = st->tenant;
     if (http_runs_inline(st->route)) {
         st->route->fn(&r);
         return http_queue(h, st, &r);
@@ -1158,9 +1171,11 @@ json_t *ac_http_routes(void)
     json_t *out = json_array();
 
     for (const struct http_route *rt = http_routes; rt->method; rt++) {
+        char names[64];
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:b}", "method", rt->method, "path", rt->path, "scope",
-                           rt->scope ? ac_scope_name(rt->scope) : "public", "body", rt->body));
+            out,
+            json_pack("{s:s, s:s, s:s, s:b}", "method", rt->method, "path", rt->path, "scope",
+                      rt->scope ? ac_scope_names(rt->scope, names) : "public", "body", rt->body));
     }
     return out;
 }

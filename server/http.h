@@ -27,6 +27,7 @@ struct ac_http_req {
     const char *body; /* NUL-terminated copy of the body (may be empty) */
     size_t body_len;
     const char *principal; /* authenticated token name, or NULL */
+    const char *tenant;    /* the tenant the token is bound to, or NULL (all) */
     const char *path_arg;  /* the {id} of routes that have one */
     struct MHD_Response *resp;
     unsigned status;

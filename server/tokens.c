@@ -24,7 +24,8 @@
 #define SQL_TK_LOAD                                                                                \
     "SELECT id, name, encode(token_sha256, 'hex'), array_to_string(scopes, ','),"                  \
     " coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0), coalesce(rate_per_s, -1),"  \
-    " coalesce(burst, -1) FROM api_tokens WHERE revoked_at IS NULL ORDER BY id LIMIT 100000"
+    " coalesce(burst, -1), tenant FROM api_tokens WHERE revoked_at IS NULL ORDER BY id"            \
+    " LIMIT 100000"
 #define SQL_TK_USED                                                                                \
     "UPDATE api_tokens t SET last_used_at = to_timestamp(v.s)"                                     \
     " FROM unnest($1::bigint[], $2::bigint[]) AS v(id, s)"                                         \
@@ -45,6 +46,7 @@ struct tk_copy {
     struct ac_auth_db_token *v;
     char **names;
     size_t n;
+    struct ac_arena ar; /* the tenants */
 };
 
 static void *tk_load(void *ctx, PGconn *c)
@@ -86,6 +88,8 @@ static void *tk_load(void *ctx, PGconn *c)
         }
         cp->names[cp->n] = ac_xstrdup(PQgetvalue(r, i, 1));
         t->name = cp->names[cp->n];
+        t->tenant =
+            PQgetisnull(r, i, 7) ? NULL : ac_arena_own(&cp->ar, ac_xstrdup(PQgetvalue(r, i, 7)));
         cp->n++;
     }
     PQclear(r);
@@ -99,6 +103,7 @@ static void tk_copy_free(struct tk_copy *cp)
     }
     free(cp->names);
     free(cp->v);
+    ac_arena_deinit(&cp->ar);
     free(cp);
 }
 
@@ -253,7 +258,8 @@ static bool tk_parse(const json_t *spec, const char **p, struct ac_buf *scopes, 
     json_array_foreach(sc, i, v)
     {
         if (!json_is_string(v) || !ac_scope_parse(json_string_value(v))) {
-            ac_event_error(errors, -1, "$.scopes", "a list of ingest, read, operate, admin");
+            ac_event_error(errors, -1, "$.scopes",
+                           "a list of ingest, read, operate, admin, tenant");
             break;
         }
         ac_buf_printf(scopes, "%s%s", i ? "," : "", json_string_value(v));
@@ -263,6 +269,9 @@ static bool tk_parse(const json_t *spec, const char **p, struct ac_buf *scopes, 
     p[3] = json_string_value(v);
     if (v && !json_is_null(v) && (!p[3] || !*p[3] || strlen(p[3]) > 128)) {
         ac_event_error(errors, -1, "$.tenant", "a tenant id of at most 128 characters");
+    }
+    else if (!p[3] && scopes->data && strstr(scopes->data, "tenant")) {
+        ac_event_error(errors, -1, "$.tenant", "a token of scope tenant names its tenant");
     }
     p[4] = NULL;
     if (ea && ei) {

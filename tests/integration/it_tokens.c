@@ -191,14 +191,14 @@ static void test_tokens_cli(void **state)
     assert_int_equal(it_run(cmd, NULL), 1);
 }
 
-/* A token lacking the scope need. */
+/* A token lacking every scope of need ("read", "admin|tenant", ...). */
 static const char *lacking(const char *need, const char *reader, const char *ingester,
                            const char *operator)
 {
-    if (strcmp(need, "read") == 0) {
+    if (strcmp(need, "read") == 0 || strcmp(need, "read|tenant") == 0) {
         return ingester;
     }
-    if (strcmp(need, "admin") == 0) {
+    if (strcmp(need, "admin") == 0 || strcmp(need, "admin|tenant") == 0) {
         return operator;
     }
     return reader; /* ingest, operate */
@@ -208,7 +208,8 @@ static const char *lacking(const char *need, const char *reader, const char *ing
 static void test_auth_walk(void **state)
 {
     char reader[64], ingester[64], operator[64], expired[64], revoked[64], cmd[512], url[256];
-    char *out = NULL, *rid, *ids[4];
+    char tenant[64];
+    char *out = NULL, *rid, *ids[5];
     json_t *routes, *rt;
     size_t i;
     int walked = 0;
@@ -221,6 +222,10 @@ static void test_auth_walk(void **state)
                         sizeof(operator));
     ids[3] = make_token("{\"name\":\"walk-expired\",\"scopes\":[\"admin\"],\"expires_in_s\":1}",
                         expired, sizeof(expired));
+    /* bound to a tenant, with admin too: still only the tenant routes */
+    ids[4] = make_token(
+        "{\"name\":\"walk-tenant\",\"scopes\":[\"tenant\",\"admin\"],\"tenant\":\"walk\"}", tenant,
+        sizeof(tenant));
     rid =
         make_token("{\"name\":\"walk-revoked\",\"scopes\":[\"admin\"]}", revoked, sizeof(revoked));
     snprintf(url, sizeof(url), "/v1/tokens/%s", rid);
@@ -256,12 +261,15 @@ static void test_auth_walk(void **state)
         if ((st = status_as(&srv2, method, url, revoked)) != 401) {
             fail_msg("%s %s with a revoked token: %ld", method, url, st);
         }
+        if (!strstr(scope, "tenant") && (st = status_as(&srv, method, url, tenant)) != 403) {
+            fail_msg("%s %s with a token bound to a tenant: %ld", method, url, st);
+        }
         walked++;
     }
-    printf("# %d routes walked x 4 credentials\n", walked);
+    printf("# %d routes walked x 5 credentials\n", walked);
     assert_true(walked > 70);
     json_decref(routes);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         free(ids[k]);
     }
     free(rid);

@@ -27,7 +27,7 @@ static void clear_env(void)
 static void test_auth_env_tokens_and_scopes(void **state)
 {
     struct ac_auth *a;
-    const char *who;
+    const char *who, *ten;
 
     (void)state;
     clear_env();
@@ -36,19 +36,20 @@ static void test_auth_env_tokens_and_scopes(void **state)
     a = ac_auth_create(NULL);
     assert_non_null(a);
     assert_int_equal(ac_auth_count(a), 2);
-    assert_int_equal(ac_auth_check(a, "Bearer ingest-secret-123456", AC_SCOPE_INGEST, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer ingest-secret-123456", AC_SCOPE_INGEST, &who, &ten),
                      AC_AUTH_OK);
     assert_string_equal(who, "ingest");
-    assert_int_equal(ac_auth_check(a, "Bearer ingest-secret-123456", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer ingest-secret-123456", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_FORBIDDEN);
     /* admin satisfies every scope */
-    assert_int_equal(ac_auth_check(a, "bearer admin-secret-123456", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "bearer admin-secret-123456", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_OK);
-    assert_int_equal(ac_auth_check(a, "Bearer admin-secret-12345", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer admin-secret-12345", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_INVALID);
     assert_null(who);
-    assert_int_equal(ac_auth_check(a, NULL, AC_SCOPE_READ, &who), AC_AUTH_MISSING);
-    assert_int_equal(ac_auth_check(a, "Basic YWI6Y2Q=", AC_SCOPE_READ, &who), AC_AUTH_MISSING);
+    assert_int_equal(ac_auth_check(a, NULL, AC_SCOPE_READ, &who, &ten), AC_AUTH_MISSING);
+    assert_int_equal(ac_auth_check(a, "Basic YWI6Y2Q=", AC_SCOPE_READ, &who, &ten),
+                     AC_AUTH_MISSING);
     ac_auth_destroy(a);
     clear_env();
 }
@@ -59,7 +60,7 @@ static void test_auth_config_entries(void **state)
     int fd = mkstemp(path);
     json_t *tokens;
     struct ac_auth *a;
-    const char *who;
+    const char *who, *ten;
     char *text;
 
     (void)state;
@@ -81,14 +82,14 @@ static void test_auth_config_entries(void **state)
     assert_non_null(a);
     assert_int_equal(ac_auth_count(a), 3);
     /* the trailing newline of a token file is not part of the token */
-    assert_int_equal(ac_auth_check(a, "Bearer file-secret-abcdef", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer file-secret-abcdef", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_OK);
     assert_string_equal(who, "f");
-    assert_int_equal(ac_auth_check(a, "Bearer env-secret-abcdefgh", AC_SCOPE_OPERATE, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer env-secret-abcdefgh", AC_SCOPE_OPERATE, &who, &ten),
                      AC_AUTH_OK);
-    assert_int_equal(ac_auth_check(a, "Bearer env-secret-abcdefgh", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer env-secret-abcdefgh", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_FORBIDDEN);
-    assert_int_equal(ac_auth_check(a, "Bearer digest-secret-abcd", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer digest-secret-abcd", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_OK);
     assert_string_equal(who, "d");
     ac_auth_destroy(a);
@@ -146,7 +147,7 @@ static void test_auth_rejects_bad_entries(void **state)
 static void test_auth_rates(void **state)
 {
     struct ac_auth *a;
-    const char *who, *fast;
+    const char *who, *fast, *ten;
     json_t *cfg;
     int allowed = 0;
 
@@ -159,7 +160,7 @@ static void test_auth_rates(void **state)
                      0, NULL);
     a = ac_auth_create(cfg);
     assert_non_null(a);
-    assert_int_equal(ac_auth_check(a, "Bearer slow-secret-1234567", AC_SCOPE_READ, &who),
+    assert_int_equal(ac_auth_check(a, "Bearer slow-secret-1234567", AC_SCOPE_READ, &who, &ten),
                      AC_AUTH_OK);
     for (int i = 0; i < 5; i++) {
         allowed += ac_auth_throttle(a, who) == 0;
@@ -167,7 +168,7 @@ static void test_auth_rates(void **state)
     assert_int_equal(allowed, 3);                    /* the burst */
     assert_in_range(ac_auth_throttle(a, who), 1, 2); /* one more in 2 s at 0.5/s */
     /* the admin token has no rate of its own, and the default is none */
-    assert_int_equal(ac_auth_check(a, "Bearer admin-secret-123456", AC_SCOPE_READ, &fast),
+    assert_int_equal(ac_auth_check(a, "Bearer admin-secret-123456", AC_SCOPE_READ, &fast, &ten),
                      AC_AUTH_OK);
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(ac_auth_throttle(a, fast), 0);
