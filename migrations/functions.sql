@@ -1035,3 +1035,28 @@ CREATE OR REPLACE FUNCTION ac_subscription_json(s subscriptions) RETURNS jsonb L
                             FROM sub_windows w WHERE w.subscription_id = s.id
                            ORDER BY w.cycle_start DESC LIMIT 1))
 $$;
+
+-- A tenant's primary contact gets its system events (0030).
+CREATE OR REPLACE FUNCTION ac_tenant_system_sub() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_contact bigint;
+BEGIN
+    IF NEW.primary_contact IS NOT NULL THEN
+        SELECT c.id INTO v_contact FROM contacts c
+         WHERE c.name = NEW.primary_contact
+            OR c.id::text = NEW.primary_contact
+         ORDER BY (c.id::text = NEW.primary_contact) DESC LIMIT 1;
+    END IF;
+    IF v_contact IS NULL THEN
+        DELETE FROM subscriptions
+         WHERE tenant_id = NEW.user_id AND name = 'system events' AND created_by = 'system:tenants';
+        RETURN NULL;
+    END IF;
+    INSERT INTO subscriptions (tenant_id, name, categories, cycle_s, threshold, contact_ids,
+                               created_by)
+    VALUES (NEW.user_id, 'system events', '{system}', 300, 1, ARRAY[v_contact], 'system:tenants')
+    ON CONFLICT (tenant_id, name) DO UPDATE SET contact_ids = excluded.contact_ids,
+        updated_at = now()
+     WHERE subscriptions.created_by = 'system:tenants';
+    RETURN NULL;
+END $$;

@@ -23,6 +23,7 @@
 #include "server/core/mem.h"
 #include "server/core/pg.h"
 #include "server/server.h"
+#include "server/subs.h"
 
 #define SB_LIST_MAX 1000 /* entries of a scope or contact list */
 #define SB_TEXT_MAX 128
@@ -273,6 +274,7 @@ static void sb_write(struct ac_http_req *r, const char *id)
             ac_api_not_found(r, "subscription");
         }
         else {
+            ac_subs_poke(r->srv->subs); /* in force here before the answer */
             ac_api_reply_row(r, res, id ? 200 : 201);
         }
         PQclear(res);
@@ -324,6 +326,9 @@ void ac_api_subscription(struct ac_http_req *r)
     if (strcmp(r->method, "DELETE") == 0) {
         p[1] = actor;
         res = ac_pg_query(c, NULL, SQL_SB_DELETE, 3, p);
+        if (res && PQntuples(res) > 0) {
+            ac_subs_poke(r->srv->subs);
+        }
     }
     else {
         p[1] = r->tenant;

@@ -30,6 +30,8 @@
 #include "server/notifier.h"
 #include "server/registry.h"
 #include "server/retention.h"
+#include "server/subs.h"
+#include "server/subs_notify.h"
 #include "server/sweeper.h"
 #include "server/tls.h"
 #include "server/tokens.h"
@@ -395,6 +397,9 @@ static int srv_start_parts(struct ac_server *srv)
         return AC_EIO;
     }
     srv_set_starting(srv, "starting the writer and workers");
+    if (!(srv->subs = ac_subs_start(&srv->cfg))) {
+        return AC_EDB;
+    }
     srv->writer = ac_writer_create(srv->cfg.pg_dsn, srv->cfg.redis_url, srv->cfg.redis_prefix,
                                    &srv->escalation, srv->cfg.writer_queue_events,
                                    srv->cfg.group_commit_max_events);
@@ -404,6 +409,7 @@ static int srv_start_parts(struct ac_server *srv)
             mask |= ac_notify_level_notifies(&srv->notify, (enum ac_level)l) ? 1u << l : 0;
         }
         ac_writer_set_notify_levels(srv->writer, mask);
+        ac_writer_set_subs(srv->writer, srv->subs);
     }
     ac_metrics_register(srv->metrics, ac_writer_collect, srv->writer);
     if (ac_writer_start(srv->writer) != AC_OK) {
@@ -423,6 +429,7 @@ static int srv_start_parts(struct ac_server *srv)
     }
     srv->sweeper = ac_sweeper_start(&srv->cfg);
     srv->retention = ac_retention_start(&srv->cfg);
+    srv->subs_notify = ac_subs_notify_start(&srv->cfg, &srv->notify);
     if (!srv->sweeper) {
         return AC_EIO;
     }
@@ -464,6 +471,7 @@ static void srv_teardown(struct ac_server *srv, int code)
     ac_http_stop(srv->http, 0);
     ac_sweeper_stop(srv->sweeper);
     ac_retention_stop(srv->retention);
+    ac_subs_notify_stop(srv->subs_notify);
     ac_escalator_stop(srv->escalator);
     pthread_mutex_lock(&srv->wake_lock); /* the writer wakes it no more */
     srv->wake_notifier = NULL;
@@ -485,6 +493,7 @@ static void srv_teardown(struct ac_server *srv, int code)
                st.events, st.failures, st.raised);
     }
     ac_writer_destroy(srv->writer);
+    ac_subs_stop(srv->subs);
     if (code == 0) {
         ac_log(AC_LOG_INFO, "server", "stopped");
     }

@@ -37,37 +37,41 @@ struct ac_registry;
 struct ac_metrics;
 
 struct ac_retention;
+struct ac_subs;
+struct ac_subs_notify;
 
 struct ac_server {
-    struct ac_config cfg;              /* main, before start; immutable after */
-    struct ac_auth *auth;              /* main, before start */
-    struct ac_tokens *tokens;          /* main; loads the database tokens into auth */
-    struct ac_pg_pool *pool;           /* main; connections checked out by request threads */
-    struct ac_writer *writer;          /* main; its thread owns its connection */
-    struct ac_health *health;          /* main */
-    struct ac_sweeper *sweeper;        /* main; its thread owns its connection */
-    struct ac_retention *retention;    /* main; its thread owns its connection */
-    struct ac_escalator *escalator;    /* main; its thread owns its connections */
-    struct ac_notifier *notifier;      /* main; its thread owns its connection */
-    pthread_mutex_t wake_lock;         /* guards wake_notifier */
-    struct ac_notifier *wake_notifier; /* what the writer wakes; NULL once it stops */
-    struct ac_filter *filter;          /* main; rules swapped by its own thread */
-    struct ac_grouping *grouping;      /* main; routes swapped by its own thread */
-    struct ac_registry *registry;      /* main; contents swapped by its own thread */
-    struct ac_esc_config escalation;   /* main, before start; immutable after */
-    struct ac_notify_config notify;    /* main, before start; immutable after */
-    struct ac_am_config prometheus;    /* main, before start; immutable after */
-    struct ac_pd_config pagerduty;     /* main, before start; immutable after */
-    struct ac_k8s_map k8s_map;         /* main, before start; immutable after */
-    struct ac_ingest_formats formats;  /* the two above, for the adapters */
-    struct ac_http *http;              /* main */
-    struct ac_metrics *metrics;        /* main, collectors registered before http starts */
-    int64_t started_us;                /* main, before start */
-    struct ac_sink sink;               /* main: the pipeline entry for every source */
-    struct ac_ingest heartbeats;       /* main: the heartbeat adapter (sweeper thread its own) */
-    struct ac_ingest kafka;            /* main: the Kafka consumer (its thread its own) */
-    struct ac_ingest k8s;              /* main: the Kubernetes watch (its threads their own) */
-    int stopping;                      /* main (atomic store), read by request threads */
+    struct ac_config cfg;               /* main, before start; immutable after */
+    struct ac_auth *auth;               /* main, before start */
+    struct ac_tokens *tokens;           /* main; loads the database tokens into auth */
+    struct ac_pg_pool *pool;            /* main; connections checked out by request threads */
+    struct ac_writer *writer;           /* main; its thread owns its connection */
+    struct ac_health *health;           /* main */
+    struct ac_sweeper *sweeper;         /* main; its thread owns its connection */
+    struct ac_retention *retention;     /* main; its thread owns its connection */
+    struct ac_subs *subs;               /* main; the event center's subscriptions */
+    struct ac_subs_notify *subs_notify; /* main; its thread owns its connection */
+    struct ac_escalator *escalator;     /* main; its thread owns its connections */
+    struct ac_notifier *notifier;       /* main; its thread owns its connection */
+    pthread_mutex_t wake_lock;          /* guards wake_notifier */
+    struct ac_notifier *wake_notifier;  /* what the writer wakes; NULL once it stops */
+    struct ac_filter *filter;           /* main; rules swapped by its own thread */
+    struct ac_grouping *grouping;       /* main; routes swapped by its own thread */
+    struct ac_registry *registry;       /* main; contents swapped by its own thread */
+    struct ac_esc_config escalation;    /* main, before start; immutable after */
+    struct ac_notify_config notify;     /* main, before start; immutable after */
+    struct ac_am_config prometheus;     /* main, before start; immutable after */
+    struct ac_pd_config pagerduty;      /* main, before start; immutable after */
+    struct ac_k8s_map k8s_map;          /* main, before start; immutable after */
+    struct ac_ingest_formats formats;   /* the two above, for the adapters */
+    struct ac_http *http;               /* main */
+    struct ac_metrics *metrics;         /* main, collectors registered before http starts */
+    int64_t started_us;                 /* main, before start */
+    struct ac_sink sink;                /* main: the pipeline entry for every source */
+    struct ac_ingest heartbeats;        /* main: the heartbeat adapter (sweeper thread its own) */
+    struct ac_ingest kafka;             /* main: the Kafka consumer (its thread its own) */
+    struct ac_ingest k8s;               /* main: the Kubernetes watch (its threads their own) */
+    int stopping;                       /* main (atomic store), read by request threads */
     /* Serving starts before the database is reached: until ready, only
      * /healthz and /readyz answer (the rest 503 "starting") with why. */
     int ready;                  /* main (atomic store), read by request threads */

@@ -252,22 +252,32 @@ static bool tk_parse(const json_t *spec, const char **p, struct ac_buf *scopes, 
     if (!tk_name_ok(p[0])) {
         ac_event_error(errors, -1, "$.name", "1 to 64 letters, digits, '.', '_' or '-'");
     }
-    if (!json_is_array(sc) || json_array_size(sc) == 0 || json_array_size(sc) > 4) {
-        ac_event_error(errors, -1, "$.scopes", "a list of ingest, read, operate, admin");
+    if (!json_is_array(sc) || json_array_size(sc) == 0 || json_array_size(sc) > 5) {
+        ac_event_error(errors, -1, "$.scopes", "a list of ingest, read, operate, admin, tenant");
     }
+    v = json_object_get(spec, "tenant");
+    p[3] = json_string_value(v);
     json_array_foreach(sc, i, v)
     {
-        if (!json_is_string(v) || !ac_scope_parse(json_string_value(v))) {
+        const char *name = json_string_value(v);
+        /* "tenant:<id>" is scope tenant with its tenant */
+        if (name && strncmp(name, "tenant:", 7) == 0 && name[7]) {
+            if (p[3] && strcmp(p[3], name + 7) != 0) {
+                ac_event_error(errors, -1, "$.scopes", "names another tenant than $.tenant");
+            }
+            p[3] = name + 7;
+            name = "tenant";
+        }
+        if (!name || !ac_scope_parse(name)) {
             ac_event_error(errors, -1, "$.scopes",
-                           "a list of ingest, read, operate, admin, tenant");
+                           "a list of ingest, read, operate, admin, tenant (or tenant:<id>)");
             break;
         }
-        ac_buf_printf(scopes, "%s%s", i ? "," : "", json_string_value(v));
+        ac_buf_printf(scopes, "%s%s", i ? "," : "", name);
     }
     p[2] = scopes->data;
     v = json_object_get(spec, "tenant");
-    p[3] = json_string_value(v);
-    if (v && !json_is_null(v) && (!p[3] || !*p[3] || strlen(p[3]) > 128)) {
+    if ((v && !json_is_null(v) && (!p[3] || !*p[3])) || (p[3] && strlen(p[3]) > 128)) {
         ac_event_error(errors, -1, "$.tenant", "a tenant id of at most 128 characters");
     }
     else if (!p[3] && scopes->data && strstr(scopes->data, "tenant")) {

@@ -14,6 +14,7 @@
 #include "server/core/log.h"
 #include "server/core/pg.h"
 #include "server/core/pgpipe.h"
+#include "server/subs.h"
 
 /* The figures ac_esc_count returns of each window it counted into. */
 #define TXN_ESC_RETURNING                                                                          \
@@ -182,6 +183,17 @@ static const struct {
          " INSERT INTO esc_buckets (type, minute, events)"
          " SELECT c.type, date_trunc('minute', now()), c.d FROM c WHERE c.d > 0"
          " ON CONFLICT (type, minute) DO UPDATE SET events = esc_buckets.events + excluded.events"},
+    /* Each window's matching events; the event that reaches its threshold
+     * triggers it (once: triggered_at stays). Rows come sorted. */
+    [AC_STMT_SUB_COUNT] =
+        {"ac_sub_count",
+         "INSERT INTO sub_windows AS w (subscription_id, cycle_start, events, threshold,"
+         " triggered_at) SELECT v.s, to_timestamp(v.c / 1000000), v.n, v.t, CASE WHEN v.n >= v.t"
+         " THEN clock_timestamp() END FROM unnest($1::bigint[], $2::bigint[], $3::bigint[],"
+         " $4::bigint[]) WITH ORDINALITY AS v(s, c, n, t, o) ORDER BY v.o"
+         " ON CONFLICT (subscription_id, cycle_start) DO UPDATE SET events = w.events +"
+         " excluded.events, triggered_at = coalesce(w.triggered_at, CASE WHEN w.events +"
+         " excluded.events >= w.threshold THEN clock_timestamp() END)"},
 };
 
 bool ac_txnsql_prepare(PGconn *conn)
@@ -839,4 +851,66 @@ void ac_txnsql_build_probe(struct ac_arena *ar, const struct ac_cand_group *g,
         ac_pg_array_add_i64(p->a[5], m->key, false);
     }
     ac_txnsql_params_finish(p);
+}
+
+struct txn_sub_win {
+    int64_t id, cycle, n, threshold;
+};
+
+static int txn_cmp_sub_win(const void *a, const void *b)
+{
+    const struct txn_sub_win *x = a, *y = b;
+
+    if (x->id != y->id) {
+        return x->id < y->id ? -1 : 1;
+    }
+    return x->cycle < y->cycle ? -1 : x->cycle > y->cycle;
+}
+
+size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f, struct ac_subs *s,
+                            struct ac_txnsql_params *p)
+{
+    struct txn_sub_win *w = NULL;
+    size_t nw = 0, cap = 0;
+    struct ac_sub_hit hits[32];
+
+    if (ac_subs_count(s) == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < f->nevents; i++) {
+        const struct ac_fold_event *fe = &f->events[i];
+        size_t nh;
+        if (fe->dup_of >= 0 || fe->dup_stored) {
+            continue; /* a repeat of an idempotency key is not a new event */
+        }
+        nh = ac_subs_match(s, fe->ev, hits, sizeof(hits) / sizeof(hits[0]));
+        for (size_t h = 0; h < nh; h++) {
+            size_t k = 0;
+            while (k < nw && (w[k].id != hits[h].id || w[k].cycle != hits[h].cycle_start_us)) {
+                k++;
+            }
+            if (k == nw) {
+                if (nw == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    w = ac_xrealloc(w, cap * sizeof(*w));
+                }
+                w[nw++] =
+                    (struct txn_sub_win){hits[h].id, hits[h].cycle_start_us, 0, hits[h].threshold};
+            }
+            w[k].n++;
+        }
+    }
+    if (nw > 0) {
+        qsort(w, nw, sizeof(*w), txn_cmp_sub_win);
+        ac_txnsql_params_init(p, ar, 4);
+        for (size_t k = 0; k < nw; k++) {
+            ac_pg_array_add_i64(p->a[0], w[k].id, false);
+            ac_pg_array_add_i64(p->a[1], w[k].cycle, false);
+            ac_pg_array_add_i64(p->a[2], w[k].n, false);
+            ac_pg_array_add_i64(p->a[3], w[k].threshold, false);
+        }
+        ac_txnsql_params_finish(p);
+    }
+    free(w);
+    return nw;
 }

@@ -38,6 +38,7 @@ enum ac_txnsql_stmt {
     AC_STMT_ESC_COUNT,   /* the full window count, returning the windows' figures */
     AC_STMT_ESC_PROBE,   /* candidates already in their windows, from the stored events */
     AC_STMT_ESC_CLOSE,   /* close the windows left without an open alert */
+    AC_STMT_SUB_COUNT,   /* the event center's subscription windows (subs.h) */
     AC_STMT_COUNT
 };
 
@@ -64,6 +65,13 @@ void ac_txnsql_params_scalar(struct ac_txnsql_params *p, int n, const char *cons
 /* Queues statement stmt in the pipeline (p: NULL for none). False if it
  * could not be queued (the connection is gone). */
 bool ac_txnsql_send(PGconn *conn, enum ac_txnsql_stmt stmt, const struct ac_txnsql_params *p);
+
+struct ac_subs;
+/* The matches of f's new events with the subscriptions of s, counted per
+ * subscription and cycle, sorted (rows are locked in one order by every
+ * writer) into p; returns how many windows (0: nothing to send). */
+size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f, struct ac_subs *s,
+                            struct ac_txnsql_params *p);
 
 /* The sorted, distinct lock keys of f's events (fingerprints, types with
  * their keys from mem, idempotency keys) as an array literal (the arena's). */

@@ -123,6 +123,7 @@ struct ac_writer {
     /* Relaxed atomics. */
     unsigned long long n_groups, n_events, n_failures, n_raised, n_probed;
     struct ac_hist group_time; /* from taking a group to answering it */
+    struct ac_subs *subs;      /* the event center's subscriptions, or NULL (atomic) */
 };
 
 enum wr_outcome { WR_OK, WR_RETRY, WR_DATA, WR_CONN, WR_CONN_UNSURE, WR_STALE };
@@ -503,10 +504,10 @@ static enum wr_step wr_txn_ids(struct wr_txn *t)
  */
 static enum wr_step wr_txn_commit(struct wr_txn *t)
 {
-    struct ac_txnsql_params ins_alerts, upd_alerts, ins_events, ins_audit, ins_keys, intents;
+    struct ac_txnsql_params ins_alerts, upd_alerts, ins_events, ins_audit, ins_keys, intents, subs;
     PGconn *conn = t->w->conn;
     struct ac_fold *f = &t->f;
-    size_t nkeys, nintents = 0;
+    size_t nkeys, nintents = 0, nsubs;
 
     t->nintents = 0;
     bool count, events;
@@ -526,12 +527,14 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
     ac_txnsql_build_events(&t->ar, f, &ins_events);
     ac_txnsql_build_audit(&t->ar, f, &t->view, &ins_audit);
     nkeys = ac_txnsql_build_keys(&t->ar, f, &ins_keys);
+    nsubs = ac_txnsql_build_subs(&t->ar, f, __atomic_load_n(&t->w->subs, __ATOMIC_ACQUIRE), &subs);
     if ((f->nalerts > t->nal && !ac_txnsql_send(conn, AC_STMT_UPD_ALERTS, &upd_alerts)) ||
         (t->nal > 0 && !ac_txnsql_send(conn, AC_STMT_INS_ALERTS, &ins_alerts)) ||
         (nintents > 0 && !ac_txnsql_send(conn, AC_STMT_INS_INTENTS, &intents)) ||
         (nkeys > 0 && !ac_txnsql_send(conn, AC_STMT_INS_KEYS, &ins_keys)) ||
         (t->nev > 0 && !ac_txnsql_send(conn, AC_STMT_INS_EVENTS, &ins_events)) ||
         (f->naudits > 0 && !ac_txnsql_send(conn, AC_STMT_INS_AUDIT, &ins_audit)) ||
+        (nsubs > 0 && !ac_txnsql_send(conn, AC_STMT_SUB_COUNT, &subs)) ||
         !ac_pgpipe_send_text(conn, "COMMIT") || PQpipelineSync(conn) != 1) {
         return WR_STEP_LOST;
     }
@@ -541,7 +544,8 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
         (events && !wr_take(t, NULL)) || (f->nalerts > t->nal && !wr_take(t, NULL)) ||
         (t->nal > 0 && !wr_take(t, NULL)) || (nintents > 0 && !wr_take(t, NULL)) ||
         (nkeys > 0 && !wr_take(t, NULL)) || (t->nev > 0 && !wr_take(t, NULL)) ||
-        (f->naudits > 0 && !wr_take(t, NULL)) || !wr_take(t, NULL) || !ac_pgpipe_take_sync(&t->r)) {
+        (f->naudits > 0 && !wr_take(t, NULL)) || (nsubs > 0 && !wr_take(t, NULL)) ||
+        !wr_take(t, NULL) || !ac_pgpipe_take_sync(&t->r)) {
         return WR_STEP_LOST;
     }
     return t->r.failed ? WR_STEP_FAILED : WR_STEP_OK;
@@ -736,6 +740,11 @@ static void *wr_main(void *arg)
     wr_disconnect(w);
     ac_lockkey_thread_done();
     return NULL;
+}
+
+void ac_writer_set_subs(struct ac_writer *w, struct ac_subs *subs)
+{
+    __atomic_store_n(&w->subs, subs, __ATOMIC_RELEASE);
 }
 
 void ac_writer_set_notify_levels(struct ac_writer *w, unsigned mask)

@@ -32,6 +32,10 @@ struct ac_writer *ac_writer_create(const char *dsn, const char *redis_url, const
 /* The levels whose new alerts are notified (bit 1 << level; before start):
  * a new alert at one of them gets a notify_intents row in its transaction. */
 void ac_writer_set_notify_levels(struct ac_writer *w, unsigned mask);
+/* The event center's subscriptions whose matches each group counts (subs.h;
+ * borrowed, NULL: none). */
+struct ac_subs;
+void ac_writer_set_subs(struct ac_writer *w, struct ac_subs *subs);
 /* fn(ctx) is called (on the writer's thread; it must not block) after each
  * COMMIT that wrote notification intents. May be set while it runs. */
 void ac_writer_on_intents(struct ac_writer *w, void (*fn)(void *ctx), void *ctx);

@@ -19,6 +19,7 @@
 #include "tests/integration/harness.h"
 
 static struct it_server srv;
+static struct it_sink *sink;      /* the room (/hook) and the SMS gateway (/sms) */
 static char acme[96], globex[96]; /* the tenants' token secrets */
 static char contact[32];
 
@@ -36,15 +37,20 @@ static int setup(void **state)
 {
     char *id;
 
+    char config[1024];
+
     (void)state;
-    it_server_start_config(&srv,
-                           "{\"notify\":{\"channels\":{\"room\":{\"kind\":\"webhook\",\"url\":"
-                           "\"http://127.0.0.1:9/hook\"}},\"levels\":{\"P1\":[\"room\"]}}}",
-                           NULL);
+    sink = it_sink_start("{\"ok\":true}");
+    snprintf(config, sizeof(config),
+             "{\"notify\":{\"poll_ms\":50,\"channels\":{\"room\":{\"kind\":\"webhook\","
+             "\"url\":\"http://127.0.0.1:%d/hook\"},\"text\":{\"kind\":\"sms\",\"url\":"
+             "\"http://127.0.0.1:%d/sms\"}},\"levels\":{\"P1\":[\"room\"],\"P3\":[\"room\"]}}}",
+             it_sink_port(sink), it_sink_port(sink));
+    it_server_start_config(&srv, config, NULL);
     make_token("{\"name\":\"acme\",\"scopes\":[\"tenant\"],\"tenant\":\"acme\"}", acme,
                sizeof(acme));
-    make_token("{\"name\":\"globex\",\"scopes\":[\"tenant\"],\"tenant\":\"globex\"}", globex,
-               sizeof(globex));
+    /* the shorthand: scope tenant:<id> */
+    make_token("{\"name\":\"globex\",\"scopes\":[\"tenant:globex\"]}", globex, sizeof(globex));
     id = it_create(&srv, "/v1/contacts", "{\"name\":\"ops\",\"phone\":\"+8613800000009\"}");
     snprintf(contact, sizeof(contact), "%s", id);
     free(id);
@@ -64,6 +70,7 @@ static int teardown(void **state)
 {
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
+    it_sink_stop(sink);
     return 0;
 }
 
@@ -238,12 +245,91 @@ static void test_subscription_validation(void **state)
     json_decref(r);
 }
 
+/* Posts n events of tenant, category and app. */
+static void post(int n, const char *tenant, const char *category, const char *app)
+{
+    char body[4096];
+    size_t len = 0;
+
+    len += (size_t)snprintf(body + len, sizeof(body) - len, "[");
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(body + len, sizeof(body) - len,
+                                "%s{\"source\":\"probe\",\"type\":\"ItSub%s\",\"title\":\"t\","
+                                "\"user_id\":\"%s\",\"category\":\"%s\",\"app_id\":\"%s\","
+                                "\"instance\":\"i%d-%d\"}",
+                                i ? "," : "", category, tenant, category, app, rand(), i);
+    }
+    snprintf(body + len, sizeof(body) - len, "]");
+    json_decref(it_post_events(&srv, body, 200));
+}
+
+/* A subscription triggers at its threshold, once per cycle, on its
+ * channels (one SMS per contact with a phone); other apps, categories and
+ * tenants do not count. A tenant's primary contact gets its system events
+ * without subscribing. */
+static void test_subscription_triggers_once_per_cycle(void **state)
+{
+    char body[512], path[96], id[32];
+    json_t *r = NULL;
+
+    (void)state;
+    snprintf(body, sizeof(body),
+             "{\"name\":\"shop runtime\",\"categories\":[\"runtime\"],\"scope\":{\"apps\":"
+             "[\"shop\"]},\"cycle_s\":604800,\"threshold\":3,\"contacts\":[\"%s\"],"
+             "\"channels\":[\"room\",\"text\"]}",
+             contact);
+    assert_int_equal(as(acme, "POST", "/v1/subscriptions", body, &r), 201);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+
+    post(2, "acme", "runtime", "shop");
+    post(2, "acme", "runtime", "cart");   /* another app */
+    post(2, "acme", "change", "shop");    /* another category */
+    post(2, "globex", "runtime", "shop"); /* another tenant */
+    it_quiet_ms(1000);
+    assert_int_equal(it_sink_count_with(sink, "/hook", "shop runtime"), 0);
+    r = it_get(&srv, path);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r, "current_cycle"), "events")), 2);
+    json_decref(r);
+
+    post(1, "acme", "runtime", "shop"); /* the third: told */
+    assert_int_equal(it_sink_wait_with(sink, "/hook", "shop runtime", 1, 10000), 1);
+    assert_int_equal(it_sink_wait_with(sink, "/sms", "+8613800000009", 1, 10000), 1);
+    post(5, "acme", "runtime", "shop"); /* the same cycle: not again */
+    it_quiet_ms(1500);
+    assert_int_equal(it_sink_count_with(sink, "/hook", "shop runtime"), 1);
+    assert_int_equal(it_sink_count_with(sink, "/sms", "+8613800000009"), 1);
+    r = it_get(&srv, path);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r, "current_cycle"), "events")), 8);
+    assert_true(
+        json_is_string(json_object_get(json_object_get(r, "current_cycle"), "triggered_at")));
+    json_decref(r);
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM notifications WHERE reason ="
+                               " 'subscription' AND status = 'sent'"),
+                     2);
+
+    /* system events reach acme's primary contact without a subscription */
+    assert_int_equal(it_call(&srv, "POST", "/v1/tenants", IT_ADMIN_TOKEN, "application/json",
+                             "{\"user_id\":\"acme\",\"name\":\"Acme\",\"primary_contact\":"
+                             "\"ops\"}",
+                             NULL),
+                     200);
+    it_quiet_ms(600); /* the subscriptions reload (250 ms) */
+    post(1, "acme", "system", "db");
+    assert_int_equal(it_sink_wait_with(sink, "/hook", "system events", 1, 10000), 1);
+    assert_int_equal(it_sink_count_with(sink, "/hook", "Acme"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tenant_sees_only_its_events),
         cmocka_unit_test(test_tenant_subscriptions_are_its_own),
         cmocka_unit_test(test_subscription_validation),
+        cmocka_unit_test(test_subscription_triggers_once_per_cycle),
     };
     int rc;
 
