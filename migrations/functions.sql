@@ -212,10 +212,12 @@ RETURNS bigint LANGUAGE sql AS $$
                 FOR UPDATE OF a),
     r AS (UPDATE alerts a SET level = p_to, updated_at = clock_timestamp() FROM o
            WHERE a.id = o.id RETURNING a.id, o.level AS old),
-    au AS (INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    au AS (INSERT INTO audit_log (actor, action, target_type, target_id, details, before,
+                                  after)
            SELECT 'system:escalation', 'alert.escalate', 'alert', r.id::text,
                   jsonb_build_object('from', r.old, 'to', p_to, 'reason', p_reason,
-                                     'window_id', p_window::text, 'figures', p_figures)
+                                     'window_id', p_window::text, 'figures', p_figures),
+                  jsonb_build_object('level', r.old), jsonb_build_object('level', p_to)
              FROM r),
     h AS (INSERT INTO escalations (alert_id, window_id, from_level, to_level, reason)
           SELECT r.id, p_window, r.old, p_to, p_reason FROM r)
@@ -243,6 +245,18 @@ BEGIN
     UPDATE esc_windows SET flushed_events = events
      WHERE type = p_type AND closed_at IS NOT NULL AND events > flushed_events;
 END $$;
+
+-- The audit entry of an alert's transition, written before the change so
+-- that what it sets off (its incident acknowledged or resolved) follows it.
+CREATE OR REPLACE FUNCTION ac_alert_transition_audit(p_id bigint, p_action text, p_actor text,
+                                                     p_details jsonb, p_status text)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
+    VALUES (p_actor, 'alert.' || p_action, 'alert', p_id::text, p_details,
+            jsonb_build_object('status', p_status),
+            jsonb_build_object('status', CASE p_action WHEN 'ack' THEN 'acknowledged'
+                                                       ELSE 'resolved' END))
+$$;
 
 -- Transitions take the type's lock with the fingerprint's, in sorted order.
 -- The sweeper's resolves re-check, under the lock, that the alert is still
@@ -275,6 +289,7 @@ BEGIN
         IF v_status <> 'firing' THEN
             RETURN v_status;
         END IF;
+        PERFORM ac_alert_transition_audit(p_id, p_action, p_actor, p_details, v_status);
         UPDATE alerts SET status = 'acknowledged', acked_at = clock_timestamp(),
                acked_by = p_actor, updated_at = clock_timestamp()
          WHERE id = p_id;
@@ -285,6 +300,7 @@ BEGIN
         IF p_ends_before IS NOT NULL AND (v_ends IS NULL OR v_ends >= p_ends_before) THEN
             RETURN 'skipped';
         END IF;
+        PERFORM ac_alert_transition_audit(p_id, p_action, p_actor, p_details, v_status);
         UPDATE alerts SET status = 'resolved', resolved_at = clock_timestamp(),
                updated_at = clock_timestamp()
          WHERE id = p_id;
@@ -292,11 +308,6 @@ BEGIN
     ELSE
         RAISE EXCEPTION 'unknown action %', p_action;
     END IF;
-    INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
-    VALUES (p_actor, 'alert.' || p_action, 'alert', p_id::text, p_details,
-            jsonb_build_object('status', v_status),
-            jsonb_build_object('status', CASE p_action WHEN 'ack' THEN 'acknowledged'
-                                                       ELSE 'resolved' END));
     RETURN 'ok';
 END $$;
 
@@ -505,6 +516,8 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock(ac_type_lock_key(v.type));
     SELECT * INTO v FROM incidents WHERE id = p_id FOR UPDATE;
+    -- this entry says who and why: the incidents' audit trigger stays quiet
+    PERFORM set_config('ac.incident_transition', p_id::text, true);
     IF v.status = 'resolved' OR (p_action = 'ack' AND v.status = 'acknowledged') THEN
         result := v.status;
         RETURN;
@@ -587,10 +600,12 @@ BEGIN
                 WHERE id = ANY(p_ids) AND status = 'firing' RETURNING id)
     SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO v_done FROM u;
     IF cardinality(v_done) > 0 THEN
-        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
         VALUES (p_actor, 'alerts.ack', 'alerts', 'bulk',
                 coalesce(p_details, '{}'::jsonb)
-                || jsonb_build_object('alerts', cardinality(v_done), 'ids', to_jsonb(v_done)));
+                || jsonb_build_object('alerts', cardinality(v_done), 'ids', to_jsonb(v_done)),
+                jsonb_build_object('status', 'firing'),
+                jsonb_build_object('status', 'acknowledged'));
     END IF;
     RETURN v_done;
 END $$;
@@ -648,50 +663,64 @@ $$;
 
 -- --- history (0026) ---------------------------------------------------------
 
--- Audit entries for what the notifier decides on its own (0026).
-
+-- Audit entries for what the notifier decides on its own (0026), with the
+-- state before and after.
 CREATE OR REPLACE FUNCTION ac_audit_inhibition() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
         VALUES ('system:notifier', 'alert.uninhibit', 'alert', OLD.alert_id::text,
                 jsonb_build_object('source_alert_id', OLD.source_alert_id::text,
-                                   'rule_id', OLD.rule_id::text));
+                                   'rule_id', OLD.rule_id::text),
+                jsonb_build_object('inhibited_by', jsonb_build_object(
+                    'alert_id', OLD.source_alert_id::text, 'rule_id', OLD.rule_id::text)),
+                jsonb_build_object('inhibited_by', NULL));
         RETURN NULL;
     END IF;
-    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
     VALUES ('system:notifier', 'alert.inhibit', 'alert', NEW.alert_id::text,
             jsonb_build_object('source_alert_id', NEW.source_alert_id::text,
-                               'rule_id', NEW.rule_id::text));
+                               'rule_id', NEW.rule_id::text),
+            jsonb_build_object('inhibited_by', CASE WHEN TG_OP = 'UPDATE' THEN jsonb_build_object(
+                'alert_id', OLD.source_alert_id::text, 'rule_id', OLD.rule_id::text) END),
+            jsonb_build_object('inhibited_by', jsonb_build_object(
+                'alert_id', NEW.source_alert_id::text, 'rule_id', NEW.rule_id::text)));
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION ac_audit_intent() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.dropped IS NOT NULL AND OLD.dropped IS NULL THEN
-        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
         VALUES ('system:notifier', 'incident.notify_dropped', 'incident', NEW.incident_id::text,
                 jsonb_build_object('intent_id', NEW.id::text, 'reason', NEW.reason,
-                                   'level', NEW.level, 'why', NEW.dropped));
+                                   'level', NEW.level, 'why', NEW.dropped),
+                jsonb_build_object('planned', OLD.planned_at IS NOT NULL),
+                jsonb_build_object('planned', true, 'dropped', NEW.dropped));
     ELSIF NEW.held_by IS NOT NULL AND OLD.held_by IS DISTINCT FROM NEW.held_by THEN
-        INSERT INTO audit_log (actor, action, target_type, target_id, details)
+        INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
         VALUES ('system:notifier', 'incident.silenced', 'incident', NEW.incident_id::text,
                 jsonb_build_object('intent_id', NEW.id::text, 'reason', NEW.reason,
-                                   'level', NEW.level, 'silence_id', NEW.held_by::text));
+                                   'level', NEW.level, 'silence_id', NEW.held_by::text),
+                jsonb_build_object('held_by', OLD.held_by::text),
+                jsonb_build_object('held_by', NEW.held_by::text));
     END IF;
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION ac_audit_notification() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO audit_log (actor, action, target_type, target_id, details)
+    INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
     VALUES ('system:notifier', 'notification.' || NEW.status, 'notification', NEW.id::text,
             jsonb_build_object('incident_id', NEW.incident_id::text,
                                'alert_id', NEW.alert_id::text, 'channel', NEW.channel,
                                'contact_id', NEW.contact_id::text, 'level', NEW.level,
                                'reason', NEW.reason, 'attempts', NEW.attempts,
                                'last_status', NEW.last_status, 'last_error', NEW.last_error,
-                               'idempotency_key', NEW.idem_key));
+                               'idempotency_key', NEW.idem_key),
+            jsonb_build_object('status', OLD.status, 'attempts', OLD.attempts),
+            jsonb_build_object('status', NEW.status, 'attempts', NEW.attempts,
+                               'sent_at', ac_rfc3339(NEW.sent_at)));
     RETURN NULL;
 END $$;
 
@@ -760,7 +789,7 @@ RETURNS TABLE (at timestamptz, ord int, seq bigint, item jsonb) LANGUAGE sql STA
                'incident_id', p_id::text, 'details', l.details)
       FROM audit_log l
      WHERE l.target_type = 'incident' AND l.target_id = p_id::text AND l.at >= p_from
-       AND l.at <= p_to
+       AND l.at <= p_to AND l.action <> 'incident.opened'
 $$;
 
 -- An alert's timeline, oldest first: opened (the first event, with the
@@ -801,10 +830,13 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         UNION ALL
         SELECT x.at, x.ord, x.seq, x.item
           FROM ac_incident_items(a.incident_id, a.created_at,
+                                 -- (what a resolve sets off is written in its
+                                 -- transaction, a moment after the time it records)
                                  CASE WHEN a.resolved_at IS NULL THEN 'infinity'
                                       ELSE greatest(a.resolved_at,
                                                     (SELECT i.resolved_at FROM incidents i
-                                                      WHERE i.id = a.incident_id)) END,
+                                                      WHERE i.id = a.incident_id))
+                                           + interval '1 second' END,
                                  p_mask) x
          WHERE a.incident_id IS NOT NULL
         UNION ALL
@@ -848,7 +880,10 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         UNION ALL
         SELECT i.resolved_at, 9, 0, jsonb_build_object(
                    'at', ac_rfc3339(i.resolved_at), 'action', 'incident.resolved')
-         WHERE i.resolved_at IS NOT NULL) t
+         WHERE i.resolved_at IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM audit_log l WHERE l.target_type = 'incident'
+                  AND l.target_id = i.id::text
+                  AND l.action IN ('incident.resolved', 'incident.resolve'))) t
 $$;
 
 -- --- the audit log (0027) ----------------------------------------------------
@@ -916,7 +951,7 @@ BEGIN
     IF NEW.before IS NULL AND verb = 'delete' THEN
         NEW.before := NEW.details;
     END IF;
-    IF NEW.after IS NULL AND verb IN ('create', 'update', 'revoke', 'expire') THEN
+    IF NEW.after IS NULL AND verb IN ('create', 'update', 'upsert', 'revoke', 'expire') THEN
         NEW.after := NEW.details;
     END IF;
     RETURN NEW;
@@ -1058,5 +1093,28 @@ BEGIN
     ON CONFLICT (tenant_id, name) DO UPDATE SET contact_ids = excluded.contact_ids,
         updated_at = now()
      WHERE subscriptions.created_by = 'system:tenants';
+    RETURN NULL;
+END $$;
+
+-- The state changes of incidents no person made (0031).
+CREATE OR REPLACE FUNCTION ac_audit_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO audit_log (actor, action, target_type, target_id, details, after)
+        VALUES ('system:pipeline', 'incident.opened', 'incident', NEW.id::text,
+                jsonb_build_object('type', NEW.type, 'title', NEW.title),
+                jsonb_build_object('status', NEW.status, 'level', NEW.level));
+    ELSIF current_setting('ac.incident_transition', true) IS DISTINCT FROM NEW.id::text THEN
+        INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)
+        VALUES (CASE WHEN NEW.status = 'acknowledged'
+                     THEN coalesce(NEW.acked_by, 'system:pipeline') ELSE 'system:pipeline' END,
+                'incident.' || CASE NEW.status WHEN 'open' THEN 'reopened' ELSE NEW.status END,
+                'incident', NEW.id::text,
+                jsonb_build_object('why', CASE NEW.status
+                    WHEN 'resolved' THEN 'all its alerts are resolved'
+                    WHEN 'acknowledged' THEN 'none of its alerts is left firing'
+                    ELSE 'one of its alerts fires again' END),
+                jsonb_build_object('status', OLD.status), jsonb_build_object('status', NEW.status));
+    END IF;
     RETURN NULL;
 END $$;

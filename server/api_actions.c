@@ -58,8 +58,8 @@
     " target_type, target_id, details) SELECT $2, 'silence.create', 'silence', s.id::text,"        \
     " ac_silence_json(s) FROM s) SELECT s.id FROM s"
 #define SQL_ACT_AUDIT                                                                              \
-    "INSERT INTO audit_log (actor, action, target_type, target_id, details)"                       \
-    " VALUES ($1, 'incident.action', 'incident', $2, $3::jsonb)"
+    "INSERT INTO audit_log (actor, action, target_type, target_id, details, after)"                \
+    " VALUES ($1, 'incident.action', 'incident', $2, $3::jsonb, $3::jsonb)"
 
 static const char *const act_verbs[AC_ACTION_COUNT] = {
     [AC_ACTION_ACK] = "Acknowledge",

@@ -113,9 +113,11 @@ static const struct {
          " $16::text[], $17::text[], $18::text[], $19::json[])"},
     [AC_STMT_INS_AUDIT] =
         {"ac_ins_audit",
-         "INSERT INTO audit_log (actor, action, target_type, target_id, details)"
-         " SELECT a, b, 'alert', c, d FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
-         " AS t(a, b, c, d)"},
+         "INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)"
+         " SELECT a, b, 'alert', c, d, CASE b WHEN 'alert.open' THEN NULL ELSE"
+         " '{\"status\": \"open\"}'::jsonb END, CASE b WHEN 'alert.open' THEN"
+         " '{\"status\": \"firing\"}'::jsonb ELSE '{\"status\": \"resolved\"}'::jsonb END"
+         " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS t(a, b, c, d)"},
     /* The open windows of the group's types, read under the types' locks: a
      * new alert opens at its window's level, and the writer knows which
      * members it has already counted into which window and where the

@@ -126,6 +126,60 @@ static void test_audit_before_after_and_filters(void **state)
     free(id);
 }
 
+/* An incident's own state changes are audited: opened by the pipeline,
+ * acknowledged as a consequence of its last firing alert's ack (by that
+ * person), resolved when its alerts are; a person's resolve is one entry,
+ * not two. */
+static void test_audit_incident_state_changes(void **state)
+{
+    json_t *r, *page;
+    char path[160], *acts;
+    const char *id;
+    long long inc;
+
+    (void)state;
+    r = it_post_events(&srv, "{\"source\":\"probe\",\"type\":\"ItAuditInc\",\"title\":\"t\"}", 200);
+    id = str(json_array_get(json_object_get(r, "items"), 0), "alert_id");
+    inc = it_sql_llf("SELECT incident_id FROM alerts WHERE id = %s", id);
+    snprintf(path, sizeof(path), "/v1/alerts/%s/ack", id);
+    assert_int_equal(it_req(&srv, "POST", path, "{\"by\":\"bo\"}", NULL), 200);
+    json_decref(it_post_events(
+        &srv,
+        "{\"source\":\"probe\",\"type\":\"ItAuditInc\",\"title\":\"t\",\"status\":\"resolved\"}",
+        200));
+    snprintf(path, sizeof(path), "/v1/audit?target_type=incident&target_id=%lld", inc);
+    page = it_get(&srv, path);
+    {
+        json_t *tmp = json_pack("{s:O}", "timeline", json_object_get(page, "items"));
+        acts = it_timeline_actions(tmp);
+        json_decref(tmp);
+    }
+    assert_string_equal(acts, "incident.resolved,incident.acknowledged,incident.opened");
+    free(acts);
+    assert_string_equal(str(json_array_get(json_object_get(page, "items"), 1), "actor"), "user:bo");
+    assert_string_equal(
+        str(json_object_get(json_array_get(json_object_get(page, "items"), 0), "after"), "status"),
+        "resolved");
+    json_decref(page);
+    json_decref(r);
+
+    /* a person's resolve: the one entry that says who */
+    r = it_post_events(&srv, "{\"source\":\"probe\",\"type\":\"ItAuditInc2\",\"title\":\"t\"}",
+                       200);
+    inc = it_sql_llf("SELECT incident_id FROM alerts WHERE id = %s",
+                     str(json_array_get(json_object_get(r, "items"), 0), "alert_id"));
+    snprintf(path, sizeof(path), "/v1/incidents/%lld/resolve", inc);
+    assert_int_equal(it_req(&srv, "POST", path, "{\"by\":\"cy\"}", NULL), 200);
+    snprintf(path, sizeof(path), "/v1/audit?target_type=incident&target_id=%lld", inc);
+    page = it_get(&srv, path);
+    assert_int_equal(json_array_size(json_object_get(page, "items")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(page, "items"), 0), "action"),
+                        "incident.resolve");
+    assert_string_equal(str(json_array_get(json_object_get(page, "items"), 0), "actor"), "user:cy");
+    json_decref(page);
+    json_decref(r);
+}
+
 /* Two instances append at once (rules through both, alerts opened through
  * both): every entry is in one unbroken chain, and verify says so. */
 static void test_audit_chain_two_instances(void **state)
@@ -164,6 +218,10 @@ static void test_audit_chain_two_instances(void **state)
     assert_non_null(strstr(out, "audit chain OK"));
     printf("# %s", out);
     free(out);
+    /* every entry so far says the object's state before or after */
+    assert_int_equal(it_sql_ll("SELECT count(*) FROM audit_log WHERE before IS NULL AND after IS"
+                               " NULL AND action NOT LIKE 'it.%'"),
+                     0);
 }
 
 /* serve's role reads and appends, and cannot change, delete or truncate the
@@ -332,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_audit_before_after_and_filters),
         cmocka_unit_test(test_audit_transition_before_after),
+        cmocka_unit_test(test_audit_incident_state_changes),
         cmocka_unit_test(test_audit_chain_two_instances),
         cmocka_unit_test(test_audit_role_cannot_change_it),
         cmocka_unit_test(test_audit_retention_drops_partitions),

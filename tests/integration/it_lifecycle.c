@@ -74,8 +74,10 @@ static void test_lifecycle_ack_then_resolve(void **state)
     assert_true(json_is_string(json_object_get(a, "acked_at")));
     tl = json_object_get(a, "timeline");
     {
-        char *acts = it_timeline_actions(a); /* opened, its event, acknowledged */
-        assert_string_equal(acts, "alert.open,alert.events,alert.ack");
+        /* opened, its event, acknowledged - and so its incident (nothing of
+         * it left firing) */
+        char *acts = it_timeline_actions(a);
+        assert_string_equal(acts, "alert.open,alert.events,alert.ack,incident.acknowledged");
         free(acts);
     }
     last = json_array_get(tl, 2);
@@ -103,8 +105,9 @@ static void test_lifecycle_ack_then_resolve(void **state)
     assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, &a), 200);
     assert_string_equal(str(a, "status"), "resolved");
     assert_true(json_is_string(json_object_get(a, "resolved_at")));
-    last = json_array_get(json_object_get(a, "timeline"), 3);
-    assert_string_equal(str(last, "action"), "alert.resolve");
+    last = it_timeline_item(a, "alert.resolve");
+    assert_non_null(last);
+    assert_non_null(it_timeline_item(a, "incident.resolved")); /* and so its incident */
     assert_string_equal(str(last, "actor"), "token:admin");
     json_decref(a);
     assert_int_equal(it_req_as(&srv, "POST", path, IT_ADMIN_TOKEN, NULL, NULL), 409);
