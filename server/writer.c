@@ -528,12 +528,14 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
     ac_txnsql_build_audit(&t->ar, f, &t->view, &ins_audit);
     nkeys = ac_txnsql_build_keys(&t->ar, f, &ins_keys);
     nsubs = ac_txnsql_build_subs(&t->ar, f, __atomic_load_n(&t->w->subs, __ATOMIC_ACQUIRE), &subs);
-    if ((f->nalerts > t->nal && !ac_txnsql_send(conn, AC_STMT_UPD_ALERTS, &upd_alerts)) ||
+    /* the audit entries first: what the changes set off (an incident
+     * resolved by its last alert) is audited after its cause */
+    if ((f->naudits > 0 && !ac_txnsql_send(conn, AC_STMT_INS_AUDIT, &ins_audit)) ||
+        (f->nalerts > t->nal && !ac_txnsql_send(conn, AC_STMT_UPD_ALERTS, &upd_alerts)) ||
         (t->nal > 0 && !ac_txnsql_send(conn, AC_STMT_INS_ALERTS, &ins_alerts)) ||
         (nintents > 0 && !ac_txnsql_send(conn, AC_STMT_INS_INTENTS, &intents)) ||
         (nkeys > 0 && !ac_txnsql_send(conn, AC_STMT_INS_KEYS, &ins_keys)) ||
         (t->nev > 0 && !ac_txnsql_send(conn, AC_STMT_INS_EVENTS, &ins_events)) ||
-        (f->naudits > 0 && !ac_txnsql_send(conn, AC_STMT_INS_AUDIT, &ins_audit)) ||
         (nsubs > 0 && !ac_txnsql_send(conn, AC_STMT_SUB_COUNT, &subs)) ||
         !ac_pgpipe_send_text(conn, "COMMIT") || PQpipelineSync(conn) != 1) {
         return WR_STEP_LOST;
@@ -541,10 +543,10 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
     t->synced = t->commit_sent = true;
     t->nintents = nintents;
     if ((count && !wr_take(t, &t->esc_res)) || (count && t->esc.nclose > 0 && !wr_take(t, NULL)) ||
-        (events && !wr_take(t, NULL)) || (f->nalerts > t->nal && !wr_take(t, NULL)) ||
-        (t->nal > 0 && !wr_take(t, NULL)) || (nintents > 0 && !wr_take(t, NULL)) ||
-        (nkeys > 0 && !wr_take(t, NULL)) || (t->nev > 0 && !wr_take(t, NULL)) ||
-        (f->naudits > 0 && !wr_take(t, NULL)) || (nsubs > 0 && !wr_take(t, NULL)) ||
+        (events && !wr_take(t, NULL)) || (f->naudits > 0 && !wr_take(t, NULL)) ||
+        (f->nalerts > t->nal && !wr_take(t, NULL)) || (t->nal > 0 && !wr_take(t, NULL)) ||
+        (nintents > 0 && !wr_take(t, NULL)) || (nkeys > 0 && !wr_take(t, NULL)) ||
+        (t->nev > 0 && !wr_take(t, NULL)) || (nsubs > 0 && !wr_take(t, NULL)) ||
         !wr_take(t, NULL) || !ac_pgpipe_take_sync(&t->r)) {
         return WR_STEP_LOST;
     }

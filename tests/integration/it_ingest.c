@@ -294,15 +294,16 @@ static void test_ingest_fold_resolve_reopen(void **state)
     assert_string_equal(json_string_value(json_object_get(alert, "status")), "resolved");
     assert_int_equal(json_integer_value(json_object_get(alert, "count")), 4);
     assert_true(json_is_string(json_object_get(alert, "resolved_at")));
-    /* timeline: opened first, resolved last, and the four events counted per
-     * minute in between (one bucket or two, as the clock turns) */
+    /* timeline: opened first, then the four events counted per minute (one
+     * bucket or two, as the clock turns), then resolved - and what that set
+     * off for its incident */
     {
         char *acts = it_timeline_actions(alert);
         json_t *tl = json_object_get(alert, "timeline"), *it;
         json_int_t counted = 0;
         size_t i;
-        if (strncmp(acts, "alert.open,", 11) != 0 || !strstr(acts, ",alert.resolve") ||
-            strcmp(strstr(acts, ",alert.resolve"), ",alert.resolve") != 0) {
+        if (strncmp(acts, "alert.open,alert.events,", 24) != 0 ||
+            !strstr(acts, ",alert.resolve,incident.resolved")) {
             fail_msg("timeline: %s", acts);
         }
         json_array_foreach(tl, i, it)
