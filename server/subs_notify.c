@@ -162,6 +162,12 @@ static enum ac_worker_pass sn_pass(void *arg, struct ac_worker *w, PGconn *c)
             a[k] = &arr[k];
         }
         sn_rows(s->nc, r, i, PQgetvalue(ir, 0, 0), a, &rows);
+        if (rows == 0) { /* told is told: but say that nobody could be */
+            ac_log(AC_LOG_WARN, SN,
+                   "subscription %s triggered, but none of its channels reaches anyone (a person"
+                   " channel needs contacts with that address)",
+                   PQgetvalue(r, i, 0));
+        }
         for (int k = 0; k < 8; k++) {
             ac_pg_array_close(a[k]);
             p[k] = a[k]->data;
