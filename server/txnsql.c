@@ -14,7 +14,7 @@
 #include "server/core/log.h"
 #include "server/core/pg.h"
 #include "server/core/pgpipe.h"
-#include "server/subs.h"
+#include "server/subs_match.h"
 
 /* The figures ac_esc_count returns of each window it counted into. */
 #define TXN_ESC_RETURNING                                                                          \
@@ -869,14 +869,14 @@ static int txn_cmp_sub_win(const void *a, const void *b)
     return x->cycle < y->cycle ? -1 : x->cycle > y->cycle;
 }
 
-size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f, struct ac_subs *s,
-                            struct ac_txnsql_params *p)
+size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f,
+                            const struct ac_sub_set *s, struct ac_txnsql_params *p)
 {
     struct txn_sub_win *w = NULL;
     size_t nw = 0, cap = 0;
     struct ac_sub_hit hits[32];
 
-    if (ac_subs_count(s) == 0) {
+    if (ac_sub_set_size(s) == 0) {
         return 0;
     }
     for (size_t i = 0; i < f->nevents; i++) {
@@ -885,7 +885,7 @@ size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f, struct
         if (fe->dup_of >= 0 || fe->dup_stored) {
             continue; /* a repeat of an idempotency key is not a new event */
         }
-        nh = ac_subs_match(s, fe->ev, hits, sizeof(hits) / sizeof(hits[0]));
+        nh = ac_sub_set_match(s, fe->ev, hits, sizeof(hits) / sizeof(hits[0]));
         for (size_t h = 0; h < nh; h++) {
             size_t k = 0;
             while (k < nw && (w[k].id != hits[h].id || w[k].cycle != hits[h].cycle_start_us)) {

@@ -66,12 +66,13 @@ void ac_txnsql_params_scalar(struct ac_txnsql_params *p, int n, const char *cons
  * could not be queued (the connection is gone). */
 bool ac_txnsql_send(PGconn *conn, enum ac_txnsql_stmt stmt, const struct ac_txnsql_params *p);
 
-struct ac_subs;
-/* The matches of f's new events with the subscriptions of s, counted per
- * subscription and cycle, sorted (rows are locked in one order by every
- * writer) into p; returns how many windows (0: nothing to send). */
-size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f, struct ac_subs *s,
-                            struct ac_txnsql_params *p);
+struct ac_sub_set;
+/* The matches of f's new events with the subscriptions s (subs_match.h; may
+ * be NULL), counted per subscription and cycle, sorted (rows are locked in
+ * one order by every writer) into p; returns how many windows (0: nothing
+ * to send). */
+size_t ac_txnsql_build_subs(struct ac_arena *ar, const struct ac_fold *f,
+                            const struct ac_sub_set *s, struct ac_txnsql_params *p);
 
 /* The sorted, distinct lock keys of f's events (fingerprints, types with
  * their keys from mem, idempotency keys) as an array literal (the arena's). */

@@ -77,6 +77,7 @@
 #include "server/core/pg.h"
 #include "server/core/pgpipe.h"
 #include "server/fold.h"
+#include "server/subs.h"
 #include "server/txnsql.h"
 
 #define WR_RETRIES         3
@@ -527,7 +528,11 @@ static enum wr_step wr_txn_commit(struct wr_txn *t)
     ac_txnsql_build_events(&t->ar, f, &ins_events);
     ac_txnsql_build_audit(&t->ar, f, &t->view, &ins_audit);
     nkeys = ac_txnsql_build_keys(&t->ar, f, &ins_keys);
-    nsubs = ac_txnsql_build_subs(&t->ar, f, __atomic_load_n(&t->w->subs, __ATOMIC_ACQUIRE), &subs);
+    {
+        struct ac_subs *held = __atomic_load_n(&t->w->subs, __ATOMIC_ACQUIRE);
+        nsubs = ac_txnsql_build_subs(&t->ar, f, ac_subs_hold(held), &subs); /* once a group */
+        ac_subs_release(held);
+    }
     /* the audit entries first: what the changes set off (an incident
      * resolved by its last alert) is audited after its cause */
     if ((f->naudits > 0 && !ac_txnsql_send(conn, AC_STMT_INS_AUDIT, &ins_audit)) ||
