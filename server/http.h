@@ -73,6 +73,10 @@ bool ac_http_stream_write(struct ac_http_stream *s, const char *data, size_t len
 /* Ends the body; ok false cuts the chunked body short (the client sees an
  * incomplete answer, not a complete one). Frees s. */
 void ac_http_stream_end(struct ac_http_stream *s, bool ok);
+/* For http_stream.c: the connection of r (a worker's request) goes out now
+ * with the response r holds, while the worker goes on; r must not be
+ * touched after. */
+void ac_http_detach(struct ac_http_req *r);
 
 /* Adds a header to the response already set (copies both strings). */
 void ac_http_add_header(struct ac_http_req *r, const char *name, const char *value);
