@@ -995,6 +995,7 @@ DECLARE
     name text;
     v_alerts bigint := 0;
     v_incidents bigint := 0;
+    v_old bigint[];
 BEGIN
     FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
                  WHERE i.inhparent = 'events'::regclass
@@ -1032,22 +1033,16 @@ BEGIN
          n AS (DELETE FROM alert_notify x USING a WHERE x.alert_id = a.id),
          d AS (DELETE FROM alerts x USING a WHERE x.id = a.id RETURNING 1)
     SELECT count(*) INTO v_alerts FROM d;
-    WITH i AS (SELECT id FROM incidents WHERE status = 'resolved' AND resolved_at < cut_history
-                AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = incidents.id)
-                ORDER BY id LIMIT p_batch),
-         n AS (DELETE FROM notifications x USING i WHERE x.incident_id = i.id RETURNING x.intent_id)
-    SELECT count(*) INTO v_incidents FROM n;
-    DELETE FROM notify_intents x USING (SELECT id FROM incidents WHERE status = 'resolved'
-                AND resolved_at < cut_history AND NOT EXISTS (SELECT 1 FROM alerts a
-                WHERE a.incident_id = incidents.id) ORDER BY id LIMIT p_batch) i
-     WHERE x.incident_id = i.id
-       AND NOT EXISTS (SELECT 1 FROM notifications y WHERE y.intent_id = x.id);
-    WITH d AS (DELETE FROM incidents x WHERE x.id IN (SELECT id FROM incidents
-                WHERE status = 'resolved' AND resolved_at < cut_history AND NOT EXISTS (
-                SELECT 1 FROM alerts a WHERE a.incident_id = incidents.id) AND NOT EXISTS (
-                SELECT 1 FROM notify_intents t WHERE t.incident_id = incidents.id)
-                ORDER BY id LIMIT p_batch) RETURNING 1)
-    SELECT count(*) INTO v_incidents FROM d;
+    -- the resolved incidents left without alerts, chosen once for the three deletes
+    SELECT coalesce(array_agg(id), '{}') INTO v_old FROM (
+        SELECT id FROM incidents
+         WHERE status = 'resolved' AND resolved_at < cut_history
+           AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = incidents.id)
+         ORDER BY id LIMIT p_batch) o;
+    DELETE FROM notifications WHERE incident_id = ANY(v_old);
+    DELETE FROM notify_intents WHERE incident_id = ANY(v_old);
+    DELETE FROM incidents WHERE id = ANY(v_old);
+    v_incidents := cardinality(v_old);
     RETURN jsonb_build_object('partitions_made', made, 'dropped', to_jsonb(dropped),
                               'alerts_deleted', v_alerts, 'incidents_deleted', v_incidents);
 END $$;
