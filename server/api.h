@@ -15,6 +15,9 @@ void ac_api_ingest_events(struct ac_http_req *r);       /* POST /v1/events */
 void ac_api_ingest_am_v2(struct ac_http_req *r);        /* POST /api/v2/alerts */
 void ac_api_ingest_am_webhook(struct ac_http_req *r);   /* POST /v1/ingest/alertmanager */
 void ac_api_am_status(struct ac_http_req *r);           /* GET /api/v2/status */
+void ac_api_am_alerts(struct ac_http_req *r);           /* GET /api/v2/alerts */
+void ac_api_am_silences(struct ac_http_req *r);         /* GET, POST /api/v2/silences */
+void ac_api_am_silence(struct ac_http_req *r);          /* GET, DELETE /api/v2/silence/{id} */
 void ac_api_ingest_pagerduty(struct ac_http_req *r);    /* POST /v2/enqueue */
 void ac_api_heartbeats_post(struct ac_http_req *r);     /* POST /v1/heartbeats */
 void ac_api_heartbeats_get(struct ac_http_req *r);      /* GET /v1/heartbeats */
@@ -41,6 +44,14 @@ void ac_api_schedule_oncall(struct ac_http_req *r);     /* GET /v1/schedules/{id
 void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
 void ac_api_routes(struct ac_http_req *r);              /* /v1/routes[/{id}] */
 void ac_api_silences(struct ac_http_req *r);            /* /v1/silences[/{id}] */
+/* A silence as POST /v1/silences takes it (body borrowed), audited under
+ * actor; replaces: a silence (id) ended in the same transaction, or NULL.
+ * The stored silence (new), or NULL after answering 400, 404 or 503. */
+json_t *ac_silence_create(struct ac_http_req *r, const json_t *body, const char *actor,
+                          const char *replaces);
+/* Ends silence id now, audited under actor: the silence (new), or NULL after
+ * answering 404 (none, or ended already) or 503. */
+json_t *ac_silence_expire(struct ac_http_req *r, const char *id, const char *actor);
 void ac_api_notifications(struct ac_http_req *r);       /* GET /v1/notifications */
 void ac_api_audit(struct ac_http_req *r);               /* GET /v1/audit */
 void ac_api_stats(struct ac_http_req *r);               /* GET /v1/stats */

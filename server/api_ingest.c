@@ -136,23 +136,6 @@ void ac_api_ingest_am_webhook(struct ac_http_req *r)
     ing_submit(r, rc, &evs, details, json_pack("{s:I}", "truncated_alerts", (json_int_t)truncated));
 }
 
-/* GET /api/v2/status: enough of Alertmanager's answer for amtool and
- * Prometheus's discovery of an Alertmanager. */
-void ac_api_am_status(struct ac_http_req *r)
-{
-    char uptime[AC_TIME_STRLEN];
-
-    ac_time_format(r->srv->started_us, uptime);
-    ac_http_reply_json(
-        r, 200,
-        json_pack("{s:{s:s, s:s, s:[]}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s}, s:s}", "cluster",
-                  "name", "alertcenter", "status", "ready", "peers", "versionInfo", "version",
-                  AC_VERSION, "revision", "", "branch", "", "buildUser", "alertcenter", "buildDate",
-                  "", "goVersion", "none (C)", "config", "original",
-                  "# Unified Alert Center: configuration is not Alertmanager's\n", "uptime",
-                  uptime));
-}
-
 /* PagerDuty's answer shape, with ours (error) beside it for a refusal. */
 static void pd_reply(struct ac_http_req *r, unsigned status, const char *pd_status,
                      const char *message, json_t *errors, const char *dedup_key)

@@ -193,3 +193,82 @@ void ac_api_silences(struct ac_http_req *r)
 {
     ac_api_resource(r, &sl_silences);
 }
+
+json_t *ac_silence_create(struct ac_http_req *r, const json_t *body, const char *actor,
+                          const char *replaces)
+{
+    struct ac_api_write w;
+    PGconn *c = NULL;
+    PGresult *res = NULL;
+    json_t *out = NULL;
+    const char *ep[2] = {replaces, actor};
+
+    memset(&w, 0, sizeof(w));
+    ac_arena_init(&w.ar);
+    if (!sl_parse(r, &sl_silences, body, &w) || !(c = ac_api_db(r))) {
+        goto done;
+    }
+    w.p[w.n] = actor;
+    if (!ac_pg_begin(c, "api")) {
+        ac_api_unavailable(r, c, "silence write");
+        goto done;
+    }
+    if (replaces) {
+        if (!ac_api_is_id(replaces) || !(res = ac_pg_query(c, "api", SQL_SL_EXPIRE, 2, ep))) {
+            if (!ac_api_is_id(replaces)) {
+                ac_api_not_found(r, "silence");
+            }
+            else {
+                ac_api_unavailable(r, c, "silence write");
+            }
+            goto done;
+        }
+        if (PQntuples(res) == 0) {
+            ac_api_not_found(r, "silence"); /* none, or ended already */
+            goto done;
+        }
+        PQclear(res);
+    }
+    if (!(res = ac_pg_query(c, "api", SQL_SL_INSERT, w.n + 1, w.p)) || !ac_pg_commit(c, "api")) {
+        ac_api_unavailable(r, c, "silence write");
+        goto done;
+    }
+    out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    ac_log(AC_LOG_INFO, "api", "silence %s by %s", replaces ? "replaced" : "created", actor);
+done:
+    PQclear(res);
+    if (c) {
+        ac_pg_rollback(c); /* a no-op after COMMIT */
+        ac_api_db_release(r, c);
+    }
+    ac_arena_deinit(&w.ar);
+    return out;
+}
+
+json_t *ac_silence_expire(struct ac_http_req *r, const char *id, const char *actor)
+{
+    const char *p[2] = {id, actor};
+    PGconn *c;
+    PGresult *res;
+    json_t *out = NULL;
+
+    if (!ac_api_is_id(id)) {
+        ac_api_not_found(r, "silence");
+        return NULL;
+    }
+    if (!(c = ac_api_db(r))) {
+        return NULL;
+    }
+    if (!(res = ac_pg_query(c, "api", SQL_SL_EXPIRE, 2, p))) {
+        ac_api_unavailable(r, c, "silence write");
+    }
+    else if (PQntuples(res) == 0) {
+        ac_api_not_found(r, "silence");
+    }
+    else {
+        out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    }
+    PQclear(res);
+    ac_api_db_release(r, c);
+    return out;
+}

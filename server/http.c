@@ -79,6 +79,11 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
     {"POST", "/api/v2/alerts", ac_api_ingest_am_v2, AC_SCOPE_INGEST, true},
     {"GET", "/api/v2/status", ac_api_am_status, AC_SCOPE_READ, false},
+    {"GET", "/api/v2/alerts", ac_api_am_alerts, AC_SCOPE_READ, false},
+    {"GET", "/api/v2/silences", ac_api_am_silences, AC_SCOPE_READ, false},
+    {"POST", "/api/v2/silences", ac_api_am_silences, AC_SCOPE_OPERATE, true},
+    {"GET", "/api/v2/silence/*", ac_api_am_silence, AC_SCOPE_READ, false},
+    {"DELETE", "/api/v2/silence/*", ac_api_am_silence, AC_SCOPE_OPERATE, false},
     {"POST", "/v1/ingest/alertmanager", ac_api_ingest_am_webhook, AC_SCOPE_INGEST, true},
     /* authorized in the handler: by bearer token, or by the routing key */
     {"POST", "/v2/enqueue", ac_api_ingest_pagerduty, 0, true},
@@ -263,6 +268,35 @@ const char *ac_http_header(const struct ac_http_req *r, const char *name)
 const char *ac_http_arg(const struct ac_http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct http_arg_all {
+    const char *name;
+    const char **out;
+    size_t max, n;
+};
+
+static enum MHD_Result http_arg_all_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    struct http_arg_all *a = cls;
+
+    (void)kind;
+    if (strcmp(key, a->name) == 0) {
+        if (a->n < a->max) {
+            a->out[a->n] = value ? value : "";
+        }
+        a->n++;
+    }
+    return MHD_YES;
+}
+
+size_t ac_http_args(const struct ac_http_req *r, const char *name, const char **out, size_t max)
+{
+    struct http_arg_all a = {name, out, max, 0};
+
+    (void)MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, http_arg_all_iter, &a);
+    return a.n;
 }
 
 struct http_arg_scan {

@@ -84,6 +84,9 @@ void ac_http_add_header(struct ac_http_req *r, const char *name, const char *val
 /* A request header or query argument (borrowed), or NULL. */
 const char *ac_http_header(const struct ac_http_req *r, const char *name);
 const char *ac_http_arg(const struct ac_http_req *r, const char *name);
+/* Every value of the query argument name, repeated (?filter=a&filter=b):
+ * up to max into out (borrowed); returns how many there are. */
+size_t ac_http_args(const struct ac_http_req *r, const char *name, const char **out, size_t max);
 /* Name of the first query argument not in allowed (NULL-terminated), or NULL. */
 const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *allowed);
 

@@ -161,3 +161,97 @@ bool ac_matchers_match(const struct ac_matchers *ms, const struct ac_event *ev)
     }
     return true;
 }
+
+/* A double-quoted value from s (just past the opening quote) into out; the
+ * end of s must follow the closing quote (but for spaces). */
+static bool mt_unquote(const char *s, struct ac_buf *out)
+{
+    for (; *s && *s != '"'; s++) {
+        if (*s == '\\') {
+            s++;
+            if (*s == 'n') {
+                ac_buf_append(out, "\n", 1);
+            }
+            else if (*s == '"' || *s == '\\') {
+                ac_buf_append(out, s, 1);
+            }
+            else {
+                return false;
+            }
+        }
+        else {
+            ac_buf_append(out, s, 1);
+        }
+    }
+    if (*s != '"') {
+        return false;
+    }
+    for (s++; *s == ' ' || *s == '\t'; s++) {
+    }
+    return *s == '\0';
+}
+
+json_t *ac_matcher_parse_text(const char *text, char *err, size_t errlen)
+{
+    const char *s = text, *name, *op;
+    size_t nlen, olen;
+    struct ac_buf v;
+    char opbuf[3];
+    enum ac_match_op code;
+    json_t *out = NULL;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    name = s;
+    if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))) {
+        (void)snprintf(err, errlen, "a matcher starts with a label name: %.64s", text);
+        return NULL;
+    }
+    while (*s == '_' || *s == '.' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+           (*s >= '0' && *s <= '9')) {
+        s++;
+    }
+    nlen = (size_t)(s - name);
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    op = s;
+    olen = strspn(s, "=!~");
+    if (olen == 0 || olen > 2) {
+        (void)snprintf(err, errlen, "no operator (=, !=, =~, !~) after the name in: %.64s", text);
+        return NULL;
+    }
+    memcpy(opbuf, op, olen);
+    opbuf[olen] = '\0';
+    if (!ac_match_op_parse(opbuf, &code)) {
+        (void)snprintf(err, errlen, "%s is not an operator (=, !=, =~, !~)", opbuf);
+        return NULL;
+    }
+    for (s += olen; *s == ' ' || *s == '\t'; s++) {
+    }
+    memset(&v, 0, sizeof(v));
+    if (*s == '"') {
+        if (!mt_unquote(s + 1, &v)) {
+            (void)snprintf(err, errlen, "the quoted value is not closed or has a bad escape: %.64s",
+                           text);
+            ac_buf_deinit(&v);
+            return NULL;
+        }
+    }
+    else {
+        size_t len = strlen(s);
+        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
+            len--;
+        }
+        ac_buf_append(&v, s, len);
+    }
+    ac_buf_append(&v, "", 0);
+    out = json_pack("{s:s%, s:s, s:s}", "name", name, nlen, "op", ac_match_op_name(code), "value",
+                    v.data);
+    ac_buf_deinit(&v);
+    if (!out) {
+        (void)snprintf(err, errlen, "the matcher is not valid UTF-8");
+    }
+    return out;
+}

@@ -53,6 +53,15 @@ AC_MUST_CHECK int ac_matchers_from_json(struct ac_matchers *ms, const json_t *ar
                                         json_t *errors);
 void ac_matchers_deinit(struct ac_matchers *ms);
 bool ac_matchers_match(const struct ac_matchers *ms, const struct ac_event *ev);
+
+/*
+ * One matcher written as text, as amtool and Alertmanager's API take them:
+ * name op value, with op one of = != =~ !~ and value either double-quoted
+ * (escapes \" \\ \n) or bare up to the end; spaces around are ignored.
+ * name: [A-Za-z_][A-Za-z0-9_.]*. Returns {"name", "op", "value"} (new), as
+ * ac_matchers_from_json takes it, or NULL with a message in err.
+ */
+json_t *ac_matcher_parse_text(const char *text, char *err, size_t errlen);
 bool ac_matcher_match(const struct ac_matcher *m, const struct ac_event *ev);
 
 #endif

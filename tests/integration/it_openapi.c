@@ -170,6 +170,9 @@ static const char *sample(const json_t *schema)
     const char *type = json_string_value(json_object_get(schema, "type"));
     const char *format = json_string_value(json_object_get(schema, "format"));
 
+    if (json_is_string(json_object_get(schema, "example"))) {
+        return json_string_value(json_object_get(schema, "example"));
+    }
     if (format && strcmp(format, "date-time") == 0) {
         return "2026-01-01T00:00:00Z";
     }

@@ -177,10 +177,52 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Matchers as text (amtool, Alertmanager's API, the client): each case the
+ * JSON it parses to, or NULL for a refusal. */
+static void test_rules_matcher_text(void **state)
+{
+    static const char *const cases[][2] = {
+        {"alertname=\"Disk full\"", "{\"name\":\"alertname\",\"op\":\"=\",\"value\":\"Disk full\"}"},
+        {" team != sre ", "{\"name\":\"team\",\"op\":\"!=\",\"value\":\"sre\"}"},
+        {"app=~\"web-.*\"", "{\"name\":\"app\",\"op\":\"=~\",\"value\":\"web-.*\"}"},
+        {"x!~\"a\\\"b\\\\\"", "{\"name\":\"x\",\"op\":\"!~\",\"value\":\"a\\\"b\\\\\"}"},
+        {"labels.k=", "{\"name\":\"labels.k\",\"op\":\"=\",\"value\":\"\"}"},
+        {"=x", NULL},
+        {"9a=x", NULL},
+        {"a x", NULL},
+        {"a==x", NULL},
+        {"a~x", NULL},
+        {"a=\"open", NULL},
+        {"a=\"x\" y", NULL},
+        {"a=\"\\q\"", NULL},
+    };
+    char err[160];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *m = ac_matcher_parse_text(cases[i][0], err, sizeof(err));
+        if (!cases[i][1]) {
+            if (m) {
+                fail_msg("accepted %s", cases[i][0]);
+            }
+            assert_true(strlen(err) > 0);
+            continue;
+        }
+        if (!m) {
+            fail_msg("refused %s: %s", cases[i][0], err);
+        }
+        char *got = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(got, cases[i][1]);
+        free(got);
+        json_decref(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_matcher_ops),
+        cmocka_unit_test(test_rules_matcher_text),
         cmocka_unit_test(test_rules_regex_is_anchored),
         cmocka_unit_test(test_rules_bad_rules),
         cmocka_unit_test(test_rules_first_match_decides),
