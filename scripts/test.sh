@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 # prometheus: promtool checks /metrics, a real Prometheus sends alerts; kcat produces to Kafka
-ac_install_packages $AC_DEB_BUILD clang clang-format prometheus kcat jq openssl
+ac_install_packages $AC_DEB_BUILD clang clang-format prometheus prometheus-alertmanager kcat jq openssl
 
 BUILD=${AC_BUILD_DIR:-build/test}
 JOBS=$(nproc)

@@ -41,6 +41,7 @@ void ac_api_escalation_windows(struct ac_http_req *r);  /* GET /v1/escalation/wi
 void ac_api_contacts(struct ac_http_req *r);            /* /v1/contacts[/{id}] */
 void ac_api_schedules(struct ac_http_req *r);           /* /v1/schedules[/{id}] */
 void ac_api_schedule_oncall(struct ac_http_req *r);     /* GET /v1/schedules/{id}/oncall */
+void ac_api_oncall_now(struct ac_http_req *r);          /* GET /v1/oncall */
 void ac_api_teams(struct ac_http_req *r);               /* /v1/teams[/{id}] */
 void ac_api_routes(struct ac_http_req *r);              /* /v1/routes[/{id}] */
 void ac_api_silences(struct ac_http_req *r);            /* /v1/silences[/{id}] */
@@ -52,14 +53,14 @@ json_t *ac_silence_create(struct ac_http_req *r, const json_t *body, const char 
 /* Ends silence id now, audited under actor: the silence (new), or NULL after
  * answering 404 (none, or ended already) or 503. */
 json_t *ac_silence_expire(struct ac_http_req *r, const char *id, const char *actor);
-void ac_api_notifications(struct ac_http_req *r);       /* GET /v1/notifications */
-void ac_api_audit(struct ac_http_req *r);               /* GET /v1/audit */
-void ac_api_stats(struct ac_http_req *r);               /* GET /v1/stats */
-void ac_api_export_route(struct ac_http_req *r);        /* GET /v1/export/{kind} */
-void ac_api_export_audit(struct ac_http_req *r);        /* its audit */
-void ac_api_subscriptions(struct ac_http_req *r);       /* GET, POST /v1/subscriptions */
-void ac_api_subscription(struct ac_http_req *r);        /* GET, PUT, DELETE .../{id} */
-void ac_api_tenant_events(struct ac_http_req *r);       /* GET /v1/tenants/{id}/events */
+void ac_api_notifications(struct ac_http_req *r); /* GET /v1/notifications */
+void ac_api_audit(struct ac_http_req *r);         /* GET /v1/audit */
+void ac_api_stats(struct ac_http_req *r);         /* GET /v1/stats */
+void ac_api_export_route(struct ac_http_req *r);  /* GET /v1/export/{kind} */
+void ac_api_export_audit(struct ac_http_req *r);  /* its audit */
+void ac_api_subscriptions(struct ac_http_req *r); /* GET, POST /v1/subscriptions */
+void ac_api_subscription(struct ac_http_req *r);  /* GET, PUT, DELETE .../{id} */
+void ac_api_tenant_events(struct ac_http_req *r); /* GET /v1/tenants/{id}/events */
 /* Checks the stats section (targets); problems appended to errs. 0 or -1. */
 int ac_stats_config_check(const json_t *cfg, json_t *errs);
 void ac_api_action(struct ac_http_req *r);      /* GET /v1/actions/{token} (signed) */

@@ -58,8 +58,8 @@
 #define SQL_AM_SILENCE "SELECT ac_silence_json(s)::text FROM silences s WHERE s.id = $1::bigint"
 
 /* Names that are the event model's fields, not labels. */
-static const char *const am_fields[] = {"level",   "source",  "region",   "cluster",
-                                        "namespace", "app_id", "user_id", "instance", NULL};
+static const char *const am_fields[] = {"level",  "source",  "region",   "cluster", "namespace",
+                                        "app_id", "user_id", "instance", NULL};
 
 static bool am_is_field(const char *name)
 {
@@ -257,8 +257,8 @@ void ac_api_am_alerts(struct ac_http_req *r)
         return;
     }
     if (rx) {
-        json_t *arr = json_pack("[{s:s, s:s, s:s}]", "name", "labels.receiver", "op", "=~",
-                                "value", rx),
+        json_t *arr = json_pack("[{s:s, s:s, s:s}]", "name", "labels.receiver", "op", "=~", "value",
+                                rx),
                *errs = json_array();
         bool ok = arr && ac_matchers_from_json(&recv, arr, "receiver", errs) == AC_OK;
         json_decref(arr);
@@ -309,9 +309,8 @@ void ac_api_am_alerts(struct ac_http_req *r)
             json_array_append_new(inh, json_string(PQgetvalue(res, i, 2)));
         }
         rl = json_pack("{s:s}", "receiver", receiver);
-        if (am_pass(&filter, labels) && (!rx || am_pass(&recv, rl)) &&
-            (silenced || !s) && (inhibited || json_array_size(inh) == 0) &&
-            (active || s || json_array_size(inh) > 0)) {
+        if (am_pass(&filter, labels) && (!rx || am_pass(&recv, rl)) && (silenced || !s) &&
+            (inhibited || json_array_size(inh) == 0) && (active || s || json_array_size(inh) > 0)) {
             json_array_append_new(out, am_alert(a, labels, receiver, sil, inh));
         }
         else {
@@ -373,10 +372,10 @@ static json_t *am_silence(const json_t *s)
     json_array_foreach(ms, i, m)
     {
         const char *op = json_string_value(json_object_get(m, "op"));
-        json_array_append_new(
-            out, am_matcher(am_to_label(json_string_value(json_object_get(m, "name"))),
-                            json_string_value(json_object_get(m, "value")),
-                            op && op[1] == '~', op && op[0] == '='));
+        json_array_append_new(out,
+                              am_matcher(am_to_label(json_string_value(json_object_get(m, "name"))),
+                                         json_string_value(json_object_get(m, "value")),
+                                         op && op[1] == '~', op && op[0] == '='));
     }
     if (json_string_value(json_object_get(s, "alert_id"))) {
         json_array_append_new(out, am_matcher("__alert_id__",
@@ -432,9 +431,8 @@ static json_t *am_silence_labels(const json_t *ams)
  */
 static json_t *am_silence_body(struct ac_http_req *r, const json_t *in, const char **by)
 {
-    static const char *const keys[] = {"id",        "matchers", "startsAt", "endsAt",
-                                       "createdBy", "comment",  "status",   "updatedAt",
-                                       NULL};
+    static const char *const keys[] = {"id",      "matchers", "startsAt",  "endsAt", "createdBy",
+                                       "comment", "status",   "updatedAt", NULL};
     const json_t *ms = json_object_get(in, "matchers"), *m;
     json_t *errs = json_array(), *out = json_object(), *ours = json_array();
     size_t i;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "escalation/notify/oncall.h"
+#include "escalation/notify/plan.h"
 #include "escalation/notify/schedule.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
@@ -29,6 +30,7 @@
 #include "server/core/mem.h"
 #include "server/core/pg.h"
 #include "server/grouping.h"
+#include "server/outbox.h"
 #include "server/server.h"
 
 #define OC_LOCK "SELECT pg_advisory_xact_lock(16707, 4)"
@@ -435,4 +437,54 @@ void ac_api_schedule_oncall(struct ac_http_req *r)
     ac_schedule_deinit(&s);
     json_decref(doc);
     ac_http_reply_json(r, 200, out);
+}
+
+/* GET /v1/oncall?at=&team=: who is on call, per team and escalation tier
+ * (ac_snapshot_oncall), from the same snapshot the notifier plans with. */
+void ac_api_oncall_now(struct ac_http_req *r)
+{
+    static const char *const allowed[] = {"at", "team", NULL};
+    const char *bad = ac_http_unknown_arg(r, allowed), *at_s = ac_http_arg(r, "at");
+    const char *team = ac_http_arg(r, "team");
+    int64_t at_us = ac_time_now_us();
+    struct ac_oncall_snapshot o;
+    json_t *teams, *t, *out;
+    size_t i;
+    PGconn *c;
+
+    if (bad) {
+        ac_api_bad_query(r, bad, "is not a parameter here (at, team)");
+        return;
+    }
+    if (at_s && !ac_time_parse(at_s, &at_us)) {
+        ac_api_bad_query(r, "at", "must be an RFC 3339 time");
+        return;
+    }
+    if (!(c = ac_api_db(r))) {
+        return;
+    }
+    if (!ac_outbox_snapshot(c, &o)) {
+        ac_api_unavailable(r, c, "on-call snapshot");
+        ac_snapshot_deinit(&o);
+        ac_api_db_release(r, c);
+        return;
+    }
+    ac_api_db_release(r, c);
+    teams = ac_snapshot_oncall(&o, at_us / 1000000);
+    ac_snapshot_deinit(&o);
+    out = json_array();
+    json_array_foreach(teams, i, t)
+    {
+        if (!team || strcmp(team, json_string_value(json_object_get(t, "name"))) == 0 ||
+            strcmp(team, json_string_value(json_object_get(t, "id"))) == 0) {
+            json_array_append(out, t);
+        }
+    }
+    json_decref(teams);
+    if (team && json_array_size(out) == 0) {
+        json_decref(out);
+        ac_api_not_found(r, "team");
+        return;
+    }
+    ac_http_reply_json(r, 200, json_pack("{s:o}", "teams", out));
 }

@@ -131,6 +131,7 @@ static const struct http_route http_routes[] = {
     {"PUT", "/v1/contacts/*", ac_api_contacts, AC_SCOPE_ADMIN, true},
     {"DELETE", "/v1/contacts/*", ac_api_contacts, AC_SCOPE_ADMIN, false},
     {"GET", "/v1/schedules/*/oncall", ac_api_schedule_oncall, AC_SCOPE_READ, false},
+    {"GET", "/v1/oncall", ac_api_oncall_now, AC_SCOPE_READ, false},
     {"GET", "/v1/schedules", ac_api_schedules, AC_SCOPE_READ, false},
     {"POST", "/v1/schedules", ac_api_schedules, AC_SCOPE_ADMIN, true},
     {"GET", "/v1/schedules/*", ac_api_schedules, AC_SCOPE_READ, false},

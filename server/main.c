@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ctl.h"
 #include "server/audit.h"
 #include "server/core/mem.h"
 #include "server/http.h"
@@ -21,6 +22,7 @@ static const char main_usage[] =
     "  routes         print every HTTP route with its scope (JSON)\n"
     "  token          create, list or revoke database tokens\n"
     "  audit          verify the audit log's hash chain\n"
+    "  ctl            the API's command-line client (incidents, alerts, silences, on call...)\n"
     "  version        print the version\n"
     "\n"
     "Run 'alertcenter <command> --help' for a command's options.\n";
@@ -89,6 +91,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "token") == 0) {
         return ac_cmd_token(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "ctl") == 0) {
+        return ac_cmd_ctl(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "audit") == 0) {
         return ac_cmd_audit(argc - 2, argv + 2);

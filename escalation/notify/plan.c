@@ -8,6 +8,7 @@
 
 #include "escalation/level.h"
 #include "escalation/notify/action.h"
+#include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
 
@@ -254,11 +255,35 @@ static void plan_add_contact(const struct ac_oncall_snapshot *o, json_t *recipie
     (void)json_array_append(recipients, (json_t *)c);
 }
 
+/* The contact target pt of team t names at now_s (0: nobody), and for a
+ * schedule the end of the shift (*until, else 0). */
+static int64_t plan_target_contact(const struct ac_oncall_snapshot *o, const struct ac_plan_team *t,
+                                   const struct ac_plan_target *pt, int64_t now_s, int64_t *until)
+{
+    *until = 0;
+    if (pt->kind == AC_TARGET_CONTACT) {
+        return pt->id;
+    }
+    if (pt->kind == AC_TARGET_LEAD) {
+        return t->lead;
+    }
+    for (size_t s = 0; s < o->nschedules; s++) {
+        struct ac_oncall oc;
+        if (o->schedules[s].id == pt->id) {
+            ac_schedule_oncall(&o->schedules[s].s, now_s, &oc);
+            *until = oc.contact ? oc.until : 0;
+            return oc.contact;
+        }
+    }
+    return 0;
+}
+
 json_t *ac_snapshot_recipients(const struct ac_oncall_snapshot *o, int64_t team, long tier,
                                int64_t now_s)
 {
     const struct ac_plan_team *t = plan_team(o, team);
     json_t *out = json_array();
+    int64_t until, who;
     size_t k;
 
     if (!t || t->ntiers == 0) {
@@ -266,25 +291,52 @@ json_t *ac_snapshot_recipients(const struct ac_oncall_snapshot *o, int64_t team,
     }
     k = tier < 1 ? 0 : tier > (long)t->ntiers ? t->ntiers - 1 : (size_t)tier - 1;
     for (size_t i = 0; i < t->ntargets[k]; i++) {
-        const struct ac_plan_target *pt = &t->targets[k][i];
-        if (pt->kind == AC_TARGET_CONTACT) {
-            plan_add_contact(o, out, pt->id);
-        }
-        else if (pt->kind == AC_TARGET_LEAD && t->lead) {
-            plan_add_contact(o, out, t->lead);
-        }
-        for (size_t s = 0; pt->kind == AC_TARGET_SCHEDULE && s < o->nschedules; s++) {
-            struct ac_oncall oc;
-            if (o->schedules[s].id != pt->id) {
-                continue;
-            }
-            ac_schedule_oncall(&o->schedules[s].s, now_s, &oc);
-            if (oc.contact) {
-                plan_add_contact(o, out, oc.contact);
-            }
+        if ((who = plan_target_contact(o, t, &t->targets[k][i], now_s, &until))) {
+            plan_add_contact(o, out, who);
         }
     }
     return out;
+}
+
+json_t *ac_snapshot_oncall(const struct ac_oncall_snapshot *o, int64_t now_s)
+{
+    static const char *const kinds[] = {"schedule", "contact", "lead"};
+    json_t *teams = json_array();
+
+    for (size_t ti = 0; ti < o->nteams; ti++) {
+        const struct ac_plan_team *t = &o->teams[ti];
+        json_t *tiers = json_array();
+        for (size_t k = 0; k < t->ntiers; k++) {
+            json_t *targets = json_array();
+            for (size_t i = 0; i < t->ntargets[k]; i++) {
+                const struct ac_plan_target *pt = &t->targets[k][i];
+                int64_t until, who = plan_target_contact(o, t, pt, now_s, &until);
+                json_t *c = json_array(), *x;
+                plan_add_contact(o, c, who);
+                x = json_pack("{s:s, s:O}", "kind", kinds[pt->kind], "contact",
+                              json_array_size(c) ? json_array_get(c, 0) : json_null());
+                if (pt->kind != AC_TARGET_LEAD) {
+                    json_object_set_new(x,
+                                        pt->kind == AC_TARGET_SCHEDULE ? "schedule" : "contact_id",
+                                        json_sprintf("%lld", (long long)pt->id));
+                }
+                if (until > 0) {
+                    char when[AC_TIME_STRLEN];
+                    ac_time_format(until * 1000000, when);
+                    json_object_set_new(x, "until", json_string(when));
+                }
+                json_array_append_new(targets, x);
+                json_decref(c);
+            }
+            json_array_append_new(
+                tiers, json_pack("{s:I, s:o}", "tier", (json_int_t)(k + 1), "targets", targets));
+        }
+        json_array_append_new(teams, json_pack("{s:o, s:s, s:b, s:o}", "id",
+                                               json_sprintf("%lld", (long long)t->id), "name",
+                                               t->name ? t->name : "", "default",
+                                               t->id == o->default_team, "tiers", tiers));
+    }
+    return teams;
 }
 
 /* --- planning ----------------------------------------------------------------- */

@@ -144,6 +144,12 @@ const struct ac_plan_silence *ac_snapshot_silenced(const struct ac_oncall_snapsh
 json_t *ac_snapshot_recipients(const struct ac_oncall_snapshot *o, int64_t team, long tier,
                                int64_t now_s);
 
+/* Who is on call at now_s, per team (in the snapshot's order): [{"id",
+ * "name", "default", "tiers": [{"tier", "targets": [{"kind": "schedule" |
+ * "contact" | "lead", "schedule"? | "contact_id"?: the target's id, "contact": the contact
+ * resource or null, "until"?: a schedule's shift end}]}]}] (new). */
+json_t *ac_snapshot_oncall(const struct ac_oncall_snapshot *o, int64_t now_s);
+
 /* --- planning one intent ----------------------------------------------------- */
 
 /* Open alerts an intent carries for silences and routing (the oldest). */

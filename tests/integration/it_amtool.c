@@ -141,10 +141,11 @@ static void seed(void)
                   &r),
         200);
     json_decref(r);
-    json_decref(it_post_events(&srv,
-                               "{\"source\":\"probe\",\"type\":\"AmtPodNotReady\",\"title\":\"pod "
-                               "web-0 not ready\",\"app_id\":\"shop\",\"labels\":{\"team\":\"web\"}}",
-                               200));
+    json_decref(
+        it_post_events(&srv,
+                       "{\"source\":\"probe\",\"type\":\"AmtPodNotReady\",\"title\":\"pod "
+                       "web-0 not ready\",\"app_id\":\"shop\",\"labels\":{\"team\":\"web\"}}",
+                       200));
 }
 
 static void test_amtool_alert_query(void **state)
@@ -162,18 +163,18 @@ static void test_amtool_alert_query(void **state)
     disk = alert_named(all, "AmtDiskFull");
     /* labels as sent, with the event model's fields; annotations from the
      * title and message; where it came from */
-    assert_string_equal(json_string_value(json_object_get(json_object_get(disk, "labels"),
-                                                          "severity")),
-                        "critical");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(disk, "labels"), "severity")),
+        "critical");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(disk, "labels"), "level")), "P1");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(disk, "annotations"),
-                                                          "description")),
-                        "95% used");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(disk, "annotations"), "description")),
+        "95% used");
     assert_string_equal(json_string_value(json_object_get(disk, "generatorURL")),
                         "http://prom:9090/graph?g0.expr=x");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(disk, "status"), "state")),
-                        "active");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(disk, "status"), "state")), "active");
     pod = alert_named(all, "AmtPodNotReady");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(pod, "labels"), "app_id")), "shop");
@@ -208,10 +209,9 @@ static void test_amtool_silences(void **state)
     (void)state;
     /* a read-only token cannot silence: amtool fails and nothing is stored */
     before = it_sql_ll("SELECT count(*) FROM silences");
-    assert_int_not_equal(amtool(read_cfg,
-                                "silence add alertname=AmtDiskFull -c 'disk swap' -a alice -d 2h",
-                                NULL),
-                         0);
+    assert_int_not_equal(
+        amtool(read_cfg, "silence add alertname=AmtDiskFull -c 'disk swap' -a alice -d 2h", NULL),
+        0);
     assert_int_equal(it_sql_ll("SELECT count(*) FROM silences"), before);
 
     assert_int_equal(amtool(admin_cfg,
@@ -253,9 +253,10 @@ static void test_amtool_silences(void **state)
     assert_non_null(alert_named(alerts, "AmtLatency"));
     json_decref(alerts);
     alerts = amtool_json("alert query --silenced");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(alert_named(alerts, "AmtDiskFull"), "status"), "state")),
-                        "suppressed");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(alert_named(alerts, "AmtDiskFull"), "status"), "state")),
+        "suppressed");
     assert_string_equal(
         json_string_value(json_array_get(
             json_object_get(json_object_get(alert_named(alerts, "AmtDiskFull"), "status"),
@@ -276,10 +277,9 @@ static void test_amtool_silences(void **state)
     json_decref(sil);
     sil = amtool_json("silence query --expired");
     assert_int_equal(json_array_size(sil), 1);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(json_array_get(sil, 0), "status"),
-                                          "state")),
-        "expired");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(sil, 0), "status"), "state")),
+                        "expired");
     json_decref(sil);
     alerts = amtool_json("alert query");
     assert_non_null(alert_named(alerts, "AmtDiskFull"));
@@ -300,11 +300,10 @@ static void test_am_routes_directly(void **state)
     (void)state;
     /* bad filters and flags: a JSON error naming the parameter */
     assert_int_equal(it_req(&srv, "GET", "/api/v2/alerts?filter=team%3D%3Dx", NULL, &r), 400);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(json_object_get(r, "error"), "details"),
-                                           0),
-                            "path")),
-                        "filter");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(r, "error"), "details"), 0), "path")),
+        "filter");
     json_decref(r);
     assert_int_equal(it_req(&srv, "GET", "/api/v2/alerts?active=maybe", NULL, &r), 400);
     json_decref(r);

@@ -460,12 +460,77 @@ static void test_plan_summary_and_acknowledged(void **state)
     json_decref(d);
 }
 
+/* Who is on call now, per team and tier (GET /v1/oncall, the console, ctl
+ * oncall): contacts, the lead, and a schedule's person with the shift end. */
+static void test_plan_oncall_now(void **state)
+{
+    struct ac_oncall_snapshot o;
+    json_t *d, *teams, *tiers, *t0;
+
+    (void)state;
+    ac_snapshot_init(&o);
+    d = js("{\"id\":\"1\",\"name\":\"ann\"}");
+    assert_true(ac_snapshot_add_contact(&o, 1, d));
+    json_decref(d);
+    d = js("{\"id\":\"2\",\"name\":\"bob\"}");
+    assert_true(ac_snapshot_add_contact(&o, 2, d));
+    json_decref(d);
+    /* daily from 2026-01-05 09:00 UTC: ann, then bob */
+    d = js("{\"name\":\"primary\",\"time_zone\":\"UTC\",\"layers\":[{\"name\":\"d\","
+           "\"start\":\"2026-01-05T09:00\",\"rotation\":\"daily\",\"members\":[\"1\",\"2\"]}]}");
+    assert_true(ac_snapshot_add_schedule(&o, 7, d));
+    json_decref(d);
+    d = js("{\"lead\":\"2\",\"chain\":[{\"targets\":[{\"schedule\":\"7\"}]},"
+           "{\"targets\":[{\"contact\":\"1\"},{\"lead\":true}]}]}");
+    assert_true(ac_snapshot_add_team(&o, 10, "sre", d, true));
+    json_decref(d);
+    /* 2026-01-06 10:00 UTC: bob's day, until 2026-01-07 09:00 */
+    teams = ac_snapshot_oncall(&o, 1767693600);
+    assert_int_equal(json_array_size(teams), 1);
+    t0 = json_array_get(teams, 0);
+    assert_string_equal(json_string_value(json_object_get(t0, "id")), "10");
+    assert_string_equal(json_string_value(json_object_get(t0, "name")), "sre");
+    assert_true(json_is_true(json_object_get(t0, "default")));
+    tiers = json_object_get(t0, "tiers");
+    assert_int_equal(json_array_size(tiers), 2);
+    d = json_array_get(json_object_get(json_array_get(tiers, 0), "targets"), 0);
+    assert_string_equal(json_string_value(json_object_get(d, "kind")), "schedule");
+    assert_string_equal(json_string_value(json_object_get(d, "schedule")), "7");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "contact"), "name")),
+                        "bob");
+    assert_string_equal(json_string_value(json_object_get(d, "until")),
+                        "2026-01-07T09:00:00.000000Z");
+    d = json_object_get(json_array_get(tiers, 1), "targets");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "contact_id")),
+                        "1");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(d, 0), "contact"), "name")),
+                        "ann");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "kind")), "lead");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(d, 1), "contact"), "name")),
+                        "bob");
+    assert_null(json_object_get(json_array_get(d, 1), "until"));
+    json_decref(teams);
+    /* a day later: ann's */
+    teams = ac_snapshot_oncall(&o, 1767693600 + 86400);
+    d = json_array_get(
+        json_object_get(json_array_get(json_object_get(json_array_get(teams, 0), "tiers"), 0),
+                        "targets"),
+        0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "contact"), "name")),
+                        "ann");
+    json_decref(teams);
+    ac_snapshot_deinit(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_reasons),
         cmocka_unit_test(test_plan_route_tier_and_rows),
         cmocka_unit_test(test_plan_timeout_tiers),
+        cmocka_unit_test(test_plan_oncall_now),
         cmocka_unit_test(test_plan_resolve_and_fallback),
         cmocka_unit_test(test_plan_silences),
         cmocka_unit_test(test_plan_escalation_message),

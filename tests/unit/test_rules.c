@@ -182,7 +182,8 @@ static int teardown(void **state)
 static void test_rules_matcher_text(void **state)
 {
     static const char *const cases[][2] = {
-        {"alertname=\"Disk full\"", "{\"name\":\"alertname\",\"op\":\"=\",\"value\":\"Disk full\"}"},
+        {"alertname=\"Disk full\"",
+         "{\"name\":\"alertname\",\"op\":\"=\",\"value\":\"Disk full\"}"},
         {" team != sre ", "{\"name\":\"team\",\"op\":\"!=\",\"value\":\"sre\"}"},
         {"app=~\"web-.*\"", "{\"name\":\"app\",\"op\":\"=~\",\"value\":\"web-.*\"}"},
         {"x!~\"a\\\"b\\\\\"", "{\"name\":\"x\",\"op\":\"!~\",\"value\":\"a\\\"b\\\\\"}"},
@@ -221,10 +222,8 @@ static void test_rules_matcher_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules_matcher_ops),
-        cmocka_unit_test(test_rules_matcher_text),
-        cmocka_unit_test(test_rules_regex_is_anchored),
-        cmocka_unit_test(test_rules_bad_rules),
+        cmocka_unit_test(test_rules_matcher_ops),         cmocka_unit_test(test_rules_matcher_text),
+        cmocka_unit_test(test_rules_regex_is_anchored),   cmocka_unit_test(test_rules_bad_rules),
         cmocka_unit_test(test_rules_first_match_decides),
     };
 
