@@ -191,9 +191,14 @@ static void ctl_page_hint(const json_t *answer)
 static void show_incidents(const json_t *a)
 {
     static const struct ac_ctl_col cols[] = {
-        {"ID", "id", 0},         {"LEVEL", "level", 0},      {"STATUS", "status", 0},
-        {"TEAM", "team_id", 0},  {"ALERTS", "open_alerts", 0}, {"APPS", "apps", 0},
-        {"SINCE", "first_seen", 0}, {"TITLE", "title", 60},
+        {"ID", "id", 0},
+        {"LEVEL", "level", 0},
+        {"STATUS", "status", 0},
+        {"TEAM", "team_id", 0},
+        {"ALERTS", "open_alerts", 0},
+        {"APPS", "apps", 0},
+        {"SINCE", "first_seen", 0},
+        {"TITLE", "title", 60},
     };
     ctl_print_table(json_object_get(a, "items"), cols, 8);
     ctl_page_hint(a);
@@ -202,9 +207,14 @@ static void show_incidents(const json_t *a)
 static void show_alerts(const json_t *a)
 {
     static const struct ac_ctl_col cols[] = {
-        {"ID", "id", 0},          {"LEVEL", "level", 0},         {"STATUS", "status", 0},
-        {"TYPE", "type", 24},     {"APP", "app_id", 20},         {"COUNT", "count", 0},
-        {"LAST SEEN", "last_seen", 0}, {"TITLE", "title", 60},
+        {"ID", "id", 0},
+        {"LEVEL", "level", 0},
+        {"STATUS", "status", 0},
+        {"TYPE", "type", 24},
+        {"APP", "app_id", 20},
+        {"COUNT", "count", 0},
+        {"LAST SEEN", "last_seen", 0},
+        {"TITLE", "title", 60},
     };
     ctl_print_table(json_object_get(a, "items"), cols, 8);
     ctl_page_hint(a);
@@ -213,7 +223,10 @@ static void show_alerts(const json_t *a)
 static void show_timeline(const json_t *a)
 {
     static const struct ac_ctl_col cols[] = {
-        {"AT", "at", 0}, {"ACTION", "action", 0}, {"BY", "actor", 28}, {"DETAILS", "details", 90},
+        {"AT", "at", 0},
+        {"ACTION", "action", 0},
+        {"BY", "actor", 28},
+        {"DETAILS", "details", 90},
     };
     ctl_print_table(json_object_get(a, "timeline"), cols, 4);
 }
@@ -222,10 +235,10 @@ static void show_timeline(const json_t *a)
 static void show_one(const json_t *a)
 {
     static const char *const keys[] = {
-        "id",         "type",        "title",     "level",      "initial_level", "level_reason",
-        "status",     "team_id",     "tier",      "alerts",     "open_alerts",   "apps",
-        "gc_users",   "count",       "app_id",    "namespace",  "cluster",       "region",
-        "incident_id", "first_seen", "last_seen", "acked_at",   "acked_by",      "resolved_at",
+        "id",          "type",       "title",     "level",     "initial_level", "level_reason",
+        "status",      "team_id",    "tier",      "alerts",    "open_alerts",   "apps",
+        "gc_users",    "count",      "app_id",    "namespace", "cluster",       "region",
+        "incident_id", "first_seen", "last_seen", "acked_at",  "acked_by",      "resolved_at",
         "runbook_url", NULL};
     for (const char *const *k = keys; *k; k++) {
         char *v = ac_ctl_field(a, *k);
@@ -270,8 +283,8 @@ static json_t *ctl_matchers_text(const json_t *ms)
 static void show_silences(const json_t *a)
 {
     static const struct ac_ctl_col cols[] = {
-        {"ID", "id", 0},          {"ACTIVE", "active", 0},      {"ENDS", "ends_at", 0},
-        {"ALERT", "alert_id", 0}, {"INCIDENT", "incident_id", 0}, {"BY", "created_by", 24},
+        {"ID", "id", 0},           {"ACTIVE", "active", 0},        {"ENDS", "ends_at", 0},
+        {"ALERT", "alert_id", 0},  {"INCIDENT", "incident_id", 0}, {"BY", "created_by", 24},
         {"MATCHERS", "match", 60}, {"COMMENT", "comment", 40},
     };
     json_t *items = json_deep_copy(json_object_get(a, "items")), *s;
@@ -295,9 +308,12 @@ static void show_silence(const json_t *a)
 static void show_audit(const json_t *a)
 {
     static const struct ac_ctl_col cols[] = {
-        {"ID", "id", 0},          {"AT", "at", 0},
-        {"ACTOR", "actor", 28},   {"ACTION", "action", 0},
-        {"TARGET", "target_type", 0}, {"TARGET ID", "target_id", 0},
+        {"ID", "id", 0},
+        {"AT", "at", 0},
+        {"ACTOR", "actor", 28},
+        {"ACTION", "action", 0},
+        {"TARGET", "target_type", 0},
+        {"TARGET ID", "target_id", 0},
     };
     ctl_print_table(json_object_get(a, "items"), cols, 6);
     ctl_page_hint(a);
@@ -321,15 +337,15 @@ static void show_oncall(const json_t *a)
             {
                 const char *kind = json_string_value(json_object_get(x, "kind"));
                 json_t *via = strcmp(kind, "schedule") == 0
-                                  ? json_sprintf("schedule %s", json_string_value(json_object_get(
-                                                                    x, "schedule")))
+                                  ? json_sprintf("schedule %s",
+                                                 json_string_value(json_object_get(x, "schedule")))
                                   : json_string(kind);
                 json_array_append_new(
-                    rows, json_pack("{s:O, s:O, s:o, s:O, s:O}", "team", json_object_get(t, "name"),
-                                    "tier", json_object_get(tier, "tier"), "via", via, "who",
-                                    json_object_get(json_object_get(x, "contact"), "name")
-                                        ?: json_null(),
-                                    "until", json_object_get(x, "until") ?: json_null()));
+                    rows,
+                    json_pack("{s:O, s:O, s:o, s:O, s:O}", "team", json_object_get(t, "name"),
+                              "tier", json_object_get(tier, "tier"), "via", via, "who",
+                              json_object_get(json_object_get(x, "contact"), "name") ?: json_null(),
+                              "until", json_object_get(x, "until") ?: json_null()));
             }
         }
     }
@@ -405,8 +421,7 @@ static int ctl_transition(const struct ctl *c, const char *what, const char *ver
     int rc;
 
     for (int i = 1; i < argc; i += 2) {
-        if (i + 1 >= argc ||
-            (strcmp(argv[i], "--by") != 0 && strcmp(argv[i], "--comment") != 0)) {
+        if (i + 1 >= argc || (strcmp(argv[i], "--by") != 0 && strcmp(argv[i], "--comment") != 0)) {
             fprintf(stderr, "alertcenter ctl: %s %s ID [--by NAME] [--comment TEXT]\n", what, verb);
             json_decref(body);
             return AC_CTL_USAGE;
@@ -621,28 +636,28 @@ int ac_cmd_ctl(int argc, char **argv)
     optind = 0;
     while ((opt = getopt_long(argc + 1, argv - 1, "+o:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'u':
-            c.url = optarg;
-            break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'k':
-            c.cacert = optarg;
-            break;
-        case 'o':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
-                fprintf(stderr, "alertcenter ctl: -o table or -o json\n");
+            case 'u':
+                c.url = optarg;
+                break;
+            case 't':
+                token_file = optarg;
+                break;
+            case 'k':
+                c.cacert = optarg;
+                break;
+            case 'o':
+                if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
+                    fprintf(stderr, "alertcenter ctl: -o table or -o json\n");
+                    return AC_CTL_USAGE;
+                }
+                c.json = strcmp(optarg, "json") == 0;
+                break;
+            case 'h':
+                fputs(ctl_usage, stdout);
+                return AC_CTL_OK;
+            default:
+                fputs(ctl_usage, stderr);
                 return AC_CTL_USAGE;
-            }
-            c.json = strcmp(optarg, "json") == 0;
-            break;
-        case 'h':
-            fputs(ctl_usage, stdout);
-            return AC_CTL_OK;
-        default:
-            fputs(ctl_usage, stderr);
-            return AC_CTL_USAGE;
         }
     }
     argc -= optind - 1;

@@ -13,22 +13,22 @@ enum ac_ctl_exit ac_ctl_exit_of(long status)
         return AC_CTL_OK;
     }
     switch (status) {
-    case 0:
-    case 429:
-        return AC_CTL_UNAVAILABLE;
-    case 401:
-    case 403:
-        return AC_CTL_AUTH;
-    case 404:
-        return AC_CTL_NOT_FOUND;
-    case 400:
-    case 409:
-    case 413:
-    case 415:
-    case 422:
-        return AC_CTL_REFUSED;
-    default:
-        return status >= 500 ? AC_CTL_UNAVAILABLE : AC_CTL_FAIL;
+        case 0:
+        case 429:
+            return AC_CTL_UNAVAILABLE;
+        case 401:
+        case 403:
+            return AC_CTL_AUTH;
+        case 404:
+            return AC_CTL_NOT_FOUND;
+        case 400:
+        case 409:
+        case 413:
+        case 415:
+        case 422:
+            return AC_CTL_REFUSED;
+        default:
+            return status >= 500 ? AC_CTL_UNAVAILABLE : AC_CTL_FAIL;
     }
 }
 
@@ -48,23 +48,23 @@ bool ac_ctl_duration(const char *text, int64_t *s)
             return false;
         }
         switch (*end) {
-        case '\0':
-            unit = p == text ? 1 : -1; /* bare seconds only alone */
-            break;
-        case 's':
-            unit = 1;
-            break;
-        case 'm':
-            unit = 60;
-            break;
-        case 'h':
-            unit = 3600;
-            break;
-        case 'd':
-            unit = 86400;
-            break;
-        default:
-            unit = -1;
+            case '\0':
+                unit = p == text ? 1 : -1; /* bare seconds only alone */
+                break;
+            case 's':
+                unit = 1;
+                break;
+            case 'm':
+                unit = 60;
+                break;
+            case 'h':
+                unit = 3600;
+                break;
+            case 'd':
+                unit = 86400;
+                break;
+            default:
+                unit = -1;
         }
         if (unit < 0) {
             return false;

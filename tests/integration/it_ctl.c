@@ -132,9 +132,9 @@ static void test_ctl_events_lists_show(void **state)
     /* filters go to the API as they are */
     j = ctl_json("alerts list --type CtlLatency --app-id a2");
     assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "app_id")),
-        "a2");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "items"), 0), "app_id")),
+                        "a2");
     json_decref(j);
     assert_int_equal(ctl("alerts list --no-such-filter 1", &out), 4);
     free(out);
@@ -159,8 +159,8 @@ static void test_ctl_ack_resolve(void **state)
 
     (void)state;
     j = ctl_json("incidents list --type CtlDisk");
-    id = strdup(json_string_value(
-        json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")));
+    id = strdup(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")));
     json_decref(j);
     snprintf(args, sizeof(args), "incidents ack %s --by carol --comment 'on it'", id);
     assert_int_equal(ctl(args, NULL), 0);
@@ -179,10 +179,9 @@ static void test_ctl_ack_resolve(void **state)
     /* the audit log, filtered */
     j = ctl_json("audit --actor user:carol --action incident.ack");
     assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0),
-                                          "target_id")),
-        id);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "items"), 0), "target_id")),
+                        id);
     json_decref(j);
     free(id);
 }
@@ -237,10 +236,11 @@ static void test_ctl_oncall(void **state)
              "\"2026-01-01T00:00:00Z\",\"rotation\":{\"hours\":1},\"members\":[\"%s\",\"%s\"]}]}",
              ann, bob);
     sched = it_create(&srv, "/v1/schedules", body);
-    snprintf(body, sizeof(body),
-             "{\"name\":\"ctl-sre\",\"lead\":\"%s\",\"chain\":[{\"targets\":[{\"schedule\":\"%s\"}]},"
-             "{\"targets\":[{\"lead\":true}]}]}",
-             bob, sched);
+    snprintf(
+        body, sizeof(body),
+        "{\"name\":\"ctl-sre\",\"lead\":\"%s\",\"chain\":[{\"targets\":[{\"schedule\":\"%s\"}]},"
+        "{\"targets\":[{\"lead\":true}]}]}",
+        bob, sched);
     team = it_create(&srv, "/v1/teams", body);
 
     j = ctl_json("oncall ctl-sre");
@@ -255,11 +255,11 @@ static void test_ctl_oncall(void **state)
         oc = it_get(&srv, path);
         assert_string_equal(
             json_string_value(json_object_get(
-                json_object_get(json_array_get(json_object_get(json_array_get(
-                                                                   json_object_get(t, "tiers"), 0),
-                                                               "targets"),
-                                               0),
-                                "contact"),
+                json_object_get(
+                    json_array_get(
+                        json_object_get(json_array_get(json_object_get(t, "tiers"), 0), "targets"),
+                        0),
+                    "contact"),
                 "id")),
             json_string_value(json_object_get(json_object_get(oc, "contact"), "id")));
         json_decref(oc);
@@ -288,7 +288,8 @@ static void test_ctl_exit_codes(void **state)
     assert_int_equal(ctl_as("not-a-token-at-all-0123", NULL, "alerts list", NULL), 5);
     assert_int_equal(ctl_as(IT_INGEST_TOKEN, NULL, "alerts list", NULL), 5); /* wrong scope */
     /* the token from a file (AC_TOKEN unset) */
-    snprintf(cmd, sizeof(cmd), "(AC_URL=http://127.0.0.1:%d %s ctl --token-file %s alerts list"
+    snprintf(cmd, sizeof(cmd),
+             "(AC_URL=http://127.0.0.1:%d %s ctl --token-file %s alerts list"
              " >/dev/null 2>&1)",
              srv.port, getenv("AC_TEST_BINARY"), token_file);
     assert_int_equal(it_run(cmd, NULL), 0);
@@ -301,10 +302,8 @@ static void test_ctl_exit_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ctl_events_lists_show),
-        cmocka_unit_test(test_ctl_ack_resolve),
-        cmocka_unit_test(test_ctl_silences),
-        cmocka_unit_test(test_ctl_oncall),
+        cmocka_unit_test(test_ctl_events_lists_show), cmocka_unit_test(test_ctl_ack_resolve),
+        cmocka_unit_test(test_ctl_silences),          cmocka_unit_test(test_ctl_oncall),
         cmocka_unit_test(test_ctl_exit_codes),
     };
     int rc;

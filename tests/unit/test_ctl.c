@@ -34,8 +34,8 @@ static void test_ctl_durations(void **state)
 {
     static const char *const ok[] = {"90s", "30m", "2h", "7d", "1h30m", "45", "1d2h3m4s"};
     static const int64_t want[] = {90, 1800, 7200, 604800, 5400, 45, 93784};
-    static const char *const bad[] = {"", "0", "0s", "h", "2x", "-5m", "1h 30m", "367d", "30m5",
-                                      "99999999999999999999"};
+    static const char *const bad[] = {"",    "0",      "0s",   "h",    "2x",
+                                      "-5m", "1h 30m", "367d", "30m5", "99999999999999999999"};
     int64_t s;
 
     (void)state;
@@ -52,13 +52,15 @@ static void test_ctl_durations(void **state)
 
 static void test_ctl_table(void **state)
 {
-    static const struct ac_ctl_col cols[] = {
-        {"ID", "id", 0}, {"WHO", "contact.name", 0}, {"N", "n", 0}, {"TITLE", "title", 8},
-        {"AT", "at", 0}};
-    json_t *items = json_loads(
-        "[{\"id\":\"7\",\"contact\":{\"name\":\"ann\"},\"n\":12,\"at\":\"2026-12-07T13:01:36.284459Z\",\"title\":\"disk full on db-1\"},"
-        "{\"id\":\"12\",\"n\":true,\"title\":\"žluťoučký kůň\\nnext\"}]",
-        0, NULL);
+    static const struct ac_ctl_col cols[] = {{"ID", "id", 0},
+                                             {"WHO", "contact.name", 0},
+                                             {"N", "n", 0},
+                                             {"TITLE", "title", 8},
+                                             {"AT", "at", 0}};
+    json_t *items = json_loads("[{\"id\":\"7\",\"contact\":{\"name\":\"ann\"},\"n\":12,\"at\":"
+                               "\"2026-12-07T13:01:36.284459Z\",\"title\":\"disk full on db-1\"},"
+                               "{\"id\":\"12\",\"n\":true,\"title\":\"žluťoučký kůň\\nnext\"}]",
+                               0, NULL);
     char *t, *f;
 
     (void)state;
