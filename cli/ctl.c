@@ -440,7 +440,7 @@ static int ctl_transition(const struct ctl *c, const char *what, const char *ver
 /* incidents|alerts list|show|ack|resolve */
 static int ctl_items(const struct ctl *c, const char *what, int argc, char **argv)
 {
-    static const char *const open_only[] = {"status", "open", NULL};
+    static const char *const open_only[] = {"status", "active", NULL};
     bool incidents = strcmp(what, "incidents") == 0;
     char path[64];
     bool has_status = false;
@@ -454,7 +454,7 @@ static int ctl_items(const struct ctl *c, const char *what, int argc, char **arg
             has_status = has_status || strcmp(argv[i], "--status") == 0;
         }
         (void)snprintf(path, sizeof(path), "/v1/%s", what);
-        /* incidents: the open ones unless a status is asked for */
+        /* incidents: open or acknowledged unless a status is asked for */
         return ctl_list(c, path, argc - 1, argv + 1, incidents && !has_status ? open_only : NULL,
                         incidents ? show_incidents : show_alerts);
     }

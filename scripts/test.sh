@@ -10,8 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-# prometheus: promtool checks /metrics, a real Prometheus sends alerts; kcat produces to Kafka
-ac_install_packages $AC_DEB_BUILD clang clang-format prometheus prometheus-alertmanager kcat jq openssl
+# prometheus: promtool checks /metrics, a real Prometheus sends alerts; kcat produces to Kafka;
+# prometheus-alertmanager: the real amtool; chromium: the console's browser test
+ac_install_packages $AC_DEB_BUILD clang clang-format prometheus prometheus-alertmanager kcat jq \
+    openssl chromium fonts-dejavu-core
+# Node.js for playwright-core (tests/browser): the machine's (>= 20), else Debian's
+command -v node >/dev/null || ac_install_packages nodejs npm
+
+echo "== browser test tooling (npm ci: playwright-core, driving Debian's chromium)"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 BUILD=${AC_BUILD_DIR:-build/test}
 JOBS=$(nproc)

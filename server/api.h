@@ -56,6 +56,8 @@ json_t *ac_silence_expire(struct ac_http_req *r, const char *id, const char *act
 void ac_api_notifications(struct ac_http_req *r); /* GET /v1/notifications */
 void ac_api_audit(struct ac_http_req *r);         /* GET /v1/audit */
 void ac_api_stats(struct ac_http_req *r);         /* GET /v1/stats */
+void ac_api_summary(struct ac_http_req *r);       /* GET /v1/summary */
+void ac_api_console(struct ac_http_req *r);       /* GET /, GET /ui/{file} */
 void ac_api_export_route(struct ac_http_req *r);  /* GET /v1/export/{kind} */
 void ac_api_export_audit(struct ac_http_req *r);  /* its audit */
 void ac_api_subscriptions(struct ac_http_req *r); /* GET, POST /v1/subscriptions */

@@ -178,3 +178,63 @@ void ac_api_stats(struct ac_http_req *r)
     free(targets);
     ac_api_db_release(r, c);
 }
+
+/* GET /v1/summary?type=&team_id=&app_id=: what is open now, counted per
+ * level: incidents and alerts not resolved, and how many of them are
+ * acknowledged (the console's level cards; cheap on partial indexes). An
+ * incident counts for app_id when one of its open alerts is of that app. */
+#define SQL_SUMMARY                                                                                \
+    "WITH a AS (SELECT level, status FROM alerts WHERE status <> 'resolved'"                       \
+    " AND ($1::text IS NULL OR type = $1) AND ($2::bigint IS NULL OR team_id = $2)"                \
+    " AND ($3::text IS NULL OR app_id = $3)),"                                                     \
+    " i AS (SELECT level, status FROM incidents n WHERE status <> 'resolved'"                      \
+    " AND ($1::text IS NULL OR type = $1) AND ($2::bigint IS NULL OR team_id = $2)"                \
+    " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM alerts x WHERE x.incident_id = n.id"          \
+    " AND x.status <> 'resolved' AND x.app_id = $3)))"                                             \
+    " SELECT jsonb_build_object("                                                                  \
+    " 'alerts', (SELECT jsonb_object_agg(l, (SELECT count(*) FROM a WHERE a.level = l))"           \
+    "   FROM unnest(ARRAY['P1','P2','P3','P4']) l),"                                               \
+    " 'alerts_acknowledged', (SELECT jsonb_object_agg(l, (SELECT count(*) FROM a"                  \
+    "   WHERE a.level = l AND a.status = 'acknowledged')) FROM "                                   \
+    "unnest(ARRAY['P1','P2','P3','P4']) l),"                                                       \
+    " 'incidents', (SELECT jsonb_object_agg(l, (SELECT count(*) FROM i WHERE i.level = l))"        \
+    "   FROM unnest(ARRAY['P1','P2','P3','P4']) l),"                                               \
+    " 'incidents_acknowledged', (SELECT jsonb_object_agg(l, (SELECT count(*) FROM i"               \
+    "   WHERE i.level = l AND i.status = 'acknowledged'))"                                         \
+    "   FROM unnest(ARRAY['P1','P2','P3','P4']) l))::text"
+
+void ac_api_summary(struct ac_http_req *r)
+{
+    static const char *const allowed[] = {"type", "team_id", "app_id", NULL};
+    const char *bad = ac_http_unknown_arg(r, allowed);
+    const char *p[3] = {ac_http_arg(r, "type"), ac_http_arg(r, "team_id"),
+                        ac_http_arg(r, "app_id")};
+    PGconn *c;
+    PGresult *res;
+
+    if (bad) {
+        ac_api_bad_query(r, bad, "is not a parameter here (type, team_id, app_id)");
+        return;
+    }
+    if (p[1] && !ac_api_is_id(p[1])) {
+        ac_api_bad_query(r, "team_id", "must be an id (a string of digits)");
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (p[i] && strlen(p[i]) > 1024) {
+            ac_api_bad_query(r, allowed[i], "is longer than 1024 bytes");
+            return;
+        }
+    }
+    if (!(c = ac_api_db(r))) {
+        return;
+    }
+    if ((res = ac_pg_query(c, "api", SQL_SUMMARY, 3, p))) {
+        ac_api_reply_row(r, res, 200);
+    }
+    else {
+        ac_api_unavailable(r, c, "summary");
+    }
+    PQclear(res);
+    ac_api_db_release(r, c);
+}

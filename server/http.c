@@ -31,6 +31,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ static const struct http_route http_routes[] = {
     {"GET", "/healthz", ac_api_healthz, 0, false},
     {"GET", "/readyz", ac_api_readyz, 0, false},
     {"GET", "/openapi.json", ac_api_openapi, 0, false},
+    {"GET", "/", ac_api_console, 0, false},
+    {"GET", "/ui/*", ac_api_console, 0, false},
     {"GET", "/metrics", ac_api_metrics, AC_SCOPE_READ, false},
     {"POST", "/v1/events", ac_api_ingest_events, AC_SCOPE_INGEST, true},
     {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
@@ -153,6 +156,7 @@ static const struct http_route http_routes[] = {
     {"GET", "/v1/notifications", ac_api_notifications, AC_SCOPE_READ, false},
     {"GET", "/v1/audit", ac_api_audit, AC_SCOPE_READ, false},
     {"GET", "/v1/stats", ac_api_stats, AC_SCOPE_READ, false},
+    {"GET", "/v1/summary", ac_api_summary, AC_SCOPE_READ, false},
     {"GET", "/v1/export/*", ac_api_export_route, AC_SCOPE_READ, false},
     {"GET", "/v1/subscriptions", ac_api_subscriptions, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
     {"POST", "/v1/subscriptions", ac_api_subscriptions, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, true},
@@ -210,15 +214,46 @@ struct http_state {
     int done; /* atomic: req holds the answer */
 };
 
+/*
+ * A 200 answer to a GET gets an ETag (FNV-1a 64 of its body): a client that
+ * sends it back in If-None-Match gets 304 without the body (the console
+ * polls this way). Weak: the same JSON text, not the same bytes on the wire.
+ */
+static void http_etag(struct ac_http_req *r, unsigned *status, char **body, size_t *len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    const char *inm = ac_http_header(r, "If-None-Match");
+
+    for (size_t i = 0; i < *len; i++) {
+        h = (h ^ (unsigned char)(*body)[i]) * 1099511628211ULL;
+    }
+    (void)snprintf(r->etag, sizeof(r->etag), "W/\"%016llx\"", (unsigned long long)h);
+    if (inm && (strstr(inm, r->etag + 2) || strcmp(inm, "*") == 0)) {
+        free(*body);
+        *body = ac_xstrdup("");
+        *len = 0;
+        *status = 304;
+    }
+}
+
 void ac_http_reply_text(struct ac_http_req *r, unsigned status, char *body, size_t len,
                         const char *content_type)
 {
+    r->etag[0] = '\0';
     if (r->resp) {
         MHD_destroy_response(r->resp);
     }
+    if (status == 200 && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
+        http_etag(r, &status, &body, &len);
+    }
     r->resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     AC_ASSERT(r->resp != NULL);
-    (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (status != 304) {
+        (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    }
+    if (r->etag[0]) {
+        (void)MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ETAG, r->etag);
+    }
     r->status = status;
 }
 

@@ -32,6 +32,7 @@ struct ac_http_req {
     struct MHD_Response *resp;
     unsigned status;
     bool streaming; /* the handler answered with a stream (ac_http_stream_begin) */
+    char etag[24];  /* of a 200 answer to a GET, or "" */
 };
 
 typedef void (*ac_http_handler)(struct ac_http_req *r);

@@ -122,7 +122,7 @@ static void test_ctl_events_lists_show(void **state)
     assert_non_null(strstr(out, "LEVEL"));
     assert_non_null(strstr(out, "CtlDisk"));
     j = ctl_json("incidents list");
-    api = it_get(&srv, "/v1/incidents?status=open");
+    api = it_get(&srv, "/v1/incidents?status=active");
     assert_int_equal(json_array_size(json_object_get(j, "items")),
                      json_array_size(json_object_get(api, "items")));
     assert_int_equal(lines(out), 1 + (int)json_array_size(json_object_get(api, "items")));
