@@ -255,8 +255,7 @@ static void show_one(const json_t *a)
 
 static void show_changed(const json_t *a)
 {
-    printf("%s %s: %s\n", json_string_value(json_object_get(a, "type")) ? "incident/alert" : "item",
-           json_string_value(json_object_get(a, "id")) ?: "?",
+    printf("%s: %s\n", json_string_value(json_object_get(a, "id")) ?: "?",
            json_string_value(json_object_get(a, "status")) ?: "done");
 }
 

@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ac_install_packages $AC_DEB_BUILD openssl jq
+# prometheus-alertmanager: amtool, for the tour (docs/cli.md)
+ac_install_packages $AC_DEB_BUILD openssl jq prometheus-alertmanager
 
 echo "== build (release)"
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
@@ -44,6 +45,7 @@ export AC_LISTEN=${AC_LISTEN:-127.0.0.1:8080}
 
 cat <<MSG
 == serving on http://$AC_LISTEN  (admin token in .run/admin_token; Ctrl-C stops everything)
+The console: open http://$AC_LISTEN/ and paste the token. The client: AC_TOKEN=\$(cat .run/admin_token) ./build/release/alertcenter ctl incidents list
 Try:
   curl -s -H "Authorization: Bearer \$(cat .run/admin_token)" -H 'Content-Type: application/json' \\
        http://$AC_LISTEN/v1/events \\

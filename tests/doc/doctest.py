@@ -24,7 +24,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DOCS = ["README.md", "docs/api.md", "docs/configuration.md", "docs/operations.md"]
+DOCS = ["README.md", "docs/api.md", "docs/cli.md", "docs/configuration.md", "docs/operations.md"]
 PORTS = {8080: "the server", 55432: "PostgreSQL", 56379: "Redis"}
 BLOCK = re.compile(r"(?:<!-- doc-test: skip \(([^)]*)\) -->\n)?```sh\n(.*?)```", re.S)
 

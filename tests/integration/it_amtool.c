@@ -55,7 +55,7 @@ static int teardown(void **state)
  * status, and its standard output in *out (new) when out is not NULL. */
 static int amtool(const char *cfg, const char *args, char **out)
 {
-    char cmd[1024];
+    char cmd[2048];
 
     snprintf(cmd, sizeof(cmd),
              "(amtool --alertmanager.url=http://127.0.0.1:%d --http.config.file=%s %s 2>/dev/null)",
