@@ -37,6 +37,7 @@ struct lg_opts {
     double rate;       /* events per second in all; 0: as fast as answered */
     const char *level; /* of every event */
     bool prom;         /* Alertmanager v2 alerts to /api/v2/alerts, as Prometheus sends */
+    int event_bytes;   /* pad each event's message to about this size (0: as it comes) */
 };
 
 struct lg_thread {
@@ -125,9 +126,14 @@ static int lg_read_response(int fd, char *buf, size_t cap)
     return status;
 }
 
+/* What --event-bytes pads messages with. */
+#define LG_PAD_MAX 8192
+static char lg_pad[LG_PAD_MAX + 1];
+
 static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap)
 {
     size_t n = 0;
+    int pad = 0;
     unsigned r = (unsigned)(seq * 2654435761u + (unsigned)t->id * 40503u);
 
     if (t->o->batch > 1 || t->o->prom) {
@@ -137,28 +143,38 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
         /* a repeat is Prometheus re-sending an active alert: same labels and startsAt */
         r = r * 1103515245u + 12345u;
         bool dup = (double)(r >> 8) / (double)(1u << 24) < t->o->dup;
-        n += (size_t)snprintf(
-            buf + n, cap - n,
-            "%s{\"labels\":{\"alertname\":\"BenchAlert%d\",\"severity\":\"warning\","
-            "\"namespace\":\"bench\",\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\","
-            "\"job\":\"bench\"},\"annotations\":{\"summary\":\"benchmark event\","
-            "\"description\":\"synthetic load from ac_loadgen with a realistic message size\"},"
-            "\"startsAt\":\"2026-11-22T10:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
-            "\"generatorURL\":\"http://prometheus:9090/graph?g0.expr=up\"}",
-            i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0u : lg_seed, dup ? 0 : t->id,
-            dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
+        for (int pass = 0; pass < 2; pass++) {
+            int w = snprintf(
+                pass ? buf + n : NULL, pass ? cap - n : 0,
+                "%s{\"labels\":{\"alertname\":\"BenchAlert%d\",\"severity\":\"warning\","
+                "\"namespace\":\"bench\",\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\","
+                "\"job\":\"bench\"},\"annotations\":{\"summary\":\"benchmark event\","
+                "\"description\":\"synthetic load from ac_loadgen with a realistic message size%.*s\"},"
+                "\"startsAt\":\"2026-11-22T10:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+                "\"generatorURL\":\"http://prometheus:9090/graph?g0.expr=up\"}",
+                i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0u : lg_seed,
+                dup ? 0 : t->id, dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64),
+                pass ? pad : 0, lg_pad);
+            pad = pass ? pad : (t->o->event_bytes > w ? t->o->event_bytes - w : 0);
+            n += pass ? (size_t)w : 0;
+        }
     }
     for (int i = 0; i < t->o->batch && !t->o->prom; i++) {
         r = r * 1103515245u + 12345u;
         bool dup = (double)(r >> 8) / (double)(1u << 24) < t->o->dup;
-        n += (size_t)snprintf(
-            buf + n, cap - n,
-            "%s{\"source\":\"bench\",\"type\":\"BenchAlert%d\",\"title\":\"benchmark event\","
-            "\"level\":\"%s\",\"region\":\"cn-hangzhou\",\"namespace\":\"bench\","
-            "\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":\"sre\"},"
-            "\"message\":\"synthetic load from ac_loadgen with a realistic message size\"}",
-            i ? "," : "", (int)(r % 8), t->o->level, dup ? "hot" : "app", dup ? 0u : lg_seed,
-            dup ? 0 : t->id, dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64));
+        for (int pass = 0; pass < 2; pass++) {
+            int w = snprintf(
+                pass ? buf + n : NULL, pass ? cap - n : 0,
+                "%s{\"source\":\"bench\",\"type\":\"BenchAlert%d\",\"title\":\"benchmark event\","
+                "\"level\":\"%s\",\"region\":\"cn-hangzhou\",\"namespace\":\"bench\","
+                "\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":\"sre\"},"
+                "\"message\":\"synthetic load from ac_loadgen with a realistic message size%.*s\"}",
+                i ? "," : "", (int)(r % 8), t->o->level, dup ? "hot" : "app", dup ? 0u : lg_seed,
+                dup ? 0 : t->id, dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64),
+                pass ? pad : 0, lg_pad);
+            pad = pass ? pad : (t->o->event_bytes > w ? t->o->event_bytes - w : 0);
+            n += pass ? (size_t)w : 0;
+        }
     }
     if (t->o->batch > 1 || t->o->prom) {
         n += (size_t)snprintf(buf + n, cap - n, "]");
@@ -169,7 +185,7 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
 static void *lg_main(void *arg)
 {
     struct lg_thread *t = arg;
-    size_t cap = (size_t)t->o->batch * 512 + 1024;
+    size_t cap = (size_t)t->o->batch * (512 + (size_t)t->o->event_bytes) + 1024;
     char *body = malloc(cap), *req = malloc(cap + 512), resp[65536];
     int fd = lg_connect(t->o->port);
     long seq = 0;
@@ -188,15 +204,18 @@ static void *lg_main(void *arg)
         double t0;
         int status;
 
+        t0 = lg_now();
         if (every > 0) {
             double wait = next - lg_now();
             if (wait > 0) {
                 struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
                 nanosleep(&ts, NULL);
             }
+            /* open loop: latency counts from when the request was due, so a
+             * server that falls behind is charged for the queue it makes */
+            t0 = next;
             next += every;
         }
-        t0 = lg_now();
 
         memcpy(req + hlen, body, blen);
         if (lg_write_all(fd, req, (size_t)hlen + blen) != 0 ||
@@ -243,17 +262,18 @@ int main(int argc, char **argv)
         {"seconds", required_argument, NULL, 's'},
         {"requests", required_argument, NULL, 'n'},
         {"rate", required_argument, NULL, 'r'},
+        {"event-bytes", required_argument, NULL, 'e'},
         {"level", required_argument, NULL, 'l'},
         {"format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
-    struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000, 0, "P4", false};
+    struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000, 0, "P4", false, 0};
     struct lg_thread *ts;
     double start, elapsed, *all;
     long n = 0, events = 0, errors = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "p:t:c:b:d:s:n:r:l:f:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:t:c:b:d:s:n:r:l:f:e:", opts, NULL)) != -1) {
         switch (c) {
             case 'p':
                 o.port = atoi(optarg);
@@ -279,6 +299,9 @@ int main(int argc, char **argv)
             case 'r':
                 o.rate = atof(optarg);
                 break;
+            case 'e':
+                o.event_bytes = atoi(optarg);
+                break;
             case 'l':
                 o.level = optarg;
                 break;
@@ -292,7 +315,7 @@ int main(int argc, char **argv)
             default:
                 fprintf(stderr, "usage: ac_loadgen --port P --token T [--conns N] [--batch N] "
                                 "[--dup 0..1] [--seconds S] [--requests N] [--rate EVENTS_PER_S] "
-                                "[--level P1..P4] [--format native|prometheus]\n");
+                                "[--level P1..P4] [--format native|prometheus] [--event-bytes N]\n");
                 return 2;
         }
     }
@@ -301,11 +324,12 @@ int main(int argc, char **argv)
         return 2;
     }
     if (o.port <= 0 || !o.token || o.conns < 1 || o.batch < 1 || o.seconds <= 0 ||
-        o.seconds > 600 || o.rate < 0) {
+        o.seconds > 600 || o.rate < 0 || o.event_bytes < 0 || o.event_bytes > LG_PAD_MAX) {
         fprintf(stderr, "ac_loadgen: --port and --token are required; seconds <= 600\n");
         return 2;
     }
     lg_seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    memset(lg_pad, 'x', LG_PAD_MAX);
     ts = calloc((size_t)o.conns, sizeof(*ts));
     start = lg_now();
     lg_deadline = start + o.seconds;

@@ -23,6 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+source bench/lib.sh
 ac_install_packages $AC_DEB_BUILD
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-8}
@@ -101,25 +102,8 @@ done
 
 # every run starts after the warm-ups' writes are checkpointed
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt -c CHECKPOINT >/dev/null
-# cpu_ticks PID... : user+system clock ticks of the processes and their reaped
-# children (PostgreSQL's exited backends are counted in the postmaster's)
-cpu_ticks() {
-    local t=0 p f
-    for p in "$@"; do
-        [ -r "/proc/$p/stat" ] || continue
-        read -ra f < <(sed 's/^.*) //' "/proc/$p/stat")
-        t=$((t + f[11] + f[12] + f[13] + f[14]))
-    done
-    echo "$t"
-}
-pg_pids() {
-    local pm
-    pm=$(head -1 "$TMP/pg/postmaster.pid")
-    echo "$pm"
-    # its children, from /proc (procps is not in the base image)
-    awk -v pm="$pm" '{sub(/^.*\) /, ""); if ($2 == pm) print FILENAME}' /proc/[0-9]*/stat \
-        2>/dev/null | cut -d/ -f3
-}
+cpu_ticks() { bench_cpu_ticks "$@"; }
+pg_pids() { bench_pg_pids "$TMP/pg"; }
 # the client backends of one variant's database: its server's own statements
 db_pids() { # variant
     local db=alertcenter
@@ -168,10 +152,7 @@ for run in $(seq 1 "$RUNS"); do
     done
 done
 
-median() { # field, lines
-    printf '%s' "$2" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -g |
-        awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
+median() { bench_median "$@"; }
 # The median of the runs' own ratios (run k of current over run k of the
 # baseline): pairs made side by side, so a slower stretch of the shared
 # machine moves both sides of a pair rather than one side's median.

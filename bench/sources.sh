@@ -13,6 +13,7 @@
 # Each measured RUNS (3) times; every run and the medians are printed.
 #   RUNS (3)  MESSAGES (100000)  BYTES (1000)  FINGERPRINTS (1000)
 #   BENCH_SECONDS (8: per HTTP run)  DUP (0.5)  CONNS_1 (32)  CONNS_100 (8)
+#   SOURCES_HTTP (1; 0: the Kafka part only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -115,6 +116,8 @@ for r in $(seq 1 "$RUNS"); do
     KAFKA+=("$eps")
 done
 echo "Kafka median events_per_s=$(median "${KAFKA[@]}")"
+# SOURCES_HTTP=0: the Kafka part only (bench/compare.sh)
+[ "${SOURCES_HTTP:-1}" = 1 ] || exit 0
 
 echo "== HTTP: /api/v2/alerts (Prometheus) vs /v1/events (native), dup $DUP, $RUNS runs of ${SECONDS_PER_RUN}s"
 serve '{}'
