@@ -149,7 +149,8 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
                 "%s{\"labels\":{\"alertname\":\"BenchAlert%d\",\"severity\":\"warning\","
                 "\"namespace\":\"bench\",\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\","
                 "\"job\":\"bench\"},\"annotations\":{\"summary\":\"benchmark event\","
-                "\"description\":\"synthetic load from ac_loadgen with a realistic message size%.*s\"},"
+                "\"description\":\"synthetic load from ac_loadgen with a realistic message "
+                "size%.*s\"},"
                 "\"startsAt\":\"2026-11-22T10:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
                 "\"generatorURL\":\"http://prometheus:9090/graph?g0.expr=up\"}",
                 i ? "," : "", (int)(r % 8), dup ? "hot" : "app", dup ? 0u : lg_seed,
@@ -167,7 +168,8 @@ static size_t lg_body(const struct lg_thread *t, long seq, char *buf, size_t cap
                 pass ? buf + n : NULL, pass ? cap - n : 0,
                 "%s{\"source\":\"bench\",\"type\":\"BenchAlert%d\",\"title\":\"benchmark event\","
                 "\"level\":\"%s\",\"region\":\"cn-hangzhou\",\"namespace\":\"bench\","
-                "\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":\"sre\"},"
+                "\"app_id\":\"%s%u-%d-%ld-%d\",\"instance\":\"pod-%d\",\"labels\":{\"team\":"
+                "\"sre\"},"
                 "\"message\":\"synthetic load from ac_loadgen with a realistic message size%.*s\"}",
                 i ? "," : "", (int)(r % 8), t->o->level, dup ? "hot" : "app", dup ? 0u : lg_seed,
                 dup ? 0 : t->id, dup ? 0 : seq, dup ? (int)(r % 16) : i, (int)(r % 64),
@@ -254,18 +256,12 @@ static int lg_cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"token", required_argument, NULL, 't'},
-        {"conns", required_argument, NULL, 'c'},
-        {"batch", required_argument, NULL, 'b'},
-        {"dup", required_argument, NULL, 'd'},
-        {"seconds", required_argument, NULL, 's'},
-        {"requests", required_argument, NULL, 'n'},
-        {"rate", required_argument, NULL, 'r'},
-        {"event-bytes", required_argument, NULL, 'e'},
-        {"level", required_argument, NULL, 'l'},
-        {"format", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
+        {"port", required_argument, NULL, 'p'},        {"token", required_argument, NULL, 't'},
+        {"conns", required_argument, NULL, 'c'},       {"batch", required_argument, NULL, 'b'},
+        {"dup", required_argument, NULL, 'd'},         {"seconds", required_argument, NULL, 's'},
+        {"requests", required_argument, NULL, 'n'},    {"rate", required_argument, NULL, 'r'},
+        {"event-bytes", required_argument, NULL, 'e'}, {"level", required_argument, NULL, 'l'},
+        {"format", required_argument, NULL, 'f'},      {NULL, 0, NULL, 0},
     };
     struct lg_opts o = {0, NULL, 16, 1, 0.5, 10.0, 1000000, 0, "P4", false, 0};
     struct lg_thread *ts;
@@ -313,9 +309,10 @@ int main(int argc, char **argv)
                 o.prom = strcmp(optarg, "prometheus") == 0;
                 break;
             default:
-                fprintf(stderr, "usage: ac_loadgen --port P --token T [--conns N] [--batch N] "
-                                "[--dup 0..1] [--seconds S] [--requests N] [--rate EVENTS_PER_S] "
-                                "[--level P1..P4] [--format native|prometheus] [--event-bytes N]\n");
+                fprintf(stderr,
+                        "usage: ac_loadgen --port P --token T [--conns N] [--batch N] "
+                        "[--dup 0..1] [--seconds S] [--requests N] [--rate EVENTS_PER_S] "
+                        "[--level P1..P4] [--format native|prometheus] [--event-bytes N]\n");
                 return 2;
         }
     }

@@ -405,6 +405,54 @@ BEGIN
     END IF;
 END $$;
 
+-- The open incident of each group key among a group's new alerts (arrays
+-- in the alerts' order), found or made once per key, with the counts, level
+-- and raise that ac_incident_attach applies alert by alert: the writer's
+-- insert passes the ids on, and the trigger then leaves them be. Keys in
+-- order (locks in one order); the writer holds the types' locks.
+CREATE OR REPLACE FUNCTION ac_incidents_attach(p_types text[], p_groups text[], p_levels text[],
+                                               p_status text[], p_first timestamptz[],
+                                               p_teams bigint[])
+RETURNS TABLE (key text, incident_id bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    v_id bigint;
+    v_level text;
+BEGIN
+    FOR r IN SELECT t.type || chr(31) || t.g AS k, t.type, t.g, count(*)::int AS n,
+                    (count(*) FILTER (WHERE t.s <> 'resolved'))::int AS n_open,
+                    min(t.l COLLATE "C") FILTER (WHERE t.s <> 'resolved') AS open_level,
+                    (array_agg(t.l ORDER BY t.ord))[1] AS first_level,
+                    min(t.f) AS first_seen, (array_agg(t.team ORDER BY t.ord))[1] AS team
+               FROM unnest(p_types, p_groups, p_levels, p_status, p_first, p_teams)
+                    WITH ORDINALITY AS t(type, g, l, s, f, team, ord)
+              GROUP BY t.type, t.g ORDER BY 1 LOOP
+        SELECT i.id, i.level INTO v_id, v_level FROM incidents i
+         WHERE i.group_key = r.k AND i.status <> 'resolved' FOR UPDATE;
+        IF FOUND THEN
+            UPDATE incidents SET alerts = alerts + r.n, open_alerts = open_alerts + r.n_open,
+                   level = CASE WHEN r.n_open > 0 THEN least(level, r.open_level) ELSE level END,
+                   news = news OR notified_level IS NOT NULL, updated_at = clock_timestamp()
+             WHERE id = v_id;
+            IF r.n_open > 0 AND r.open_level COLLATE "C" < v_level COLLATE "C" THEN
+                PERFORM ac_incident_raised(v_id, v_level, r.open_level);
+            END IF;
+        ELSE
+            INSERT INTO incidents (group_key, type, grouping, title, level, initial_level, status,
+                                   alerts, open_alerts, first_seen, resolved_at, team_id)
+            VALUES (r.k, r.type, r.g,
+                    CASE WHEN r.g = '' THEN r.type ELSE r.type || ' (' || r.g || ')' END,
+                    coalesce(r.open_level, r.first_level), coalesce(r.open_level, r.first_level),
+                    CASE WHEN r.n_open > 0 THEN 'open' ELSE 'resolved' END, r.n, r.n_open,
+                    r.first_seen, CASE WHEN r.n_open = 0 THEN clock_timestamp() END, r.team)
+            RETURNING id INTO v_id;
+        END IF;
+        key := r.k;
+        incident_id := v_id;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
 -- Before an alert is inserted: the open incident of its group key, or a new
 -- one. The writer holds the type's lock, so one instance at a time decides.
 CREATE OR REPLACE FUNCTION ac_incident_attach() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -922,22 +970,60 @@ LANGUAGE sql STABLE AS $$
                              l.target_type, l.target_id, l.details, l.before, l.after)::text
 $$;
 
--- The chain link of an entry, at COMMIT (a deferred constraint trigger).
+-- This transaction's audit entries, noted after each statement that adds
+-- some (ac.audit_pending: ids, comma-ended), for ac_audit_chain.
+CREATE OR REPLACE FUNCTION ac_audit_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('ac.audit_pending',
+                       coalesce(current_setting('ac.audit_pending', true), '') ||
+                       coalesce((SELECT string_agg(n.id::text, ',') || ',' FROM n), ''), true);
+    RETURN NULL;
+END $$;
+
+-- The chain links of a transaction's entries, at COMMIT: the first of its
+-- deferred calls (one per entry) links every entry the transaction noted,
+-- in id order, under the chain's lock, in one insert; the others find
+-- nothing left to do. An entry is linked once (one already in the chain is
+-- skipped), and one left unnoted is reported by `alertcenter audit verify`.
 CREATE OR REPLACE FUNCTION ac_audit_chain() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
+    v_ids bigint[];
     v_seq bigint;
     v_prev bytea;
+    v_hash bytea;
+    v_seqs bigint[] := '{}';
+    v_entries bigint[] := '{}';
+    v_ats timestamptz[] := '{}';
+    v_prevs bytea[] := '{}';
+    v_hashes bytea[] := '{}';
+    l audit_log;
 BEGIN
+    IF coalesce(current_setting('ac.audit_pending', true), '') = '' THEN
+        RETURN NULL;
+    END IF;
+    v_ids := string_to_array(rtrim(current_setting('ac.audit_pending'), ','), ',')::bigint[];
+    PERFORM set_config('ac.audit_pending', '', true);
     PERFORM pg_advisory_xact_lock(16707, 6);
     SELECT c.seq, c.hash INTO v_seq, v_prev FROM audit_chain c ORDER BY c.seq DESC LIMIT 1;
     IF NOT FOUND THEN
         v_seq := 0;
         v_prev := decode(repeat('00', 32), 'hex');
     END IF;
+    FOR l IN SELECT a.* FROM audit_log a WHERE a.id = ANY (v_ids)
+               AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = a.id)
+             ORDER BY a.id LOOP
+        v_seq := v_seq + 1;
+        v_hash := sha256(convert_to(ac_audit_canonical(v_seq, l), 'UTF8') || v_prev);
+        v_seqs := v_seqs || v_seq;
+        v_entries := v_entries || l.id;
+        v_ats := v_ats || l.at;
+        v_prevs := v_prevs || v_prev;
+        v_hashes := v_hashes || v_hash;
+        v_prev := v_hash;
+    END LOOP;
     INSERT INTO audit_chain (seq, entry_id, entry_at, prev_hash, hash)
-    VALUES (v_seq + 1, NEW.id, NEW.at, v_prev,
-            sha256(convert_to(ac_audit_canonical(v_seq + 1, NEW), 'UTF8') || v_prev));
+    SELECT * FROM unnest(v_seqs, v_entries, v_ats, v_prevs, v_hashes);
     RETURN NULL;
 END $$;
 

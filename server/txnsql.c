@@ -42,16 +42,21 @@ static const struct {
     [AC_STMT_IDS] =
         {"ac_ids", "SELECT array(SELECT nextval('events_id_seq') FROM generate_series(1, $1::int)),"
                    " array(SELECT nextval('alerts_id_seq') FROM generate_series(1, $2::int))"},
-    /* New alerts, and their first minute of alert_folds (migrations/0026). */
+    /* New alerts, each joining its incident (found or made once per group
+     * key: ac_incidents_attach), and their first minute of alert_folds
+     * (migrations/0026). */
     [AC_STMT_INS_ALERTS] =
         {"ac_ins_alerts",
-         "WITH n AS (INSERT INTO alerts (id, fingerprint, type, source, trace, category, level,"
+         "WITH i AS (SELECT * FROM ac_incidents_attach($3::text[], $25::text[], $7::text[],"
+         " $9::text[], $11::timestamptz[], $27::bigint[])),"
+         " n AS (INSERT INTO alerts (id, fingerprint, type, source, trace, category, level,"
          " initial_level, status, count, first_seen, last_seen, resolved_at, region, cluster,"
          " namespace, app_id, user_id, gc_level, instance, resource, last_event_id, created_at,"
-         " updated_at, last_doc, group_key, ends_at, team_id, title) SELECT id, fingerprint, type,"
-         " source, trace, category, level, initial_level, status, count, first_seen, last_seen,"
-         " resolved_at, region, cluster, namespace, app_id, user_id, gc_level, instance, resource,"
-         " last_event_id, created_at, created_at, last_doc, group_key, ends_at, team_id, title"
+         " updated_at, last_doc, group_key, ends_at, team_id, title, incident_id) SELECT id,"
+         " fingerprint, type, source, trace, category, level, initial_level, status, count,"
+         " first_seen, last_seen, resolved_at, region, cluster, namespace, app_id, user_id,"
+         " gc_level, instance, resource, last_event_id, created_at, created_at, last_doc,"
+         " group_key, ends_at, team_id, title, i.incident_id"
          " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
          " $7::text[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[],"
          " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
@@ -60,7 +65,8 @@ static const struct {
          " $28::text[]) AS v(id, fingerprint, type, source, trace, category, level, initial_level,"
          " status, count, first_seen, last_seen, resolved_at, region, cluster, namespace, app_id,"
          " user_id, gc_level, instance, resource, last_event_id, created_at, last_doc, group_key,"
-         " ends_at, team_id, title) RETURNING id, count, first_seen)"
+         " ends_at, team_id, title) JOIN i ON i.key = v.type || chr(31) || v.group_key"
+         " RETURNING id, count, first_seen)"
          " INSERT INTO alert_folds (alert_id, at, count)"
          " SELECT id, date_trunc('minute', first_seen), count FROM n"},
     /* last_doc_mode: 'set' (the latest event was folded), 'clear' (it was stored), 'keep'. */

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Where the CPU of one ingest scenario goes (bench/PROFILE.md): the release
+# server on PostgreSQL (on disk, fsync on) and Redis, one ac_loadgen run of
+# BENCH_SECONDS with ARGS, and around it
+#   - CPU microseconds per event: server, PostgreSQL (all), Redis;
+#   - PostgreSQL's statements by total time, nested ones (triggers,
+#     functions) included (pg_stat_statements, track = all), per event;
+#   - WAL bytes per event;
+#   - the server's hottest functions (perf record -g, PERF=1).
+#   BENCH_SECONDS (10)  ARGS ("--format prometheus --batch 100 --conns 8 --dup 0.1")
+#   EVENT_BYTES (1024)  TOP (25)  PERF (1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+source bench/lib.sh
+ac_install_packages $AC_DEB_BUILD
+
+SECS=${BENCH_SECONDS:-10}
+ARGS=${ARGS:---format prometheus --batch 100 --conns 8 --dup 0.1}
+EVB=${EVENT_BYTES:-1024}
+TOP=${TOP:-25}
+
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF \
+    -DCMAKE_C_FLAGS="-fno-omit-frame-pointer" >/dev/null
+cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
+TMP=$(mktemp -d /tmp/ac-profile.XXXXXX)
+chmod 755 "$TMP"
+SRV=
+cleanup() {
+    [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+    ac_pg_stop "$TMP/pg"
+    ac_redis_stop "$TMP/redis"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+PG_PORT=$(ac_free_port)
+REDIS_PORT=$(ac_free_port)
+PORT=$(ac_free_port)
+AC_PG_OPTS="-c max_wal_size=32GB -c checkpoint_timeout=1h -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" \
+    ac_pg_start "$TMP/pg" "$PG_PORT"
+ac_redis_start "$TMP/redis" "$REDIS_PORT"
+SQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -d alertcenter -qAt"
+TOKEN=bench-token-0123456789abcdef
+AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$PORT AC_LOG_LEVEL=warn \
+AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
+AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" ./build/bench/alertcenter serve 2>"$TMP/server.log" &
+SRV=$!
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' && break
+    sleep 0.1
+done
+# shellcheck disable=SC2086
+./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --event-bytes "$EVB" --seconds 2 $ARGS >/dev/null
+$SQL -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
+    -c CHECKPOINT >/dev/null
+REDIS_PID=$(cat "$TMP/redis/redis.pid")
+HZ=$(getconf CLK_TCK)
+wal0=$($SQL -c "SELECT pg_current_wal_lsn() - '0/0'")
+c0=("$(bench_cpu_ticks "$SRV")" "$(bench_cpu_ticks $(bench_pg_pids "$TMP/pg"))" "$(bench_cpu_ticks "$REDIS_PID")")
+if [ "${PERF:-1}" = 1 ] && command -v perf >/dev/null; then
+    perf record -g -F 499 -p "$SRV" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
+    PERFPID=$!
+fi
+# shellcheck disable=SC2086
+out=$(./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --event-bytes "$EVB" --seconds "$SECS" $ARGS)
+[ -n "${PERFPID:-}" ] && wait "$PERFPID" || true
+c1=("$(bench_cpu_ticks "$SRV")" "$(bench_cpu_ticks $(bench_pg_pids "$TMP/pg"))" "$(bench_cpu_ticks "$REDIS_PID")")
+wal1=$($SQL -c "SELECT pg_current_wal_lsn() - '0/0'")
+ev=$(printf '%s' "$out" | sed -n 's/.* events=\([0-9]*\).*/\1/p')
+echo "$out"
+awk -v hz="$HZ" -v ev="$ev" -v s="$((c1[0] - c0[0]))" -v p="$((c1[1] - c0[1]))" \
+    -v r="$((c1[2] - c0[2]))" -v w="$((wal1 - wal0))" 'BEGIN {
+    printf "CPU us per event: server %.1f, PostgreSQL %.1f, Redis %.1f, all %.1f; WAL %.0f bytes per event\n",
+        s / hz / ev * 1e6, p / hz / ev * 1e6, r / hz / ev * 1e6, (s + p + r) / hz / ev * 1e6, w / ev }'
+echo
+echo "PostgreSQL statements by total time (us per event, calls per event, mean ms; nested included):"
+$SQL -F ' | ' -c "SELECT round((total_exec_time * 1000 / $ev)::numeric, 1), round(calls::numeric / $ev, 3),
+       round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $TOP"
+if [ -n "${PERFPID:-}" ]; then
+    echo
+    echo "server: CPU by library (self %, perf):"
+    perf report -i "$TMP/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+        grep -E '^ +[0-9]' | head -12
+    echo
+    echo "server: hottest functions (self %, perf):"
+    perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+        grep -E '^ +[0-9]' | head -"$TOP"
+fi
