@@ -9,7 +9,7 @@
 #   - WAL bytes per event;
 #   - the server's hottest functions (perf record -g, PERF=1).
 #   BENCH_SECONDS (10)  ARGS ("--format prometheus --batch 100 --conns 8 --dup 0.1")
-#   EVENT_BYTES (1024)  TOP (25)  PERF (1)
+#   EVENT_BYTES (1024)  TOP (25)  PERF (1)  PERF_KEEP (a path: keep perf.data there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -80,6 +80,7 @@ $SQL -F ' | ' -c "SELECT round((total_exec_time * 1000 / $ev)::numeric, 1), roun
   FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $TOP"
 if [ -n "${PERFPID:-}" ]; then
     echo
+    [ -n "${PERF_KEEP:-}" ] && cp "$TMP/perf.data" "$PERF_KEEP"
     echo "server: CPU by library (self %, perf):"
     perf report -i "$TMP/perf.data" --no-children --sort dso --stdio 2>/dev/null |
         grep -E '^ +[0-9]' | head -12

@@ -529,6 +529,162 @@ json_t *ac_event_to_json(const struct ac_event *ev)
     return o;
 }
 
+/* A growable text for ac_event_dump. */
+struct ev_out {
+    char *p;
+    size_t n, cap;
+};
+
+static void ev_put(struct ev_out *o, const char *s, size_t n)
+{
+    if (o->n + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 1024;
+        while (cap < o->n + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(o->p, cap);
+        if (!p) {
+            abort(); /* as the server's allocation wrappers do */
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->n, s, n);
+    o->n += n;
+    o->p[o->n] = '\0';
+}
+
+/* A JSON string as jansson writes it (compact, UTF-8 kept, "/" as is). */
+static void ev_put_str(struct ev_out *o, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF"; /* jansson: \u%04X */
+    const char *run = s;
+
+    ev_put(o, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = NULL;
+        char u[7];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        ev_put(o, run, (size_t)(s - run));
+        switch (c) {
+            case '"':
+                esc = "\\\"";
+                break;
+            case '\\':
+                esc = "\\\\";
+                break;
+            case '\b':
+                esc = "\\b";
+                break;
+            case '\f':
+                esc = "\\f";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            case '\t':
+                esc = "\\t";
+                break;
+            default:
+                u[0] = '\\';
+                u[1] = 'u';
+                u[2] = '0';
+                u[3] = '0';
+                u[4] = hex[c >> 4];
+                u[5] = hex[c & 15];
+                u[6] = '\0';
+                esc = u;
+        }
+        ev_put(o, esc, strlen(esc));
+        run = s + 1;
+    }
+    ev_put(o, run, (size_t)(s - run));
+    ev_put(o, "\"", 1);
+}
+
+/* ,"key":"value" (or {"key":... first), when value is set. */
+static void ev_put_field(struct ev_out *o, const char *key, const char *v)
+{
+    if (!v) {
+        return;
+    }
+    ev_put(o, o->p[o->n - 1] == '{' ? "\"" : ",\"", o->p[o->n - 1] == '{' ? 1 : 2);
+    ev_put(o, key, strlen(key));
+    ev_put(o, "\":", 2);
+    ev_put_str(o, v);
+}
+
+static int ev_put_cb(const char *buf, size_t size, void *data)
+{
+    ev_put(data, buf, size);
+    return 0;
+}
+
+static void ev_put_json(struct ev_out *o, const char *key, const json_t *v)
+{
+    ev_put(o, ",\"", 2);
+    ev_put(o, key, strlen(key));
+    ev_put(o, "\":", 2);
+    (void)json_dump_callback(v, ev_put_cb, o, JSON_COMPACT);
+}
+
+char *ac_event_dump(const struct ac_event *ev, size_t *len)
+{
+    struct ev_out o = {NULL, 0, 0};
+    char ts[AC_TIME_STRLEN];
+
+    ev_put(&o, "{\"spec_version\":\"1\"", 19);
+    ev_put_field(&o, "id", ev->id);
+    ev_put_field(&o, "source", ev->source);
+    ev_put_field(&o, "type", ev->type);
+    ev_put_field(&o, "trace", ac_trace_name(ev->trace));
+    ev_put_field(&o, "category", ac_category_name(ev->category));
+    ev_put_field(&o, "level", ac_level_name(ev->level));
+    ev_put_field(&o, "status", ac_status_name(ev->status));
+    ev_put_field(&o, "title", ev->title);
+    ev_put_field(&o, "message", ev->message);
+    if (ev->occurred_at) {
+        ac_time_format(ev->occurred_at, ts);
+        ev_put_field(&o, "occurred_at", ts);
+    }
+    ev_put_field(&o, "region", ev->region);
+    ev_put_field(&o, "cluster", ev->cluster);
+    ev_put_field(&o, "namespace", ev->namespace_);
+    ev_put_field(&o, "app_id", ev->app_id);
+    ev_put_field(&o, "user_id", ev->user_id);
+    if (ev->gc_level) {
+        char n[24];
+        int k = snprintf(n, sizeof(n), ",\"gc_level\":%d", ev->gc_level);
+        ev_put(&o, n, (size_t)k);
+    }
+    ev_put_field(&o, "instance", ev->instance);
+    if (ev->has_resource) {
+        ev_put(&o, ",\"resource\":{", 13);
+        ev_put_field(&o, "kind", ev->resource.kind);
+        ev_put_field(&o, "namespace", ev->resource.namespace_);
+        ev_put_field(&o, "name", ev->resource.name);
+        ev_put_field(&o, "uid", ev->resource.uid);
+        ev_put(&o, "}", 1);
+    }
+    if (ev->labels) {
+        ev_put_json(&o, "labels", ev->labels);
+    }
+    if (ev->context) {
+        ev_put_json(&o, "context", ev->context);
+    }
+    ev_put(&o, "}", 1);
+    if (len) {
+        *len = o.n;
+    }
+    return o.p;
+}
+
 bool ac_json_only_keys(const json_t *obj, const char *const *keys, const char *message,
                        json_t *errors)
 {

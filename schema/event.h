@@ -117,6 +117,13 @@ void ac_event_apply_defaults(struct ac_event *ev);
  * fields omitted). Returns: new reference.
  */
 json_t *ac_event_to_json(const struct ac_event *ev);
+/*
+ * The same document as compact JSON text, written directly (the ingest
+ * path's one serialization of each event): byte for byte what
+ * json_dumps(ac_event_to_json(ev), JSON_COMPACT) gives, without building the
+ * tree. Returns new (free()); *len (may be NULL) its length.
+ */
+char *ac_event_dump(const struct ac_event *ev, size_t *len);
 
 /* Releases everything the event owns; safe on a zeroed or released event. */
 void ac_event_deinit(struct ac_event *ev);

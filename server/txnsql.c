@@ -346,11 +346,7 @@ static size_t txn_parse_ids(const char *s, int64_t *out, size_t n)
 /* The event's normalized document as compact JSON. Returns new. */
 static char *txn_doc(const struct ac_event *ev)
 {
-    json_t *doc = ac_event_to_json(ev);
-    char *s = json_dumps(doc, JSON_COMPACT);
-
-    json_decref(doc);
-    return s;
+    return ac_event_dump(ev, NULL);
 }
 
 /* The document an alert keeps as its latest when its latest event was

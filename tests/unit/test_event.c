@@ -349,10 +349,54 @@ static void test_utf8_valid(void **state)
     assert_false(ac_utf8_valid("\xe4\xb8"));         /* cut short */
 }
 
+/* ac_event_dump writes exactly what jansson writes for ac_event_to_json:
+ * every field, escapes, UTF-8, the resource's partial fields, labels and
+ * context, and the smallest event. */
+static void test_event_dump_is_jansson(void **state)
+{
+    static const char *const docs[] = {
+        "{" MIN_EVENT "}",
+        "{\"id\":\"k-1\",\"source\":\"diagnosis\",\"type\":\"ImagePullBackOff\",\"trace\":"
+        "\"data\",\"category\":\"runtime\",\"level\":\"P2\",\"status\":\"resolved\",\"title\":"
+        "\"pull \\\"x\\\" \\\\ failed\\n\\t\\u0001\\u001f / ž 漢 😀\",\"message\":\"m\\r\\b\\f\","
+        "\"occurred_at\":\"2026-01-02T03:04:05.5+08:00\",\"region\":\"cn-hz\",\"cluster\":\"c1\","
+        "\"namespace\":\"ns\",\"app_id\":\"app\",\"user_id\":\"u1\",\"gc_level\":7,"
+        "\"instance\":\"pod-1\",\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns\",\"name\":"
+        "\"pod-1\",\"uid\":\"x\"},\"labels\":{\"team\":\"sre\",\"q\":\"a\\\"b\"},"
+        "\"context\":{\"events\":[{\"reason\":\"Failed\",\"n\":3,\"f\":1.5,\"ok\":true,"
+        "\"none\":null}]}}",
+        "{" MIN_EVENT ",\"resource\":{\"name\":\"only-name\"},\"gc_level\":1}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct ac_event ev;
+        json_t *errs, *tree;
+        char *want, *got;
+        size_t len = 0;
+
+        if (!parse(docs[i], &ev, &errs)) {
+            char *e = json_dumps(errs, 0);
+            fail_msg("doc %zu refused: %s", i, e);
+        }
+        tree = ac_event_to_json(&ev);
+        want = json_dumps(tree, JSON_COMPACT);
+        got = ac_event_dump(&ev, &len);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        free(want);
+        free(got);
+        json_decref(tree);
+        json_decref(errs);
+        ac_event_deinit(&ev);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_full_roundtrip),
+        cmocka_unit_test(test_event_dump_is_jansson),
         cmocka_unit_test(test_event_defaults),
         cmocka_unit_test(test_event_not_object),
         cmocka_unit_test(test_event_missing_required),
