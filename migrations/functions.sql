@@ -90,8 +90,7 @@ CREATE OR REPLACE FUNCTION ac_alert_related(a alerts, n integer) RETURNS jsonb L
                    UNION
                    SELECT id FROM (
                        SELECT e2.id FROM events e2
-                        WHERE a.resource IS NOT NULL AND (e2.doc -> 'resource') IS NOT NULL
-                          AND ((e2.doc -> 'resource') ->> 'name') = a.resource ->> 'name'
+                        WHERE a.resource IS NOT NULL AND e2.resource_name = a.resource ->> 'name'
                           AND coalesce((e2.doc -> 'resource') ->> 'kind', '')
                               = coalesce(a.resource ->> 'kind', '')
                           AND coalesce((e2.doc -> 'resource') ->> 'namespace', '')

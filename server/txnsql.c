@@ -113,10 +113,10 @@ static const struct {
         {"ac_ins_events",
          "INSERT INTO events (id, source, client_id, type, level, trace, category, status,"
          " fingerprint, alert_id, occurred_at, received_at, region, cluster, namespace, app_id,"
-         " user_id, instance, doc) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],"
-         " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],"
-         " $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[],"
-         " $16::text[], $17::text[], $18::text[], $19::json[])"},
+         " user_id, instance, doc, resource_name) SELECT * FROM unnest($1::bigint[], $2::text[],"
+         " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+         " $10::bigint[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[],"
+         " $15::text[], $16::text[], $17::text[], $18::text[], $19::json[], $20::text[])"},
     [AC_STMT_INS_AUDIT] =
         {"ac_ins_audit",
          "INSERT INTO audit_log (actor, action, target_type, target_id, details, before, after)"
@@ -508,7 +508,7 @@ void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, in
 void ac_txnsql_build_events(struct ac_arena *ar, const struct ac_fold *f,
                             struct ac_txnsql_params *p)
 {
-    ac_txnsql_params_init(p, ar, 19);
+    ac_txnsql_params_init(p, ar, 20);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_fold_event *fe = &f->events[i];
         const struct ac_event *ev = fe->ev;
@@ -537,6 +537,7 @@ void ac_txnsql_build_events(struct ac_arena *ar, const struct ac_fold *f,
         ac_pg_array_add(p->a[16], ev->user_id);
         ac_pg_array_add(p->a[17], ev->instance);
         ac_pg_array_add(p->a[18], doc_s);
+        ac_pg_array_add(p->a[19], ev->has_resource ? ev->resource.name : NULL);
         free(doc_s);
     }
     ac_txnsql_params_finish(p);
