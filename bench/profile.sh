@@ -59,7 +59,7 @@ HZ=$(getconf CLK_TCK)
 wal0=$($SQL -c "SELECT pg_current_wal_lsn() - '0/0'")
 c0=("$(bench_cpu_ticks "$SRV")" "$(bench_cpu_ticks $(bench_pg_pids "$TMP/pg"))" "$(bench_cpu_ticks "$REDIS_PID")")
 if [ "${PERF:-1}" = 1 ] && command -v perf >/dev/null; then
-    perf record -g -F 499 -p "$SRV" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
+    perf record ${PERF_CALLGRAPH:--g} -F 499 -p "$SRV" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
     PERFPID=$!
 fi
 # shellcheck disable=SC2086

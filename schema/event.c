@@ -320,10 +320,14 @@ static void ev_parse_context(const json_t *v, struct ac_event *ev, long index, j
         ac_event_error(errors, index, "$.context", "must be an object");
         return;
     }
-    size = json_dumpb(v, NULL, 0, JSON_COMPACT);
+    /* written once: measured here, stored as it is (ac_event_dump) */
+    ev->context_json = json_dumps(v, JSON_COMPACT);
+    size = ev->context_json ? strlen(ev->context_json) : 0;
     if (size > AC_EVENT_CONTEXT_MAX) {
         ac_event_error(errors, index, "$.context", "larger than %d bytes (%zu)",
                        AC_EVENT_CONTEXT_MAX, size);
+        free(ev->context_json);
+        ev->context_json = NULL;
         return;
     }
     ev->context = json_deep_copy(v);
@@ -675,7 +679,11 @@ char *ac_event_dump(const struct ac_event *ev, size_t *len)
     if (ev->labels) {
         ev_put_json(&o, "labels", ev->labels);
     }
-    if (ev->context) {
+    if (ev->context_json) {
+        ev_put(&o, ",\"context\":", 11);
+        ev_put(&o, ev->context_json, strlen(ev->context_json));
+    }
+    else if (ev->context) {
         ev_put_json(&o, "context", ev->context);
     }
     ev_put(&o, "}", 1);
@@ -734,6 +742,8 @@ void ac_event_deinit(struct ac_event *ev)
     json_decref(ev->labels);
     json_decref(ev->context);
     ev->labels = ev->context = NULL;
+    free(ev->context_json);
+    ev->context_json = NULL;
 }
 
 const char *ac_event_field(const struct ac_event *ev, const char *name, char *buf, bool *known)

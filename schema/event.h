@@ -75,8 +75,9 @@ struct ac_event {
     char *instance;
     bool has_resource;
     struct ac_resource resource;
-    json_t *labels;  /* ref: object of string -> string, or NULL */
-    json_t *context; /* ref: object, or NULL */
+    json_t *labels;     /* ref: object of string -> string, or NULL */
+    json_t *context;    /* ref: object, or NULL */
+    char *context_json; /* context as compact JSON, when the event was parsed (owned) */
 
     /* Server-assigned. */
     int64_t received_at; /* µs */
