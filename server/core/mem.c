@@ -83,7 +83,7 @@ void ac_mem_init(void)
     json_set_alloc_funcs(mem_json_malloc, free);
 }
 
-static void buf_reserve(struct ac_buf *b, size_t extra)
+void ac_buf_reserve(struct ac_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
 
@@ -99,7 +99,7 @@ static void buf_reserve(struct ac_buf *b, size_t extra)
 
 void ac_buf_append(struct ac_buf *b, const void *p, size_t n)
 {
-    buf_reserve(b, n);
+    ac_buf_reserve(b, n);
     if (n) {
         memcpy(b->data + b->len, p, n);
     }
@@ -123,7 +123,7 @@ void ac_buf_printf(struct ac_buf *b, const char *fmt, ...)
     if (n < 0) {
         return;
     }
-    buf_reserve(b, (size_t)n);
+    ac_buf_reserve(b, (size_t)n);
     va_start(ap, fmt);
     (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

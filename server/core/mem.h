@@ -28,6 +28,8 @@ struct ac_buf {
     size_t cap;
 };
 void ac_buf_append(struct ac_buf *b, const void *p, size_t n);
+/* Room for extra more bytes (and the NUL) without another allocation. */
+void ac_buf_reserve(struct ac_buf *b, size_t extra);
 void ac_buf_appends(struct ac_buf *b, const char *s);
 void ac_buf_printf(struct ac_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the data (new, free()) and leaves the buffer empty. */

@@ -89,23 +89,28 @@ const char *ac_pg_sqlstate(const PGresult *res)
 
 void ac_pg_array_add(struct ac_buf *b, const char *s)
 {
-    ac_buf_append(b, b->len == 0 ? "{" : ",", 1);
+    size_t n;
+    char *w;
+
     if (!s) {
-        ac_buf_appends(b, "NULL");
+        ac_buf_appends(b, b->len == 0 ? "{NULL" : ",NULL");
         return;
     }
-    ac_buf_append(b, "\"", 1);
-    while (*s) {
-        size_t run = strcspn(s, "\"\\");
-        ac_buf_append(b, s, run);
-        s += run;
-        if (*s) {
-            ac_buf_append(b, "\\", 1);
-            ac_buf_append(b, s, 1);
-            s++;
+    /* one pass: at worst every byte escaped, plus the separator and quotes */
+    n = strlen(s);
+    ac_buf_reserve(b, 2 * n + 3);
+    w = b->data + b->len;
+    *w++ = b->len == 0 ? '{' : ',';
+    *w++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            *w++ = '\\';
         }
+        *w++ = *s;
     }
-    ac_buf_append(b, "\"", 1);
+    *w++ = '"';
+    *w = '\0';
+    b->len = (size_t)(w - b->data);
 }
 
 void ac_pg_array_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null)

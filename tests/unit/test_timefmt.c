@@ -8,7 +8,9 @@
 /* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "schema/timefmt.h"
 
@@ -67,6 +69,22 @@ static void test_timefmt_format_roundtrip(void **state)
     assert_string_equal(buf, "2026-11-22T04:35:34.000007Z");
     assert_true(ac_time_parse(buf, &back));
     assert_true(back == us);
+    /* the digits written by hand equal printf's, before 1970 too */
+    for (int64_t x = -3000000000000000LL; x < 4000000000000000LL; x += 7777777777777LL) {
+        time_t t = (time_t)(x / 1000000);
+        int64_t frac = x % 1000000;
+        struct tm tm;
+        char want[AC_TIME_STRLEN];
+        if (frac < 0) {
+            frac += 1000000;
+            t -= 1;
+        }
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+        ac_time_format(x, buf);
+        assert_string_equal(buf, want);
+    }
 }
 
 int main(void)
