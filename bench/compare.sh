@@ -205,15 +205,19 @@ NOTIFY=
 if [ "${COMPARE_NOTIFY:-1}" = 1 ]; then
     echo
     echo "== P1 event -> first notification at 1,000 events/s (bench/notify.sh)"
-    nout=$(RATE=1000 BENCH_SECONDS=20 bash bench/notify.sh 2>&1 | tee /dev/stderr | grep 'p99_ms=' | head -1)
+    RATE=1000 BENCH_SECONDS=20 bash bench/notify.sh >"$TMP/notify.out" 2>&1 || true
+    cat "$TMP/notify.out"
+    nout=$(grep 'p99_ms=' "$TMP/notify.out" | head -1)
     NOTIFY=$(printf '%s' "$nout" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
 fi
 KAFKA=
 if [ "${COMPARE_KAFKA:-1}" = 1 ]; then
     echo
     echo "== Kafka ingest, 1 KB messages (bench/sources.sh, the Kafka part)"
-    kout=$(RUNS=3 MESSAGES=100000 BYTES=1000 SOURCES_HTTP=0 bash bench/sources.sh 2>&1 |
-           tee /dev/stderr | grep 'Kafka median events_per_s=' | head -1)
+    RUNS=3 MESSAGES=100000 BYTES=1000 SOURCES_HTTP=0 bash bench/sources.sh >"$TMP/kafka.out" 2>&1 ||
+        true
+    cat "$TMP/kafka.out"
+    kout=$(grep 'Kafka median events_per_s=' "$TMP/kafka.out" | head -1)
     KAFKA=$(printf '%s' "$kout" | sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p')
 fi
 
