@@ -36,24 +36,7 @@ cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/nul
 LG=./build/bench/ac_loadgen
 AC=./build/bench/alertcenter
 
-TMP=$(mktemp -d /tmp/ac-compare.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    ac_pg_stop "$TMP/pg"
-    ac_redis_stop "$TMP/redis"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PG_PORT=$(ac_free_port)
-REDIS_PORT=$(ac_free_port)
-AC_PG_OPTS="-c max_wal_size=32GB -c checkpoint_timeout=1h -c synchronous_commit=on" \
-    ac_pg_start "$TMP/pg" "$PG_PORT"
-ac_redis_start "$TMP/redis" "$REDIS_PORT"
+bench_services_start compare "-c synchronous_commit=on"
 TOKEN=bench-token-0123456789abcdef
 PSQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -d postgres -qAt"
 
@@ -67,7 +50,7 @@ start_ac() {
     AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
         "$AC" serve 2>>"$TMP/server.log" &
     PID[ac]=$!
-    PIDS+=($!)
+    BENCH_PIDS+=($!)
     for _ in $(seq 1 100); do
         curl -sf "http://127.0.0.1:${PORT[ac]}/healthz" | grep -q '"ok"' && return 0
         sleep 0.1
@@ -84,7 +67,7 @@ start_am() {
         --web.listen-address="127.0.0.1:${PORT[am]}" --cluster.listen-address= \
         --log.level=warn 2>>"$TMP/am.log" &
     PID[am]=$!
-    PIDS+=($!)
+    BENCH_PIDS+=($!)
     for _ in $(seq 1 100); do
         curl -sf "http://127.0.0.1:${PORT[am]}/-/ready" >/dev/null && return 0
         sleep 0.1

@@ -24,28 +24,15 @@ TOP=${TOP:-25}
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF \
     -DCMAKE_C_FLAGS="-fno-omit-frame-pointer" >/dev/null
 cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
-TMP=$(mktemp -d /tmp/ac-profile.XXXXXX)
-chmod 755 "$TMP"
-SRV=
-cleanup() {
-    [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
-    ac_pg_stop "$TMP/pg"
-    ac_redis_stop "$TMP/redis"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-PG_PORT=$(ac_free_port)
-REDIS_PORT=$(ac_free_port)
+bench_services_start profile "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 PORT=$(ac_free_port)
-AC_PG_OPTS="-c max_wal_size=32GB -c checkpoint_timeout=1h -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" \
-    ac_pg_start "$TMP/pg" "$PG_PORT"
-ac_redis_start "$TMP/redis" "$REDIS_PORT"
 SQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -d alertcenter -qAt"
 TOKEN=bench-token-0123456789abcdef
 AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$PORT AC_LOG_LEVEL=warn \
 AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
 AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" ./build/bench/alertcenter serve 2>"$TMP/server.log" &
 SRV=$!
+BENCH_PIDS+=("$SRV")
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' && break
     sleep 0.1
