@@ -28,6 +28,7 @@
 #include "server/core/matcher.h"
 #include "server/core/mem.h"
 #include "server/core/pg.h"
+#include "server/outbox.h"
 #include "server/server.h"
 
 #define AM_FILTERS_MAX 32
@@ -48,10 +49,6 @@
     " WHERE i.alert_id = a.id AND s.status <> 'resolved')"                                         \
     " FROM alerts a LEFT JOIN teams t ON t.id = a.team_id WHERE a.status <> 'resolved'"            \
     " ORDER BY a.id LIMIT $1::int"
-#define SQL_AM_ACTIVE_SILENCES                                                                     \
-    "SELECT id, matchers::text, alert_id, extract(epoch FROM ends_at)::bigint, incident_id"        \
-    " FROM silences WHERE expired_at IS NULL AND starts_at <= now()"                               \
-    " AND (ends_at IS NULL OR ends_at > now())"
 #define SQL_AM_SILENCES                                                                            \
     "SELECT ac_silence_json(s)::text FROM silences s WHERE coalesce(s.expired_at, s.ends_at,"      \
     " 'infinity') > now() - interval '" AM_SILENCES_KEPT "' ORDER BY s.id DESC LIMIT $1::int"
@@ -212,26 +209,6 @@ static json_t *am_alert(const json_t *a, json_t *labels, const char *receiver, j
     return out;
 }
 
-/* The active silences, as the planner tests them. */
-static bool am_load_silences(PGconn *c, struct ac_oncall_snapshot *o)
-{
-    PGresult *res = ac_pg_query(c, "api", SQL_AM_ACTIVE_SILENCES, 0, NULL);
-
-    if (!res) {
-        return false;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_t *ms = json_loads(PQgetvalue(res, i, 1), 0, NULL);
-        (void)ac_snapshot_add_silence(o, strtoll(PQgetvalue(res, i, 0), NULL, 10), ms,
-                                      strtoll(PQgetvalue(res, i, 2), NULL, 10),
-                                      strtoll(PQgetvalue(res, i, 3), NULL, 10),
-                                      strtoll(PQgetvalue(res, i, 4), NULL, 10));
-        json_decref(ms);
-    }
-    PQclear(res);
-    return true;
-}
-
 /* GET /api/v2/alerts?filter=&active=&silenced=&inhibited=&unprocessed=&receiver= */
 void ac_api_am_alerts(struct ac_http_req *r)
 {
@@ -274,7 +251,7 @@ void ac_api_am_alerts(struct ac_http_req *r)
     if (!(c = ac_api_db(r))) {
         goto done;
     }
-    if (!am_load_silences(c, &o) || !(res = ac_pg_query(c, "api", SQL_AM_ALERTS, 1, p))) {
+    if (!ac_outbox_silences(c, &o) || !(res = ac_pg_query(c, "api", SQL_AM_ALERTS, 1, p))) {
         ac_api_unavailable(r, c, "alertmanager alerts");
         goto done;
     }

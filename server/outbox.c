@@ -259,6 +259,23 @@ static bool ob_inhibit(PGconn *c, struct ac_inhibit_set *set)
     return true;
 }
 
+bool ac_outbox_silences(PGconn *c, struct ac_oncall_snapshot *o)
+{
+    PGresult *r = ac_pg_query(c, OB, SQL_SILENCES, 0, NULL);
+
+    if (!r) {
+        return false;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *ms = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        (void)ac_snapshot_add_silence(o, ob_ll(r, i, 0), ms, ob_ll(r, i, 2), ob_ll(r, i, 3),
+                                      ob_ll(r, i, 4));
+        json_decref(ms);
+    }
+    PQclear(r);
+    return true;
+}
+
 bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o)
 {
     PGresult *r;
@@ -294,16 +311,9 @@ bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o)
         json_decref(doc);
     }
     PQclear(r);
-    if (!(r = ac_pg_query(c, OB, SQL_SILENCES, 0, NULL))) {
+    if (!ac_outbox_silences(c, o)) {
         return false;
     }
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *ms = json_loads(PQgetvalue(r, i, 1), 0, NULL);
-        (void)ac_snapshot_add_silence(o, ob_ll(r, i, 0), ms, ob_ll(r, i, 2), ob_ll(r, i, 3),
-                                      ob_ll(r, i, 4));
-        json_decref(ms);
-    }
-    PQclear(r);
     if (!ob_inhibit(c, &o->inhibit)) {
         return false;
     }

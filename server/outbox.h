@@ -30,6 +30,9 @@ bool ac_outbox_intent(const PGresult *r, int i, struct ac_plan_intent *in, json_
 /* The on-call snapshot (routes, teams, schedules, contacts, active
  * silences). Returns false (logged) if a query failed. */
 bool ac_outbox_snapshot(PGconn *c, struct ac_oncall_snapshot *o);
+/* Only the active silences into o (initialized): as the planner tests them,
+ * for GET /api/v2/alerts. False (logged) if the query failed. */
+bool ac_outbox_silences(PGconn *c, struct ac_oncall_snapshot *o);
 
 /* What one planning transaction writes. */
 struct ac_outbox_batch {
