@@ -47,6 +47,7 @@
 #include "server/core/metrics.h"
 #include "server/core/workq.h"
 #include "server/http_conns.h"
+#include "server/http_routes.h"
 #include "server/server.h"
 #include "server/tls.h"
 
@@ -63,120 +64,6 @@
 /* TLS 1.2 and 1.3 only, GnuTLS's default ciphers otherwise. */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-struct http_route {
-    const char *method;
-    const char *path; /* "*" matches one non-empty segment, passed as path_arg */
-    ac_http_handler fn;
-    unsigned scope; /* 0 = public */
-    bool body;      /* accepts a request body */
-};
-
-static const struct http_route http_routes[] = {
-    {"GET", "/healthz", ac_api_healthz, 0, false},
-    {"GET", "/readyz", ac_api_readyz, 0, false},
-    {"GET", "/openapi.json", ac_api_openapi, 0, false},
-    {"GET", "/", ac_api_console, 0, false},
-    {"GET", "/ui/*", ac_api_console, 0, false},
-    {"GET", "/metrics", ac_api_metrics, AC_SCOPE_READ, false},
-    {"POST", "/v1/events", ac_api_ingest_events, AC_SCOPE_INGEST, true},
-    {"GET", "/v1/events", ac_api_list_events, AC_SCOPE_READ, false},
-    {"POST", "/api/v2/alerts", ac_api_ingest_am_v2, AC_SCOPE_INGEST, true},
-    {"GET", "/api/v2/status", ac_api_am_status, AC_SCOPE_READ, false},
-    {"GET", "/api/v2/alerts", ac_api_am_alerts, AC_SCOPE_READ, false},
-    {"GET", "/api/v2/silences", ac_api_am_silences, AC_SCOPE_READ, false},
-    {"POST", "/api/v2/silences", ac_api_am_silences, AC_SCOPE_OPERATE, true},
-    {"GET", "/api/v2/silence/*", ac_api_am_silence, AC_SCOPE_READ, false},
-    {"DELETE", "/api/v2/silence/*", ac_api_am_silence, AC_SCOPE_OPERATE, false},
-    {"POST", "/v1/ingest/alertmanager", ac_api_ingest_am_webhook, AC_SCOPE_INGEST, true},
-    /* authorized in the handler: by bearer token, or by the routing key */
-    {"POST", "/v2/enqueue", ac_api_ingest_pagerduty, 0, true},
-    {"POST", "/v1/heartbeats", ac_api_heartbeats_post, AC_SCOPE_INGEST, true},
-    {"GET", "/v1/heartbeats", ac_api_heartbeats_get, AC_SCOPE_READ, false},
-    {"GET", "/v1/alerts", ac_api_list_alerts, AC_SCOPE_READ, false},
-    {"POST", "/v1/alerts/ack", ac_api_alerts_ack, AC_SCOPE_OPERATE, true},
-    {"GET", "/v1/alerts/*", ac_api_get_alert, AC_SCOPE_READ, false},
-    {"POST", "/v1/alerts/*/ack", ac_api_alert_ack, AC_SCOPE_OPERATE, true},
-    {"POST", "/v1/alerts/*/resolve", ac_api_alert_resolve, AC_SCOPE_OPERATE, true},
-    {"GET", "/v1/inhibit_rules", ac_api_inhibit_rules, AC_SCOPE_READ, false},
-    {"POST", "/v1/inhibit_rules", ac_api_inhibit_rules, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/inhibit_rules/*", ac_api_inhibit_rules, AC_SCOPE_READ, false},
-    {"PUT", "/v1/inhibit_rules/*", ac_api_inhibit_rules, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/inhibit_rules/*", ac_api_inhibit_rules, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/incidents", ac_api_list_incidents, AC_SCOPE_READ, false},
-    {"GET", "/v1/incidents/*", ac_api_get_incident, AC_SCOPE_READ, false},
-    {"POST", "/v1/incidents/*/ack", ac_api_incident_ack, AC_SCOPE_OPERATE, true},
-    {"POST", "/v1/incidents/*/resolve", ac_api_incident_resolve, AC_SCOPE_OPERATE, true},
-    {"GET", "/v1/rules", ac_api_rules, AC_SCOPE_READ, false},
-    {"POST", "/v1/rules", ac_api_rules, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/rules/*", ac_api_rules, AC_SCOPE_READ, false},
-    {"PUT", "/v1/rules/*", ac_api_rules, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/rules/*", ac_api_rules, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/escalation/policies", ac_api_escalation_policies, AC_SCOPE_READ, false},
-    {"GET", "/v1/escalation/windows", ac_api_escalation_windows, AC_SCOPE_READ, false},
-    {"GET", "/v1/apps", ac_api_apps, AC_SCOPE_READ, false},
-    {"POST", "/v1/apps", ac_api_apps, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/apps/*", ac_api_apps, AC_SCOPE_READ, false},
-    {"PUT", "/v1/apps/*", ac_api_apps, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/apps/*", ac_api_apps, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/tenants", ac_api_tenants, AC_SCOPE_READ, false},
-    {"POST", "/v1/tenants", ac_api_tenants, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/tenants/*", ac_api_tenants, AC_SCOPE_READ, false},
-    {"PUT", "/v1/tenants/*", ac_api_tenants, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/tenants/*", ac_api_tenants, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/types", ac_api_types, AC_SCOPE_READ, false},
-    {"POST", "/v1/types", ac_api_types, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/types/*", ac_api_types, AC_SCOPE_READ, false},
-    {"PUT", "/v1/types/*", ac_api_types, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/types/*", ac_api_types, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/contacts", ac_api_contacts, AC_SCOPE_READ, false},
-    {"POST", "/v1/contacts", ac_api_contacts, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/contacts/*", ac_api_contacts, AC_SCOPE_READ, false},
-    {"PUT", "/v1/contacts/*", ac_api_contacts, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/contacts/*", ac_api_contacts, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/schedules/*/oncall", ac_api_schedule_oncall, AC_SCOPE_READ, false},
-    {"GET", "/v1/oncall", ac_api_oncall_now, AC_SCOPE_READ, false},
-    {"GET", "/v1/schedules", ac_api_schedules, AC_SCOPE_READ, false},
-    {"POST", "/v1/schedules", ac_api_schedules, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/schedules/*", ac_api_schedules, AC_SCOPE_READ, false},
-    {"PUT", "/v1/schedules/*", ac_api_schedules, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/schedules/*", ac_api_schedules, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/teams", ac_api_teams, AC_SCOPE_READ, false},
-    {"POST", "/v1/teams", ac_api_teams, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/teams/*", ac_api_teams, AC_SCOPE_READ, false},
-    {"PUT", "/v1/teams/*", ac_api_teams, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/teams/*", ac_api_teams, AC_SCOPE_ADMIN, false},
-    {"GET", "/v1/routes", ac_api_routes, AC_SCOPE_READ, false},
-    {"POST", "/v1/routes", ac_api_routes, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/routes/*", ac_api_routes, AC_SCOPE_READ, false},
-    {"PUT", "/v1/routes/*", ac_api_routes, AC_SCOPE_ADMIN, true},
-    {"DELETE", "/v1/routes/*", ac_api_routes, AC_SCOPE_ADMIN, false},
-    /* authorized by the signed link itself; GET shows, POST acts (once) */
-    {"GET", "/v1/actions/*", ac_api_action, 0, false},
-    {"POST", "/v1/actions/*", ac_api_action_post, 0, false},
-    {"GET", "/v1/notifications", ac_api_notifications, AC_SCOPE_READ, false},
-    {"GET", "/v1/audit", ac_api_audit, AC_SCOPE_READ, false},
-    {"GET", "/v1/stats", ac_api_stats, AC_SCOPE_READ, false},
-    {"GET", "/v1/summary", ac_api_summary, AC_SCOPE_READ, false},
-    {"GET", "/v1/export/*", ac_api_export_route, AC_SCOPE_READ, false},
-    {"GET", "/v1/subscriptions", ac_api_subscriptions, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
-    {"POST", "/v1/subscriptions", ac_api_subscriptions, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, true},
-    {"GET", "/v1/subscriptions/*", ac_api_subscription, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
-    {"PUT", "/v1/subscriptions/*", ac_api_subscription, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, true},
-    {"DELETE", "/v1/subscriptions/*", ac_api_subscription, AC_SCOPE_ADMIN | AC_SCOPE_TENANT, false},
-    {"GET", "/v1/tenants/*/events", ac_api_tenant_events, AC_SCOPE_READ | AC_SCOPE_TENANT, false},
-    {"GET", "/v1/silences", ac_api_silences, AC_SCOPE_READ, false},
-    {"GET", "/v1/silences/*", ac_api_silences, AC_SCOPE_READ, false},
-    {"POST", "/v1/silences", ac_api_silences, AC_SCOPE_OPERATE, true},
-    {"DELETE", "/v1/silences/*", ac_api_silences, AC_SCOPE_OPERATE, false},
-    {"GET", "/v1/tokens", ac_api_tokens, AC_SCOPE_ADMIN, false},
-    {"POST", "/v1/tokens", ac_api_tokens, AC_SCOPE_ADMIN, true},
-    {"GET", "/v1/tokens/*", ac_api_tokens, AC_SCOPE_ADMIN, false},
-    {"DELETE", "/v1/tokens/*", ac_api_tokens, AC_SCOPE_ADMIN, false},
-    {NULL, NULL, NULL, 0, false},
-};
-
-#define HTTP_NROUTES (sizeof(http_routes) / sizeof(*http_routes) - 1)
-
 /* Per route (and one for requests that matched none): answers by status
  * code, and the time to answer. Relaxed atomics. */
 struct http_stats {
@@ -192,11 +79,11 @@ struct ac_http {
     struct ac_tls *tls;          /* the certificate, with HTTPS; else NULL */
     int inflight;                /* atomic */
     unsigned long long busy;     /* 503s for a full worker queue (atomic) */
-    struct http_stats stats[HTTP_NROUTES + 1];
+    struct http_stats *stats;    /* [route] and, last, the unmatched */
 };
 
 struct http_state {
-    const struct http_route *route;
+    const struct ac_http_route *route;
     char *arg;
     struct ac_buf body;
     bool too_big;          /* the body is discarded */
@@ -364,58 +251,6 @@ const char *ac_http_unknown_arg(const struct ac_http_req *r, const char *const *
     return s.unknown;
 }
 
-/* Matches url against a pattern segment by segment; "*" matches one
- * non-empty segment, whose value goes to *arg (new) if arg is not NULL. */
-static bool http_path_match(const char *pattern, const char *url, char **arg)
-{
-    const char *p = pattern, *u = url;
-
-    while (*p && *u) {
-        size_t pl = strcspn(p, "/"), ul = strcspn(u, "/");
-        if (pl == 1 && *p == '*') {
-            if (ul == 0) {
-                return false;
-            }
-            if (arg && !*arg) {
-                *arg = ac_xstrndup(u, ul);
-            }
-        }
-        else if (pl != ul || strncmp(p, u, pl) != 0) {
-            return false;
-        }
-        p += pl;
-        u += ul;
-        if (*p != *u) {
-            return false; /* one has a '/' where the other ended */
-        }
-        if (*p == '/') {
-            p++;
-            u++;
-        }
-    }
-    return *p == '\0' && *u == '\0';
-}
-
-/* Finds the route; *path_known tells 404 from 405. */
-static const struct http_route *http_match(const char *method, const char *url, char **arg,
-                                           bool *path_known)
-{
-    *path_known = false;
-    *arg = NULL;
-    for (const struct http_route *rt = http_routes; rt->method; rt++) {
-        if (!http_path_match(rt->path, url, NULL)) {
-            continue;
-        }
-        *path_known = true;
-        if (strcmp(method, rt->method) == 0 ||
-            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
-            (void)http_path_match(rt->path, url, arg);
-            return rt;
-        }
-    }
-    return NULL;
-}
-
 static bool http_content_type_ok(const char *ct)
 {
     size_t n;
@@ -452,7 +287,8 @@ static enum MHD_Result http_queue(struct ac_http *h, const struct http_state *st
                                   struct ac_http_req *r)
 {
     enum MHD_Result ret;
-    struct http_stats *s = &h->stats[st->route ? (size_t)(st->route - http_routes) : HTTP_NROUTES];
+    struct http_stats *s =
+        &h->stats[st->route ? (size_t)(st->route - ac_http_route_table) : ac_http_nroutes];
 
     if (!r->resp) {
         ac_http_reply_error(r, 500, "internal", "the handler produced no response", NULL);
@@ -640,7 +476,7 @@ static bool http_early(struct ac_http *h, struct ac_http_req *r, struct http_sta
 
 /* Handlers that never block (no database, no lock held for long) run on
  * the event thread; the rest on a worker, the connection suspended. */
-static bool http_runs_inline(const struct http_route *rt)
+static bool http_runs_inline(const struct ac_http_route *rt)
 {
     return rt->fn == ac_api_healthz || rt->fn == ac_api_openapi;
 }
@@ -728,7 +564,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         }
         __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
         st->body_cap = (size_t)h->srv->cfg.max_body_bytes;
-        st->route = http_match(method, url, &st->arg, &path_known);
+        st->route = ac_http_route_match(method, url, &st->arg, &path_known);
         if (http_early(h, &r, st, path_known)) {
             if (http_answer_now(&r)) {
                 return http_queue(h, st, &r);
@@ -915,7 +751,7 @@ static void http_collect(void *ctx, struct ac_metrics_out *o)
     ac_metrics_family(o, "ac_http_requests_total", "counter",
                       "Requests this instance answered, by route (its pattern; \"unmatched\" for"
                       " none), method and status code.");
-    for (size_t i = 0; i <= HTTP_NROUTES; i++) {
+    for (size_t i = 0; i <= ac_http_nroutes; i++) {
         for (unsigned c = 0; c < 500; c++) {
             unsigned long long v = __atomic_load_n(&h->stats[i].by_status[c], __ATOMIC_RELAXED);
             char code[8];
@@ -924,19 +760,20 @@ static void http_collect(void *ctx, struct ac_metrics_out *o)
             }
             (void)snprintf(code, sizeof(code), "%u", c + 100);
             ac_metrics_sample(o, "ac_http_requests_total", (double)v, "route",
-                              i < HTTP_NROUTES ? http_routes[i].path : "unmatched", "method",
-                              i < HTTP_NROUTES ? http_routes[i].method : "", "code", code, NULL);
+                              i < ac_http_nroutes ? ac_http_route_table[i].path : "unmatched",
+                              "method", i < ac_http_nroutes ? ac_http_route_table[i].method : "",
+                              "code", code, NULL);
         }
     }
     ac_metrics_family(o, "ac_http_request_duration_seconds", "histogram",
                       "From a request's headers to its answer, by route (routes that were used).");
-    for (size_t i = 0; i <= HTTP_NROUTES; i++) {
+    for (size_t i = 0; i <= ac_http_nroutes; i++) {
         if (__atomic_load_n(&h->stats[i].time.count, __ATOMIC_RELAXED) == 0) {
             continue;
         }
         ac_metrics_hist(o, "ac_http_request_duration_seconds", &h->stats[i].time, "route",
-                        i < HTTP_NROUTES ? http_routes[i].path : "unmatched", "method",
-                        i < HTTP_NROUTES ? http_routes[i].method : "", NULL);
+                        i < ac_http_nroutes ? ac_http_route_table[i].path : "unmatched", "method",
+                        i < ac_http_nroutes ? ac_http_route_table[i].method : "", NULL);
     }
 }
 
@@ -981,6 +818,7 @@ struct ac_http *ac_http_start(struct ac_server *srv)
         free(h);
         return NULL;
     }
+    h->stats = ac_xcalloc(ac_http_nroutes + 1, sizeof(*h->stats));
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
@@ -1039,6 +877,7 @@ fail:
     ac_workq_stop(h->workers);
     ac_http_conns_stop(h->conns);
     ac_tls_destroy(h->tls);
+    free(h->stats);
     free(h);
     return NULL;
 }
@@ -1068,6 +907,7 @@ void ac_http_stop(struct ac_http *h, long grace_s)
     MHD_stop_daemon(h->d);
     ac_http_conns_stop(h->conns);
     ac_tls_destroy(h->tls);
+    free(h->stats);
     free(h);
 }
 
@@ -1094,18 +934,4 @@ void ac_api_openapi(struct ac_http_req *r)
 {
     ac_http_reply_text(r, 200, ac_xstrndup(ac_openapi_json, ac_openapi_json_len),
                        ac_openapi_json_len, HTTP_JSON);
-}
-
-json_t *ac_http_routes(void)
-{
-    json_t *out = json_array();
-
-    for (const struct http_route *rt = http_routes; rt->method; rt++) {
-        char names[64];
-        json_array_append_new(
-            out,
-            json_pack("{s:s, s:s, s:s, s:b}", "method", rt->method, "path", rt->path, "scope",
-                      rt->scope ? ac_scope_names(rt->scope, names) : "public", "body", rt->body));
-    }
-    return out;
 }
