@@ -488,6 +488,17 @@ static void ev_set_str(json_t *o, const char *k, const char *v)
     }
 }
 
+json_t *ac_event_resource_json(const struct ac_event *ev)
+{
+    json_t *r = json_object();
+
+    ev_set_str(r, "kind", ev->resource.kind);
+    ev_set_str(r, "namespace", ev->resource.namespace_);
+    ev_set_str(r, "name", ev->resource.name);
+    ev_set_str(r, "uid", ev->resource.uid);
+    return r;
+}
+
 json_t *ac_event_to_json(const struct ac_event *ev)
 {
     json_t *o = json_object();
@@ -517,12 +528,7 @@ json_t *ac_event_to_json(const struct ac_event *ev)
     }
     ev_set_str(o, "instance", ev->instance);
     if (ev->has_resource) {
-        json_t *r = json_object();
-        ev_set_str(r, "kind", ev->resource.kind);
-        ev_set_str(r, "namespace", ev->resource.namespace_);
-        ev_set_str(r, "name", ev->resource.name);
-        ev_set_str(r, "uid", ev->resource.uid);
-        json_object_set_new(o, "resource", r);
+        json_object_set_new(o, "resource", ac_event_resource_json(ev));
     }
     if (ev->labels) {
         json_object_set(o, "labels", ev->labels);

@@ -118,6 +118,8 @@ void ac_event_apply_defaults(struct ac_event *ev);
  * fields omitted). Returns: new reference.
  */
 json_t *ac_event_to_json(const struct ac_event *ev);
+/* Its "resource" object alone (new; the event has one). */
+json_t *ac_event_resource_json(const struct ac_event *ev);
 /*
  * The same document as compact JSON text, written directly (the ingest
  * path's one serialization of each event): byte for byte what

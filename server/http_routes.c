@@ -114,7 +114,6 @@ const struct ac_http_route ac_http_route_table[] = {
     {NULL, NULL, NULL, 0, false},
 };
 
-
 const size_t ac_http_nroutes = sizeof(ac_http_route_table) / sizeof(*ac_http_route_table) - 1;
 
 /* Matches url against a pattern segment by segment; "*" matches one
@@ -150,7 +149,7 @@ static bool http_path_match(const char *pattern, const char *url, char **arg)
 }
 
 const struct ac_http_route *ac_http_route_match(const char *method, const char *url, char **arg,
-                                                 bool *path_known)
+                                                bool *path_known)
 {
     *path_known = false;
     *arg = NULL;

@@ -423,9 +423,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
             continue;
         }
         if (ev->has_resource) {
-            json_t *doc = ac_event_to_json(ev);
-            res = json_incref(json_object_get(doc, "resource"));
-            json_decref(doc);
+            res = ac_event_resource_json(ev);
             res_s = json_dumps(res, JSON_COMPACT);
             json_decref(res);
         }
