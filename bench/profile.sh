@@ -10,6 +10,9 @@
 #   - the server's hottest functions (perf record -g, PERF=1).
 #   BENCH_SECONDS (10)  ARGS ("--format prometheus --batch 100 --conns 8 --dup 0.1")
 #   EVENT_BYTES (1024)  TOP (25)  PERF (1)  PERF_KEEP (a path: keep perf.data there)
+#   PG_OPTS (more PostgreSQL settings; auto_explain is loaded, off unless set)  PG_LOG_KEEP (a path:
+#   keep PostgreSQL's log there)  WAITS (1: sample pg_stat_activity every
+#   0.1 s and print what the server's sessions were doing or waiting for)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -24,7 +27,7 @@ TOP=${TOP:-25}
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF \
     -DCMAKE_C_FLAGS="-fno-omit-frame-pointer" >/dev/null
 cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen >/dev/null
-bench_services_start profile "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+bench_services_start profile "-c shared_preload_libraries=pg_stat_statements,auto_explain -c pg_stat_statements.track=all ${PG_OPTS:-}"
 PORT=$(ac_free_port)
 SQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -d alertcenter -qAt"
 TOKEN=bench-token-0123456789abcdef
@@ -49,11 +52,23 @@ if [ "${PERF:-1}" = 1 ] && command -v perf >/dev/null; then
     perf record ${PERF_CALLGRAPH:--g} -F 499 -p "$SRV" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
     PERFPID=$!
 fi
+if [ "${WAITS:-1}" = 1 ]; then
+    $SQL -c "CREATE UNLOGGED TABLE bench_waits (state text, wait text, query text)"
+    (for _ in $(seq 1 $((SECS * 10))); do
+        $SQL -c "INSERT INTO bench_waits SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU'),
+                        left(regexp_replace(query, '\s+', ' ', 'g'), 60)
+                   FROM pg_stat_activity WHERE application_name = 'alertcenter' AND state <> 'idle'"
+        sleep 0.1
+    done) &
+    WAITPID=$!
+fi
 # shellcheck disable=SC2086
 out=$(./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --event-bytes "$EVB" --seconds "$SECS" $ARGS)
+[ -n "${WAITPID:-}" ] && wait "$WAITPID" || true
 [ -n "${PERFPID:-}" ] && wait "$PERFPID" || true
 c1=("$(bench_cpu_ticks "$SRV")" "$(bench_cpu_ticks $(bench_pg_pids "$TMP/pg"))" "$(bench_cpu_ticks "$REDIS_PID")")
 wal1=$($SQL -c "SELECT pg_current_wal_lsn() - '0/0'")
+[ -n "${PG_LOG_KEEP:-}" ] && cp "$TMP/pg/server.log" "$PG_LOG_KEEP"
 ev=$(printf '%s' "$out" | sed -n 's/.* events=\([0-9]*\).*/\1/p')
 echo "$out"
 awk -v hz="$HZ" -v ev="$ev" -v s="$((c1[0] - c0[0]))" -v p="$((c1[1] - c0[1]))" \
@@ -65,6 +80,12 @@ echo "PostgreSQL statements by total time (us per event, calls per event, mean m
 $SQL -F ' | ' -c "SELECT round((total_exec_time * 1000 / $ev)::numeric, 1), round(calls::numeric / $ev, 3),
        round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
   FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $TOP"
+if [ -n "${WAITPID:-}" ]; then
+    echo
+    echo "PostgreSQL: the server's busy sessions, sampled every 0.1 s (samples, state, CPU or wait, statement):"
+    $SQL -F ' | ' -c "SELECT count(*), state, wait, query FROM bench_waits
+                        GROUP BY 2, 3, 4 ORDER BY 1 DESC LIMIT $TOP"
+fi
 if [ -n "${PERFPID:-}" ]; then
     echo
     [ -n "${PERF_KEEP:-}" ] && cp "$TMP/perf.data" "$PERF_KEEP"

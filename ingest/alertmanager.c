@@ -149,13 +149,14 @@ static bool am_time(const json_t *v, int64_t *us)
     return ac_time_parse(json_string_value(v), us);
 }
 
-/* "am:" and the SHA-256 of the sorted label set, startsAt and status. */
-static json_t *am_id(const json_t *labels, const char *starts_at, const char *status)
+/* "am:" and the SHA-256 of the sorted label set, startsAt and status (new). */
+static char *am_id(const json_t *labels, const char *starts_at, const char *status)
 {
     char *canon = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     char hex[3 + 2 * EVP_MAX_MD_SIZE + 1] = "am:";
+    static const char digits[] = "0123456789abcdef";
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
     AC_ASSERT(canon != NULL && ctx != NULL);
@@ -169,22 +170,24 @@ static json_t *am_id(const json_t *labels, const char *starts_at, const char *st
     EVP_MD_CTX_free(ctx);
     free(canon);
     for (unsigned i = 0; i < mdlen; i++) {
-        (void)snprintf(hex + 3 + 2 * i, 3, "%02x", md[i]);
+        hex[3 + 2 * i] = digits[md[i] >> 4];
+        hex[4 + 2 * i] = digits[md[i] & 15];
     }
-    return json_string(hex);
+    hex[3 + 2 * mdlen] = '\0';
+    return ac_xstrdup(hex);
 }
 
-static void am_copy(json_t *doc, const char *field, const json_t *labels, const char *label)
+/* A copy of labels[label] when it is a non-empty string, else NULL. */
+static char *am_label(const json_t *labels, const char *label)
 {
     const char *v = json_string_value(json_object_get(labels, label));
 
-    if (v && *v) {
-        json_object_set_new(doc, field, json_string(v));
-    }
+    return v && *v ? ac_xstrdup(v) : NULL;
 }
 
 /* The event's context from alert a: the webhook's (extra, or NULL), its
- * annotations, generator URL, times and Alertmanager fingerprint (new). */
+ * annotations, generator URL, times and Alertmanager fingerprint (new; the
+ * values are a's, shared). */
 static json_t *am_context(const json_t *a, const json_t *extra)
 {
     static const char *const copied[][2] = {{"startsAt", "starts_at"},
@@ -192,8 +195,11 @@ static json_t *am_context(const json_t *a, const json_t *extra)
                                             {"fingerprint", "alertmanager_fingerprint"}};
     const json_t *ann = json_object_get(a, "annotations"),
                  *gen = json_object_get(a, "generatorURL");
-    json_t *ctx = extra ? json_deep_copy(extra) : json_object();
+    json_t *ctx = json_object();
 
+    if (extra) {
+        json_object_update(ctx, (json_t *)extra);
+    }
     if (json_object_size(ann)) {
         json_object_set(ctx, "annotations", (json_t *)ann);
     }
@@ -209,23 +215,27 @@ static json_t *am_context(const json_t *a, const json_t *extra)
 }
 
 /*
- * One alert into the native document, then through the event model's
- * validation. status: the webhook's alert status, or NULL (v2: from endsAt).
- * extra: webhook context to merge (borrowed), or NULL.
+ * One alert straight into the event model (no native document in between),
+ * then through its validation (ac_event_check: the native format's limits and
+ * paths). status: the webhook's alert status, or NULL (v2: from endsAt).
+ * extra: webhook context to merge (borrowed), or NULL. a's labels object is
+ * taken over by the event (alertname removed), so a is the caller's parsed
+ * body, dropped after decoding.
  */
-static void am_alert(const struct ac_am_config *c, const json_t *a, long index, const char *source,
+static void am_alert(const struct ac_am_config *c, json_t *a, long index, const char *source,
                      const char *status, const json_t *extra, int64_t now_us,
                      struct ac_event_vec *out, json_t *details)
 {
-    const json_t *labels = json_object_get(a, "labels");
+    json_t *labels = json_object_get(a, "labels");
     const json_t *ann = json_object_get(a, "annotations");
     const json_t *gen = json_object_get(a, "generatorURL");
     const char *name, *sev, *title, *msg;
     int64_t starts = 0, ends = 0;
     bool resolved;
-    json_t *doc, *kept, *ctx;
+    json_t *ctx;
     size_t before = json_array_size(details);
     char when[AC_TIME_STRLEN];
+    char **dims[6];
     struct ac_event *ev;
 
     if (!json_is_object(a)) {
@@ -260,66 +270,56 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
     }
     resolved = status ? strcmp(status, "resolved") == 0 : (ends > 0 && ends <= now_us);
 
-    doc = json_pack("{s:s, s:s, s:s}", "source", source, "type", name, "status",
-                    resolved ? "resolved" : "firing");
+    ev = ac_event_vec_push(out);
+    ev->source = ac_xstrdup(source);
+    ev->type = ac_xstrdup(name);
+    ev->status = resolved ? AC_STATUS_RESOLVED : AC_STATUS_FIRING;
     /* A resolve is accepted once (Alertmanager re-sends them for a while); a
      * firing alert is re-sent until it ends, and each re-send refreshes it
      * (below), so it needs no key - and a re-send after a resolve opens a
      * new alert. */
     if (starts > 0 && resolved) {
         ac_time_format(starts, when);
-        json_object_set_new(doc, "id", am_id(labels, when, "resolved"));
+        ev->id = am_id(labels, when, "resolved");
     }
     if ((sev = json_string_value(json_object_get(labels, c->level_label)))) {
         for (size_t i = 0; i < c->nlevels; i++) {
             if (strcasecmp(sev, c->levels[i].value) == 0) {
-                json_object_set_new(doc, "level", json_string(ac_level_name(c->levels[i].level)));
+                ev->level = c->levels[i].level;
                 break;
             }
         }
     }
     title = json_string_value(json_object_get(ann, "summary"));
-    json_object_set_new(doc, "title", json_string(title && *title ? title : name));
+    ev->title = ac_xstrdup(title && *title ? title : name);
     msg = json_string_value(json_object_get(ann, "description"));
     if (!msg || !*msg) {
         msg = json_string_value(json_object_get(ann, "message"));
     }
-    if (msg && *msg) {
-        json_object_set_new(doc, "message", json_string(msg));
-    }
-    if (resolved && ends > 0) {
-        ac_time_format(ends, when);
-        json_object_set_new(doc, "occurred_at", json_string(when));
-    }
-    else if (starts > 0) {
-        ac_time_format(starts, when);
-        json_object_set_new(doc, "occurred_at", json_string(when));
-    }
+    ev->message = msg && *msg ? ac_xstrdup(msg) : NULL;
+    ev->occurred_at = resolved && ends > 0 ? ends : starts;
+    dims[0] = &ev->region;
+    dims[1] = &ev->cluster;
+    dims[2] = &ev->namespace_;
+    dims[3] = &ev->app_id;
+    dims[4] = &ev->user_id;
+    dims[5] = &ev->instance;
     for (size_t i = 0; i < 6; i++) {
-        am_copy(doc, am_dim_fields[i], labels, c->dims[i]);
+        *dims[i] = am_label(labels, c->dims[i]);
     }
     if (json_string_length(json_object_get(labels, "pod"))) {
-        json_t *res =
-            json_pack("{s:s, s:O}", "kind", "Pod", "name", json_object_get(labels, "pod"));
-        am_copy(res, "namespace", labels, "namespace");
-        json_object_set_new(doc, "resource", res);
+        ev->has_resource = true;
+        ev->resource.kind = ac_xstrdup("Pod");
+        ev->resource.name = am_label(labels, "pod");
+        ev->resource.namespace_ = am_label(labels, "namespace");
     }
-    kept = json_deep_copy(labels);
-    json_object_del(kept, "alertname");
-    if (json_object_size(kept)) {
-        json_object_set_new(doc, "labels", kept);
-    }
-    else {
-        json_decref(kept);
+    /* the label set, but alertname (the type): the parsed object itself */
+    json_object_del(labels, "alertname");
+    if (json_object_size(labels)) {
+        ev->labels = json_incref(labels);
     }
     ctx = am_context(a, extra);
-    if (json_object_size(ctx)) {
-        json_object_set(doc, "context", ctx);
-    }
-    json_decref(ctx);
-
-    ev = ac_event_vec_push(out);
-    if (!ac_event_from_json(doc, ev, index, details)) {
+    if (!ac_event_check(ev, json_object_size(ctx) ? ctx : NULL, index, details)) {
         ac_event_vec_pop(out);
     }
     else {
@@ -327,7 +327,7 @@ static void am_alert(const struct ac_am_config *c, const json_t *a, long index, 
         ev->refresh = !resolved;
         ev->ends_at = !resolved && ends > now_us ? ends : 0;
     }
-    json_decref(doc);
+    json_decref(ctx);
 }
 
 /* Parses the body; on a syntax error fills *details and returns NULL. */

@@ -191,6 +191,8 @@ static const struct {
     {"uid", offsetof(struct ac_resource, uid)},
 };
 
+static char *ev_dump_value(const json_t *v, size_t *len);
+
 /* Nesting depth: containers count one level each, scalars none. Stops
  * descending past limit (the answer is then already over it). */
 static int ev_depth(const json_t *v, int limit)
@@ -223,23 +225,33 @@ static int ev_depth(const json_t *v, int limit)
     return max + 1;
 }
 
+/* Whether s keeps to a character limit (0: none); the problem goes to errors. */
+static bool ev_len_ok(const char *s, size_t max, long index, const char *path, json_t *errors)
+{
+    size_t n;
+
+    if (!max) {
+        return true;
+    }
+    n = ac_utf8_len(s);
+    if (n > max) {
+        ac_event_error(errors, index, path, "longer than %zu characters (%zu)", max, n);
+        return false;
+    }
+    return true;
+}
+
 /* Validates a string value against a character limit; returns a new copy or NULL. */
 static char *ev_string(const json_t *v, size_t max, long index, const char *path, json_t *errors)
 {
-    const char *s;
-    size_t n;
-
     if (!json_is_string(v)) {
         ac_event_error(errors, index, path, "must be a string");
         return NULL;
     }
-    s = json_string_value(v);
-    n = ac_utf8_len(s);
-    if (max && n > max) {
-        ac_event_error(errors, index, path, "longer than %zu characters (%zu)", max, n);
+    if (!ev_len_ok(json_string_value(v), max, index, path, errors)) {
         return NULL;
     }
-    return ev_xstrdup(s);
+    return ev_xstrdup(json_string_value(v));
 }
 
 static void ev_parse_resource(const json_t *v, struct ac_event *ev, long index, json_t *errors)
@@ -271,7 +283,8 @@ static void ev_parse_resource(const json_t *v, struct ac_event *ev, long index, 
     }
 }
 
-static void ev_parse_labels(const json_t *v, struct ac_event *ev, long index, json_t *errors)
+/* The labels' limits (v: an object); problems go to errors. */
+static bool ev_labels_ok(const json_t *v, long index, json_t *errors)
 {
     const char *k;
     json_t *c;
@@ -279,10 +292,6 @@ static void ev_parse_labels(const json_t *v, struct ac_event *ev, long index, js
     size_t n;
     bool ok = true;
 
-    if (!json_is_object(v)) {
-        ac_event_error(errors, index, "$.labels", "must be an object of strings");
-        return;
-    }
     if (json_object_size(v) > AC_EVENT_LABELS_MAX) {
         ac_event_error(errors, index, "$.labels", "more than %d labels (%zu)", AC_EVENT_LABELS_MAX,
                        json_object_size(v));
@@ -307,30 +316,47 @@ static void ev_parse_labels(const json_t *v, struct ac_event *ev, long index, js
             ok = false;
         }
     }
-    if (ok) {
+    return ok;
+}
+
+static void ev_parse_labels(const json_t *v, struct ac_event *ev, long index, json_t *errors)
+{
+    if (!json_is_object(v)) {
+        ac_event_error(errors, index, "$.labels", "must be an object of strings");
+        return;
+    }
+    if (ev_labels_ok(v, index, errors)) {
         ev->labels = json_deep_copy(v);
     }
 }
 
-static void ev_parse_context(const json_t *v, struct ac_event *ev, long index, json_t *errors)
+/* The context (an object) written once as compact JSON into ev->context_json,
+ * measured on that text and stored as it is (ac_event_dump). Returns false,
+ * the problem in errors, when it is too large. */
+static bool ev_context_dump(const json_t *v, struct ac_event *ev, long index, json_t *errors)
 {
     size_t size;
 
-    if (!json_is_object(v)) {
-        ac_event_error(errors, index, "$.context", "must be an object");
-        return;
-    }
-    /* written once: measured here, stored as it is (ac_event_dump) */
-    ev->context_json = json_dumps(v, JSON_COMPACT);
-    size = ev->context_json ? strlen(ev->context_json) : 0;
+    ev->context_json = ev_dump_value(v, &size);
     if (size > AC_EVENT_CONTEXT_MAX) {
         ac_event_error(errors, index, "$.context", "larger than %d bytes (%zu)",
                        AC_EVENT_CONTEXT_MAX, size);
         free(ev->context_json);
         ev->context_json = NULL;
+        return false;
+    }
+    return true;
+}
+
+static void ev_parse_context(const json_t *v, struct ac_event *ev, long index, json_t *errors)
+{
+    if (!json_is_object(v)) {
+        ac_event_error(errors, index, "$.context", "must be an object");
         return;
     }
-    ev->context = json_deep_copy(v);
+    if (ev_context_dump(v, ev, index, errors)) {
+        ev->context = json_deep_copy(v);
+    }
 }
 
 static void ev_parse_enum(const struct ev_field *f, const json_t *v, struct ac_event *ev,
@@ -466,6 +492,52 @@ bool ac_event_from_json(const json_t *obj, struct ac_event *ev, long index, json
         return false;
     }
     return true;
+}
+
+bool ac_event_check(struct ac_event *ev, json_t *context, long index, json_t *errors)
+{
+    size_t before = json_array_size(errors);
+    const struct ev_field *f;
+    char path[64];
+
+    for (f = ev_fields; f->name; f++) {
+        const char *v;
+
+        if (f->kind != EV_STR) {
+            continue;
+        }
+        v = *(char **)((char *)ev + f->offset);
+        (void)snprintf(path, sizeof(path), "$.%s", f->name);
+        if (f->required && (!v || !*v)) {
+            ac_event_error(errors, index, path,
+                           v ? "must not be empty" : "required field is missing");
+        }
+        else if (v) {
+            (void)ev_len_ok(v, f->max, index, path, errors);
+        }
+    }
+    for (size_t i = 0;
+         ev->has_resource && i < sizeof(ev_resource_fields) / sizeof(ev_resource_fields[0]); i++) {
+        const char *v = *(char **)((char *)&ev->resource + ev_resource_fields[i].offset);
+
+        (void)snprintf(path, sizeof(path), "$.resource.%s", ev_resource_fields[i].name);
+        if (v) {
+            (void)ev_len_ok(v, AC_EVENT_STRING_MAX, index, path, errors);
+        }
+    }
+    if (ev->labels) {
+        (void)ev_labels_ok(ev->labels, index, errors);
+    }
+    if (context) {
+        if (ev_depth(context, AC_EVENT_DEPTH_MAX) > AC_EVENT_DEPTH_MAX - 1) {
+            ac_event_error(errors, index, "$.context", "nesting deeper than %d levels",
+                           AC_EVENT_DEPTH_MAX);
+        }
+        else if (ev_context_dump(context, ev, index, errors)) {
+            ev->context = json_incref(context);
+        }
+    }
+    return json_array_size(errors) == before;
 }
 
 void ac_event_apply_defaults(struct ac_event *ev)
@@ -636,12 +708,64 @@ static int ev_put_cb(const char *buf, size_t size, void *data)
     return 0;
 }
 
+/* A value as json_dumps(v, JSON_COMPACT) writes it: containers and strings
+ * here (most of a document), other scalars by jansson. Depth: the caller's
+ * (validated against AC_EVENT_DEPTH_MAX). */
+static void ev_put_value(struct ev_out *o, const json_t *v)
+{
+    const char *k;
+    json_t *c;
+    size_t i;
+
+    switch (json_typeof(v)) {
+        case JSON_OBJECT:
+            ev_put(o, "{", 1);
+            i = 0;
+            json_object_foreach((json_t *)v, k, c)
+            {
+                if (i++) {
+                    ev_put(o, ",", 1);
+                }
+                ev_put_str(o, k);
+                ev_put(o, ":", 1);
+                ev_put_value(o, c);
+            }
+            ev_put(o, "}", 1);
+            break;
+        case JSON_ARRAY:
+            ev_put(o, "[", 1);
+            json_array_foreach(v, i, c)
+            {
+                if (i) {
+                    ev_put(o, ",", 1);
+                }
+                ev_put_value(o, c);
+            }
+            ev_put(o, "]", 1);
+            break;
+        case JSON_STRING:
+            ev_put_str(o, json_string_value(v));
+            break;
+        default:
+            (void)json_dump_callback(v, ev_put_cb, o, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+}
+
 static void ev_put_json(struct ev_out *o, const char *key, const json_t *v)
 {
     ev_put(o, ",\"", 2);
     ev_put(o, key, strlen(key));
     ev_put(o, "\":", 2);
-    (void)json_dump_callback(v, ev_put_cb, o, JSON_COMPACT);
+    ev_put_value(o, v);
+}
+
+static char *ev_dump_value(const json_t *v, size_t *len)
+{
+    struct ev_out o = {NULL, 0, 0};
+
+    ev_put_value(&o, v);
+    *len = o.n;
+    return o.p;
 }
 
 char *ac_event_dump(const struct ac_event *ev, size_t *len)

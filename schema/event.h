@@ -109,6 +109,17 @@ struct ac_event {
  */
 bool ac_event_from_json(const json_t *obj, struct ac_event *ev, long index, json_t *errors);
 
+/*
+ * Validates an event a decoder filled field by field (the Prometheus and
+ * Alertmanager formats, which skip building a native document): the limits
+ * ac_event_from_json enforces, reported at the native paths ("$.title",
+ * "$.labels.<name>", "$.resource.name", "$.context"). Label values must
+ * already be strings. context (borrowed, may be NULL): the event's context
+ * object, written once as text here and kept by reference (the event then
+ * shares it). Returns true if valid; on false the caller releases the event.
+ */
+bool ac_event_check(struct ac_event *ev, json_t *context, long index, json_t *errors);
+
 /* Fills what the event did not carry: level P4, trace runtime,
  * occurred_at = received_at. Type-config defaults are applied before this. */
 void ac_event_apply_defaults(struct ac_event *ev);

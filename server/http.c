@@ -57,8 +57,11 @@
  * connection closes. */
 #define HTTP_DISCARD_MAX (64LL << 10)
 /* libmicrohttpd's memory per connection (request line, headers, query);
- * past it, it answers 414/431 itself, so our own limits below sit inside. */
-#define HTTP_CONN_MEMORY (128U << 10)
+ * past it, it answers 414/431 itself, so our own limits below sit inside.
+ * It zeroes the pool for every request on a kept-alive connection, so it is
+ * no larger than that needs (128 KiB cost 6 % of the server's CPU at one
+ * alert a request: bench/PROFILE.md). */
+#define HTTP_CONN_MEMORY (64U << 10)
 #define HTTP_URL_MAX     (8U << 10)  /* longer: 414 */
 #define HTTP_HEADERS_MAX (32U << 10) /* header block larger: 431 */
 /* TLS 1.2 and 1.3 only, GnuTLS's default ciphers otherwise. */

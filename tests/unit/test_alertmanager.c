@@ -90,6 +90,33 @@ static void test_am_v2_fixture(void **state)
     free(body);
 }
 
+/* The events are built field by field (no native document in between): the
+ * stored document (ac_event_dump, with the context written once at decoding)
+ * is exactly jansson's serialization of the event. */
+static void test_am_document_is_jansson(void **state)
+{
+    size_t len;
+    char *body = slurp("v2_alerts.json", &len);
+    struct ac_event_vec evs;
+    json_t *details = NULL;
+
+    (void)state;
+    assert_int_equal(ac_am_decode_v2(&cfg, body, len, "prometheus", 100, now_us, &evs, &details),
+                     AC_OK);
+    for (size_t i = 0; i < evs.n; i++) {
+        json_t *tree = ac_event_to_json(&evs.items[i]);
+        char *want = json_dumps(tree, JSON_COMPACT), *got = ac_event_dump(&evs.items[i], NULL);
+
+        assert_true(!evs.items[i].context || evs.items[i].context_json != NULL);
+        assert_string_equal(got, want);
+        free(want);
+        free(got);
+        json_decref(tree);
+    }
+    ac_event_vec_deinit(&evs);
+    free(body);
+}
+
 static void test_am_webhook_fixture(void **state)
 {
     size_t len;
@@ -218,6 +245,20 @@ static void test_am_bad_bodies(void **state)
         char body[1400];
         snprintf(body, sizeof(body), "[{\"labels\":{\"alertname\":\"A\",\"v\":\"%s\"}}]", big);
         expect_bad(body, "$.labels.v", "", 0);
+        /* a summary over the title's 512 characters, 65 labels */
+        snprintf(body, sizeof(body),
+                 "[{\"labels\":{\"alertname\":\"A\"},\"annotations\":{\"summary\":\"%.600s\"}}]",
+                 big);
+        expect_bad(body, "$.title", "longer than 512", 0);
+        {
+            char many[2000];
+            size_t n = (size_t)snprintf(many, sizeof(many), "[{\"labels\":{\"alertname\":\"A\"");
+            for (int i = 0; i < 65; i++) {
+                n += (size_t)snprintf(many + n, sizeof(many) - n, ",\"l%d\":\"v\"", i);
+            }
+            snprintf(many + n, sizeof(many) - n, "}}]");
+            expect_bad(many, "$.labels", "more than 64", 0);
+        }
     }
     /* more alerts than allowed */
     assert_int_equal(
@@ -275,9 +316,9 @@ static void test_am_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_am_v2_fixture),      cmocka_unit_test(test_am_webhook_fixture),
-        cmocka_unit_test(test_am_resend_identity), cmocka_unit_test(test_am_bad_bodies),
-        cmocka_unit_test(test_am_config),
+        cmocka_unit_test(test_am_v2_fixture),      cmocka_unit_test(test_am_document_is_jansson),
+        cmocka_unit_test(test_am_webhook_fixture), cmocka_unit_test(test_am_resend_identity),
+        cmocka_unit_test(test_am_bad_bodies),      cmocka_unit_test(test_am_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

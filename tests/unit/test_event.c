@@ -364,7 +364,7 @@ static void test_event_dump_is_jansson(void **state)
         "\"instance\":\"pod-1\",\"resource\":{\"kind\":\"Pod\",\"namespace\":\"ns\",\"name\":"
         "\"pod-1\",\"uid\":\"x\"},\"labels\":{\"team\":\"sre\",\"q\":\"a\\\"b\"},"
         "\"context\":{\"events\":[{\"reason\":\"Failed\",\"n\":3,\"f\":1.5,\"ok\":true,"
-        "\"none\":null}]}}",
+        "\"none\":null,\"e\":{},\"a\":[]}]}}",
         "{" MIN_EVENT ",\"resource\":{\"name\":\"only-name\"},\"gc_level\":1}",
     };
 
