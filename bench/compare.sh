@@ -14,9 +14,11 @@
 # Kafka ingest (bench/sources.sh). Bounded: about 15 minutes with the
 # defaults.
 #   BENCH_SECONDS (6)  RUNS (3)  EVENT_BYTES (1024)
-#   MEM_ALERTS (1000000; 0 skips)  MEM_SECONDS (240: the most each side may
+#   MEM_ALERTS (1000000; 0 skips)  MEM_SECONDS (330: the most each side may
 #     take to receive them)  LAT_RATE (2000 requests/s)
 #   COMPARE_NOTIFY (1), COMPARE_KAFKA (1): 0 skips that part
+#   SCENARIOS ("am100 am1 am100d9 native100 lat"; "" runs none of them)
+#   MEM_SIDES ("ac am")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -27,7 +29,7 @@ SECS=${BENCH_SECONDS:-6}
 RUNS=${RUNS:-3}
 EVB=${EVENT_BYTES:-1024}
 MEM_ALERTS=${MEM_ALERTS:-1000000}
-MEM_SECONDS=${MEM_SECONDS:-240}
+MEM_SECONDS=${MEM_SECONDS:-330}
 LAT_RATE=${LAT_RATE:-2000}
 AM_BIN=/usr/bin/prometheus-alertmanager
 
@@ -108,7 +110,7 @@ declare -A ARGS=(
     [lat]="--format prometheus --batch 1 --conns 32 --dup 0.1 --rate $LAT_RATE"
 )
 declare -A SIDES=([am100]="ac am" [am1]="ac am" [am100d9]="ac am" [native100]="ac" [lat]="ac am")
-SCENARIOS="am100 am1 am100d9 native100 lat"
+SCENARIOS=${SCENARIOS-am100 am1 am100d9 native100 lat}
 declare -A RES
 for run in $(seq 1 "$RUNS"); do
     for sc in $SCENARIOS; do
@@ -152,7 +154,7 @@ if [ "$MEM_ALERTS" -gt 0 ]; then
     start_ac
     start_am
     declare -A MEM
-    for s in ac am; do
+    for s in ${MEM_SIDES:-ac am}; do
         fmt=prometheus
         [ "$s" = ac ] && fmt=native # the native path is the faster way in for us
         # shellcheck disable=SC2046
@@ -178,10 +180,14 @@ if [ "$MEM_ALERTS" -gt 0 ]; then
         fi
         echo "$s: ${MEM[$s]}"
     done
-    MEMLINE="ac ${MEM[ac]} | alertmanager ${MEM[am]}"
+    MEMLINE="ac ${MEM[ac]:-} | alertmanager ${MEM[am]:-}"
 fi
 stop ac
 stop am
+# notify.sh and sources.sh start their own: this PostgreSQL (a million
+# alerts, its autovacuum and checkpoints) must not run beside them
+ac_pg_stop "$TMP/pg"
+ac_redis_stop "$TMP/redis"
 
 # --- P1 -> first notification, Kafka ---------------------------------------------------------
 NOTIFY=
