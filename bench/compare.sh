@@ -196,7 +196,7 @@ if [ "${COMPARE_NOTIFY:-1}" = 1 ]; then
     echo "== P1 event -> first notification at 1,000 events/s (bench/notify.sh)"
     RATE=1000 BENCH_SECONDS=20 bash bench/notify.sh >"$TMP/notify.out" 2>&1 || true
     cat "$TMP/notify.out"
-    nout=$(grep 'p99_ms=' "$TMP/notify.out" | head -1)
+    nout=$(grep '^alerts=.*p99_ms=' "$TMP/notify.out" | head -1)
     NOTIFY=$(printf '%s' "$nout" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
 fi
 KAFKA=
