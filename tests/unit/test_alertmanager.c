@@ -86,23 +86,9 @@ static void test_am_v2_fixture(void **state)
                      AC_OK);
     assert_null(details);
     match_fixture(&evs, "v2_alerts.expected.json");
-    ac_event_vec_deinit(&evs);
-    free(body);
-}
-
-/* The events are built field by field (no native document in between): the
- * stored document (ac_event_dump, with the context written once at decoding)
- * is exactly jansson's serialization of the event. */
-static void test_am_document_is_jansson(void **state)
-{
-    size_t len;
-    char *body = slurp("v2_alerts.json", &len);
-    struct ac_event_vec evs;
-    json_t *details = NULL;
-
-    (void)state;
-    assert_int_equal(ac_am_decode_v2(&cfg, body, len, "prometheus", 100, now_us, &evs, &details),
-                     AC_OK);
+    /* built field by field (no native document in between), the stored
+     * document (ac_event_dump, with the context written once at decoding)
+     * is still exactly jansson's serialization of the event */
     for (size_t i = 0; i < evs.n; i++) {
         json_t *tree = ac_event_to_json(&evs.items[i]);
         char *want = json_dumps(tree, JSON_COMPACT), *got = ac_event_dump(&evs.items[i], NULL);
@@ -316,9 +302,9 @@ static void test_am_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_am_v2_fixture),      cmocka_unit_test(test_am_document_is_jansson),
-        cmocka_unit_test(test_am_webhook_fixture), cmocka_unit_test(test_am_resend_identity),
-        cmocka_unit_test(test_am_bad_bodies),      cmocka_unit_test(test_am_config),
+        cmocka_unit_test(test_am_v2_fixture),      cmocka_unit_test(test_am_webhook_fixture),
+        cmocka_unit_test(test_am_resend_identity), cmocka_unit_test(test_am_bad_bodies),
+        cmocka_unit_test(test_am_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
