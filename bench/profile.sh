@@ -11,7 +11,8 @@
 #   BENCH_SECONDS (10)  ARGS ("--format prometheus --batch 100 --conns 8 --dup 0.1")
 #   EVENT_BYTES (1024)  TOP (25)  PERF (1)  PERF_KEEP (a path: keep perf.data there)
 #   PG_OPTS (more PostgreSQL settings; auto_explain is loaded, off unless set)  PG_LOG_KEEP (a path:
-#   keep PostgreSQL's log there)  WAITS (1: sample pg_stat_activity every
+#   keep PostgreSQL's log there)  AC_LOG_LEVEL (warn)  SERVER_LOG_KEEP (a path:
+#   keep the server's log there)  WAITS (1: sample pg_stat_activity every
 #   0.1 s and print what the server's sessions were doing or waiting for)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ bench_services_start profile "-c shared_preload_libraries=pg_stat_statements,aut
 PORT=$(ac_free_port)
 SQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -d alertcenter -qAt"
 TOKEN=bench-token-0123456789abcdef
-AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$PORT AC_LOG_LEVEL=warn \
+AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$PORT AC_LOG_LEVEL=${AC_LOG_LEVEL:-warn} \
 AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
 AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" ./build/bench/alertcenter serve 2>"$TMP/server.log" &
 SRV=$!
@@ -69,6 +70,7 @@ out=$(./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --event-bytes "$E
 c1=("$(bench_cpu_ticks "$SRV")" "$(bench_cpu_ticks $(bench_pg_pids "$TMP/pg"))" "$(bench_cpu_ticks "$REDIS_PID")")
 wal1=$($SQL -c "SELECT pg_current_wal_lsn() - '0/0'")
 [ -n "${PG_LOG_KEEP:-}" ] && cp "$TMP/pg/server.log" "$PG_LOG_KEEP"
+[ -n "${SERVER_LOG_KEEP:-}" ] && cp "$TMP/server.log" "$SERVER_LOG_KEEP"
 ev=$(printf '%s' "$out" | sed -n 's/.* events=\([0-9]*\).*/\1/p')
 echo "$out"
 awk -v hz="$HZ" -v ev="$ev" -v s="$((c1[0] - c0[0]))" -v p="$((c1[1] - c0[1]))" \
