@@ -22,6 +22,7 @@
 #include "server/core/metrics.h"
 #include "server/core/migrate.h"
 #include "server/core/redis.h"
+#include "server/core/worker.h"
 #include "server/escalator.h"
 #include "server/filter.h"
 #include "server/grouping.h"
@@ -35,6 +36,9 @@
 #include "server/sweeper.h"
 #include "server/tls.h"
 #include "server/tokens.h"
+
+/* How often the heap's free memory goes back to the system (mem.h). */
+#define SRV_MEMTRIM_MS 10000
 
 volatile sig_atomic_t ac_stop_signal;
 static volatile sig_atomic_t srv_reload_signal;
@@ -427,6 +431,7 @@ static int srv_start_parts(struct ac_server *srv)
     if (!srv->grouping) {
         return AC_EIO;
     }
+    srv->memtrim = ac_mem_trimmer_start(SRV_MEMTRIM_MS);
     srv->sweeper = ac_sweeper_start(&srv->cfg);
     srv->retention = ac_retention_start(&srv->cfg);
     srv->subs_notify = ac_subs_notify_start(&srv->cfg, &srv->notify);
@@ -470,6 +475,7 @@ static void srv_teardown(struct ac_server *srv, int code)
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     ac_http_stop(srv->http, 0);
     ac_sweeper_stop(srv->sweeper);
+    ac_worker_stop(srv->memtrim);
     ac_retention_stop(srv->retention);
     ac_subs_notify_stop(srv->subs_notify);
     ac_escalator_stop(srv->escalator);

@@ -29,6 +29,7 @@
 struct ac_http;
 struct ac_health;
 struct ac_sweeper;
+struct ac_worker;
 struct ac_escalator;
 struct ac_notifier;
 struct ac_filter;
@@ -48,6 +49,7 @@ struct ac_server {
     struct ac_writer *writer;           /* main; its thread owns its connection */
     struct ac_health *health;           /* main */
     struct ac_sweeper *sweeper;         /* main; its thread owns its connection */
+    struct ac_worker *memtrim;          /* main; hands free heap memory back (mem.h) */
     struct ac_retention *retention;     /* main; its thread owns its connection */
     struct ac_subs *subs;               /* main; the event center's subscriptions */
     struct ac_subs_notify *subs_notify; /* main; its thread owns its connection */

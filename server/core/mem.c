@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/core/worker.h"
+
 static void mem_oom(size_t n)
 {
     (void)fprintf(stderr, "out of memory allocating %zu bytes\n", n);
@@ -80,19 +82,39 @@ static void *mem_json_malloc(size_t n)
     return ac_xmalloc(n);
 }
 
+/*
+ * glibc gives a thread that meets a locked arena one of its own, up to 8 per
+ * core, and each arena keeps what its threads freed: the HTTP workers' request
+ * trees leave every arena holding its peak (300,000 open alerts: 83 MB
+ * resident). Two arenas a core (4..16) and a trim every few seconds
+ * (ac_mem_trimmer_start) keep it near what is in use (53 MB) at no cost
+ * measured beyond noise; one arena a core (50 MB) cost the server 8-15 % of
+ * its CPU at 90 % repeats in malloc_consolidate (bench/PROFILE.md).
+ * MALLOC_ARENA_MAX, when set, still rules.
+ */
 void ac_mem_init(void)
 {
     json_set_alloc_funcs(mem_json_malloc, free);
-    /* glibc gives each thread that meets a locked arena one of its own, up
-     * to 8 per core, and each keeps what its threads freed: the HTTP
-     * workers' short-lived request trees then hold the heap's peak in every
-     * arena. One arena per core (2 at least, 8 at most) keeps the resident
-     * size near what is in use (bench/PROFILE.md: 300,000 open alerts, 83 ->
-     * 49 MB) at no throughput cost measured. MALLOC_ARENA_MAX still rules. */
     if (!getenv("MALLOC_ARENA_MAX")) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        (void)mallopt(M_ARENA_MAX, (int)(n < 2 ? 2 : n > 8 ? 8 : n));
+        long n = 2 * sysconf(_SC_NPROCESSORS_ONLN);
+        (void)mallopt(M_ARENA_MAX, (int)(n < 4 ? 4 : n > 16 ? 16 : n));
     }
+}
+
+static enum ac_worker_pass mem_trim_pass(void *ctx, struct ac_worker *w, PGconn *conn)
+{
+    (void)ctx;
+    (void)w;
+    (void)conn;
+    (void)malloc_trim(0);
+    return AC_WORKER_IDLE;
+}
+
+struct ac_worker *ac_mem_trimmer_start(long period_ms)
+{
+    struct ac_worker_def def = {.name = "memtrim", .period_ms = period_ms, .pass = mem_trim_pass};
+
+    return ac_worker_start(&def);
 }
 
 void ac_buf_reserve(struct ac_buf *b, size_t extra)

@@ -21,6 +21,11 @@ char *ac_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Route jansson's allocations through the aborting wrappers. Call once. */
 void ac_mem_init(void);
 
+struct ac_worker;
+/* A thread handing the heap's free memory back to the system every period_ms
+ * (malloc_trim). Returns new (stop with ac_worker_stop), or NULL. */
+struct ac_worker *ac_mem_trimmer_start(long period_ms);
+
 /* A growable byte buffer; always NUL-terminated after any append. */
 struct ac_buf {
     char *data;
