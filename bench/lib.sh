@@ -34,22 +34,26 @@ bench_rss_kb() {
     sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
 }
 
-# bench_services_start NAME [PG_OPTS] : a fresh folder TMP (/tmp/ac-NAME.*),
-# PostgreSQL (on disk, fsync on, checkpoints kept out of runs, then PG_OPTS)
-# on PG_PORT and Redis on REDIS_PORT, all stopped and removed at exit with
-# every pid in BENCH_PIDS (the script adds its servers there).
+# bench_services_start NAME [PG_OPTS] : a fresh folder TMP (/tmp/ac-NAME.*;
+# in /dev/shm with BENCH_TMPFS=1), PostgreSQL (fsync on, checkpoints kept out
+# of runs, then PG_OPTS) on PG_PORT and Redis on REDIS_PORT, all stopped and
+# removed at exit with every pid in BENCH_PIDS (the script adds its servers
+# there; a script with more to stop traps its own cleanup, ending with
+# bench_cleanup).
 BENCH_PIDS=()
 bench_cleanup() {
     local pid
     for pid in "${BENCH_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        ac_stop_pid "$pid"
     done
     ac_pg_stop "$TMP/pg"
     ac_redis_stop "$TMP/redis"
     rm -rf "$TMP"
 }
 bench_services_start() {
-    TMP=$(mktemp -d "/tmp/ac-$1.XXXXXX")
+    local base=/tmp
+    [ "${BENCH_TMPFS:-0}" = 1 ] && base=/dev/shm
+    TMP=$(mktemp -d "$base/ac-$1.XXXXXX")
     chmod 755 "$TMP"
     trap bench_cleanup EXIT
     PG_PORT=$(ac_free_port)

@@ -52,30 +52,9 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
     VARIANTS="baseline current"
 fi
 
-if [ "${BENCH_TMPFS:-0}" = 1 ]; then
-    TMP=$(mktemp -d /dev/shm/ac-bench.XXXXXX)
-    STORAGE="PostgreSQL data in /dev/shm"
-else
-    TMP=$(mktemp -d /tmp/ac-bench.XXXXXX)
-    STORAGE="PostgreSQL data on disk, fsync on"
-fi
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    ac_pg_stop "$TMP/pg"
-    ac_redis_stop "$TMP/redis"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PG_PORT=$(ac_free_port)
-REDIS_PORT=$(ac_free_port)
-AC_PG_OPTS="-c max_wal_size=32GB -c checkpoint_timeout=1h${BENCH_PG_LOG_MS:+ -c log_min_duration_statement=$BENCH_PG_LOG_MS}" \
-    ac_pg_start "$TMP/pg" "$PG_PORT"
-ac_redis_start "$TMP/redis" "$REDIS_PORT"
+STORAGE="PostgreSQL data on disk, fsync on"
+[ "${BENCH_TMPFS:-0}" = 1 ] && STORAGE="PostgreSQL data in /dev/shm"
+bench_services_start bench "${BENCH_PG_LOG_MS:+-c log_min_duration_statement=$BENCH_PG_LOG_MS}"
 TOKEN=bench-token-0123456789abcdef
 LG=./build/bench/ac_loadgen
 declare -A PORT
@@ -91,7 +70,7 @@ for v in $VARIANTS; do
     AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=$db user=alertcenter" \
     AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" AC_REDIS_PREFIX="$v:" \
         "${BIN[$v]}" serve 2>"$TMP/server-$v.log" &
-    PIDS+=($!)
+    BENCH_PIDS+=($!)
     for _ in $(seq 1 100); do
         curl -sf "http://127.0.0.1:${PORT[$v]}/healthz" | grep -q '"ok"' && break
         sleep 0.1
@@ -113,7 +92,7 @@ db_pids() { # variant
 }
 declare -A SRVPID
 i=0
-for v in $VARIANTS; do SRVPID[$v]=${PIDS[$i]}; i=$((i + 1)); done
+for v in $VARIANTS; do SRVPID[$v]=${BENCH_PIDS[$i]}; i=$((i + 1)); done
 REDIS_PID=$(cat "$TMP/redis/redis.pid")
 HZ=$(getconf CLK_TCK)
 declare -A CPU

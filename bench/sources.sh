@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+source bench/lib.sh
 ac_install_packages $AC_DEB_BUILD
 
 RUNS=${RUNS:-3}
@@ -32,26 +33,14 @@ cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" --target alertcenter ac_loadgen ac_kafka_tool >/dev/null
 BIN=./build/bench
 
-TMP=$(mktemp -d /tmp/ac-sources-bench.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
+bench_services_start sources-bench
 SERVER=
 cleanup() {
     [ -n "$SERVER" ] && ac_stop_pid "$SERVER"
-    for pid in "${PIDS[@]}"; do
-        ac_stop_pid "$pid"
-    done
-    ac_pg_stop "$TMP/pg"
-    ac_redis_stop "$TMP/redis"
-    rm -rf "$TMP"
+    bench_cleanup
 }
 trap cleanup EXIT
-
-PG_PORT=$(ac_free_port)
-REDIS_PORT=$(ac_free_port)
 PORT=$(ac_free_port)
-AC_PG_OPTS="-c max_wal_size=32GB -c checkpoint_timeout=1h" ac_pg_start "$TMP/pg" "$PG_PORT"
-ac_redis_start "$TMP/redis" "$REDIS_PORT"
 TOKEN=bench-token-0123456789abcdef
 
 # the mock cluster, one topic per run
@@ -60,7 +49,7 @@ for r in $(seq 1 "$RUNS"); do
     TOPICS+=("bench-$r" 24)
 done
 $BIN/ac_kafka_tool mock "${TOPICS[@]}" >"$TMP/mock.out" 2>"$TMP/mock.err" &
-PIDS+=($!)
+BENCH_PIDS+=($!)
 for _ in $(seq 1 50); do
     [ -s "$TMP/mock.out" ] && break
     sleep 0.1
