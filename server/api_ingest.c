@@ -47,10 +47,11 @@ static void ing_result_put(struct ac_buf *b, const struct ac_event *ev,
 }
 
 /* Answers a decoded body: 413/400 for what the decoder refused (rc, details
- * stolen), else runs the pipeline and answers per event; extra (stolen, may
- * be NULL) adds fields to the answer. Releases evs. */
+ * stolen), else runs the pipeline and answers per event; truncated (may be
+ * NULL: not a webhook) adds the webhook's truncated_alerts to the answer.
+ * Releases evs. */
 static void ing_submit(struct ac_http_req *r, int rc, struct ac_event_vec *evs, json_t *details,
-                       json_t *extra)
+                       const long *truncated)
 {
     struct ac_ingest_result *results = NULL;
     struct ac_buf b = {0};
@@ -90,21 +91,14 @@ static void ing_submit(struct ac_http_req *r, int rc, struct ac_event_vec *evs, 
         ing_result_put(&b, &evs->items[i], &results[i], i);
     }
     ac_buf_append(&b, "]", 1);
-    if (json_object_size(extra)) { /* its fields after ours, as an object update would */
-        char *x = json_dumps(extra, JSON_COMPACT);
-        ac_buf_append(&b, ",", 1);
-        ac_buf_append(&b, x + 1, strlen(x) - 1);
-        free(x);
+    if (truncated) {
+        ac_buf_printf(&b, ",\"truncated_alerts\":%ld", *truncated);
     }
-    else {
-        ac_buf_append(&b, "}", 1);
-    }
-    ac_buf_append(&b, "\n", 1);
+    ac_buf_append(&b, "}\n", 2);
     ac_http_reply_text(r, 200, b.data, b.len, "application/json");
     b.data = NULL;
 cleanup:
     ac_buf_deinit(&b);
-    json_decref(extra);
     free(results);
     ac_event_vec_deinit(evs);
 }
@@ -150,7 +144,7 @@ void ac_api_ingest_am_webhook(struct ac_http_req *r)
                "alertmanager webhook: %ld alert(s) truncated by the sender (max_alerts)",
                truncated);
     }
-    ing_submit(r, rc, &evs, details, json_pack("{s:I}", "truncated_alerts", (json_int_t)truncated));
+    ing_submit(r, rc, &evs, details, &truncated);
 }
 
 /* PagerDuty's answer shape, with ours (error) beside it for a refusal. */
