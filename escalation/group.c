@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/fingerprint.h"
 #include "server/core/mem.h"
 
 int ac_group_by_from_json(struct ac_group_by *g, const json_t *arr, const char *path,
@@ -101,11 +102,7 @@ void ac_group_key(const struct ac_group_by *g, const struct ac_event *ev, char *
     if (cut || len + 1 >= AC_GROUP_KEY_SIZE - 20) {
         len = len < AC_GROUP_KEY_SIZE - 20 ? len : AC_GROUP_KEY_SIZE - 20;
         out[len++] = '#';
-        for (unsigned i = 0; i < 8; i++) {
-            (void)snprintf(out + len, 3, "%02x", digest[i]);
-            len += 2;
-        }
-        out[len] = '\0';
+        ac_hex(digest, 8, out + len);
     }
 }
 

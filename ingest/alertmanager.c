@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "schema/fingerprint.h"
 #include "schema/timefmt.h"
 #include "server/core/config.h"
 #include "server/core/mem.h"
@@ -156,7 +157,6 @@ static char *am_id(const json_t *labels, const char *starts_at, const char *stat
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     char hex[3 + 2 * EVP_MAX_MD_SIZE + 1] = "am:";
-    static const char digits[] = "0123456789abcdef";
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
     AC_ASSERT(canon != NULL && ctx != NULL);
@@ -169,11 +169,7 @@ static char *am_id(const json_t *labels, const char *starts_at, const char *stat
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     free(canon);
-    for (unsigned i = 0; i < mdlen; i++) {
-        hex[3 + 2 * i] = digits[md[i] >> 4];
-        hex[4 + 2 * i] = digits[md[i] & 15];
-    }
-    hex[3 + 2 * mdlen] = '\0';
+    ac_hex(md, mdlen, hex + 3);
     return ac_xstrdup(hex);
 }
 

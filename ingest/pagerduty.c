@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schema/fingerprint.h"
 #include "schema/timefmt.h"
 #include "server/core/config.h"
 #include "server/core/mem.h"
@@ -138,9 +139,7 @@ static void pd_new_key(char *out)
     unsigned char b[16];
 
     AC_ASSERT(RAND_bytes(b, sizeof(b)) == 1);
-    for (size_t i = 0; i < sizeof(b); i++) {
-        (void)snprintf(out + 2 * i, 3, "%02x", b[i]);
-    }
+    ac_hex(b, sizeof(b), out);
 }
 
 int ac_pd_parse(const char *body, size_t len, struct ac_pd_request *req, json_t **errors)

@@ -60,9 +60,19 @@ static int fp_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void ac_fingerprint(const struct ac_event *ev, const struct ac_fp_dims *dims, char *out)
+void ac_hex(const unsigned char *in, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void ac_fingerprint(const struct ac_event *ev, const struct ac_fp_dims *dims, char *out)
+{
     const char *sorted[FP_DIMS_MAX];
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
@@ -91,9 +101,5 @@ void ac_fingerprint(const struct ac_event *ev, const struct ac_fp_dims *dims, ch
     }
     EVP_DigestFinal_ex(md, digest, &dlen);
     EVP_MD_CTX_free(md);
-    for (int i = 0; i < AC_FP_HEX_LEN / 2; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[AC_FP_HEX_LEN] = '\0';
+    ac_hex(digest, AC_FP_HEX_LEN / 2, out);
 }

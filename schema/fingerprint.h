@@ -46,4 +46,8 @@ bool ac_fp_dim_is_valid(const char *name);
  */
 void ac_fingerprint(const struct ac_event *ev, const struct ac_fp_dims *dims, char *out);
 
+/* in[0..n) as lower-case hex into out (2 * n + 1 bytes, NUL-terminated): the
+ * text form of the fingerprint and of every digest, key and MAC. */
+void ac_hex(const unsigned char *in, size_t n, char *out);
+
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "escalation/notify/action.h"
+#include "schema/fingerprint.h"
 #include "schema/timefmt.h"
 #include "server/api.h"
 #include "server/apikit.h"
@@ -86,10 +87,7 @@ static void act_hash(const char *token, char out[65])
     unsigned int n = 0;
 
     (void)EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32 && i < n; i++) {
-        (void)snprintf(out + 2 * i, 3, "%02x", md[i]);
-    }
-    out[64] = '\0';
+    ac_hex(md, n < 32 ? n : 32, out);
 }
 
 /* Appends s to b, HTML-escaped. */

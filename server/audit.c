@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/fingerprint.h"
 #include "server/core/config.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -44,9 +45,7 @@ static bool au_hex(const char *hex, unsigned char *out)
 
 static void au_tohex(const unsigned char *h, char *out)
 {
-    for (size_t i = 0; i < AU_HASHLN; i++) {
-        (void)snprintf(out + 2 * i, 3, "%02x", h[i]);
-    }
+    ac_hex(h, AU_HASHLN, out);
 }
 
 static void au_broken(struct ac_audit_report *out, long long id, long long seq, const char *why)

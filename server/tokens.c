@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "schema/event.h"
+#include "schema/fingerprint.h"
 #include "schema/timefmt.h"
 #include "server/core/log.h"
 #include "server/core/mem.h"
@@ -205,9 +206,7 @@ static void tk_sha256_hex(const char *s, char *hex)
     unsigned int n = 0;
 
     EVP_Digest(s, strlen(s), d, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) {
-        (void)snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    }
+    ac_hex(d, 32, hex);
 }
 
 static bool tk_name_ok(const char *s)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/fingerprint.h"
 #include "server/core/err.h"
 #include "server/core/mem.h"
 
@@ -48,8 +49,6 @@ char *ac_webhook_signature(const char *secret, int64_t timestamp_s, const char *
     memcpy(msg + hl, body, body_len);
     ac_hmac_sha256(secret, strlen(secret), msg, (size_t)hl + body_len, mac);
     free(msg);
-    for (int i = 0; i < 32; i++) {
-        (void)snprintf(out + 2 * i, 3, "%02x", mac[i]);
-    }
+    ac_hex(mac, 32, out);
     return out;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "schema/fingerprint.h"
 #include "server/core/log.h"
 #include "server/core/pg.h"
 
@@ -25,16 +26,11 @@ _Static_assert(AC_LOCK_MIGRATE == 1, "SQL_LOCK takes AC_LOCK_MIGRATE");
 
 static void mg_checksum(const struct ac_migration *m, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
 
     EVP_Digest(m->sql, m->len, d, &n, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
+    ac_hex(d, n, out);
 }
 
 /* Returns 1 if applied (checksum ok), 0 if pending, <0 on error; a changed

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/fingerprint.h"
 #include "schema/timefmt.h"
 #include "server/core/mem.h"
 
@@ -180,9 +181,7 @@ void ac_redis_script_sha(const char *lua, char out[41])
     unsigned int n = 0;
 
     AC_ASSERT(EVP_Digest(lua, strlen(lua), d, &n, EVP_sha1(), NULL) == 1 && n == 20);
-    for (unsigned int i = 0; i < n; i++) {
-        (void)snprintf(out + 2 * i, 3, "%02x", d[i]);
-    }
+    ac_hex(d, n, out);
 }
 
 int ac_redis_script_load(redisContext *c, const char *lua, const char *sha)
