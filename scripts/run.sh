@@ -3,7 +3,8 @@
 # One command from a fresh Debian 12 machine to a running server: installs what
 # is missing, builds a release binary, starts a local PostgreSQL (initdb into
 # .run/) and Redis, and serves on 127.0.0.1:8080 (migrations apply at start).
-# Ctrl-C stops all of it. Ports: AC_RUN_PG_PORT (55432), AC_RUN_REDIS_PORT (56379).
+# Ctrl-C stops all of it. Ports: AC_RUN_PG_PORT (15432), AC_RUN_REDIS_PORT (16379),
+# below the kernel's ephemeral range so that no outgoing connection holds them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -16,8 +17,8 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF >/dev/null
 cmake --build build/release -j"$(nproc)" --target alertcenter
 
 RUN=$PWD/.run
-PG_PORT=${AC_RUN_PG_PORT:-55432}
-REDIS_PORT=${AC_RUN_REDIS_PORT:-56379}
+PG_PORT=${AC_RUN_PG_PORT:-15432}
+REDIS_PORT=${AC_RUN_REDIS_PORT:-16379}
 mkdir -p "$RUN"
 chmod 755 "$RUN"
 

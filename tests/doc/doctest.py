@@ -25,7 +25,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = ["README.md", "docs/api.md", "docs/cli.md", "docs/configuration.md", "docs/operations.md"]
-PORTS = {8080: "the server", 55432: "PostgreSQL", 56379: "Redis"}
+PORTS = {8080: "the server", 15432: "PostgreSQL", 16379: "Redis"}
 BLOCK = re.compile(r"(?:<!-- doc-test: skip \(([^)]*)\) -->\n)?```sh\n(.*?)```", re.S)
 
 
@@ -113,9 +113,11 @@ def main():
         log = os.path.join(tree, "run.log")
     ok_all, passed, failed, skipped_all = True, 0, 0, []
     try:
-        # run.sh's ports are fixed and lie in the ephemeral range: a port that
-        # another program's connection held for a moment fails PostgreSQL's
-        # or the server's bind, so such a start is tried again (3 times)
+        # run.sh's ports are fixed, below Linux's ephemeral range (32768 and
+        # up), so no other test's outgoing connection can hold them (55432
+        # could: a CI run lost its doc test to that). A port some other
+        # program binds for a moment still fails PostgreSQL's or the server's
+        # bind, so such a start is tried again (3 times)
         for attempt in range(3):
             if live:
                 break
