@@ -6,14 +6,16 @@
 #   - CPU microseconds per event: server, PostgreSQL (all), Redis;
 #   - PostgreSQL's statements by total time, nested ones (triggers,
 #     functions) included (pg_stat_statements, track = all), per event;
-#   - WAL bytes per event;
+#   - WAL bytes per event; rows written per table (HOT updates among them);
 #   - the server's hottest functions (perf record -g, PERF=1).
 #   BENCH_SECONDS (10)  ARGS ("--format prometheus --batch 100 --conns 8 --dup 0.1")
 #   EVENT_BYTES (1024)  TOP (25)  PERF (1)  PERF_KEEP (a path: keep perf.data there)
-#   PG_OPTS (more PostgreSQL settings; auto_explain is loaded, off unless set)  PG_LOG_KEEP (a path:
-#   keep PostgreSQL's log there)  AC_LOG_LEVEL (warn)  SERVER_LOG_KEEP (a path:
-#   keep the server's log there)  WAITS (1: sample pg_stat_activity every
-#   0.1 s and print what the server's sessions were doing or waiting for)
+#   PG_OPTS (more PostgreSQL settings; auto_explain is loaded, off unless set)
+#   PG_LOG_KEEP (a path: keep PostgreSQL's log there)  PG_SQL (an experiment:
+#   SQL run as the superuser once the schema is migrated)  AC_LOG_LEVEL (warn)
+#   SERVER_LOG_KEEP (a path: keep the server's log there)  WAITS (1: sample
+#   pg_stat_activity every 0.1 s and print what the server's sessions were
+#   doing or waiting for)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -41,10 +43,12 @@ for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' && break
     sleep 0.1
 done
+# an experiment: SQL run as the superuser once the schema is migrated
+[ -n "${PG_SQL:-}" ] && $SQL -v ON_ERROR_STOP=1 -c "$PG_SQL" >/dev/null
 # shellcheck disable=SC2086
 ./build/bench/ac_loadgen --port "$PORT" --token "$TOKEN" --event-bytes "$EVB" --seconds 2 $ARGS >/dev/null
 $SQL -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
-    -c CHECKPOINT >/dev/null
+    -c "SELECT pg_stat_reset()" -c CHECKPOINT >/dev/null
 REDIS_PID=$(cat "$TMP/redis/redis.pid")
 HZ=$(getconf CLK_TCK)
 wal0=$($SQL -c "SELECT pg_current_wal_lsn() - '0/0'")
@@ -82,6 +86,12 @@ echo "PostgreSQL statements by total time (us per event, calls per event, mean m
 $SQL -F ' | ' -c "SELECT round((total_exec_time * 1000 / $ev)::numeric, 1), round(calls::numeric / $ev, 3),
        round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
   FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $TOP"
+echo
+echo "PostgreSQL tables by rows written (inserted, updated, of which HOT %, deleted; per event):"
+$SQL -F ' | ' -c "SELECT relname, round(n_tup_ins::numeric / $ev, 3), round(n_tup_upd::numeric / $ev, 3),
+       round(100.0 * n_tup_hot_upd / nullif(n_tup_upd, 0), 1), round(n_tup_del::numeric / $ev, 3)
+  FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0
+ ORDER BY n_tup_ins + n_tup_upd + n_tup_del DESC LIMIT 12"
 if [ -n "${WAITPID:-}" ]; then
     echo
     echo "PostgreSQL: the server's busy sessions, sampled every 0.1 s (samples, state, CPU or wait, statement):"

@@ -5,7 +5,10 @@
  *     SQL functions' (ac_fp_lock_key, ac_type_lock_key, ac_member_key) over a
  *     set of inputs: if they drift, ingest and operators stop serializing;
  *   - migrations/functions.sql defines every function the migrated schema
- *     has, and migrate re-applies it when it changed (and only then).
+ *     has, and migrate re-applies it when it changed (and only then);
+ *   - an alert inserted without its incident joins its group key's open
+ *     incident or opens one (the row trigger); one inserted with its
+ *     incident named (the writer's way) keeps it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -199,6 +202,37 @@ static void test_sqlfn_mask_address(void **state)
     }
 }
 
+static void test_sqlfn_incident_trigger(void **state)
+{
+    static const char ins[] =
+        "INSERT INTO alerts (fingerprint, type, source, trace, level, initial_level, status, count,"
+        " first_seen, last_seen, created_at, updated_at, last_event_id, group_key, incident_id)"
+        " VALUES ($1, 'SqlfnTrig', 'probe', 'data', 'P3', 'P3', 'firing', 1, now(), now(), now(),"
+        " now(), 0, 'g1', $2::bigint) RETURNING incident_id";
+    const char *p1[2] = {"sqlfn-trig-1", NULL}, *p2[2] = {"sqlfn-trig-2", NULL};
+    char named[32];
+    long long opened, incidents;
+
+    (void)state;
+    /* without an incident: the trigger opens the group key's */
+    opened = q_ll(ins, 2, p1);
+    assert_true(opened > 0);
+    assert_int_equal(q_ll("SELECT alerts * 1000 + open_alerts FROM incidents"
+                          " WHERE group_key = 'SqlfnTrig' || chr(31) || 'g1'",
+                          0, NULL),
+                     1001);
+    incidents = q_ll("SELECT count(*) FROM incidents", 0, NULL);
+    /* named: kept as it is, no incident touched or made */
+    (void)snprintf(named, sizeof(named), "%lld", opened);
+    p2[1] = named;
+    assert_int_equal(q_ll(ins, 2, p2), opened);
+    assert_int_equal(q_ll("SELECT alerts * 1000 + open_alerts FROM incidents"
+                          " WHERE group_key = 'SqlfnTrig' || chr(31) || 'g1'",
+                          0, NULL),
+                     1001);
+    assert_int_equal(q_ll("SELECT count(*) FROM incidents", 0, NULL), incidents);
+}
+
 static void test_sqlfn_reapplied_when_changed(void **state)
 {
     int applied = -1;
@@ -238,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_sqlfn_lock_keys_equal),
         cmocka_unit_test(test_sqlfn_every_function_in_one_file),
         cmocka_unit_test(test_sqlfn_mask_address),
+        cmocka_unit_test(test_sqlfn_incident_trigger),
         cmocka_unit_test(test_sqlfn_reapplied_when_changed),
     };
     int rc;
