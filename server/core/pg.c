@@ -96,17 +96,22 @@ void ac_pg_array_add(struct ac_buf *b, const char *s)
         ac_buf_appends(b, b->len == 0 ? "{NULL" : ",NULL");
         return;
     }
-    /* one pass: at worst every byte escaped, plus the separator and quotes */
+    /* room for the worst case: every byte escaped, the separator and quotes */
     n = strlen(s);
     ac_buf_reserve(b, 2 * n + 3);
     w = b->data + b->len;
     *w++ = b->len == 0 ? '{' : ',';
     *w++ = '"';
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            *w++ = '\\';
+    for (;;) { /* runs without a quote or backslash copied whole */
+        size_t run = strcspn(s, "\"\\");
+        memcpy(w, s, run);
+        w += run;
+        s += run;
+        if (!*s) {
+            break;
         }
-        *w++ = *s;
+        *w++ = '\\';
+        *w++ = *s++;
     }
     *w++ = '"';
     *w = '\0';

@@ -6,6 +6,7 @@
  *     set of inputs: if they drift, ingest and operators stop serializing;
  *   - migrations/functions.sql defines every function the migrated schema
  *     has, and migrate re-applies it when it changed (and only then);
+ *   - the array literals the writer sends read back as the strings sent;
  *   - an alert inserted without its incident joins its group key's open
  *     incident or opens one (the row trigger); one inserted with its
  *     incident named (the writer's way) keeps it.
@@ -23,7 +24,9 @@
 #include <string.h>
 
 #include "server/core/lockkey.h"
+#include "server/core/mem.h"
 #include "server/core/migrate.h"
+#include "server/core/pg.h"
 #include "tests/integration/harness.h"
 
 static PGconn *db;
@@ -126,6 +129,46 @@ static void test_sqlfn_lock_keys_equal(void **state)
      * only if SQL returned the same constant) */
     assert_true(ac_lockkey_type("a") != ac_lockkey_type("b"));
     assert_true(ac_lockkey_member('a', "x") != ac_lockkey_member('u', "x"));
+}
+
+/* The array literal the writer sends its values in (ac_pg_array_add) reads
+ * back in PostgreSQL as the same strings, in order, NULL as NULL: quotes,
+ * backslashes, braces, commas, spaces, UTF-8 and a long run among them. */
+static void test_sqlfn_array_literal(void **state)
+{
+    static const char *const more[] = {"{a,b}", "\\\"", "\"", "\\", "NULL", ",", "x\"y\\z\"",
+                                       "{\"k\": \"v \\\"q\\\"\"}"};
+    size_t nfixed = sizeof(fixed_inputs) / sizeof(fixed_inputs[0]);
+    size_t nmore = sizeof(more) / sizeof(more[0]);
+    struct ac_buf b = {0};
+    const char *p[1];
+    PGresult *r;
+
+    (void)state;
+    for (size_t i = 0; i < nfixed + nmore; i++) {
+        ac_pg_array_add(&b, i < nfixed ? fixed_inputs[i] : more[i - nfixed]);
+        if (i == 3) {
+            ac_pg_array_add(&b, NULL);
+        }
+    }
+    ac_pg_array_close(&b);
+    p[0] = b.data;
+    r = PQexecParams(db, "SELECT v, o FROM unnest($1::text[]) WITH ORDINALITY AS t(v, o) ORDER BY o",
+                     1, NULL, p, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), (int)(nfixed + nmore + 1));
+    for (int row = 0, i = 0; row < PQntuples(r); row++) {
+        if (row == 4) {
+            assert_true(PQgetisnull(r, row, 0));
+            continue;
+        }
+        assert_false(PQgetisnull(r, row, 0));
+        assert_string_equal(PQgetvalue(r, row, 0),
+                            (size_t)i < nfixed ? fixed_inputs[i] : more[i - (int)nfixed]);
+        i++;
+    }
+    PQclear(r);
+    ac_buf_deinit(&b);
 }
 
 /* The text of migrations/functions.sql (new). */
@@ -273,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_sqlfn_every_function_in_one_file),
         cmocka_unit_test(test_sqlfn_mask_address),
         cmocka_unit_test(test_sqlfn_incident_trigger),
+        cmocka_unit_test(test_sqlfn_array_literal),
         cmocka_unit_test(test_sqlfn_reapplied_when_changed),
     };
     int rc;
