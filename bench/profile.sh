@@ -13,7 +13,8 @@
 #   PG_OPTS (more PostgreSQL settings; auto_explain is loaded, off unless set)
 #   PG_LOG_KEEP (a path: keep PostgreSQL's log there)  PG_SQL (an experiment:
 #   SQL run as the superuser once the schema is migrated)  AC_LOG_LEVEL (warn)
-#   SERVER_LOG_KEEP (a path: keep the server's log there)  WAITS (1: sample
+#   SERVER_LOG_KEEP (a path: keep the server's log there)  SERVER_ENV
+#   ("NAME=value ...": the server's alone, e.g. GLIBC_TUNABLES)  WAITS (1: sample
 #   pg_stat_activity every 0.1 s and print what the server's sessions were
 #   doing or waiting for)
 set -euo pipefail
@@ -34,9 +35,11 @@ bench_services_start profile "-c shared_preload_libraries=pg_stat_statements,aut
 PORT=$(ac_free_port)
 SQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -d alertcenter -qAt"
 TOKEN=bench-token-0123456789abcdef
+# shellcheck disable=SC2086
 AC_ADMIN_TOKEN=$TOKEN AC_LISTEN=127.0.0.1:$PORT AC_LOG_LEVEL=${AC_LOG_LEVEL:-warn} \
 AC_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter" \
-AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" ./build/bench/alertcenter serve 2>"$TMP/server.log" &
+AC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" env ${SERVER_ENV:-} ./build/bench/alertcenter serve \
+    2>"$TMP/server.log" &
 SRV=$!
 BENCH_PIDS+=("$SRV")
 for _ in $(seq 1 100); do

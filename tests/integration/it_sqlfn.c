@@ -7,6 +7,7 @@
  *   - migrations/functions.sql defines every function the migrated schema
  *     has, and migrate re-applies it when it changed (and only then);
  *   - the array literals the writer sends read back as the strings sent;
+ *   - the audit chain's canonical text is the one the chain began with;
  *   - an alert inserted without its incident joins its group key's open
  *     incident or opens one (the row trigger); one inserted with its
  *     incident named (the writer's way) keeps it.
@@ -171,6 +172,29 @@ static void test_sqlfn_array_literal(void **state)
     ac_buf_deinit(&b);
 }
 
+/* The audit chain's canonical text is what jsonb_build_array(...)::text
+ * gave when the chain began (the form it is now written in differs): chains
+ * made before still verify. Entries with escapes, UTF-8, nested and unordered
+ * objects, exact numbers and NULLs. */
+static void test_sqlfn_audit_canonical_unchanged(void **state)
+{
+    (void)state;
+    PQclear(PQexec(db, "INSERT INTO audit_log (actor, action, target_type, target_id, details,"
+                       " before, after) VALUES"
+                       " ('ü \"q\" \\ x', 'a.b', NULL, 'é\u2028',"
+                       " '{\"z\": 1, \"a\": [1.50, \"x\", null, true, -0.0, 1e3],"
+                       " \"n\": {\"k\": \"\\u00e9\\t\\u0001\"}}', '{\"status\": \"open\"}', NULL),"
+                       " ('sqlfn', 'alert.open', 'alert', '42', '{}', NULL, '[]'),"
+                       " ('容器', 'x', 't', '', NULL, '\"s\"', '{\"emoji\": \"🔥\"}')"));
+    assert_int_equal(q_ll("SELECT count(*) FROM audit_log l WHERE l.actor IN"
+                          " ('ü \"q\" \\ x', 'sqlfn', '容器') AND ac_audit_canonical(7, l) ="
+                          " jsonb_build_array(7::bigint, l.id::text, ac_rfc3339(l.at), l.actor,"
+                          " l.action, l.target_type, l.target_id, l.details, l.before,"
+                          " l.after)::text",
+                          0, NULL),
+                     3);
+}
+
 /* The text of migrations/functions.sql (new). */
 static char *functions_sql(void)
 {
@@ -317,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_sqlfn_mask_address),
         cmocka_unit_test(test_sqlfn_incident_trigger),
         cmocka_unit_test(test_sqlfn_array_literal),
+        cmocka_unit_test(test_sqlfn_audit_canonical_unchanged),
         cmocka_unit_test(test_sqlfn_reapplied_when_changed),
     };
     int rc;
