@@ -137,8 +137,8 @@ static void test_sqlfn_lock_keys_equal(void **state)
  * backslashes, braces, commas, spaces, UTF-8 and a long run among them. */
 static void test_sqlfn_array_literal(void **state)
 {
-    static const char *const more[] = {"{a,b}", "\\\"", "\"", "\\", "NULL", ",", "x\"y\\z\"",
-                                       "{\"k\": \"v \\\"q\\\"\"}"};
+    static const char *const more[] = {"{a,b}", "\\\"", "\"",        "\\",
+                                       "NULL",  ",",    "x\"y\\z\"", "{\"k\": \"v \\\"q\\\"\"}"};
     size_t nfixed = sizeof(fixed_inputs) / sizeof(fixed_inputs[0]);
     size_t nmore = sizeof(more) / sizeof(more[0]);
     struct ac_buf b = {0};
@@ -154,8 +154,9 @@ static void test_sqlfn_array_literal(void **state)
     }
     ac_pg_array_close(&b);
     p[0] = b.data;
-    r = PQexecParams(db, "SELECT v, o FROM unnest($1::text[]) WITH ORDINALITY AS t(v, o) ORDER BY o",
-                     1, NULL, p, NULL, NULL, 0);
+    r = PQexecParams(db,
+                     "SELECT v, o FROM unnest($1::text[]) WITH ORDINALITY AS t(v, o) ORDER BY o", 1,
+                     NULL, p, NULL, NULL, 0);
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_int_equal(PQntuples(r), (int)(nfixed + nmore + 1));
     for (int row = 0, i = 0; row < PQntuples(r); row++) {
