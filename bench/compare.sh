@@ -100,6 +100,20 @@ ticks() { # side
     fi
 }
 srv_ticks() { bench_cpu_ticks "${PID[$1]}"; }
+# Waits (at most 30 s) until the side is quiet - under a tenth of a core for
+# half a second - so that a run is not charged for the work the one before
+# left queued (the open-loop scenario ends seconds behind) or set off.
+settle() { # side
+    local t0 t1
+    t1=$(ticks "$1")
+    for _ in $(seq 1 60); do
+        sleep 0.5
+        t0=$t1
+        t1=$(ticks "$1")
+        [ $((t1 - t0)) -le $((HZ / 20)) ] && return 0
+    done
+    echo "compare.sh: $1 still busy after 30 s; measuring anyway" >&2
+}
 
 # scenario name -> loadgen arguments; sides that run it
 declare -A ARGS=(
@@ -117,6 +131,7 @@ for run in $(seq 1 "$RUNS"); do
         order=${SIDES[$sc]}
         [ $((run % 2)) = 0 ] && order=$(printf '%s\n' $order | tac | tr '\n' ' ')
         for s in $order; do
+            settle "$s"
             c0=$(ticks "$s")
             k0=$(srv_ticks "$s")
             # shellcheck disable=SC2086
