@@ -31,6 +31,9 @@ struct ac_cache {
     long long hw_sent; /* the highest event id this writer has cached */
     int64_t mirror_next_us;
     unsigned long long n_checked; /* relaxed atomic */
+    /* The per-alert and per-key commands' key and arguments, reused */
+    struct ac_buf key;
+    struct ac_redis_argv argv;
 };
 
 struct ac_cache *ac_cache_create(const char *redis_url, const char *prefix)
@@ -39,6 +42,7 @@ struct ac_cache *ac_cache_create(const char *redis_url, const char *prefix)
 
     c->prefix = ac_xstrdup(prefix ? prefix : "ac:");
     c->has_redis = redis_url && ac_redis_parse_url(redis_url, &c->redis) == AC_OK;
+    ac_redis_argv_init(&c->argv, 5);
     return c;
 }
 
@@ -49,6 +53,8 @@ void ac_cache_destroy(struct ac_cache *c)
     }
     redisFree(c->rl.c);
     ac_redis_target_deinit(&c->redis);
+    ac_buf_deinit(&c->key);
+    ac_redis_argv_deinit(&c->argv);
     free(c->prefix);
     free(c);
 }
@@ -354,37 +360,44 @@ static void cache_lookup_reply(void *ctx, size_t i, const redisReply *r)
  * are most of a group's commands; the format form cost 4 % of the server at
  * batch 100, bench/PROFILE.md). */
 
-/* k = <prefix>open:<fp> */
-static void cache_open_key(const struct ac_cache *c, struct ac_buf *k, const char *fp)
+/* c->key = <prefix>open:<fp> */
+static void cache_open_key(struct ac_cache *c, const char *fp)
 {
-    k->len = 0;
-    ac_buf_appends(k, c->prefix);
-    ac_buf_appends(k, "open:");
-    ac_buf_appends(k, fp);
+    c->key.len = 0;
+    ac_buf_appends(&c->key, c->prefix);
+    ac_buf_appends(&c->key, "open:");
+    ac_buf_appends(&c->key, fp);
 }
 
-/* k = <prefix>key:<keygen>:<source>\x1f<id> */
-static void cache_idem_key(const struct ac_cache *c, struct ac_buf *k, const struct ac_event *ev)
+/* c->key = <prefix>key:<keygen>:<source>\x1f<id> */
+static void cache_idem_key(struct ac_cache *c, const struct ac_event *ev)
 {
     char gen[24];
 
-    k->len = 0;
-    ac_buf_appends(k, c->prefix);
-    ac_buf_appends(k, "key:");
-    ac_buf_append(k, gen, (size_t)snprintf(gen, sizeof(gen), "%lld:", c->keygen));
-    ac_buf_appends(k, ev->source);
-    ac_buf_append(k, "\x1f", 1);
-    ac_buf_appends(k, ev->id);
+    c->key.len = 0;
+    ac_buf_appends(&c->key, c->prefix);
+    ac_buf_appends(&c->key, "key:");
+    ac_buf_append(&c->key, gen, (size_t)snprintf(gen, sizeof(gen), "%lld:", c->keygen));
+    ac_buf_appends(&c->key, ev->source);
+    ac_buf_append(&c->key, "\x1f", 1);
+    ac_buf_appends(&c->key, ev->id);
 }
 
-/* verb key [value [EX ttl]] (value NULL: none; ttl only with a value) */
-static void cache_append_cmd(struct ac_cache *c, const char *verb, const struct ac_buf *k,
-                             const char *value, const char *ttl)
+/* verb c->key [value [EX ttl]] (value NULL: none; ttl only with a value) */
+static void cache_append_cmd(struct ac_cache *c, const char *verb, const char *value,
+                             const char *ttl)
 {
-    const char *v[5] = {verb, k->data, value, "EX", ttl};
-    size_t len[5] = {strlen(verb), k->len, value ? strlen(value) : 0, 2, ttl ? strlen(ttl) : 0};
-
-    (void)redisAppendCommandArgv(c->rl.c, !value ? 2 : !ttl ? 3 : 5, v, len);
+    ac_redis_argv_clear(&c->argv);
+    ac_redis_argv_str(&c->argv, verb);
+    ac_redis_argv_add(&c->argv, c->key.data, c->key.len);
+    if (value) {
+        ac_redis_argv_str(&c->argv, value);
+    }
+    if (value && ttl) {
+        ac_redis_argv_str(&c->argv, "EX");
+        ac_redis_argv_str(&c->argv, ttl);
+    }
+    ac_redis_argv_append(c->rl.c, &c->argv);
 }
 
 /* "id:other", the value of an open alert or a stored key */
@@ -398,7 +411,6 @@ void ac_cache_lookup(struct ac_cache *c, struct ac_fold *f, bool *fp_hit, bool *
                      struct ac_cand_group *pre)
 {
     struct cache_lookup l = {f, fp_hit, key_hit, ac_fold_fingerprint_count(f), NULL, 0, {0}};
-    struct ac_buf k = {0};
     size_t n = 0, nchecks;
 
     if (!ac_cache_ready(c)) {
@@ -406,18 +418,17 @@ void ac_cache_lookup(struct ac_cache *c, struct ac_fold *f, bool *fp_hit, bool *
     }
     l.key_event = ac_xcalloc(f->nevents + 1, sizeof(size_t));
     for (size_t i = 0; i < l.nfp; i++) {
-        cache_open_key(c, &k, ac_fold_fingerprint(f, i));
-        cache_append_cmd(c, "GET", &k, NULL, NULL);
+        cache_open_key(c, ac_fold_fingerprint(f, i));
+        cache_append_cmd(c, "GET", NULL, NULL);
     }
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_event *ev = f->events[i].ev;
         if (ev->id && f->events[i].dup_of < 0) {
-            cache_idem_key(c, &k, ev);
-            cache_append_cmd(c, "GET", &k, NULL, NULL);
+            cache_idem_key(c, ev);
+            cache_append_cmd(c, "GET", NULL, NULL);
             l.key_event[n++] = i;
         }
     }
-    ac_buf_deinit(&k);
     l.nkeys = n;
     nchecks = cache_append_checks(c, pre, &l.checks);
     if (cache_replies(c, l.nfp + n + nchecks, cache_lookup_reply, &l) && l.checks.bad) {
@@ -461,19 +472,17 @@ static size_t cache_append_members(struct ac_cache *c, const struct ac_cand_grou
  * they name into *hw). Returns how many commands. */
 static size_t cache_append_alerts(struct ac_cache *c, const struct ac_fold *f, int64_t *hw)
 {
-    struct ac_buf k = {0};
     char val[48];
     size_t n = 0;
 
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
-        cache_open_key(c, &k, f->events[a->opener].ev->fingerprint);
+        cache_open_key(c, f->events[a->opener].ev->fingerprint);
         if (a->resolved) {
-            cache_append_cmd(c, "DEL", &k, NULL, NULL);
+            cache_append_cmd(c, "DEL", NULL, NULL);
         }
         else {
-            cache_append_cmd(c, "SET", &k, cache_pair(val, sizeof(val), a->id, a->first_seen),
-                             NULL);
+            cache_append_cmd(c, "SET", cache_pair(val, sizeof(val), a->id, a->first_seen), NULL);
         }
         n++;
     }
@@ -485,14 +494,13 @@ static size_t cache_append_alerts(struct ac_cache *c, const struct ac_fold *f, i
             continue;
         }
         ac_fold_result(f, i, &eid, &aid, &dup, &folded);
-        cache_idem_key(c, &k, ev);
-        cache_append_cmd(c, "SET", &k, cache_pair(val, sizeof(val), eid, aid), CACHE_KEY_TTL_S);
+        cache_idem_key(c, ev);
+        cache_append_cmd(c, "SET", cache_pair(val, sizeof(val), eid, aid), CACHE_KEY_TTL_S);
         n++;
         if (eid > *hw) {
             *hw = eid;
         }
     }
-    ac_buf_deinit(&k);
     return n;
 }
 
@@ -538,16 +546,14 @@ void ac_cache_update(struct ac_cache *c, const struct ac_fold *f, const struct a
 void ac_cache_forget(struct ac_cache *c, const struct ac_fold *f)
 {
     size_t n = ac_fold_fingerprint_count(f);
-    struct ac_buf k = {0};
 
     if (!c->rl.c) {
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        cache_open_key(c, &k, ac_fold_fingerprint(f, i));
-        cache_append_cmd(c, "DEL", &k, NULL, NULL);
+        cache_open_key(c, ac_fold_fingerprint(f, i));
+        cache_append_cmd(c, "DEL", NULL, NULL);
     }
-    ac_buf_deinit(&k);
     (void)cache_replies(c, n, NULL, NULL);
 }
 

@@ -223,6 +223,11 @@ void ac_redis_argv_num(struct ac_redis_argv *a, long long v)
     ac_redis_argv_add(a, p, (size_t)snprintf(p, 21, "%lld", v));
 }
 
+void ac_redis_argv_clear(struct ac_redis_argv *a)
+{
+    a->n = 0;
+}
+
 void ac_redis_argv_append(redisContext *c, const struct ac_redis_argv *a)
 {
     (void)redisAppendCommandArgv(c, a->n, a->v, a->len);

@@ -64,6 +64,8 @@ void ac_redis_argv_init(struct ac_redis_argv *a, size_t cap);
 void ac_redis_argv_add(struct ac_redis_argv *a, const char *s, size_t len);
 void ac_redis_argv_str(struct ac_redis_argv *a, const char *s);
 void ac_redis_argv_num(struct ac_redis_argv *a, long long v);
+/* Empties it for the next command; its storage stays. */
+void ac_redis_argv_clear(struct ac_redis_argv *a);
 /* Appends the command (one reply). */
 void ac_redis_argv_append(redisContext *c, const struct ac_redis_argv *a);
 void ac_redis_argv_deinit(struct ac_redis_argv *a);
