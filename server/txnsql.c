@@ -223,7 +223,8 @@ bool ac_txnsql_prepare(PGconn *conn)
 
 bool ac_txnsql_send(PGconn *conn, enum ac_txnsql_stmt stmt, const struct ac_txnsql_params *p)
 {
-    return ac_pgpipe_send(conn, txn_statements[stmt].name, p ? p->n : 0, p ? p->v : NULL);
+    return ac_pgpipe_send_params(conn, txn_statements[stmt].name, p ? p->n : 0, p ? p->v : NULL,
+                                 p ? p->len : NULL, p ? p->fmt : NULL);
 }
 
 static int txn_cmp_i64(const void *a, const void *b)
@@ -308,10 +309,26 @@ void ac_txnsql_params_init(struct ac_txnsql_params *p, struct ac_arena *ar, int 
     }
 }
 
+void ac_txnsql_params_init_binary(struct ac_txnsql_params *p, struct ac_arena *ar, int n,
+                                  const uint32_t *oids)
+{
+    ac_txnsql_params_init(p, ar, n);
+    for (int i = 0; i < n; i++) {
+        ac_pg_barray_begin(p->a[i], oids[i]);
+        p->fmt[i] = 1;
+    }
+}
+
 void ac_txnsql_params_finish(struct ac_txnsql_params *p)
 {
     for (int i = 0; i < p->n; i++) {
-        ac_pg_array_close(p->a[i]);
+        if (p->fmt[i]) {
+            AC_ASSERT(p->a[i]->len <= (size_t)INT32_MAX);
+            p->len[i] = (int)p->a[i]->len;
+        }
+        else {
+            ac_pg_array_close(p->a[i]);
+        }
         p->v[i] = p->a[i]->data;
     }
 }
@@ -503,39 +520,47 @@ void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, in
     ac_txnsql_params_finish(p);
 }
 
+/* AC_STMT_INS_EVENTS's element types, in parameter order. */
+#define T AC_PG_OID_TEXT
+static const uint32_t txn_event_oids[20] = {
+    AC_PG_OID_INT8, T, T, T, T, T, T, T, T, AC_PG_OID_INT8, AC_PG_OID_TIMESTAMPTZ,
+    AC_PG_OID_TIMESTAMPTZ, T, T, T, T, T, T, AC_PG_OID_JSON, T};
+#undef T
+
 void ac_txnsql_build_events(struct ac_arena *ar, const struct ac_fold *f,
                             struct ac_txnsql_params *p)
 {
-    ac_txnsql_params_init(p, ar, 20);
+    ac_txnsql_params_init_binary(p, ar, 20, txn_event_oids);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct ac_fold_event *fe = &f->events[i];
         const struct ac_event *ev = fe->ev;
+        size_t doc_n;
         char *doc_s;
 
         if (!ac_fold_is_stored(f, i)) {
             continue;
         }
-        doc_s = txn_doc(ev);
-        ac_pg_array_add_i64(p->a[0], fe->event_id, false);
-        ac_pg_array_add(p->a[1], ev->source);
-        ac_pg_array_add(p->a[2], ev->id);
-        ac_pg_array_add(p->a[3], ev->type);
-        ac_pg_array_add(p->a[4], ac_level_name(ev->level));
-        ac_pg_array_add(p->a[5], ac_trace_name(ev->trace));
-        ac_pg_array_add(p->a[6], ac_category_name(ev->category));
-        ac_pg_array_add(p->a[7], ac_status_name(ev->status));
-        ac_pg_array_add(p->a[8], ev->fingerprint);
-        ac_pg_array_add_i64(p->a[9], fe->alert >= 0 ? f->alerts[fe->alert].id : 0, true);
-        txn_arr_time(p->a[10], ev->occurred_at, false);
-        txn_arr_time(p->a[11], ev->received_at, false);
-        ac_pg_array_add(p->a[12], ev->region);
-        ac_pg_array_add(p->a[13], ev->cluster);
-        ac_pg_array_add(p->a[14], ev->namespace_);
-        ac_pg_array_add(p->a[15], ev->app_id);
-        ac_pg_array_add(p->a[16], ev->user_id);
-        ac_pg_array_add(p->a[17], ev->instance);
-        ac_pg_array_add(p->a[18], doc_s);
-        ac_pg_array_add(p->a[19], ev->has_resource ? ev->resource.name : NULL);
+        doc_s = ac_event_dump(ev, &doc_n);
+        ac_pg_barray_add_i64(p->a[0], fe->event_id, false);
+        ac_pg_barray_add(p->a[1], ev->source);
+        ac_pg_barray_add(p->a[2], ev->id);
+        ac_pg_barray_add(p->a[3], ev->type);
+        ac_pg_barray_add(p->a[4], ac_level_name(ev->level));
+        ac_pg_barray_add(p->a[5], ac_trace_name(ev->trace));
+        ac_pg_barray_add(p->a[6], ac_category_name(ev->category));
+        ac_pg_barray_add(p->a[7], ac_status_name(ev->status));
+        ac_pg_barray_add(p->a[8], ev->fingerprint);
+        ac_pg_barray_add_i64(p->a[9], fe->alert >= 0 ? f->alerts[fe->alert].id : 0, true);
+        ac_pg_barray_add_time(p->a[10], ev->occurred_at, false);
+        ac_pg_barray_add_time(p->a[11], ev->received_at, false);
+        ac_pg_barray_add(p->a[12], ev->region);
+        ac_pg_barray_add(p->a[13], ev->cluster);
+        ac_pg_barray_add(p->a[14], ev->namespace_);
+        ac_pg_barray_add(p->a[15], ev->app_id);
+        ac_pg_barray_add(p->a[16], ev->user_id);
+        ac_pg_barray_add(p->a[17], ev->instance);
+        ac_pg_barray_add_len(p->a[18], doc_s, doc_n);
+        ac_pg_barray_add(p->a[19], ev->has_resource ? ev->resource.name : NULL);
         free(doc_s);
     }
     ac_txnsql_params_finish(p);

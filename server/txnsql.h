@@ -48,15 +48,21 @@ bool ac_txnsql_prepare(PGconn *conn);
 
 #define AC_TXNSQL_PARAMS_MAX 28
 
-/* The text parameters of one statement. */
+/* The parameters of one statement: array literals (text), or binary
+ * arrays (ac_pg_barray_*) where the statement's largest rows go. */
 struct ac_txnsql_params {
-    struct ac_buf *a[AC_TXNSQL_PARAMS_MAX]; /* array literals being built (arena's) */
+    struct ac_buf *a[AC_TXNSQL_PARAMS_MAX]; /* arrays being built (arena's) */
     const char *v[AC_TXNSQL_PARAMS_MAX];    /* the values sent */
+    int len[AC_TXNSQL_PARAMS_MAX];          /* a binary value's length */
+    int fmt[AC_TXNSQL_PARAMS_MAX];          /* 1: binary */
     int n;
 };
 
-/* n empty array parameters from the arena ar. */
+/* n empty array parameters from the arena ar (text). */
 void ac_txnsql_params_init(struct ac_txnsql_params *p, struct ac_arena *ar, int n);
+/* n empty binary arrays, of element types oids[0..n) (AC_PG_OID_*). */
+void ac_txnsql_params_init_binary(struct ac_txnsql_params *p, struct ac_arena *ar, int n,
+                                  const uint32_t *oids);
 /* Closes every array and points v[] at them. */
 void ac_txnsql_params_finish(struct ac_txnsql_params *p);
 /* n scalar parameters (values borrowed). */

@@ -138,6 +138,131 @@ void ac_pg_array_close(struct ac_buf *b)
     ac_buf_append(b, "}", 1);
 }
 
+/* array_send's layout: ndim, has-nulls flag, element type, then per
+ * dimension its length and lower bound; then each element as its length
+ * (-1: NULL) and bytes. All integers big-endian. */
+#define PG_BARRAY_FLAGS 4
+#define PG_BARRAY_DIM   12
+#define PG_BARRAY_HEAD  20
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC). */
+#define PG_EPOCH_US 946684800000000LL
+
+static void pg_put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t pg_get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void ac_pg_barray_begin(struct ac_buf *b, uint32_t elem_oid)
+{
+    unsigned char h[PG_BARRAY_HEAD];
+
+    pg_put_be32(h, 1);
+    pg_put_be32(h + PG_BARRAY_FLAGS, 0);
+    pg_put_be32(h + 8, elem_oid);
+    pg_put_be32(h + PG_BARRAY_DIM, 0);
+    pg_put_be32(h + 16, 1);
+    b->len = 0;
+    ac_buf_append(b, h, sizeof(h));
+}
+
+size_t ac_pg_barray_count(const struct ac_buf *b)
+{
+    return pg_get_be32((const unsigned char *)b->data + PG_BARRAY_DIM);
+}
+
+/* Counts an element and makes room for its n bytes and length word;
+ * returns where the bytes go (the length word is written). */
+static unsigned char *pg_barray_elem(struct ac_buf *b, int32_t n)
+{
+    unsigned char *w;
+
+    AC_ASSERT(b->len >= PG_BARRAY_HEAD);
+    pg_put_be32((unsigned char *)b->data + PG_BARRAY_DIM, (uint32_t)ac_pg_barray_count(b) + 1);
+    if (n < 0) {
+        pg_put_be32((unsigned char *)b->data + PG_BARRAY_FLAGS, 1);
+    }
+    ac_buf_reserve(b, 4 + (n > 0 ? (size_t)n : 0) + 1);
+    w = (unsigned char *)b->data + b->len;
+    pg_put_be32(w, (uint32_t)n);
+    b->len += 4 + (n > 0 ? (size_t)n : 0);
+    b->data[b->len] = '\0';
+    return w + 4;
+}
+
+void ac_pg_barray_add_len(struct ac_buf *b, const char *s, size_t n)
+{
+    if (!s) {
+        (void)pg_barray_elem(b, -1);
+        return;
+    }
+    AC_ASSERT(n < (size_t)INT32_MAX);
+    memcpy(pg_barray_elem(b, (int32_t)n), s, n);
+}
+
+void ac_pg_barray_add(struct ac_buf *b, const char *s)
+{
+    ac_pg_barray_add_len(b, s, s ? strlen(s) : 0);
+}
+
+void ac_pg_barray_add_jsonb(struct ac_buf *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    unsigned char *w;
+
+    if (!s) {
+        (void)pg_barray_elem(b, -1);
+        return;
+    }
+    AC_ASSERT(n < (size_t)INT32_MAX - 1);
+    w = pg_barray_elem(b, (int32_t)n + 1);
+    w[0] = 1; /* jsonb_recv: the format's version */
+    memcpy(w + 1, s, n);
+}
+
+void ac_pg_barray_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null)
+{
+    unsigned char *w;
+
+    if (zero_is_null && v == 0) {
+        (void)pg_barray_elem(b, -1);
+        return;
+    }
+    w = pg_barray_elem(b, 8);
+    pg_put_be32(w, (uint32_t)((uint64_t)v >> 32));
+    pg_put_be32(w + 4, (uint32_t)(uint64_t)v);
+}
+
+void ac_pg_barray_add_i16(struct ac_buf *b, int v, bool zero_is_null)
+{
+    unsigned char *w;
+
+    if (zero_is_null && v == 0) {
+        (void)pg_barray_elem(b, -1);
+        return;
+    }
+    AC_ASSERT(v >= INT16_MIN && v <= INT16_MAX);
+    w = pg_barray_elem(b, 2);
+    w[0] = (unsigned char)((unsigned)v >> 8);
+    w[1] = (unsigned char)v;
+}
+
+void ac_pg_barray_add_time(struct ac_buf *b, int64_t us, bool zero_is_null)
+{
+    if (zero_is_null && us == 0) {
+        (void)pg_barray_elem(b, -1);
+        return;
+    }
+    ac_pg_barray_add_i64(b, us - PG_EPOCH_US, false);
+}
+
 struct ac_pg_pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;

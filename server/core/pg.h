@@ -76,6 +76,35 @@ void ac_pg_array_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null);
 void ac_pg_array_close(struct ac_buf *b);
 
 /*
+ * The same arrays in PostgreSQL's binary format (array_recv), for a
+ * parameter sent with format 1: nothing is quoted here and PostgreSQL parses
+ * no array text (for a ~1 KB json element that halves its cost, and a
+ * timestamp is 8 bytes, not text to parse). Begin an empty buffer with the
+ * element type (AC_PG_OID_*: the type the statement casts the parameter's
+ * elements to), then add elements of that type; the buffer is complete
+ * after every add. NULL s, or zero when zero_is_null, is SQL NULL. Text
+ * elements must be valid UTF-8 (PostgreSQL verifies them), json and jsonb
+ * valid JSON (it parses them, as from text).
+ */
+#define AC_PG_OID_INT2        21u
+#define AC_PG_OID_INT8        20u
+#define AC_PG_OID_TEXT        25u
+#define AC_PG_OID_JSON        114u
+#define AC_PG_OID_TIMESTAMPTZ 1184u
+#define AC_PG_OID_JSONB       3802u
+void ac_pg_barray_begin(struct ac_buf *b, uint32_t elem_oid);
+void ac_pg_barray_add(struct ac_buf *b, const char *s);
+void ac_pg_barray_add_len(struct ac_buf *b, const char *s, size_t n);
+/* A jsonb element from JSON text. */
+void ac_pg_barray_add_jsonb(struct ac_buf *b, const char *s);
+void ac_pg_barray_add_i64(struct ac_buf *b, int64_t v, bool zero_is_null);
+void ac_pg_barray_add_i16(struct ac_buf *b, int v, bool zero_is_null);
+/* us: microseconds since the Unix epoch */
+void ac_pg_barray_add_time(struct ac_buf *b, int64_t us, bool zero_is_null);
+/* The number of elements added so far. */
+size_t ac_pg_barray_count(const struct ac_buf *b);
+
+/*
  * A duty one instance of the cluster performs (the sweeper, the escalation
  * timer): its thread's own connection, holding the session advisory lock
  * (16707, key) while it is the one. Losing the connection loses the lock.

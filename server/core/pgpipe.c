@@ -18,6 +18,12 @@ bool ac_pgpipe_send(PGconn *conn, const char *stmt, int n, const char *const *va
     return PQsendQueryPrepared(conn, stmt, n, values, NULL, NULL, 0) == 1;
 }
 
+bool ac_pgpipe_send_params(PGconn *conn, const char *stmt, int n, const char *const *values,
+                           const int *lengths, const int *formats)
+{
+    return PQsendQueryPrepared(conn, stmt, n, values, lengths, formats, 0) == 1;
+}
+
 bool ac_pgpipe_send_text(PGconn *conn, const char *sql)
 {
     return PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;

@@ -6,7 +6,8 @@
  *     set of inputs: if they drift, ingest and operators stop serializing;
  *   - migrations/functions.sql defines every function the migrated schema
  *     has, and migrate re-applies it when it changed (and only then);
- *   - the array literals the writer sends read back as the strings sent;
+ *   - the array literals the writer sends read back as the strings sent, and
+ *     its binary arrays as the values sent;
  *   - the audit chain's canonical text is the one the chain began with;
  *   - an alert inserted without its incident joins its group key's open
  *     incident or opens one (the row trigger); one inserted with its
@@ -171,6 +172,158 @@ static void test_sqlfn_array_literal(void **state)
     }
     PQclear(r);
     ac_buf_deinit(&b);
+}
+
+/* One binary array parameter (ac_pg_barray_*) into sql; the result, asserted ok. */
+static PGresult *q_binary(const char *sql, const struct ac_buf *b, const char *text2)
+{
+    const char *v[2] = {b->data, text2};
+    int len[2] = {(int)b->len, 0}, fmt[2] = {1, 0};
+    PGresult *r = PQexecParams(db, sql, text2 ? 2 : 1, NULL, v, len, fmt, 0);
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail_msg("%s: %s", sql, PQerrorMessage(db));
+    }
+    return r;
+}
+
+/* The binary arrays the writer sends its largest statements' rows in
+ * (ac_pg_barray_*) read back in PostgreSQL as the values sent, in order,
+ * NULL as NULL, for every element type it uses; bad JSON is still refused. */
+static void test_sqlfn_binary_array(void **state)
+{
+    static const char *const docs[] = {
+        "{\"a\":1}", "[1,2.50,\"x\"]", "{\"t\":\"容器 🔥 \\\"q\\\" \\\\ \\n\",\"n\":null}", "\"s\"",
+        "{\"b\": {\"a\": [true, false]}, \"a\": 1e3}"};
+    static const int64_t i64s[] = {1, -1, INT64_MIN, INT64_MAX, 1234567890123LL};
+    static const int i16s[] = {-32768, 32767, 7, -1};
+    /* Unix microseconds: the epoch, PostgreSQL's, just before the Unix
+     * epoch, a microsecond precision date, one before 1900 */
+    static const int64_t times[] = {1, 946684800000000LL, -1, 1796000000123456LL,
+                                    -2500000000000001LL};
+    size_t nfixed = sizeof(fixed_inputs) / sizeof(fixed_inputs[0]);
+    size_t ndocs = sizeof(docs) / sizeof(docs[0]);
+    struct ac_buf b = {0}, t = {0};
+    char want[32];
+    PGresult *r;
+
+    (void)state;
+    /* text, a NULL among them */
+    ac_pg_barray_begin(&b, AC_PG_OID_TEXT);
+    for (size_t i = 0; i < nfixed; i++) {
+        ac_pg_barray_add(&b, fixed_inputs[i]);
+        if (i == 2) {
+            ac_pg_barray_add(&b, NULL);
+        }
+    }
+    assert_int_equal(ac_pg_barray_count(&b), nfixed + 1);
+    r = q_binary("SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, o) ORDER BY o", &b,
+                 NULL);
+    assert_int_equal(PQntuples(r), (int)nfixed + 1);
+    for (int row = 0, i = 0; row < PQntuples(r); row++) {
+        if (row == 3) {
+            assert_true(PQgetisnull(r, row, 0));
+            continue;
+        }
+        assert_string_equal(PQgetvalue(r, row, 0), fixed_inputs[i++]);
+    }
+    PQclear(r);
+
+    /* bigint, zero as NULL */
+    ac_pg_barray_begin(&b, AC_PG_OID_INT8);
+    ac_pg_barray_add_i64(&b, 0, true);
+    for (size_t i = 0; i < sizeof(i64s) / sizeof(i64s[0]); i++) {
+        ac_pg_barray_add_i64(&b, i64s[i], true);
+    }
+    ac_pg_barray_add_i64(&b, 0, false);
+    r = q_binary("SELECT v FROM unnest($1::bigint[]) WITH ORDINALITY AS t(v, o) ORDER BY o", &b,
+                 NULL);
+    assert_int_equal(PQntuples(r), 7);
+    assert_true(PQgetisnull(r, 0, 0));
+    for (int i = 0; i < 5; i++) {
+        snprintf(want, sizeof(want), "%lld", (long long)i64s[i]);
+        assert_string_equal(PQgetvalue(r, i + 1, 0), want);
+    }
+    assert_string_equal(PQgetvalue(r, 6, 0), "0");
+    PQclear(r);
+
+    /* smallint */
+    ac_pg_barray_begin(&b, AC_PG_OID_INT2);
+    for (size_t i = 0; i < sizeof(i16s) / sizeof(i16s[0]); i++) {
+        ac_pg_barray_add_i16(&b, i16s[i], true);
+    }
+    ac_pg_barray_add_i16(&b, 0, true);
+    r = q_binary("SELECT v FROM unnest($1::smallint[]) WITH ORDINALITY AS t(v, o) ORDER BY o",
+                 &b, NULL);
+    assert_int_equal(PQntuples(r), 5);
+    for (int i = 0; i < 4; i++) {
+        snprintf(want, sizeof(want), "%d", i16s[i]);
+        assert_string_equal(PQgetvalue(r, i, 0), want);
+    }
+    assert_true(PQgetisnull(r, 4, 0));
+    PQclear(r);
+
+    /* timestamptz: the same instant, to the microsecond */
+    ac_pg_barray_begin(&b, AC_PG_OID_TIMESTAMPTZ);
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        ac_pg_barray_add_time(&b, times[i], true);
+    }
+    ac_pg_barray_add_time(&b, 0, true);
+    r = q_binary("SELECT (extract(epoch FROM v) * 1000000)::bigint FROM unnest($1::timestamptz[])"
+                 " WITH ORDINALITY AS t(v, o) ORDER BY o",
+                 &b, NULL);
+    assert_int_equal(PQntuples(r), 6);
+    for (int i = 0; i < 5; i++) {
+        snprintf(want, sizeof(want), "%lld", (long long)times[i]);
+        assert_string_equal(PQgetvalue(r, i, 0), want);
+    }
+    assert_true(PQgetisnull(r, 5, 0));
+    PQclear(r);
+
+    /* json keeps its text; jsonb equals the same text parsed */
+    ac_pg_barray_begin(&b, AC_PG_OID_JSON);
+    ac_buf_deinit(&t);
+    for (size_t i = 0; i < ndocs; i++) {
+        ac_pg_barray_add(&b, docs[i]);
+        ac_pg_array_add(&t, docs[i]);
+    }
+    ac_pg_array_close(&t);
+    r = q_binary("SELECT v::text FROM unnest($1::json[]) WITH ORDINALITY AS t(v, o) ORDER BY o",
+                 &b, NULL);
+    assert_int_equal(PQntuples(r), (int)ndocs);
+    for (int i = 0; i < (int)ndocs; i++) {
+        assert_string_equal(PQgetvalue(r, i, 0), docs[i]);
+    }
+    PQclear(r);
+    ac_pg_barray_begin(&b, AC_PG_OID_JSONB);
+    for (size_t i = 0; i < ndocs; i++) {
+        ac_pg_barray_add_jsonb(&b, docs[i]);
+    }
+    ac_pg_barray_add_jsonb(&b, NULL);
+    r = q_binary("SELECT count(*) FILTER (WHERE v = j::jsonb), count(*) FILTER (WHERE v IS NULL)"
+                 " FROM unnest($1::jsonb[], $2::text[]) AS x(v, j)",
+                 &b, t.data);
+    assert_string_equal(PQgetvalue(r, 0, 0), "5");
+    assert_string_equal(PQgetvalue(r, 0, 1), "1");
+    PQclear(r);
+
+    /* bad JSON is refused as from text, and an empty array is empty */
+    ac_pg_barray_begin(&b, AC_PG_OID_JSON);
+    ac_pg_barray_add(&b, "{\"a\":");
+    {
+        const char *v[1] = {b.data};
+        int len[1] = {(int)b.len}, fmt[1] = {1};
+        r = PQexecParams(db, "SELECT cardinality($1::json[])", 1, NULL, v, len, fmt, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+        assert_string_equal(ac_pg_sqlstate(r), "22P02");
+        PQclear(r);
+    }
+    ac_pg_barray_begin(&b, AC_PG_OID_TEXT);
+    r = q_binary("SELECT cardinality($1::text[])", &b, NULL);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    ac_buf_deinit(&b);
+    ac_buf_deinit(&t);
 }
 
 /* The audit chain's canonical text is what jsonb_build_array(...)::text
@@ -342,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_sqlfn_mask_address),
         cmocka_unit_test(test_sqlfn_incident_trigger),
         cmocka_unit_test(test_sqlfn_array_literal),
+        cmocka_unit_test(test_sqlfn_binary_array),
         cmocka_unit_test(test_sqlfn_audit_canonical_unchanged),
         cmocka_unit_test(test_sqlfn_reapplied_when_changed),
     };
