@@ -264,19 +264,7 @@ const char *ac_txnsql_lock_keys(struct ac_arena *ar, const struct ac_fold *f,
     return b->data;
 }
 
-/* --- PostgreSQL array literals ------------------------------------------ */
-
-static void txn_arr_time(struct ac_buf *b, int64_t us, bool zero_is_null)
-{
-    char ts[AC_TIME_STRLEN];
-
-    if (zero_is_null && us == 0) {
-        ac_pg_array_add(b, NULL);
-        return;
-    }
-    ac_time_format(us, ts);
-    ac_pg_array_add(b, ts);
-}
+/* --- statement parameters: array literals and binary arrays ------------- */
 
 /* A statement's array buffers: one allocation, one arena entry. */
 struct txn_bufs {
@@ -420,15 +408,51 @@ static int64_t txn_window(const struct ac_cand_view *view, const char *type, enu
     return w ? w->id : 0;
 }
 
+/* AC_STMT_INS_ALERTS's element types, in parameter order. */
+#define T  AC_PG_OID_TEXT
+#define TS AC_PG_OID_TIMESTAMPTZ
+static const uint32_t txn_new_alert_oids[28] = {AC_PG_OID_INT8,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                AC_PG_OID_INT8,
+                                                TS,
+                                                TS,
+                                                TS,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                T,
+                                                AC_PG_OID_INT2,
+                                                T,
+                                                AC_PG_OID_JSONB,
+                                                AC_PG_OID_INT8,
+                                                TS,
+                                                AC_PG_OID_JSON,
+                                                T,
+                                                TS,
+                                                AC_PG_OID_INT8,
+                                                T};
+/* AC_STMT_UPD_ALERTS's. */
+static const uint32_t txn_upd_alert_oids[12] = {
+    AC_PG_OID_INT8, AC_PG_OID_INT8, TS, TS, T, TS, AC_PG_OID_INT8, TS, T, AC_PG_OID_JSON, T, TS};
+#undef T
+#undef TS
+
 void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
                                 const struct ac_cand_view *view, int64_t now,
                                 unsigned notify_levels, struct ac_txnsql_params *p,
                                 struct ac_txnsql_params *intents, size_t *nintents)
 {
-    char gc[8];
     enum ac_level floor, level;
 
-    ac_txnsql_params_init(p, ar, 28);
+    ac_txnsql_params_init_binary(p, ar, 28, txn_new_alert_oids);
     ac_txnsql_params_init(intents, ar, 2);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
@@ -444,7 +468,6 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
             res_s = json_dumps(res, JSON_COMPACT);
             json_decref(res);
         }
-        (void)snprintf(gc, sizeof(gc), "%d", ev->gc_level);
         /* a new alert opens at least at its type's raised window level */
         (void)txn_window(view, ev->type, &floor);
         level = ac_level_raise(a->level, floor);
@@ -453,36 +476,36 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
             ac_pg_array_add(intents->a[1], ac_level_name(level));
             (*nintents)++;
         }
-        ac_pg_array_add_i64(p->a[0], a->id, false);
-        ac_pg_array_add(p->a[1], ev->fingerprint);
-        ac_pg_array_add(p->a[2], ev->type);
-        ac_pg_array_add(p->a[3], ev->source);
-        ac_pg_array_add(p->a[4], ac_trace_name(ev->trace));
-        ac_pg_array_add(p->a[5], ac_category_name(ev->category));
-        ac_pg_array_add(p->a[6], ac_level_name(level));
-        ac_pg_array_add(p->a[7], ac_level_name(ev->level));
-        ac_pg_array_add(p->a[8], a->resolved ? "resolved" : "firing");
-        ac_pg_array_add_i64(p->a[9], a->delta, false);
-        txn_arr_time(p->a[10], a->first_seen, false);
-        txn_arr_time(p->a[11], a->last_seen, false);
-        txn_arr_time(p->a[12], a->resolved ? a->resolved_at : 0, true);
-        ac_pg_array_add(p->a[13], ev->region);
-        ac_pg_array_add(p->a[14], ev->cluster);
-        ac_pg_array_add(p->a[15], ev->namespace_);
-        ac_pg_array_add(p->a[16], ev->app_id);
-        ac_pg_array_add(p->a[17], ev->user_id);
-        ac_pg_array_add(p->a[18], ev->gc_level ? gc : NULL);
-        ac_pg_array_add(p->a[19], ev->instance);
-        ac_pg_array_add(p->a[20], res_s);
+        ac_pg_barray_add_i64(p->a[0], a->id, false);
+        ac_pg_barray_add(p->a[1], ev->fingerprint);
+        ac_pg_barray_add(p->a[2], ev->type);
+        ac_pg_barray_add(p->a[3], ev->source);
+        ac_pg_barray_add(p->a[4], ac_trace_name(ev->trace));
+        ac_pg_barray_add(p->a[5], ac_category_name(ev->category));
+        ac_pg_barray_add(p->a[6], ac_level_name(level));
+        ac_pg_barray_add(p->a[7], ac_level_name(ev->level));
+        ac_pg_barray_add(p->a[8], a->resolved ? "resolved" : "firing");
+        ac_pg_barray_add_i64(p->a[9], a->delta, false);
+        ac_pg_barray_add_time(p->a[10], a->first_seen, false);
+        ac_pg_barray_add_time(p->a[11], a->last_seen, false);
+        ac_pg_barray_add_time(p->a[12], a->resolved ? a->resolved_at : 0, true);
+        ac_pg_barray_add(p->a[13], ev->region);
+        ac_pg_barray_add(p->a[14], ev->cluster);
+        ac_pg_barray_add(p->a[15], ev->namespace_);
+        ac_pg_barray_add(p->a[16], ev->app_id);
+        ac_pg_barray_add(p->a[17], ev->user_id);
+        ac_pg_barray_add_i16(p->a[18], ev->gc_level, true);
+        ac_pg_barray_add(p->a[19], ev->instance);
+        ac_pg_barray_add_jsonb(p->a[20], res_s);
         /* a new alert's opener is always stored */
-        ac_pg_array_add_i64(p->a[21], f->events[a->last_stored].event_id, false);
-        txn_arr_time(p->a[22], now, false);
+        ac_pg_barray_add_i64(p->a[21], f->events[a->last_stored].event_id, false);
+        ac_pg_barray_add_time(p->a[22], now, false);
         last_doc = txn_last_doc(f, a);
-        ac_pg_array_add(p->a[23], last_doc);
-        ac_pg_array_add(p->a[24], ev->group_key ? ev->group_key : "");
-        txn_arr_time(p->a[25], a->ends_at, true);
-        ac_pg_array_add_i64(p->a[26], ev->team, true);
-        ac_pg_array_add(p->a[27], ev->title);
+        ac_pg_barray_add(p->a[23], last_doc);
+        ac_pg_barray_add(p->a[24], ev->group_key ? ev->group_key : "");
+        ac_pg_barray_add_time(p->a[25], a->ends_at, true);
+        ac_pg_barray_add_i64(p->a[26], ev->team, true);
+        ac_pg_barray_add(p->a[27], ev->title);
         free(last_doc);
         free(res_s);
     }
@@ -493,7 +516,7 @@ void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
 void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, int64_t now,
                                 struct ac_txnsql_params *p)
 {
-    ac_txnsql_params_init(p, ar, 12);
+    ac_txnsql_params_init_binary(p, ar, 12, txn_upd_alert_oids);
     for (size_t i = 0; i < f->nalerts; i++) {
         const struct ac_fold_alert *a = &f->alerts[i];
         char *last_doc;
@@ -501,20 +524,20 @@ void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, in
         if (a->is_new) {
             continue;
         }
-        ac_pg_array_add_i64(p->a[0], a->id, false);
-        ac_pg_array_add_i64(p->a[1], a->delta, false);
-        txn_arr_time(p->a[2], a->first_seen, false);
-        txn_arr_time(p->a[3], a->last_seen, false);
-        ac_pg_array_add(p->a[4], ac_level_name(a->level)); /* NULL: no firing event */
-        txn_arr_time(p->a[5], a->resolved ? a->resolved_at : 0, true);
-        ac_pg_array_add_i64(p->a[6], a->last_stored >= 0 ? f->events[a->last_stored].event_id : 0,
-                            true);
-        txn_arr_time(p->a[7], now, false);
+        ac_pg_barray_add_i64(p->a[0], a->id, false);
+        ac_pg_barray_add_i64(p->a[1], a->delta, false);
+        ac_pg_barray_add_time(p->a[2], a->first_seen, false);
+        ac_pg_barray_add_time(p->a[3], a->last_seen, false);
+        ac_pg_barray_add(p->a[4], ac_level_name(a->level)); /* NULL: no firing event */
+        ac_pg_barray_add_time(p->a[5], a->resolved ? a->resolved_at : 0, true);
+        ac_pg_barray_add_i64(p->a[6], a->last_stored >= 0 ? f->events[a->last_stored].event_id : 0,
+                             true);
+        ac_pg_barray_add_time(p->a[7], now, false);
         last_doc = txn_last_doc(f, a);
-        ac_pg_array_add(p->a[8], last_doc ? "set" : a->last_event >= 0 ? "clear" : "keep");
-        ac_pg_array_add(p->a[9], last_doc);
-        ac_pg_array_add(p->a[10], f->events[a->opener].ev->fingerprint);
-        txn_arr_time(p->a[11], a->ends_at, true);
+        ac_pg_barray_add(p->a[8], last_doc ? "set" : a->last_event >= 0 ? "clear" : "keep");
+        ac_pg_barray_add(p->a[9], last_doc);
+        ac_pg_barray_add(p->a[10], f->events[a->opener].ev->fingerprint);
+        ac_pg_barray_add_time(p->a[11], a->ends_at, true);
         free(last_doc);
     }
     ac_txnsql_params_finish(p);
@@ -522,9 +545,26 @@ void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, in
 
 /* AC_STMT_INS_EVENTS's element types, in parameter order. */
 #define T AC_PG_OID_TEXT
-static const uint32_t txn_event_oids[20] = {
-    AC_PG_OID_INT8, T, T, T, T, T, T, T, T, AC_PG_OID_INT8, AC_PG_OID_TIMESTAMPTZ,
-    AC_PG_OID_TIMESTAMPTZ, T, T, T, T, T, T, AC_PG_OID_JSON, T};
+static const uint32_t txn_event_oids[20] = {AC_PG_OID_INT8,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            AC_PG_OID_INT8,
+                                            AC_PG_OID_TIMESTAMPTZ,
+                                            AC_PG_OID_TIMESTAMPTZ,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            T,
+                                            AC_PG_OID_JSON,
+                                            T};
 #undef T
 
 void ac_txnsql_build_events(struct ac_arena *ar, const struct ac_fold *f,

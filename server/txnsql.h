@@ -2,8 +2,10 @@
 /*
  * The statements of the writer's group transaction and their parameters:
  * the catalogue (prepared once per connection) and the builders that turn a
- * folded group (fold.h) into PostgreSQL array literals for multi-row
- * statements over unnest(), and read the answers back into the fold.
+ * folded group (fold.h) into PostgreSQL arrays for multi-row statements over
+ * unnest() - binary (pg.h's ac_pg_barray_*) for the rows of events and
+ * alerts, where the documents and timestamps are, literals elsewhere - and
+ * read the answers back into the fold.
  *
  * Every buffer a builder makes belongs to the transaction's arena
  * (mem.h): the writer frees a group's parameters in one ac_arena_reset.

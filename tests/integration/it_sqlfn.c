@@ -192,9 +192,9 @@ static PGresult *q_binary(const char *sql, const struct ac_buf *b, const char *t
  * NULL as NULL, for every element type it uses; bad JSON is still refused. */
 static void test_sqlfn_binary_array(void **state)
 {
-    static const char *const docs[] = {
-        "{\"a\":1}", "[1,2.50,\"x\"]", "{\"t\":\"容器 🔥 \\\"q\\\" \\\\ \\n\",\"n\":null}", "\"s\"",
-        "{\"b\": {\"a\": [true, false]}, \"a\": 1e3}"};
+    static const char *const docs[] = {"{\"a\":1}", "[1,2.50,\"x\"]",
+                                       "{\"t\":\"容器 🔥 \\\"q\\\" \\\\ \\n\",\"n\":null}", "\"s\"",
+                                       "{\"b\": {\"a\": [true, false]}, \"a\": 1e3}"};
     static const int64_t i64s[] = {1, -1, INT64_MIN, INT64_MAX, 1234567890123LL};
     static const int i16s[] = {-32768, 32767, 7, -1};
     /* Unix microseconds: the epoch, PostgreSQL's, just before the Unix
@@ -253,8 +253,8 @@ static void test_sqlfn_binary_array(void **state)
         ac_pg_barray_add_i16(&b, i16s[i], true);
     }
     ac_pg_barray_add_i16(&b, 0, true);
-    r = q_binary("SELECT v FROM unnest($1::smallint[]) WITH ORDINALITY AS t(v, o) ORDER BY o",
-                 &b, NULL);
+    r = q_binary("SELECT v FROM unnest($1::smallint[]) WITH ORDINALITY AS t(v, o) ORDER BY o", &b,
+                 NULL);
     assert_int_equal(PQntuples(r), 5);
     for (int i = 0; i < 4; i++) {
         snprintf(want, sizeof(want), "%d", i16s[i]);
@@ -288,8 +288,8 @@ static void test_sqlfn_binary_array(void **state)
         ac_pg_array_add(&t, docs[i]);
     }
     ac_pg_array_close(&t);
-    r = q_binary("SELECT v::text FROM unnest($1::json[]) WITH ORDINALITY AS t(v, o) ORDER BY o",
-                 &b, NULL);
+    r = q_binary("SELECT v::text FROM unnest($1::json[]) WITH ORDINALITY AS t(v, o) ORDER BY o", &b,
+                 NULL);
     assert_int_equal(PQntuples(r), (int)ndocs);
     for (int i = 0; i < (int)ndocs; i++) {
         assert_string_equal(PQgetvalue(r, i, 0), docs[i]);
