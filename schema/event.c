@@ -506,13 +506,15 @@ bool ac_event_check(struct ac_event *ev, json_t *context, long index, json_t *er
         if (f->kind != EV_STR) {
             continue;
         }
+        /* (the path is written only for an error: this runs for every event) */
         v = *(char **)((char *)ev + f->offset);
-        (void)snprintf(path, sizeof(path), "$.%s", f->name);
         if (f->required && (!v || !*v)) {
+            (void)snprintf(path, sizeof(path), "$.%s", f->name);
             ac_event_error(errors, index, path,
                            v ? "must not be empty" : "required field is missing");
         }
-        else if (v) {
+        else if (v && f->max && ac_utf8_len(v) > f->max) {
+            (void)snprintf(path, sizeof(path), "$.%s", f->name);
             (void)ev_len_ok(v, f->max, index, path, errors);
         }
     }
@@ -520,8 +522,8 @@ bool ac_event_check(struct ac_event *ev, json_t *context, long index, json_t *er
          ev->has_resource && i < sizeof(ev_resource_fields) / sizeof(ev_resource_fields[0]); i++) {
         const char *v = *(char **)((char *)&ev->resource + ev_resource_fields[i].offset);
 
-        (void)snprintf(path, sizeof(path), "$.resource.%s", ev_resource_fields[i].name);
-        if (v) {
+        if (v && ac_utf8_len(v) > AC_EVENT_STRING_MAX) {
+            (void)snprintf(path, sizeof(path), "$.resource.%s", ev_resource_fields[i].name);
             (void)ev_len_ok(v, AC_EVENT_STRING_MAX, index, path, errors);
         }
     }

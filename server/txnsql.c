@@ -666,15 +666,17 @@ void ac_txnsql_build_audit(struct ac_arena *ar, const struct ac_fold *f,
         [AC_FOLD_ROLLOVER] = "alert.rollover",
     };
 
+    static const uint32_t oids[4] = {AC_PG_OID_TEXT, AC_PG_OID_TEXT, AC_PG_OID_TEXT,
+                                     AC_PG_OID_JSONB};
     struct txn_open_tail tails[16];
     size_t ntails = 0;
 
-    ac_txnsql_params_init(p, ar, 4);
+    ac_txnsql_params_init_binary(p, ar, 4, oids);
     for (size_t i = 0; i < f->naudits; i++) {
         const struct ac_fold_audit *au = &f->audits[i];
         const struct ac_fold_event *fe = &f->events[au->event];
         char *actor = ac_xasprintf("source:%s", fe->ev->source);
-        char *details;
+        char *details, target[24];
 
         switch (au->action) {
             case AC_FOLD_OPEN:
@@ -689,10 +691,11 @@ void ac_txnsql_build_audit(struct ac_arena *ar, const struct ac_fold *f,
                                        (long long)(fe->ev->compress_window / 1000000));
                 break;
         }
-        ac_pg_array_add(p->a[0], actor);
-        ac_pg_array_add(p->a[1], actions[au->action]);
-        ac_pg_array_add_i64(p->a[2], f->alerts[au->alert].id, false);
-        ac_pg_array_add(p->a[3], details);
+        (void)snprintf(target, sizeof(target), "%lld", (long long)f->alerts[au->alert].id);
+        ac_pg_barray_add(p->a[0], actor);
+        ac_pg_barray_add(p->a[1], actions[au->action]);
+        ac_pg_barray_add(p->a[2], target);
+        ac_pg_barray_add_jsonb(p->a[3], details);
         free(actor);
         free(details);
     }
