@@ -666,29 +666,39 @@ static void test_esc_members_without_redis(void **state)
 /* A member whose add to the set never arrived (a writer stopped between
  * COMMIT and its cache update; here, removed from the set): the set is
  * smaller than the stored count, so a writer asks PostgreSQL rather than
- * count that member again, and the timer fills the set in. */
+ * count that member again, and the timer fills the set in. The timer may
+ * fill it in before the next request comes (members_fill_ms): then nothing
+ * is asked, and the test tries again with a new type, at most three times. */
 static void test_esc_members_lost_add(void **state)
 {
     struct it_server fresh;
     const char *renv[2] = {redis.env, NULL};
-    char args[300], *set;
+    char args[300], type[16], *set;
+    double before, asked = 0;
 
     (void)state;
-    post_apps("ItLost", "data", 0, 5);
-    post_apps("ItLost", "data", 5, 10);
-    assert_int_equal(member_set_size_when("ItLost", 10), 10);
     it_server_start_config(&fresh, CONFIG, renv);
-    set = member_set("ItLost", 'a');
-    snprintf(args, sizeof(args), "srem '%s' %lld", set,
-             it_sql_ll("SELECT ac_member_key('a', 'app-7')"));
-    free(it_redis_cli(&redis, args));
-    free(set);
-    post_apps_to(&fresh, "ItLost", "data", 7, 12, NULL);
-    assert_int_equal(db_win("ItLost", "apps"), 12);
+    for (int attempt = 0; attempt < 3 && asked != 5.0; attempt++) {
+        snprintf(type, sizeof(type), "ItLost%d", attempt);
+        post_apps(type, "data", 0, 5);
+        post_apps(type, "data", 5, 10);
+        assert_int_equal(member_set_size_when(type, 10), 10);
+        set = member_set(type, 'a');
+        snprintf(args, sizeof(args), "srem '%s' %lld", set,
+                 it_sql_ll("SELECT ac_member_key('a', 'app-7')"));
+        before = it_metric(&fresh, "ac_escalation_member_probes_total");
+        assert_true(before >= 0); /* the series is there */
+        free(it_redis_cli(&redis, args));
+        free(set);
+        post_apps_to(&fresh, type, "data", 7, 12, NULL);
+        assert_int_equal(db_win(type, "apps"), 12);
+        asked = it_metric(&fresh, "ac_escalation_member_probes_total") - before;
+        /* nothing counted twice either way, and the set is whole again */
+        assert_int_equal(member_set_size_when(type, 12), 12);
+    }
     /* the five were asked of PostgreSQL, and /metrics says so */
-    assert_true(it_metric(&fresh, "ac_escalation_member_probes_total") == 5.0);
+    assert_true(asked == 5.0);
     assert_int_equal(it_server_stop(&fresh), 0);
-    assert_int_equal(member_set_size_when("ItLost", 12), 12);
 }
 
 /* An alert that opens without bringing a member (the app is counted
