@@ -186,7 +186,7 @@ static bool has_status(void *arg)
 
 static void test_lifecycle_auto_resolve(void **state)
 {
-    char *quiet, *busy, *never;
+    char *quiet, *busy, *never, *unknown;
     struct wait_status w;
     char path[128];
     json_t *a, *last;
@@ -197,6 +197,7 @@ static void test_lifecycle_auto_resolve(void **state)
     quiet = open_alert("ItQuiet");
     busy = open_alert("ItBusy");
     never = open_alert("ItNever");
+    unknown = open_alert("ItNoEntry"); /* no type entry, no default: never */
     /* keep ItBusy alive with an event every 300 ms while ItQuiet times out */
     w.id = quiet;
     w.status = "resolved";
@@ -209,6 +210,8 @@ static void test_lifecycle_auto_resolve(void **state)
     w.status = "firing";
     assert_true(has_status(&w));
     w.id = never;
+    assert_true(has_status(&w));
+    w.id = unknown;
     assert_true(has_status(&w));
 
     snprintf(path, sizeof(path), "/v1/alerts/%s", quiet);
@@ -228,6 +231,49 @@ static void test_lifecycle_auto_resolve(void **state)
     free(quiet);
     free(busy);
     free(never);
+    free(unknown);
+}
+
+/* With a default timeout (lifecycle.default_resolve_timeout_s), an alert of
+ * a type without its own times out after it; a type's own 0 still means
+ * never, and its own longer timeout wins. (The server restarts with the
+ * setting: one instance sweeps, the one that leads.) */
+static void test_lifecycle_default_timeout(void **state)
+{
+    char *plain, *never, *longer, path[128];
+    struct wait_status w;
+    json_t *a, *last;
+
+    (void)state;
+    assert_int_equal(it_server_stop(&srv), 0);
+    it_server_start_config(
+        &srv, "{\"lifecycle\":{\"sweep_interval_ms\":200,\"default_resolve_timeout_s\":1}}", NULL);
+    assert_true(it_sql_ok("INSERT INTO types (type, resolve_timeout_s) VALUES ('ItDefNever', 0), "
+                          "('ItDefLong', 3600)"));
+    plain = open_alert("ItDefPlain");
+    never = open_alert("ItDefNever");
+    longer = open_alert("ItDefLong");
+    w.id = plain;
+    w.status = "resolved";
+    assert_true(it_wait_until(has_status, &w, 10000));
+    snprintf(path, sizeof(path), "/v1/alerts/%s", plain);
+    a = it_get(&srv, path);
+    last = it_timeline_item(a, "alert.resolve");
+    assert_non_null(last);
+    assert_string_equal(str(last, "actor"), "system:auto-resolve");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(last, "details"), "resolve_timeout_s")),
+        1);
+    json_decref(a);
+    it_quiet_ms(1500); /* a few more sweeps */
+    w.status = "firing";
+    w.id = never;
+    assert_true(has_status(&w));
+    w.id = longer;
+    assert_true(has_status(&w));
+    free(plain);
+    free(never);
+    free(longer);
 }
 
 int main(void)
@@ -237,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_resolve_from_firing),
         cmocka_unit_test(test_lifecycle_bad_requests),
         cmocka_unit_test(test_lifecycle_auto_resolve),
+        cmocka_unit_test(test_lifecycle_default_timeout),
     };
     int rc;
 
