@@ -15,7 +15,9 @@
 # they measured ~5 times what the writer's own profile shows them costing,
 # unexplained yet - bench/PROFILE.md.)
 # Then the server's part of the floor: ac_decodebench, decoding the same
-# size of event on one core (jansson's parse alone, the whole decode).
+# size of event on one core (jansson's parse alone, the whole decode); and
+# ac_arraybench, what PostgreSQL spends per element to take an array
+# parameter as text or in binary.
 # Each tier at three shapes: transactions of BATCH events over CLIENTS
 # sessions (batch 100 requests); of GROUP events in one session (the group
 # commit the writer forms from 32 connections sending one alert each); of 1
@@ -39,7 +41,7 @@ PAD=$((${EVENT_BYTES:-1024} - 200))
 
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAC_TESTS=OFF \
     -DCMAKE_C_FLAGS="-fno-omit-frame-pointer" >/dev/null
-cmake --build build/bench -j"$(nproc)" --target alertcenter ac_decodebench >/dev/null
+cmake --build build/bench -j"$(nproc)" --target alertcenter ac_decodebench ac_arraybench >/dev/null
 bench_services_start floor
 DSN="host=127.0.0.1 port=$PG_PORT dbname=alertcenter user=alertcenter"
 AC_PG_DSN=$DSN AC_LOG_LEVEL=warn ./build/bench/alertcenter migrate
@@ -99,3 +101,8 @@ echo "The server's side of the floor: decoding a body on one core (ac_decodebenc
 echo "parse = jansson's json_loadb alone, decode = into the event model, document = its stored JSON):"
 echo
 ./build/bench/ac_decodebench --batch "$BATCH" --event-bytes $((PAD + 200)) | tail -n +3
+echo
+echo "How PostgreSQL takes the writer's array parameters (ac_arraybench): as an array literal"
+echo "(text) or in binary, per element; the writer sends its events' and alerts' rows in binary:"
+echo
+./build/bench/ac_arraybench "$DSN" --event-bytes $((PAD + 200)) | tail -n +3
