@@ -142,8 +142,8 @@ int main(int argc, char **argv)
                 optind = argc + 1;
         }
     }
-    if (optind != argc - 1 || n < 1 || n > 100000 || rounds < 1 || rounds > 100000 ||
-        bytes < 64 || bytes > 65536) {
+    if (optind != argc - 1 || n < 1 || n > 100000 || rounds < 1 || rounds > 100000 || bytes < 64 ||
+        bytes > 65536) {
         fprintf(stderr, "usage: ac_arraybench DSN [--elements 1..100000] [--rounds 1..100000]"
                         " [--event-bytes 64..65536]\n");
         return 2;

@@ -184,12 +184,27 @@ static bool has_status(void *arg)
                       w->status) == 1;
 }
 
+/* The alert id's timeline says the sweeper resolved it after timeout_s. */
+static void assert_auto_resolved(const char *id, int timeout_s)
+{
+    char path[128];
+    json_t *a, *last;
+
+    snprintf(path, sizeof(path), "/v1/alerts/%s", id);
+    a = it_get(&srv, path);
+    last = it_timeline_item(a, "alert.resolve");
+    assert_non_null(last);
+    assert_string_equal(str(last, "actor"), "system:auto-resolve");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(last, "details"), "resolve_timeout_s")),
+        timeout_s);
+    json_decref(a);
+}
+
 static void test_lifecycle_auto_resolve(void **state)
 {
     char *quiet, *busy, *never, *unknown;
     struct wait_status w;
-    char path[128];
-    json_t *a, *last;
 
     (void)state;
     assert_true(it_sql_ok("INSERT INTO types (type, resolve_timeout_s) VALUES ('ItQuiet', 1), "
@@ -214,15 +229,7 @@ static void test_lifecycle_auto_resolve(void **state)
     w.id = unknown;
     assert_true(has_status(&w));
 
-    snprintf(path, sizeof(path), "/v1/alerts/%s", quiet);
-    a = it_get(&srv, path);
-    last = it_timeline_item(a, "alert.resolve");
-    assert_non_null(last);
-    assert_string_equal(str(last, "actor"), "system:auto-resolve");
-    assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(last, "details"), "resolve_timeout_s")),
-        1);
-    json_decref(a);
+    assert_auto_resolved(quiet, 1);
 
     /* once the events stop, the busy one resolves too */
     w.id = busy;
@@ -240,9 +247,8 @@ static void test_lifecycle_auto_resolve(void **state)
  * setting: one instance sweeps, the one that leads.) */
 static void test_lifecycle_default_timeout(void **state)
 {
-    char *plain, *never, *longer, path[128];
+    char *plain, *never, *longer;
     struct wait_status w;
-    json_t *a, *last;
 
     (void)state;
     assert_int_equal(it_server_stop(&srv), 0);
@@ -256,15 +262,7 @@ static void test_lifecycle_default_timeout(void **state)
     w.id = plain;
     w.status = "resolved";
     assert_true(it_wait_until(has_status, &w, 10000));
-    snprintf(path, sizeof(path), "/v1/alerts/%s", plain);
-    a = it_get(&srv, path);
-    last = it_timeline_item(a, "alert.resolve");
-    assert_non_null(last);
-    assert_string_equal(str(last, "actor"), "system:auto-resolve");
-    assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(last, "details"), "resolve_timeout_s")),
-        1);
-    json_decref(a);
+    assert_auto_resolved(plain, 1);
     it_quiet_ms(1500); /* a few more sweeps */
     w.status = "firing";
     w.id = never;
