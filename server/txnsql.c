@@ -408,42 +408,27 @@ static int64_t txn_window(const struct ac_cand_view *view, const char *type, enu
     return w ? w->id : 0;
 }
 
-/* AC_STMT_INS_ALERTS's element types, in parameter order. */
+/* The element types of the statements sent as binary arrays, in parameter
+ * order: AC_STMT_INS_ALERTS, AC_STMT_UPD_ALERTS, AC_STMT_INS_EVENTS (below). */
 #define T  AC_PG_OID_TEXT
 #define TS AC_PG_OID_TIMESTAMPTZ
-static const uint32_t txn_new_alert_oids[28] = {AC_PG_OID_INT8,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                AC_PG_OID_INT8,
-                                                TS,
-                                                TS,
-                                                TS,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                T,
-                                                AC_PG_OID_INT2,
-                                                T,
-                                                AC_PG_OID_JSONB,
-                                                AC_PG_OID_INT8,
-                                                TS,
-                                                AC_PG_OID_JSON,
-                                                T,
-                                                TS,
-                                                AC_PG_OID_INT8,
-                                                T};
+#define I8 AC_PG_OID_INT8
+#define I2 AC_PG_OID_INT2
+#define J  AC_PG_OID_JSON
+#define JB AC_PG_OID_JSONB
+static const uint32_t txn_new_alert_oids[28] = {
+    I8, T,  T,  T,  T, T,  T, T, T, /* $1 id, $2-$9 fingerprint .. status */
+    I8, TS, TS, TS,                 /* count, first_seen, last_seen, resolved_at */
+    T,  T,  T,  T,  T, I2, T,       /* region .. user_id, gc_level, instance */
+    JB, I8, TS, J,                  /* resource, last_event_id, created_at, last_doc */
+    T,  TS, I8, T,                  /* group_key, ends_at, team_id, title */
+};
 /* AC_STMT_UPD_ALERTS's. */
 static const uint32_t txn_upd_alert_oids[12] = {
-    AC_PG_OID_INT8, AC_PG_OID_INT8, TS, TS, T, TS, AC_PG_OID_INT8, TS, T, AC_PG_OID_JSON, T, TS};
-#undef T
-#undef TS
+    I8, I8, TS, TS, /* id, delta, first_seen, last_seen */
+    T,  TS, I8, TS, /* level, resolved_at, last_event_id, updated_at */
+    T,  J,  T,  TS, /* mode, doc, fingerprint, ends_at */
+};
 
 void ac_txnsql_build_new_alerts(struct ac_arena *ar, const struct ac_fold *f,
                                 const struct ac_cand_view *view, int64_t now,
@@ -544,28 +529,18 @@ void ac_txnsql_build_upd_alerts(struct ac_arena *ar, const struct ac_fold *f, in
 }
 
 /* AC_STMT_INS_EVENTS's element types, in parameter order. */
-#define T AC_PG_OID_TEXT
-static const uint32_t txn_event_oids[20] = {AC_PG_OID_INT8,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            AC_PG_OID_INT8,
-                                            AC_PG_OID_TIMESTAMPTZ,
-                                            AC_PG_OID_TIMESTAMPTZ,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            T,
-                                            AC_PG_OID_JSON,
-                                            T};
+static const uint32_t txn_event_oids[20] = {
+    I8, T,  T,  T, T, T, T, T, T, /* id, source .. fingerprint */
+    I8, TS, TS,                   /* alert_id, occurred_at, received_at */
+    T,  T,  T,  T, T, T,          /* region .. instance */
+    J,  T,                        /* doc, resource_name */
+};
 #undef T
+#undef TS
+#undef I8
+#undef I2
+#undef J
+#undef JB
 
 void ac_txnsql_build_events(struct ac_arena *ar, const struct ac_fold *f,
                             struct ac_txnsql_params *p)
