@@ -184,9 +184,14 @@ $$;
 
 -- The timer's tick: the open windows' events not yet in the buckets go to the
 -- current minute. A window a writer holds is skipped until the next tick, so
--- the timer never waits for ingest nor ingest for it.
+-- the timer never waits for ingest nor ingest for it. Held means its type's
+-- lock, not only its row: a writer takes the type's lock when its
+-- transaction begins and the row only when it counts, and a flush committed
+-- in between would be half seen by that count (the row after the flush, the
+-- buckets before it: its increment short by the flushed events).
 CREATE OR REPLACE FUNCTION ac_esc_flush() RETURNS bigint LANGUAGE sql AS $$
     WITH o AS (SELECT id, flushed_events FROM esc_windows WHERE closed_at IS NULL
+                AND pg_try_advisory_xact_lock(ac_type_lock_key(type))
                 FOR UPDATE SKIP LOCKED),
     u AS (UPDATE esc_windows w SET flushed_events = w.events, rev = w.rev + 1 FROM o
            WHERE w.id = o.id AND w.events > o.flushed_events
