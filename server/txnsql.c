@@ -223,8 +223,8 @@ bool ac_txnsql_prepare(PGconn *conn)
 
 bool ac_txnsql_send(PGconn *conn, enum ac_txnsql_stmt stmt, const struct ac_txnsql_params *p)
 {
-    return ac_pgpipe_send_params(conn, txn_statements[stmt].name, p ? p->n : 0, p ? p->v : NULL,
-                                 p ? p->len : NULL, p ? p->fmt : NULL);
+    return ac_pgpipe_send(conn, txn_statements[stmt].name, p ? p->n : 0, p ? p->v : NULL,
+                          p ? p->len : NULL, p ? p->fmt : NULL);
 }
 
 static int txn_cmp_i64(const void *a, const void *b)
@@ -348,20 +348,15 @@ static size_t txn_parse_ids(const char *s, int64_t *out, size_t n)
 }
 /* --- building the statements of a group -------------------------------- */
 
-/* The event's normalized document as compact JSON. Returns new. */
-static char *txn_doc(const struct ac_event *ev)
-{
-    return ac_event_dump(ev, NULL);
-}
-
 /* The document an alert keeps as its latest when its latest event was
- * folded rather than stored (new, or NULL). */
+ * folded rather than stored (new, or NULL): the event's normalized document
+ * as compact JSON. */
 static char *txn_last_doc(const struct ac_fold *f, const struct ac_fold_alert *a)
 {
     if (a->last_event < 0 || a->last_event == a->last_stored) {
         return NULL;
     }
-    return txn_doc(f->events[a->last_event].ev);
+    return ac_event_dump(f->events[a->last_event].ev, NULL);
 }
 
 /* The keys and fingerprints the cache did not answer; returns how many. */

@@ -13,13 +13,8 @@ void ac_pgpipe_init(struct ac_pgpipe *r, PGconn *conn)
     r->conn = conn;
 }
 
-bool ac_pgpipe_send(PGconn *conn, const char *stmt, int n, const char *const *values)
-{
-    return PQsendQueryPrepared(conn, stmt, n, values, NULL, NULL, 0) == 1;
-}
-
-bool ac_pgpipe_send_params(PGconn *conn, const char *stmt, int n, const char *const *values,
-                           const int *lengths, const int *formats)
+bool ac_pgpipe_send(PGconn *conn, const char *stmt, int n, const char *const *values,
+                    const int *lengths, const int *formats)
 {
     return PQsendQueryPrepared(conn, stmt, n, values, lengths, formats, 0) == 1;
 }

@@ -26,13 +26,12 @@ struct ac_pgpipe {
 
 void ac_pgpipe_init(struct ac_pgpipe *r, PGconn *conn);
 
-/* Sends prepared statement stmt with n text parameters (borrowed); false if
- * it could not be queued. */
-bool ac_pgpipe_send(PGconn *conn, const char *stmt, int n, const char *const *values);
-/* The same with each parameter's length and format (0 text, 1 binary: its
- * length counts; ac_pg_barray_* arrays). */
-bool ac_pgpipe_send_params(PGconn *conn, const char *stmt, int n, const char *const *values,
-                           const int *lengths, const int *formats);
+/* Sends prepared statement stmt with n parameters (borrowed), each with its
+ * length and format (0 text, 1 binary: its length counts; ac_pg_barray_*
+ * arrays; lengths and formats NULL: all text); false if it could not be
+ * queued. */
+bool ac_pgpipe_send(PGconn *conn, const char *stmt, int n, const char *const *values,
+                    const int *lengths, const int *formats);
 /* Sends static SQL without parameters (BEGIN, COMMIT). */
 bool ac_pgpipe_send_text(PGconn *conn, const char *sql);
 /* Asks the server to send what it has, and writes what is queued. */
