@@ -190,21 +190,14 @@ static PGresult *q_binary(const char *sql, const struct ac_buf *b, const char *t
 
 /* The binary arrays the writer sends its largest statements' rows in
  * (ac_pg_barray_*) read back in PostgreSQL as the values sent, in order,
- * NULL as NULL, for every element type it uses; bad JSON is still refused. */
-static void test_sqlfn_binary_array(void **state)
+ * NULL as NULL, for every element type it uses (the next three tests): text,
+ * bigint and smallint here. */
+static void test_sqlfn_binary_text_and_integers(void **state)
 {
-    static const char *const docs[] = {"{\"a\":1}", "[1,2.50,\"x\"]",
-                                       "{\"t\":\"容器 🔥 \\\"q\\\" \\\\ \\n\",\"n\":null}", "\"s\"",
-                                       "{\"b\": {\"a\": [true, false]}, \"a\": 1e3}"};
     static const int64_t i64s[] = {1, -1, INT64_MIN, INT64_MAX, 1234567890123LL};
     static const int i16s[] = {-32768, 32767, 7, -1};
-    /* Unix microseconds: the epoch, PostgreSQL's, just before the Unix
-     * epoch, a microsecond precision date, one before 1900 */
-    static const int64_t times[] = {1, 946684800000000LL, -1, 1796000000123456LL,
-                                    -2500000000000001LL};
     size_t nfixed = sizeof(fixed_inputs) / sizeof(fixed_inputs[0]);
-    size_t ndocs = sizeof(docs) / sizeof(docs[0]);
-    struct ac_buf b = {0}, t = {0};
+    struct ac_buf b = {0};
     char want[32];
     PGresult *r;
 
@@ -264,6 +257,21 @@ static void test_sqlfn_binary_array(void **state)
     assert_true(PQgetisnull(r, 4, 0));
     PQclear(r);
 
+    ac_buf_deinit(&b);
+}
+
+/* Timestamps, to the microsecond, before 1970 and 1900 too. */
+static void test_sqlfn_binary_timestamps(void **state)
+{
+    /* Unix microseconds: the epoch, PostgreSQL's, just before the Unix
+     * epoch, a microsecond precision date, one before 1900 */
+    static const int64_t times[] = {1, 946684800000000LL, -1, 1796000000123456LL,
+                                    -2500000000000001LL};
+    struct ac_buf b = {0};
+    char want[32];
+    PGresult *r;
+
+    (void)state;
     /* timestamptz: the same instant, to the microsecond */
     ac_pg_barray_begin(&b, AC_PG_OID_TIMESTAMPTZ);
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
@@ -281,6 +289,20 @@ static void test_sqlfn_binary_array(void **state)
     assert_true(PQgetisnull(r, 5, 0));
     PQclear(r);
 
+    ac_buf_deinit(&b);
+}
+
+/* json and jsonb; bad JSON is still refused; an empty array is empty. */
+static void test_sqlfn_binary_json(void **state)
+{
+    static const char *const docs[] = {"{\"a\":1}", "[1,2.50,\"x\"]",
+                                       "{\"t\":\"容器 🔥 \\\"q\\\" \\\\ \\n\",\"n\":null}", "\"s\"",
+                                       "{\"b\": {\"a\": [true, false]}, \"a\": 1e3}"};
+    size_t ndocs = sizeof(docs) / sizeof(docs[0]);
+    struct ac_buf b = {0}, t = {0};
+    PGresult *r;
+
+    (void)state;
     /* json keeps its text; jsonb equals the same text parsed */
     ac_pg_barray_begin(&b, AC_PG_OID_JSON);
     ac_buf_deinit(&t);
@@ -544,7 +566,9 @@ int main(void)
         cmocka_unit_test(test_sqlfn_incident_trigger),
         cmocka_unit_test(test_sqlfn_flush_skips_held_types),
         cmocka_unit_test(test_sqlfn_array_literal),
-        cmocka_unit_test(test_sqlfn_binary_array),
+        cmocka_unit_test(test_sqlfn_binary_text_and_integers),
+        cmocka_unit_test(test_sqlfn_binary_timestamps),
+        cmocka_unit_test(test_sqlfn_binary_json),
         cmocka_unit_test(test_sqlfn_audit_canonical_unchanged),
         cmocka_unit_test(test_sqlfn_reapplied_when_changed),
     };
